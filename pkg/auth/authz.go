@@ -1,0 +1,166 @@
+package auth
+
+import "context"
+
+// refuse fills in the default refusal code.
+func refuse(d Decision) Decision {
+	if d.Code == 0 {
+		if d.Reason == ReasonInvalidCredentials {
+			d.Code = CodeBadCredentials
+		} else {
+			d.Code = CodeNotAuthorized
+		}
+	}
+	return d
+}
+
+// tillOK is vmq_plugin:all_till_ok: try implementers in order until one
+// says OK or Error. try reports whether p implements the hook.
+func (c *Chain) tillOK(hook string, try func(p Plugin) (Decision, bool)) (Decision, Plugin) {
+	found := false
+	for _, p := range c.list() {
+		var d Decision
+		var impl bool
+		d = c.call(p, hook, func() Decision {
+			var dd Decision
+			dd, impl = try(p)
+			return dd
+		})
+		if !impl && d.Result != Error {
+			continue
+		}
+		found = true
+		switch d.Result {
+		case OK:
+			return d, p
+		case Error:
+			return refuse(d), p
+		}
+	}
+	if !found {
+		return refuse(Decision{Result: Error, Reason: ReasonNoMatchingHook}), nil
+	}
+	return refuse(Decision{Result: Error, Reason: ReasonChainExhausted}), nil
+}
+
+// Register is auth_on_register. With allow_anonymous (global or the
+// listener's override) on, no plugin is asked and the client is accepted.
+func (c *Chain) Register(ctx context.Context, cl *Client, allowAnonymousOverride bool) (Decision, *RegisterModifiers) {
+	if allowAnonymousOverride || c.allowAnonymous() {
+		return Decision{Result: OK, Reason: ReasonAllowAnonymous}, nil
+	}
+	var mods *RegisterModifiers
+	d, p := c.tillOK("auth_on_register", func(p Plugin) (Decision, bool) {
+		r, ok := p.(Registerer)
+		if !ok {
+			return Decision{}, false
+		}
+		var d Decision
+		d, mods = r.AuthOnRegister(ctx, cl)
+		return d, true
+	})
+	if d.Result != OK {
+		c.log.Warn("can't authenticate client", "mountpoint", cl.Mountpoint, "client_id", cl.ClientID,
+			"peer", peer(cl), "reason", d.Reason, "plugin", name(p))
+		return d, nil
+	}
+	return d, mods
+}
+
+// AuthorizePublish is auth_on_publish (also used for the will message).
+// allow_anonymous does not apply here (see package doc).
+func (c *Chain) AuthorizePublish(ctx context.Context, cl *Client, pub *Publish) (Decision, *PublishModifiers) {
+	var mods *PublishModifiers
+	d, p := c.tillOK("auth_on_publish", func(p Plugin) (Decision, bool) {
+		a, ok := p.(PublishAuthorizer)
+		if !ok {
+			return Decision{}, false
+		}
+		var d Decision
+		d, mods = a.AuthOnPublish(ctx, cl, pub)
+		return d, true
+	})
+	if d.Result != OK {
+		c.log.Warn("can't auth publish", "mountpoint", cl.Mountpoint, "client_id", cl.ClientID,
+			"user", cl.Username, "topic", pub.Topic, "reason", d.Reason, "plugin", name(p))
+		return d, nil
+	}
+	return d, mods
+}
+
+// AuthorizeSubscribe is auth_on_subscribe. On OK the returned list is the
+// (possibly rewritten) topics to subscribe; a QoS of CodeSubRejected rejects
+// one filter. On refusal the list is nil and every filter is rejected.
+func (c *Chain) AuthorizeSubscribe(ctx context.Context, cl *Client, topics []Topic) (Decision, []Topic) {
+	var changed []Topic
+	d, p := c.tillOK("auth_on_subscribe", func(p Plugin) (Decision, bool) {
+		a, ok := p.(SubscribeAuthorizer)
+		if !ok {
+			return Decision{}, false
+		}
+		var d Decision
+		d, changed = a.AuthOnSubscribe(ctx, cl, topics)
+		return d, true
+	})
+	if d.Result != OK {
+		c.log.Warn("can't auth subscribe", "mountpoint", cl.Mountpoint, "client_id", cl.ClientID,
+			"user", cl.Username, "topics", len(topics), "reason", d.Reason, "plugin", name(p))
+		return d, nil
+	}
+	if changed == nil {
+		changed = topics
+	}
+	return d, changed
+}
+
+// Unsubscribe is on_unsubscribe: returns the filters to remove, rewritten by
+// the first plugin answering OK with a list; unchanged otherwise (as VerneMQ,
+// a refusal does not stop the unsubscribe).
+func (c *Chain) Unsubscribe(ctx context.Context, cl *Client, filters []string) []string {
+	var changed []string
+	d, _ := c.tillOK("on_unsubscribe", func(p Plugin) (Decision, bool) {
+		h, ok := p.(OnUnsubscribeHook)
+		if !ok {
+			return Decision{}, false
+		}
+		var d Decision
+		d, changed = h.OnUnsubscribe(ctx, cl, filters)
+		return d, true
+	})
+	if d.Result == OK && changed != nil {
+		return changed
+	}
+	return filters
+}
+
+// Deliver is on_deliver: returns the first OK's modifiers, nil to deliver unchanged.
+func (c *Chain) Deliver(ctx context.Context, cl *Client, pub *Publish) *PublishModifiers {
+	var mods *PublishModifiers
+	d, _ := c.tillOK("on_deliver", func(p Plugin) (Decision, bool) {
+		h, ok := p.(OnDeliverHook)
+		if !ok {
+			return Decision{}, false
+		}
+		var d Decision
+		d, mods = h.OnDeliver(ctx, cl, pub)
+		return d, true
+	})
+	if d.Result != OK {
+		return nil
+	}
+	return mods
+}
+
+func name(p Plugin) string {
+	if p == nil {
+		return ""
+	}
+	return p.Name()
+}
+
+func peer(cl *Client) string {
+	if cl.Peer == nil {
+		return ""
+	}
+	return cl.Peer.String()
+}

@@ -1,0 +1,155 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+)
+
+// Chain is the ordered plugin list plus the notification worker. It is safe
+// for concurrent use; Add and Remove may run while sessions use the chain.
+type Chain struct {
+	allowAnonymous func() bool
+	log            *slog.Logger
+
+	mu      sync.Mutex // serialises Add/Remove/Close; readers use plugins
+	plugins atomic.Pointer[[]Plugin]
+
+	ctx    context.Context // handed to notification hooks; cancelled by Close
+	cancel context.CancelFunc
+	queue  chan func()
+	stop   chan struct{} // closed by Close: drain and exit
+	done   chan struct{} // closed when the worker exits
+	closed atomic.Bool
+
+	dropped atomic.Uint64
+}
+
+// notifyQueueLen bounds the notifications waiting for the worker.
+const notifyQueueLen = 8192
+
+// NewChain builds a chain asking plugins in the given (priority) order.
+// allowAnonymous is read on every Register so a live config change applies;
+// nil means off. log nil discards.
+func NewChain(allowAnonymous func() bool, log *slog.Logger, plugins ...Plugin) *Chain {
+	if allowAnonymous == nil {
+		allowAnonymous = func() bool { return false }
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Chain{
+		allowAnonymous: allowAnonymous,
+		log:            log,
+		ctx:            ctx,
+		cancel:         cancel,
+		queue:          make(chan func(), notifyQueueLen),
+		stop:           make(chan struct{}),
+		done:           make(chan struct{}),
+	}
+	ps := append([]Plugin(nil), plugins...)
+	c.plugins.Store(&ps)
+	go c.worker()
+	return c
+}
+
+func (c *Chain) list() []Plugin { return *c.plugins.Load() }
+
+// Add appends p at the end of the chain (lowest priority).
+func (c *Chain) Add(p Plugin) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.list()
+	for _, q := range old {
+		if q.Name() == p.Name() {
+			return fmt.Errorf("plugin %q is already in the chain; remove it first", p.Name())
+		}
+	}
+	ps := append(append(make([]Plugin, 0, len(old)+1), old...), p)
+	c.plugins.Store(&ps)
+	return nil
+}
+
+// Remove takes the named plugin out of the chain and returns it (nil if
+// absent). The caller decides whether to Close it.
+func (c *Chain) Remove(name string) Plugin {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.list()
+	for i, q := range old {
+		if q.Name() == name {
+			ps := append(append(make([]Plugin, 0, len(old)-1), old[:i]...), old[i+1:]...)
+			c.plugins.Store(&ps)
+			return q
+		}
+	}
+	return nil
+}
+
+// Plugins describes the chain in order for `vmq-admin plugin show`.
+func (c *Chain) Plugins() []PluginInfo {
+	ps := c.list()
+	out := make([]PluginInfo, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, PluginInfo{Name: p.Name(), Hooks: hookNames(p)})
+	}
+	return out
+}
+
+// Start starts every plugin implementing Starter, in order; it returns all errors joined.
+func (c *Chain) Start(ctx context.Context) error {
+	var errs []error
+	for _, p := range c.list() {
+		if s, ok := p.(Starter); ok {
+			if err := s.Start(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("start plugin %s: %w", p.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Forget tells plugins caching per-client state that the client is gone for good.
+func (c *Chain) Forget(mountpoint, clientID string) {
+	for _, p := range c.list() {
+		if f, ok := p.(Forgetter); ok {
+			f.Forget(mountpoint, clientID)
+		}
+	}
+}
+
+// Close runs the queued notifications, stops the worker and closes every
+// plugin implementing io.Closer. Later notifications are dropped.
+func (c *Chain) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	close(c.stop)
+	<-c.done
+	c.cancel() // after the drain, so drained hooks still get a live context
+	var errs []error
+	for _, p := range c.list() {
+		if cl, ok := p.(io.Closer); ok {
+			if err := cl.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close plugin %s: %w", p.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// call runs one hook, turning a panic into an Error decision.
+func (c *Chain) call(p Plugin, hook string, f func() Decision) (d Decision) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("plugin hook panicked", "plugin", p.Name(), "hook", hook, "panic", r)
+			d = Decision{Result: Error, Reason: fmt.Sprintf("plugin %s crashed in %s", p.Name(), hook)}
+		}
+	}()
+	return f()
+}

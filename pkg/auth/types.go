@@ -1,0 +1,161 @@
+package auth
+
+import (
+	"net"
+	"time"
+)
+
+// Result is a plugin's answer in an all_till_ok chain. The zero value is
+// Next so a plugin that returns an empty Decision passes the request on.
+type Result int
+
+const (
+	Next  Result = iota // not my business, ask the next plugin
+	OK                  // allowed; ends the chain
+	Error               // refused; ends the chain
+)
+
+func (r Result) String() string {
+	switch r {
+	case Next:
+		return "next"
+	case OK:
+		return "ok"
+	case Error:
+		return "error"
+	}
+	return "unknown"
+}
+
+// Reasons the chain itself produces, and the one plugins use for bad passwords.
+const (
+	ReasonInvalidCredentials = "invalid_credentials"
+	ReasonChainExhausted     = "chain_exhausted"
+	ReasonNoMatchingHook     = "no_matching_hook_found"
+	ReasonAllowAnonymous     = "allow_anonymous"
+)
+
+// MQTT v5 reason codes used on refusal; the broker maps them to v3 CONNACK codes.
+const (
+	CodeBadCredentials byte = 0x86 // v3 CONNACK 4
+	CodeNotAuthorized  byte = 0x87 // v3 CONNACK 5
+	CodeSubRejected    byte = 0x80 // per-filter rejection in Topic.QoS (SUBACK failure)
+)
+
+// Decision is a plugin's (and the chain's) verdict.
+type Decision struct {
+	Result Result
+	Reason string // free text, or one of the Reason* constants
+	Code   byte   // MQTT v5 reason code on refusal; 0 = default (0x87, 0x86 for invalid_credentials)
+}
+
+// Allow is Decision{Result: OK}.
+func Allow() Decision { return Decision{Result: OK} }
+
+// Pass is Decision{Result: Next}.
+func Pass() Decision { return Decision{Result: Next} }
+
+// Deny refuses with reason and the default code.
+func Deny(reason string) Decision { return Decision{Result: Error, Reason: reason} }
+
+// SubscriberID is VerneMQ's {Mountpoint, ClientId}.
+type SubscriberID struct {
+	Mountpoint string
+	ClientID   string
+}
+
+// Client is what the hooks know about the session.
+type Client struct {
+	Mountpoint      string
+	ClientID        string
+	Username        string // "" = no user name sent
+	Password        []byte // nil = no password sent
+	Peer            net.Addr
+	ProtocolVersion byte // 3, 4, 5 (131/132 for bridges, as VerneMQ)
+	CleanStart      bool
+	Listener        string // listener name, e.g. "tcp.default"
+	CN              string // TLS client certificate common name, if any
+}
+
+// SubscriberID returns {Mountpoint, ClientID}.
+func (c *Client) SubscriberID() SubscriberID {
+	return SubscriberID{Mountpoint: c.Mountpoint, ClientID: c.ClientID}
+}
+
+// RegisterModifiers are auth_on_register's {ok, Modifiers}; nil fields keep the default.
+type RegisterModifiers struct {
+	Mountpoint *string // subscriber_id mountpoint
+	ClientID   *string // subscriber_id client id
+	Username   *string
+	CleanStart *bool // clean_session / clean_start
+
+	MaxMessageSize        *int
+	MaxConnectionLifetime *time.Duration
+	MaxMessageRate        *int // messages per second, 0 = unlimited
+	MaxInflight           *int // max_inflight_messages
+	MaxOnlineMessages     *int
+	MaxOfflineMessages    *int
+	RetryInterval         *time.Duration
+	UpgradeQoS            *bool
+	QueueType             *string // "fifo" | "lifo"
+	SharedSubPolicy       *string // shared_subscription_policy
+	MaxDrainTime          *time.Duration
+	MaxMsgsPerDrainStep   *int
+	RegView               *string
+
+	// Per-client netsplit (CAP) overrides.
+	AllowRegister    *bool
+	AllowPublish     *bool
+	AllowSubscribe   *bool
+	AllowUnsubscribe *bool
+
+	// MQTT v5 only.
+	SessionExpiryInterval *uint32
+	MaxPacketSize         *uint32
+	ReceiveMax            *uint16
+	TopicAliasMax         *uint16
+	RequestProblemInfo    *bool
+	UserProperties        []UserProperty
+}
+
+// UserProperty is an MQTT v5 user property.
+type UserProperty struct{ Key, Value string }
+
+// Publish is the message an auth_on_publish / on_deliver / notification hook sees.
+type Publish struct {
+	Topic   string
+	QoS     byte
+	Retain  bool
+	Payload []byte
+}
+
+// PublishModifiers are auth_on_publish's and on_deliver's {ok, Modifiers}; nil keeps the value.
+type PublishModifiers struct {
+	Topic      *string
+	QoS        *byte
+	Payload    []byte // nil = unchanged
+	Retain     *bool
+	Mountpoint *string
+	Throttle   time.Duration // pause the publisher's reads (auth_on_publish only), 0 = none
+
+	// MQTT v5 only.
+	MessageExpiry   *uint32
+	ContentType     *string
+	ResponseTopic   *string
+	CorrelationData []byte
+	PayloadFormat   *byte
+	UserProperties  []UserProperty
+}
+
+// Topic is one SUBSCRIBE entry. A SubscribeAuthorizer may return a changed
+// list; QoS CodeSubRejected (0x80) rejects that one filter.
+type Topic struct {
+	Filter string
+	QoS    byte
+}
+
+// PluginInfo is one row of `vmq-admin plugin show`.
+type PluginInfo struct {
+	Name  string
+	Hooks []string // VerneMQ hook names, e.g. "auth_on_register"
+}

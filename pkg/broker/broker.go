@@ -1,0 +1,126 @@
+// Package broker is the router of one node: the registry of sessions, the
+// subscription index, retained messages, and the delivery of each PUBLISH to
+// local session queues and (once per node) to remote nodes.
+package broker
+
+import (
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vernemq-go/vernemq/pkg/metrics"
+	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/topics"
+)
+
+// Shared-subscription policies (shared_subscription_policy).
+const (
+	PolicyPreferLocal = "prefer_local"
+	PolicyLocalOnly   = "local_only"
+	PolicyRandom      = "random"
+)
+
+// Settings are router options that may change at run time.
+type Settings struct {
+	SharedPolicy                 string
+	SuppressLWTOnSessionTakeover bool
+	PersistentClientExpiration   uint32 // seconds for 3.1.1 persistent sessions; 0 = never
+	MaxLastWillDelay             int64  // seconds cap on the v5 will delay; < 0 = as the client asks
+	MaxSubscriptionsPerClient    int    // 0 = unlimited
+}
+
+// Remote is the cluster seen from the router: it forwards to other nodes.
+type Remote interface {
+	// Forward sends m once to node, which delivers it to its own matching subscribers.
+	Forward(node string, m *session.Message)
+	// ForwardShared sends m to node for delivery to one chosen shared-subscription member.
+	ForwardShared(node string, m *session.Message, sub topics.SubscriberID, d session.Delivery)
+}
+
+// Options configure a Broker.
+type Options struct {
+	Node    string
+	Metrics *metrics.Broker
+	Log     *slog.Logger
+	Store   Store // nil keeps everything in memory
+}
+
+// Broker routes messages between the sessions of one node and the cluster.
+type Broker struct {
+	node    string
+	m       *metrics.Broker
+	log     *slog.Logger
+	store   Store
+	index   *topics.Index
+	limits  atomic.Pointer[session.Limits]
+	set     atomic.Pointer[Settings]
+	remote  atomic.Pointer[remoteBox]
+	reg     registry
+	retain  retained
+	results sync.Pool
+	persist persister
+	hooks   atomic.Pointer[Hooks]
+}
+
+type remoteBox struct{ r Remote }
+
+// New returns a broker with VerneMQ's default limits.
+func New(o Options) *Broker {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.NewBroker(metrics.NewRegistry())
+	}
+	b := &Broker{node: o.Node, m: o.Metrics, log: o.Log, store: o.Store, index: topics.NewIndex()}
+	b.persist = persister{b: b}
+	b.reg.sessions = map[topics.SubscriberID]*entry{}
+	b.retain.byMP = map[string]map[string]*session.Message{}
+	b.limits.Store(&session.Limits{MaxOnline: 1000, MaxOffline: 1000, MaxInflight: 20})
+	b.set.Store(&Settings{SharedPolicy: PolicyPreferLocal, MaxLastWillDelay: -1})
+	b.hooks.Store(&Hooks{})
+	b.results.New = func() any { return new(topics.Result) }
+	o.Metrics.QueueProcesses.Func(func() int64 { return int64(b.reg.len()) })
+	o.Metrics.RouterSubscriptions.Func(func() int64 { return int64(b.index.Len()) })
+	o.Metrics.RetainMessages.Func(func() int64 { return int64(b.retain.len()) })
+	return b
+}
+
+// Node is this node's name.
+func (b *Broker) Node() string { return b.node }
+
+// Metrics returns the broker's metrics.
+func (b *Broker) Metrics() *metrics.Broker { return b.m }
+
+// SetLimits replaces the queue limits; every session sees them on its next use.
+func (b *Broker) SetLimits(l session.Limits) { b.limits.Store(&l) }
+
+// Limits returns the current queue limits.
+func (b *Broker) Limits() session.Limits { return *b.limits.Load() }
+
+// SetSettings replaces the router settings.
+func (b *Broker) SetSettings(s Settings) { b.set.Store(&s) }
+
+// Settings returns the router settings.
+func (b *Broker) Settings() Settings { return *b.set.Load() }
+
+// SetRemote connects the router to the cluster (nil for a single node).
+func (b *Broker) SetRemote(r Remote) { b.remote.Store(&remoteBox{r}) }
+
+func (b *Broker) remoteNodes() Remote {
+	if rb := b.remote.Load(); rb != nil {
+		return rb.r
+	}
+	return nil
+}
+
+// Index exposes the subscription index (the cluster replicates remote entries into it).
+func (b *Broker) Index() *topics.Index { return b.index }
+
+func shuffle[T any](s []T) {
+	for i := len(s) - 1; i > 0; i-- {
+		j := rand.IntN(i + 1)
+		s[i], s[j] = s[j], s[i]
+	}
+}

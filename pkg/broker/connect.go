@@ -1,0 +1,233 @@
+package broker
+
+import (
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/session"
+)
+
+// NeverExpire is the v5 session expiry interval meaning "never".
+const NeverExpire = 0xFFFFFFFF
+
+// Will is a last will with its v5 delay.
+type Will struct {
+	Msg   *session.Message
+	Delay uint32 // seconds
+}
+
+// ConnectRequest is what the router needs of a CONNECT that passed authentication.
+type ConnectRequest struct {
+	ID         SessionID
+	CleanStart bool
+	Persistent bool   // 3.1.1 clean_session=0, or v5 session expiry > 0
+	Expiry     uint32 // seconds; NeverExpire for never
+	Link       session.Link
+	Info       session.Info
+	RecvMax    int
+	MaxPacket  uint32
+	Will       *Will
+	// Connack builds the CONNACK once it is known whether a session was resumed.
+	Connack func(present bool) packets.Packet
+}
+
+// Connect registers the client, taking over an existing connection of the same
+// client id, and returns its session and whether a previous session was resumed.
+func (b *Broker) Connect(req ConnectRequest) (*session.Session, bool) {
+	b.reg.mu.Lock()
+	e := b.reg.sessions[req.ID]
+	present := false
+	var stale *session.Session
+	if e != nil {
+		// Takeover: the old connection is told 0x8E and closed [MQTT-3.1.4-3]; its will goes
+		// out unless suppress_lwt_on_session_takeover.
+		if w, _ := e.s.TakeWill(false); w != nil && !b.Settings().SuppressLWTOnSessionTakeover {
+			go b.publishWill(w)
+		}
+		e.s.Kick(packets.SessionTakenOver)
+		if e.will != nil {
+			// A delayed will is cancelled by the return of the client, unless its session ends now [MQTT-3.1.3-9].
+			if e.will.timer.Stop() && req.CleanStart {
+				go b.publishWill(e.will.will)
+			}
+			e.will = nil
+		}
+		if e.expiry != nil {
+			e.expiry.Stop()
+			e.expiry = nil
+		}
+		if req.CleanStart {
+			stale = e.s
+			e = nil
+		} else {
+			present = true
+		}
+	}
+	b.reg.gen++
+	if e == nil {
+		s := session.New(req.ID, &b.limits, b.m, b.persist.forSession())
+		s.OnDrop(b.dropHook(req.ID))
+		e = &entry{s: s}
+		b.reg.sessions[req.ID] = e
+		b.m.QueueSetup.Inc()
+	}
+	e.gen = b.reg.gen
+	e.s.SetPersistence(req.Persistent, req.Expiry)
+	b.reg.mu.Unlock()
+
+	if stale != nil {
+		b.dropSubscriptions(stale)
+		stale.Close()
+		b.persist.deleteSession(req.ID)
+	}
+	if present {
+		b.persist.wakeup(e.s)
+	}
+	if req.Will != nil {
+		e.s.SetWill(req.Will.Msg, req.Will.Delay)
+	} else {
+		e.s.SetWill(nil, 0)
+	}
+	e.s.Attach(req.Link, req.Info, req.RecvMax, req.MaxPacket, req.Connack(present))
+	b.persist.saveSession(e.s)
+	if h := b.hooks.Load().OnClientWakeup; h != nil {
+		h(req.ID)
+	}
+	return e.s, present
+}
+
+// Disconnect is called when the connection of s ends. graceful means a DISCONNECT
+// with a normal reason was received (the will is discarded [MQTT-3.1.2-10]).
+func (b *Broker) Disconnect(s *session.Session, link session.Link, graceful bool) {
+	if !s.Detach(link) {
+		return // taken over: the new connection owns the session
+	}
+	willMsg, willDelay := s.TakeWill(graceful)
+	persistent, expiry := s.Persistent()
+	b.reg.mu.Lock()
+	e := b.reg.sessions[s.ID]
+	if e == nil || e.s != s {
+		b.reg.mu.Unlock()
+		return
+	}
+	gen := e.gen
+	if !persistent || expiry == 0 {
+		delete(b.reg.sessions, s.ID)
+		b.reg.mu.Unlock()
+		if willMsg != nil {
+			b.publishWill(willMsg)
+		}
+		b.dropSubscriptions(s)
+		s.Close()
+		b.persist.deleteSession(s.ID)
+		b.m.QueueTeardown.Inc()
+		if h := b.hooks.Load().OnClientGone; h != nil {
+			h(s.ID)
+		}
+		return
+	}
+	if willMsg != nil {
+		if willDelay == 0 || (expiry != NeverExpire && willDelay >= expiry) {
+			// The will goes at the earlier of its delay and the session's end [MQTT-3.1.3-9].
+			if willDelay == 0 {
+				b.reg.mu.Unlock()
+				b.publishWill(willMsg)
+				b.reg.mu.Lock()
+			} else {
+				e.will = b.scheduleWill(s.ID, gen, willMsg, time.Duration(expiry)*time.Second)
+			}
+		} else {
+			e.will = b.scheduleWill(s.ID, gen, willMsg, time.Duration(willDelay)*time.Second)
+		}
+	}
+	if expiry != NeverExpire {
+		e.expiry = time.AfterFunc(time.Duration(expiry)*time.Second, func() { b.expire(s.ID, gen) })
+	}
+	b.reg.mu.Unlock()
+	b.persist.offline(s)
+	if h := b.hooks.Load().OnClientOffline; h != nil {
+		h(s.ID)
+	}
+}
+
+// expire removes an offline session whose expiry interval has passed.
+func (b *Broker) expire(id SessionID, gen uint64) {
+	b.reg.mu.Lock()
+	e := b.reg.sessions[id]
+	if e == nil || e.gen != gen || e.s.Online() {
+		b.reg.mu.Unlock()
+		return
+	}
+	delete(b.reg.sessions, id)
+	w := e.will
+	b.reg.mu.Unlock()
+	if w != nil && w.timer.Stop() {
+		b.publishWill(w.will)
+	}
+	b.dropSubscriptions(e.s)
+	e.s.Close()
+	b.persist.deleteSession(id)
+	b.m.SessionExpired.Inc()
+	b.m.QueueTeardown.Inc()
+	if h := b.hooks.Load().OnSessionExpired; h != nil {
+		h(id)
+	}
+}
+
+// Forget removes a session whatever its state (vmq-admin session disconnect --cleanup).
+func (b *Broker) Forget(id SessionID) bool {
+	b.reg.mu.Lock()
+	e := b.reg.sessions[id]
+	if e == nil {
+		b.reg.mu.Unlock()
+		return false
+	}
+	delete(b.reg.sessions, id)
+	if e.expiry != nil {
+		e.expiry.Stop()
+	}
+	if e.will != nil {
+		e.will.timer.Stop()
+	}
+	b.reg.mu.Unlock()
+	e.s.Kick(packets.AdministrativeAction)
+	b.dropSubscriptions(e.s)
+	e.s.Close()
+	b.persist.deleteSession(id)
+	b.m.QueueTeardown.Inc()
+	return true
+}
+
+// RestoreSession recreates an offline persistent session (from the store at start,
+// or migrated from another node) with its subscriptions.
+func (b *Broker) RestoreSession(id SessionID, expiry uint32, offlineSince time.Time, subs []session.Sub) *session.Session {
+	s := session.New(id, &b.limits, b.m, b.persist.forSession())
+	s.OnDrop(b.dropHook(id))
+	s.SetPersistence(true, expiry)
+	b.reg.mu.Lock()
+	b.reg.gen++
+	e := &entry{s: s, gen: b.reg.gen}
+	b.reg.sessions[id] = e
+	if expiry != NeverExpire {
+		left := time.Until(offlineSince.Add(time.Duration(expiry) * time.Second))
+		if left < 0 {
+			left = 0
+		}
+		gen := e.gen
+		e.expiry = time.AfterFunc(left, func() { b.expire(id, gen) })
+	}
+	b.reg.mu.Unlock()
+	for _, sub := range subs {
+		b.addSub(s, sub)
+	}
+	b.m.QueueInitializedFromStorage.Inc()
+	return s
+}
+
+func (b *Broker) dropHook(id SessionID) func(session.Delivery, session.DropReason) {
+	return func(d session.Delivery, r session.DropReason) {
+		if h := b.hooks.Load().OnMessageDrop; h != nil {
+			h(id, d, r)
+		}
+	}
+}

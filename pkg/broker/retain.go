@@ -1,0 +1,115 @@
+package broker
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/topics"
+)
+
+// retained holds the last retained message of each topic, per mountpoint.
+type retained struct {
+	mu   sync.RWMutex
+	byMP map[string]map[string]*session.Message
+	n    int
+}
+
+func (r *retained) len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.n
+}
+
+// set stores m, or deletes the topic's retained message when the payload is empty [MQTT-3.3.1-10].
+func (r *retained) set(m *session.Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	mp := r.byMP[m.Mountpoint]
+	if len(m.Payload) == 0 {
+		if _, ok := mp[m.Topic]; ok {
+			delete(mp, m.Topic)
+			r.n--
+		}
+		return
+	}
+	if mp == nil {
+		mp = map[string]*session.Message{}
+		r.byMP[m.Mountpoint] = mp
+	}
+	if _, ok := mp[m.Topic]; !ok {
+		r.n++
+	}
+	mp[m.Topic] = m
+}
+
+// match calls fn for each unexpired retained message matching filter.
+func (r *retained) match(mountpoint, filter string, fn func(*session.Message)) {
+	now := time.Now()
+	var found []*session.Message
+	r.mu.RLock()
+	mp := r.byMP[mountpoint]
+	if m, ok := mp[filter]; ok {
+		found = append(found, m) // a filter without wildcards is its own topic
+	} else if hasWildcard(filter) {
+		for topic, m := range mp {
+			if topics.Match(filter, topic) {
+				found = append(found, m)
+			}
+		}
+	}
+	r.mu.RUnlock()
+	sort.Slice(found, func(i, j int) bool { return found[i].Topic < found[j].Topic })
+	for _, m := range found {
+		if !m.Expired(now) {
+			fn(m)
+		}
+	}
+}
+
+func hasWildcard(f string) bool {
+	for i := 0; i < len(f); i++ {
+		if f[i] == '+' || f[i] == '#' {
+			return true
+		}
+	}
+	return false
+}
+
+// Retained calls fn for each retained message (vmq-admin retain show).
+func (b *Broker) Retained(fn func(m *session.Message) bool) {
+	b.retain.mu.RLock()
+	var all []*session.Message
+	for _, mp := range b.retain.byMP {
+		for _, m := range mp {
+			all = append(all, m)
+		}
+	}
+	b.retain.mu.RUnlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].Topic < all[j].Topic })
+	for _, m := range all {
+		if !fn(m) {
+			return
+		}
+	}
+}
+
+// DeleteRetained removes the retained message of topic (vmq-admin retain delete).
+func (b *Broker) DeleteRetained(mountpoint, topic string) bool {
+	b.retain.mu.Lock()
+	mp := b.retain.byMP[mountpoint]
+	_, ok := mp[topic]
+	if ok {
+		delete(mp, topic)
+		b.retain.n--
+	}
+	b.retain.mu.Unlock()
+	if ok {
+		b.persist.retained(&session.Message{Mountpoint: mountpoint, Topic: topic})
+	}
+	return ok
+}
+
+// RestoreRetained loads a retained message without persisting it again.
+func (b *Broker) RestoreRetained(m *session.Message) { b.retain.set(m) }

@@ -1,0 +1,182 @@
+package broker
+
+import (
+	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/topics"
+)
+
+// Publish routes m to every matching subscriber: local sessions get a delivery in
+// their queue, each remote node with matching subscribers gets one copy. done (may be
+// nil) is called once every copy queued for an offline persistent session is durable,
+// which is when a QoS 1/2 publish may be acknowledged. It returns the local matches.
+func (b *Broker) Publish(m *session.Message, done func(error)) int {
+	if m.Retain {
+		b.retain.set(m)
+		b.persist.retained(m)
+	}
+	w := b.persist.newWait(done)
+	n := b.route(m, w, true)
+	w.release()
+	return n
+}
+
+// DeliverLocal routes m, received from another node, to this node's subscribers only.
+func (b *Broker) DeliverLocal(m *session.Message) int {
+	if m.Retain {
+		b.retain.set(m)
+	}
+	w := b.persist.newWait(nil)
+	n := b.route(m, w, false)
+	w.release()
+	return n
+}
+
+func (b *Broker) route(m *session.Message, w *wait, forward bool) int {
+	r := b.results.Get().(*topics.Result)
+	defer func() {
+		r.Reset()
+		b.results.Put(r)
+	}()
+	b.index.Match(m.Mountpoint, m.Topic, r)
+	remote := b.remoteNodes()
+	var nodes []string
+	local := 0
+	for i, e := range r.Direct {
+		if e.Node != "" {
+			if forward && remote != nil && !contains(nodes, e.Node) {
+				nodes = append(nodes, e.Node)
+			}
+			continue
+		}
+		if e.Options.NoLocal && e.Subscriber.ClientID == m.From && m.Node == "" {
+			continue // [MQTT-3.8.3-3]
+		}
+		s, _ := e.Owner.(*session.Session)
+		if s == nil {
+			continue
+		}
+		d := b.delivery(m, e)
+		// Overlapping subscriptions of one session: one copy with the highest QoS and every identifier.
+		if dupOf(r.Direct[:i], e) {
+			continue
+		}
+		for _, o := range r.Direct[i+1:] {
+			if o.Node == "" && o.Owner == e.Owner && !(o.Options.NoLocal && o.Subscriber.ClientID == m.From) {
+				od := b.delivery(m, o)
+				if od.QoS > d.QoS {
+					d.QoS = od.QoS
+				}
+				d.Retain = d.Retain || od.Retain
+				if o.SubID != 0 {
+					d.SubIDs = append(d.SubIDs, o.SubID)
+				}
+			}
+		}
+		b.enqueue(s, d, w)
+		local++
+	}
+	for _, sm := range r.Shared {
+		if b.deliverShared(m, sm, w, forward, remote) {
+			local++
+		}
+	}
+	b.m.RouterMatchesLocal.Add(uint64(local))
+	for _, n := range nodes {
+		remote.Forward(n, m)
+	}
+	b.m.RouterMatchesRemote.Add(uint64(len(nodes)))
+	return local
+}
+
+func dupOf(prev []*topics.Entry, e *topics.Entry) bool {
+	for _, p := range prev {
+		if p.Node == "" && p.Owner == e.Owner {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// delivery builds the delivery of m for the subscription e.
+func (b *Broker) delivery(m *session.Message, e *topics.Entry) session.Delivery {
+	qos := m.QoS
+	if e.Options.QoS < qos || b.limits.Load().UpgradeQoS {
+		qos = e.Options.QoS
+	}
+	d := session.Delivery{Msg: m, QoS: qos, Retain: m.Retain && e.Options.RetainAsPublished}
+	if e.SubID != 0 {
+		d.SubIDs = []uint32{e.SubID}
+	}
+	return d
+}
+
+// enqueue offers d to s; copies for offline persistent sessions go to the store first.
+func (b *Broker) enqueue(s *session.Session, d session.Delivery, w *wait) {
+	if b.persist.enqueueOffline(s, d, w) {
+		return
+	}
+	s.Enqueue(d)
+}
+
+// deliverShared gives m to one member of a shared group, by shared_subscription_policy.
+func (b *Broker) deliverShared(m *session.Message, sm topics.SharedMatch, w *wait, forward bool, remote Remote) bool {
+	policy := b.set.Load().SharedPolicy
+	var online, offline, remotes []*topics.Entry
+	for _, e := range sm.Members {
+		switch {
+		case e.Node != "":
+			if forward && remote != nil && policy != PolicyLocalOnly {
+				remotes = append(remotes, e)
+			}
+		case e.Owner.(*session.Session).Online():
+			online = append(online, e)
+		default:
+			offline = append(offline, e)
+		}
+	}
+	var order []*topics.Entry
+	switch policy {
+	case PolicyRandom:
+		order = append(append(online, remotes...), offline...)
+		shuffle(order[:len(online)+len(remotes)])
+		shuffle(order[len(online)+len(remotes):])
+	default: // prefer_local and local_only: local online members first
+		shuffle(online)
+		shuffle(remotes)
+		shuffle(offline)
+		order = append(append(online, remotes...), offline...)
+	}
+	for _, e := range order {
+		if e.Node != "" {
+			remote.ForwardShared(e.Node, m, e.Subscriber, b.delivery(m, e))
+			b.m.RouterMatchesRemote.Inc()
+			return false
+		}
+		s := e.Owner.(*session.Session)
+		d := b.delivery(m, e)
+		if b.persist.enqueueOffline(s, d, w) || s.Enqueue(d) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeliverShared delivers d to the local session sub (chosen by the node that routed it).
+func (b *Broker) DeliverShared(sub topics.SubscriberID, d session.Delivery) bool {
+	s := b.Session(sub)
+	if s == nil {
+		return false
+	}
+	w := b.persist.newWait(nil)
+	defer w.release()
+	return b.persist.enqueueOffline(s, d, w) || s.Enqueue(d)
+}

@@ -1,0 +1,97 @@
+package broker
+
+import (
+	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/topics"
+)
+
+// Subscribe adds the subscriptions of s (already validated and authorized) and
+// queues the retained messages they ask for. It returns, per subscription, whether it was new.
+func (b *Broker) Subscribe(s *session.Session, subs []session.Sub) []bool {
+	isNew := make([]bool, len(subs))
+	for i, sub := range subs {
+		isNew[i] = b.addSub(s, sub)
+	}
+	b.persist.saveSession(s)
+	if h := b.hooks.Load().OnSubscribe; h != nil {
+		h(s.ID, subs)
+	}
+	// Retained messages after the SUBACK was queued by the caller [MQTT-3.3.1-6].
+	for i, sub := range subs {
+		group, filter, shared, _ := topics.ParseShared(sub.Filter)
+		_ = group
+		if shared {
+			continue // retained messages are not sent for shared subscriptions [MQTT-3.3.1-?, v5 4.8.2]
+		}
+		switch sub.Options.RetainHandling {
+		case 1:
+			if !isNew[i] {
+				continue
+			}
+		case 2:
+			continue
+		}
+		b.retain.match(s.ID.Mountpoint, filter, func(m *session.Message) {
+			qos := m.QoS
+			if sub.Options.QoS < qos {
+				qos = sub.Options.QoS
+			}
+			d := session.Delivery{Msg: m, QoS: qos, Retain: true}
+			if sub.SubID != 0 {
+				d.SubIDs = []uint32{sub.SubID}
+			}
+			s.Enqueue(d)
+		})
+	}
+	return isNew
+}
+
+// addSub puts one subscription in the session and the index.
+func (b *Broker) addSub(s *session.Session, sub session.Sub) bool {
+	group, filter, _, _ := topics.ParseShared(sub.Filter)
+	isNew := s.SetSub(sub)
+	b.index.Add(&topics.Entry{Subscriber: s.ID, Filter: filter, Group: group, Options: sub.Options, SubID: sub.SubID, Owner: s})
+	return isNew
+}
+
+// Unsubscribe removes filters of s; it reports per filter whether a subscription existed.
+func (b *Broker) Unsubscribe(s *session.Session, filters []string) []bool {
+	out := make([]bool, len(filters))
+	for i, f := range filters {
+		group, filter, _, _ := topics.ParseShared(f)
+		had := s.RemoveSub(f)
+		b.index.Remove(s.ID, "", filter, group)
+		out[i] = had
+	}
+	b.persist.saveSession(s)
+	if h := b.hooks.Load().OnUnsubscribe; h != nil {
+		h(s.ID, filters)
+	}
+	return out
+}
+
+// dropSubscriptions removes every subscription of s from the index.
+func (b *Broker) dropSubscriptions(s *session.Session) {
+	for _, sub := range s.Subs() {
+		group, filter, _, _ := topics.ParseShared(sub.Filter)
+		b.index.Remove(s.ID, "", filter, group)
+	}
+}
+
+var _ = packets.SubOptions{}
+
+// ReceivedQoS2 records an incoming QoS 2 packet id of s (durably for persistent sessions);
+// false means it is a resend already delivered.
+func (b *Broker) ReceivedQoS2(s *session.Session, id uint16) bool {
+	if !s.ReceivedQoS2(id) {
+		return false
+	}
+	b.persist.qos2(s, id, true)
+	return true
+}
+
+// ReleasedQoS2 forgets an incoming QoS 2 packet id after PUBREL.
+func (b *Broker) ReleasedQoS2(s *session.Session, id uint16) {
+	b.persist.qos2(s, id, false)
+}

@@ -1,0 +1,119 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// coreKeys: auth, sessions, queues and MQTT limits (VerneMQ vmq_server.schema, §3a).
+func coreKeys() []*Key {
+	return []*Key{
+		{Name: "allow_anonymous", Type: TypeBool, Default: "off", Runtime: true,
+			Doc: "Allow clients to connect without authentication; on disables all auth plugins."},
+		{Name: "allow_register_during_netsplit", Type: TypeBool, Default: "off", Runtime: true,
+			Doc: "Accept new connections while the cluster is inconsistent."},
+		{Name: "allow_publish_during_netsplit", Type: TypeBool, Default: "off", Runtime: true,
+			Doc: "Accept publishes while the cluster is inconsistent."},
+		{Name: "allow_subscribe_during_netsplit", Type: TypeBool, Default: "off", Runtime: true,
+			Doc: "Accept subscriptions while the cluster is inconsistent."},
+		{Name: "allow_unsubscribe_during_netsplit", Type: TypeBool, Default: "off", Runtime: true,
+			Doc: "Accept unsubscribes while the cluster is inconsistent."},
+		rng(&Key{Name: "max_client_id_size", Type: TypeInt, Default: "100", Runtime: true, Unit: "chars",
+			Doc: "Longest accepted client identifier."}, 1, 65535),
+		{Name: "persistent_client_expiration", Type: TypeDuration, Default: "never", Never: "never",
+			Expiry: true, Runtime: true,
+			Doc: "Remove persistent (clean_session=false) sessions offline for longer than this; never keeps them."},
+		{Name: "retry_interval", Type: TypeDuration, Default: "20s", Unit: "s", Runtime: true,
+			MinDur: 1e9, Doc: "Resend un-acknowledged QoS 1/2 messages after this time."},
+		rng(&Key{Name: "max_inflight_messages", Type: TypeInt, Default: "20", Runtime: true, Unit: "msgs",
+			Doc: "QoS 1/2 messages in flight per session; 0 = unlimited, 1 = strict ordering."}, 0, 65535),
+		atLeast(&Key{Name: "max_online_messages", Type: TypeInt, Default: "1000", Runtime: true, Unit: "msgs",
+			Doc: "Online queue length per session; -1 = unlimited, 0 blocks delivery."}, -1),
+		atLeast(&Key{Name: "max_offline_messages", Type: TypeInt, Default: "1000", Runtime: true, Unit: "msgs",
+			Doc: "Offline queue length (QoS 1/2) per session; -1 = unlimited, 0 stores nothing."}, -1),
+		{Name: "override_max_online_messages", Type: TypeBool, Default: "off", Runtime: true,
+			Doc: "Move the whole offline queue online on reconnect even above max_online_messages."},
+		{Name: "queue_type", Type: TypeEnum, Default: "fifo", Enum: []string{"fifo", "lifo"}, Runtime: true,
+			Doc: "Queue order; fifo drops the newest message when full, lifo the oldest."},
+		{Name: "queue_deliver_mode", Type: TypeEnum, Default: "fanout", Enum: []string{"fanout", "balance"},
+			Runtime: true, Doc: "Delivery to multiple sessions of one queue (only fanout is meaningful)."},
+		atLeast(&Key{Name: "max_message_rate", Type: TypeInt, Default: "0", Runtime: true, Unit: "msgs/s",
+			Doc: "Incoming publishes per second per session; 0 = unlimited."}, 0),
+		rng(&Key{Name: "max_message_size", Type: TypeBytes, Default: "0", Runtime: true, Unit: "bytes",
+			Doc: "Largest accepted incoming PUBLISH; 0 = unlimited (MQTT max 256MB)."}, 0, 268435455),
+		rng(&Key{Name: "message_size_limit", Type: TypeBytes, Default: "0", Runtime: true, Unit: "bytes",
+			Doc: "Largest accepted payload (older VerneMQ name); 0 = unlimited."}, 0, 268435455),
+		atLeast(&Key{Name: "max_subscriptions_per_client", Type: TypeInt, Default: "0", Runtime: true,
+			Doc: "Subscriptions per client; 0 = unlimited."}, 0),
+		{Name: "upgrade_outgoing_qos", Type: TypeBool, Default: "off", Runtime: true,
+			Doc: "Deliver with the subscription QoS even if published with a lower QoS (non-standard)."},
+		{Name: "shared_subscription_policy", Type: TypeEnum, Default: "prefer_local", Runtime: true,
+			Enum: []string{"prefer_local", "local_only", "random", "prefer_online_before_local"},
+			Doc:  "How a shared-subscription group member is chosen."},
+		{Name: "shared_subscription_timeout_action", Type: TypeEnum, Default: "ignore", Runtime: true,
+			Enum: []string{"ignore", "requeue"},
+			Doc:  "On remote delivery timeout: ignore (may lose) or requeue (may duplicate)."},
+		{Name: "suppress_lwt_on_session_takeover", Type: TypeBool, Default: "off", Runtime: true,
+			Doc: "Do not publish the will when the same client id takes over the session."},
+		rng(&Key{Name: "topic_max_depth", Type: TypeInt, Default: "10", Runtime: true, Unit: "levels",
+			Doc: "Deepest accepted topic; deeper topics disconnect the client."}, 1, 65535),
+		{Name: "max_last_will_delay", Type: TypeDuration, Default: "client", Never: "client", Expiry: false,
+			Unit: "s", Runtime: true, MinDur: 1e9,
+			Doc: "Cap on the MQTT 5 will delay; client honours the client's value (read as 0 = no cap)."},
+		rng(&Key{Name: "receive_max_broker", Type: TypeInt, Default: "65535", Runtime: true,
+			Doc: "MQTT 5 Receive Maximum the broker advertises in CONNACK."}, 1, 65535),
+		rng(&Key{Name: "receive_max_client", Type: TypeInt, Default: "65535", Runtime: true,
+			Doc: "Upper bound on QoS 1/2 messages in flight to an MQTT 5 client."}, 1, 65535),
+		rng(&Key{Name: "topic_alias_max_broker", Type: TypeInt, Default: "0", Runtime: true,
+			Doc: "MQTT 5 topic aliases accepted from clients; 0 disables."}, 0, 65535),
+		rng(&Key{Name: "topic_alias_max_client", Type: TypeInt, Default: "0", Runtime: true,
+			Doc: "MQTT 5 topic aliases the broker may use towards clients; 0 disables."}, 0, 65535),
+		{Name: "expire_retain_cache", Type: TypeDuration, Default: "0", Unit: "s",
+			Doc: "Interval of the sweeper for expired MQTT 5 retained messages; 0 = off."},
+		{Name: "subscriber_retain_mode", Type: TypeEnum, Default: "immediate", Enum: []string{"immediate", "syncwait"},
+			Doc: "Send retained messages immediately or after the retain store synced."},
+		{Name: "disconnect_on_unauthorized_publish_v3", Type: TypeBool, Default: "off", Runtime: true,
+			Doc: "Disconnect MQTT 3.1 clients on unauthorized publish instead of dropping silently."},
+		{Name: "mqtt_connect_timeout", Type: TypeDuration, Default: "5000ms", Unit: "ms", MinDur: 1e6,
+			Doc: "Close sockets that send no CONNECT within this time."},
+		rng(&Key{Name: "max_ws_frame_size", Type: TypeBytes, Default: "256MB", Unit: "bytes",
+			Doc: "Largest accepted WebSocket frame; larger frames disconnect."}, 1, math.MaxInt64),
+		{Name: "logging.keepalive_as_warning", Type: TypeBool, Default: "on", Runtime: true,
+			Doc: "Log keepalive expiry at warning (on) or debug (off) level."},
+	}
+}
+
+// clusterKeys: node identity, netsplit behaviour and inter-node buffers (§3b).
+func clusterKeys() []*Key {
+	return []*Key{
+		{Name: "nodename", Type: TypeString, Default: "VerneMQ@127.0.0.1", NonEmpty: true, Check: checkNodename,
+			Doc: "Unique node name name@host; do not change after first start."},
+		{Name: "distributed_cookie", Type: TypeString, Default: "vmq", NonEmpty: true,
+			Doc: "Shared secret of cluster nodes; change it from the default."},
+		{Name: "coordinate_registrations", Type: TypeBool, Default: "on", Runtime: true,
+			Doc: "Serialize client-id registrations cluster-wide for immediate takeover."},
+		{Name: "metadata_plugin", Type: TypeEnum, Default: "vmq_swc", Enum: []string{"vmq_swc", "vmq_plumtree"},
+			Warn: "accepted and ignored: this broker has one built-in metadata store",
+			Doc:  "Metadata store implementation (VerneMQ); ignored here."},
+		rng(&Key{Name: "outgoing_clustering_buffer_size", Type: TypeBytes, Default: "64MB", Unit: "bytes",
+			Doc: "Bytes buffered per unreachable peer before dropping."}, 0, math.MaxInt64),
+		rng(&Key{Name: "incoming_clustering_buffer_size", Type: TypeBytes, Default: "64MB", Unit: "bytes",
+			Doc: "Largest accepted inter-node frame."}, 1, math.MaxInt64),
+		{Name: "remote_enqueue_timeout", Type: TypeDuration, Default: "5000ms", Unit: "ms", MinDur: 1e6,
+			Doc: "Timeout for enqueueing to a queue on another node."},
+		rng(&Key{Name: "max_drain_time", Type: TypeInt, Default: "500", Unit: "ms",
+			Doc: "Keep a migrated queue this long for late messages."}, 0, math.MaxInt32),
+		rng(&Key{Name: "max_msgs_per_drain_step", Type: TypeInt, Default: "100",
+			Doc: "Messages per batch when migrating a queue to another node."}, 1, math.MaxInt32),
+	}
+}
+
+// checkNodename requires VerneMQ's name@host form.
+func checkNodename(s string) error {
+	name, host, ok := strings.Cut(s, "@")
+	if !ok || name == "" || host == "" || strings.ContainsAny(s, " \t") {
+		return fmt.Errorf("%q is not name@host (e.g. VerneMQ@127.0.0.1)", s)
+	}
+	return nil
+}

@@ -1,0 +1,271 @@
+package conn
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/metrics"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/session"
+)
+
+// client is one connection; the reader loop runs in Serve's goroutine.
+type client struct {
+	srv  *Server
+	nc   net.Conn
+	br   *bufio.Reader
+	peer Peer
+
+	version    byte
+	keepAlive  time.Duration
+	sess       *session.Session
+	auth       *auth.Client
+	mountpoint string
+	expiry     uint32 // session expiry from CONNECT (v5), may be changed by DISCONNECT
+	aliases    map[uint16]string
+	aliasMax   uint16
+
+	rateWindow time.Time
+	rateCount  int
+	maxRate    int
+
+	kickOnce sync.Once
+	closed   chan struct{}
+}
+
+type countingReader struct {
+	c net.Conn
+	n *metrics.Counter
+}
+
+func (r countingReader) Read(p []byte) (int, error) {
+	n, err := r.c.Read(p)
+	r.n.Add(uint64(n))
+	return n, err
+}
+
+func newClient(s *Server, c net.Conn, p Peer) *client {
+	return &client{
+		srv: s, nc: c, peer: p,
+		br:     bufio.NewReaderSize(countingReader{c, s.Metrics.BytesReceived}, 4096),
+		closed: make(chan struct{}),
+	}
+}
+
+// Write is the session's way to the socket (session.Link).
+func (c *client) Write(b []byte) (int, error) {
+	if wt := c.srv.settings.Load().WriteTimeout; wt > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(wt))
+	}
+	return c.nc.Write(b)
+}
+
+// Kick ends the connection; v5 clients first get a DISCONNECT with code (session.Link).
+func (c *client) Kick(code packets.ReasonCode) {
+	c.kickOnce.Do(func() {
+		if code != 0 && c.version == packets.V5 {
+			c.writeNow(&packets.Disconnect{ReasonCode: code})
+		}
+		close(c.closed)
+		c.nc.Close()
+	})
+}
+
+// writeNow writes one packet directly; only for packets outside the session (before
+// CONNACK, and the final DISCONNECT).
+func (c *client) writeNow(p packets.Packet) {
+	b, err := packets.Encode(nil, p, c.version)
+	if err != nil {
+		return
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.nc.Write(b); err == nil {
+		c.srv.Metrics.BytesSent.Add(uint64(len(b)))
+		switch p.(type) {
+		case *packets.Disconnect:
+			c.srv.Metrics.DisconnectSent.Inc()
+		case *packets.Connack:
+			c.srv.Metrics.ConnackSent.Inc()
+		}
+	}
+}
+
+func (c *client) maxSize() int {
+	if m := c.srv.settings.Load().MaxMessageSize; m > 0 {
+		return m
+	}
+	return 268435460 // the protocol's maximum packet size
+}
+
+func (c *client) run(ctx context.Context) {
+	defer c.nc.Close()
+	graceful := false
+	defer func() {
+		if c.sess != nil {
+			c.srv.Broker.Disconnect(c.sess, c, graceful)
+			c.srv.Auth.NotifyClientOffline(auth.SubscriberID(c.sess.ID))
+		}
+		c.srv.Metrics.SocketClose.Inc()
+	}()
+	if !c.handshake(ctx) {
+		return
+	}
+	for {
+		if c.keepAlive > 0 {
+			// 1.5 times the keep alive, as the spec asks [MQTT-3.1.2-24].
+			c.nc.SetReadDeadline(time.Now().Add(c.keepAlive * 3 / 2))
+		}
+		p, err := packets.ReadPacket(c.br, c.version, c.maxSize())
+		if err != nil {
+			c.readError(err)
+			return
+		}
+		done, g := c.handle(ctx, p)
+		if done {
+			graceful = g
+			return
+		}
+		c.throttle()
+	}
+}
+
+// readError closes the connection after a failed read, with the right reason code.
+func (c *client) readError(err error) {
+	var pe *packets.Error
+	switch {
+	case errors.As(err, &pe):
+		if pe.Code == packets.PacketTooLarge {
+			c.srv.Metrics.InvalidMsgSizeError.Inc()
+		}
+		c.srv.Log.Info("closing connection: bad packet", "client_id", c.clientID(), "peer", c.peer.Addr, "reason", pe.Code.String(), "error", pe.Msg)
+		c.Kick(pe.Code)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		select {
+		case <-c.closed:
+		default:
+			c.srv.Metrics.KeepaliveExpired.Inc()
+			c.srv.Metrics.SocketCloseTimeout.Inc()
+			c.srv.Log.Warn("client keepalive expired", "client_id", c.clientID(), "peer", c.peer.Addr, "keepalive", c.keepAlive)
+			c.Kick(packets.KeepAliveTimeout)
+		}
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	default:
+		c.srv.Metrics.SocketError.Inc()
+	}
+}
+
+func (c *client) clientID() string {
+	if c.sess != nil {
+		return c.sess.ID.ClientID
+	}
+	return ""
+}
+
+// protocolError ends the connection for a packet the spec does not allow here.
+func (c *client) protocolError(code packets.ReasonCode, msg string) (bool, bool) {
+	c.srv.Log.Info("closing connection: protocol error", "client_id", c.clientID(), "peer", c.peer.Addr, "reason", code.String(), "error", msg)
+	c.Kick(code)
+	return true, false
+}
+
+// throttle pauses reads when the client publishes faster than max_message_rate, as VerneMQ does.
+func (c *client) throttle() {
+	if c.maxRate <= 0 || c.rateCount < c.maxRate {
+		return
+	}
+	now := time.Now()
+	if wait := c.rateWindow.Add(time.Second).Sub(now); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-c.closed:
+		}
+	}
+	c.rateWindow, c.rateCount = time.Now(), 0
+}
+
+// handle dispatches one packet; done ends the connection, graceful keeps the will from being sent.
+func (c *client) handle(ctx context.Context, p packets.Packet) (done, graceful bool) {
+	m := c.srv.Metrics
+	switch p := p.(type) {
+	case *packets.Publish:
+		m.PublishReceived.Inc()
+		return c.publish(ctx, p)
+	case *packets.Ack:
+		return c.ack(p)
+	case *packets.Subscribe:
+		m.SubscribeReceived.Inc()
+		return c.subscribe(ctx, p)
+	case *packets.Unsubscribe:
+		m.UnsubscribeReceived.Inc()
+		return c.unsubscribe(ctx, p)
+	case *packets.Pingreq:
+		m.PingreqReceived.Inc()
+		c.sess.Send(&packets.Pingresp{})
+	case *packets.Disconnect:
+		m.DisconnectReceived.Inc()
+		return c.disconnect(p)
+	case *packets.Auth:
+		m.AuthReceived.Inc()
+		return c.protocolError(packets.BadAuthenticationMethod, "enhanced authentication is not supported")
+	case *packets.Connect:
+		return c.protocolError(packets.ProtocolError, "second CONNECT") // [MQTT-3.1.0-2]
+	default:
+		return c.protocolError(packets.ProtocolError, "unexpected packet from a client")
+	}
+	return false, false
+}
+
+func (c *client) ack(a *packets.Ack) (bool, bool) {
+	m := c.srv.Metrics
+	s := c.sess
+	switch a.Kind {
+	case packets.PUBACK:
+		m.PubackReceived.Inc()
+		if !s.Puback(a.PacketID) {
+			m.PubackInvalidError.Inc()
+		}
+	case packets.PUBREC:
+		m.PubrecReceived.Inc()
+		if !s.Pubrec(a.PacketID, a.ReasonCode) {
+			m.PubrecInvalidError.Inc()
+			// Unknown id: answer PUBREL with 0x92 so the client can finish [MQTT-4.3.3].
+			if c.version == packets.V5 {
+				s.Send(&packets.Ack{Kind: packets.PUBREL, PacketID: a.PacketID, ReasonCode: packets.PacketIDNotFound})
+			}
+		}
+	case packets.PUBREL:
+		m.PubrelReceived.Inc()
+		code := packets.Success
+		if !s.ReleasedQoS2(a.PacketID) && c.version == packets.V5 {
+			code = packets.PacketIDNotFound
+		}
+		c.srv.Broker.ReleasedQoS2(s, a.PacketID)
+		s.Send(&packets.Ack{Kind: packets.PUBCOMP, PacketID: a.PacketID, ReasonCode: code})
+	case packets.PUBCOMP:
+		m.PubcompReceived.Inc()
+		if !s.Pubcomp(a.PacketID) {
+			m.PubcompInvalidError.Inc()
+		}
+	}
+	return false, false
+}
+
+func (c *client) disconnect(d *packets.Disconnect) (bool, bool) {
+	if c.version == packets.V5 && d.Props != nil && d.Props.SessionExpiry != nil {
+		if c.expiry == 0 && *d.Props.SessionExpiry != 0 {
+			// [MQTT-3.14.2-2]
+			return c.protocolError(packets.ProtocolError, "session expiry set in DISCONNECT after 0 in CONNECT")
+		}
+		c.expiry = *d.Props.SessionExpiry
+		c.sess.SetPersistence(c.expiry > 0, c.expiry)
+	}
+	// 0x04 "disconnect with will message" keeps the will [MQTT-3.14.4-3].
+	return true, d.ReasonCode != packets.DisconnectWithWill
+}

@@ -1,0 +1,253 @@
+package conn
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/broker"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/topics"
+)
+
+// handshake reads CONNECT, authenticates, registers the session and queues CONNACK.
+func (c *client) handshake(ctx context.Context) bool {
+	st := c.srv.settings.Load()
+	c.nc.SetReadDeadline(time.Now().Add(st.ConnectTimeout))
+	p, err := packets.ReadPacket(c.br, 0, c.maxSize())
+	if err != nil {
+		var pe *packets.Error
+		if errors.As(err, &pe) {
+			c.srv.Log.Info("closing connection: bad CONNECT", "peer", c.peer.Addr, "reason", pe.Code.String(), "error", pe.Msg)
+			if pe.Code == packets.UnsupportedProtocolVersion {
+				// Answer in 3.1.1 form: the client may not speak v5 [MQTT-3.1.2-2].
+				c.version = packets.V311
+				c.writeNow(&packets.Connack{ReasonCode: packets.ConnRefusedProtocolVersion})
+			}
+		} else if errors.Is(err, errDeadline(err)) {
+			c.srv.Metrics.SocketCloseTimeout.Inc()
+		}
+		return false
+	}
+	cp, ok := p.(*packets.Connect)
+	if !ok {
+		return false // the first packet must be CONNECT [MQTT-3.1.0-1]
+	}
+	c.srv.Metrics.ConnectReceived.Inc()
+	c.version = packets.ConnectVersion(cp)
+	if len(c.peer.AllowedProtocolVersions) > 0 && !slices.Contains(c.peer.AllowedProtocolVersions, c.version) &&
+		!slices.Contains(c.peer.AllowedProtocolVersions, cp.ProtocolLevel) {
+		c.refuse(packets.UnsupportedProtocolVersion, "protocol version not allowed on this listener")
+		return false
+	}
+	if cp.Props != nil && cp.Props.AuthMethod != "" {
+		c.refuse(packets.BadAuthenticationMethod, "enhanced authentication is not supported")
+		return false
+	}
+
+	clientID, assigned := cp.ClientID, ""
+	if clientID == "" {
+		// 3.1 needs an id; 3.1.1 only with clean session; v5 gets one assigned [MQTT-3.1.3-6..8].
+		if c.version == packets.V31 || (c.version == packets.V311 && !cp.CleanStart) {
+			c.refuse(packets.ClientIDNotValid, "empty client id")
+			return false
+		}
+		clientID = randomID()
+		if c.version == packets.V5 {
+			assigned = clientID
+		}
+	}
+	if len(clientID) > st.MaxClientIDSize && st.MaxClientIDSize > 0 {
+		c.refuse(packets.ClientIDNotValid, "client id longer than max_client_id_size")
+		return false
+	}
+
+	username := ""
+	if cp.Username != nil {
+		username = *cp.Username
+	}
+	if c.peer.CNAsUsername && c.peer.CN != "" {
+		username = c.peer.CN // use_identity_as_username / proxy_protocol_use_cn_as_username
+	}
+	if !utf8.ValidString(username) {
+		c.refuse(packets.MalformedPacket, "user name is not UTF-8")
+		return false
+	}
+	ac := &auth.Client{
+		Mountpoint: c.peer.Mountpoint, ClientID: clientID, Username: username, Password: cp.Password,
+		Peer: c.peer.Addr, ProtocolVersion: cp.ProtocolLevel, CleanStart: cp.CleanStart,
+		Listener: c.peer.Listener, CN: c.peer.CN,
+	}
+	dec, mods := c.srv.Auth.Register(ctx, ac, c.peer.AllowAnonymousOverride)
+	if dec.Result != auth.OK {
+		code := packets.NotAuthorized
+		if dec.Code != 0 {
+			code = packets.ReasonCode(dec.Code)
+		} else if dec.Reason == auth.ReasonInvalidCredentials {
+			code = packets.BadUsernameOrPassword
+		}
+		c.srv.Log.Info("connection refused", "client_id", clientID, "peer", c.peer.Addr, "user", username, "reason", dec.Reason)
+		c.refuse(code, dec.Reason)
+		return false
+	}
+	cleanStart := cp.CleanStart
+	c.maxRate = 0
+	if mods != nil {
+		c.applyRegisterModifiers(ac, mods, &cleanStart)
+	}
+	c.auth = ac
+	c.mountpoint = ac.Mountpoint
+	c.keepAlive = time.Duration(cp.KeepAlive) * time.Second
+	c.aliasMax = st.TopicAliasMaxBroker
+	if c.maxRate == 0 {
+		c.maxRate = st.MaxMessageRate
+	}
+
+	persistent, expiry := false, uint32(0)
+	recvMax, maxPkt := 0, uint32(0)
+	if c.version == packets.V5 {
+		if cp.Props != nil {
+			if cp.Props.SessionExpiry != nil {
+				expiry = *cp.Props.SessionExpiry
+			}
+			if cp.Props.ReceiveMaximum != nil {
+				recvMax = int(*cp.Props.ReceiveMaximum)
+			}
+			if cp.Props.MaximumPacketSize != nil {
+				maxPkt = *cp.Props.MaximumPacketSize
+			}
+		}
+		persistent = expiry > 0
+	} else if !cleanStart {
+		persistent, expiry = true, st.PersistentClientExpiration
+		if expiry == 0 {
+			expiry = broker.NeverExpire
+		}
+	}
+	c.expiry = expiry
+
+	will, code, why := c.will(ctx, cp, st)
+	if code != 0 {
+		c.refuse(code, why)
+		return false
+	}
+
+	id := topics.SubscriberID{Mountpoint: c.mountpoint, ClientID: ac.ClientID}
+	req := broker.ConnectRequest{
+		ID: id, CleanStart: cleanStart, Persistent: persistent, Expiry: expiry, Link: c,
+		Info: session.Info{
+			Username: username, Peer: c.peer.Addr, Listener: c.peer.Listener, Protocol: c.version,
+			CleanStart: cleanStart, KeepAlive: cp.KeepAlive, Connected: time.Now(),
+		},
+		RecvMax: recvMax, MaxPacket: maxPkt, Will: will,
+		Connack: func(present bool) packets.Packet { return c.connack(present, assigned, st) },
+	}
+	c.sess, _ = c.srv.Broker.Connect(req)
+	c.srv.Metrics.ConnackSent.Inc()
+	c.srv.Auth.NotifyRegister(ac)
+	c.srv.Log.Debug("client connected", "client_id", ac.ClientID, "peer", c.peer.Addr, "protocol", c.version)
+	return true
+}
+
+func (c *client) connack(present bool, assigned string, st *Settings) packets.Packet {
+	ack := &packets.Connack{SessionPresent: present, ReasonCode: packets.Success}
+	if c.version == packets.V5 {
+		props := &packets.Properties{AssignedClientID: assigned}
+		if st.ReceiveMaxBroker > 0 && st.ReceiveMaxBroker < 65535 {
+			rm := st.ReceiveMaxBroker
+			props.ReceiveMaximum = &rm
+		}
+		if c.aliasMax > 0 {
+			am := c.aliasMax
+			props.TopicAliasMaximum = &am
+		}
+		ack.Props = props
+	}
+	return ack
+}
+
+// refuse sends a failure CONNACK (3.1.1 return codes for older clients) [MQTT-3.2.2-6].
+func (c *client) refuse(code packets.ReasonCode, why string) {
+	if c.version != packets.V5 {
+		code = v3ConnackCode(code)
+	}
+	ack := &packets.Connack{ReasonCode: code}
+	if c.version == packets.V5 && why != "" {
+		ack.Props = &packets.Properties{ReasonString: why}
+	}
+	c.writeNow(ack)
+}
+
+func v3ConnackCode(code packets.ReasonCode) packets.ReasonCode {
+	switch code {
+	case packets.UnsupportedProtocolVersion:
+		return packets.ConnRefusedProtocolVersion
+	case packets.ClientIDNotValid:
+		return packets.ConnRefusedIdentifier
+	case packets.BadUsernameOrPassword:
+		return packets.ConnRefusedBadCredentials
+	case packets.NotAuthorized, packets.BadAuthenticationMethod:
+		return packets.ConnRefusedNotAuthorized
+	default:
+		return packets.ConnRefusedServerUnavailable
+	}
+}
+
+// will validates and authorizes the last will (VerneMQ runs auth_on_publish for it at connect).
+func (c *client) will(ctx context.Context, cp *packets.Connect, st *Settings) (*broker.Will, packets.ReasonCode, string) {
+	w := cp.Will
+	if w == nil {
+		return nil, 0, ""
+	}
+	if err := topics.ValidateTopic(w.Topic, st.TopicMaxDepth); err != nil {
+		return nil, packets.TopicNameInvalid, "will topic: " + err.Error()
+	}
+	pub := &auth.Publish{Topic: w.Topic, QoS: w.QoS, Retain: w.Retain, Payload: w.Payload}
+	dec, mods := c.srv.Auth.AuthorizePublish(ctx, c.auth, pub)
+	if dec.Result != auth.OK {
+		return nil, packets.NotAuthorized, "will not authorized"
+	}
+	m := &session.Message{Mountpoint: c.mountpoint, Topic: w.Topic, Payload: w.Payload, QoS: w.QoS, Retain: w.Retain, From: c.auth.ClientID}
+	var delay uint32
+	if w.Props != nil {
+		if w.Props.WillDelay != nil {
+			delay = *w.Props.WillDelay
+		}
+		m.Props, m.Expiry = appProps(w.Props)
+	}
+	if st.MaxLastWillDelay >= 0 && int64(delay) > st.MaxLastWillDelay {
+		delay = uint32(st.MaxLastWillDelay)
+	}
+	applyPublishModifiers(m, mods)
+	return &broker.Will{Msg: m, Delay: delay}, 0, ""
+}
+
+func (c *client) applyRegisterModifiers(ac *auth.Client, m *auth.RegisterModifiers, cleanStart *bool) {
+	if m.Mountpoint != nil {
+		ac.Mountpoint = *m.Mountpoint
+	}
+	if m.ClientID != nil {
+		ac.ClientID = *m.ClientID
+	}
+	if m.Username != nil {
+		ac.Username = *m.Username
+	}
+	if m.CleanStart != nil {
+		*cleanStart = *m.CleanStart
+	}
+	if m.MaxMessageRate != nil {
+		c.maxRate = *m.MaxMessageRate
+	}
+}
+
+func randomID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return "vmq-" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,174 @@
+package conn
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/topics"
+)
+
+func errDeadline(error) error { return os.ErrDeadlineExceeded }
+
+// publish handles an incoming PUBLISH: topic alias, validation, authorization, routing, acknowledgement.
+func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
+	st := c.srv.settings.Load()
+	c.rateCount++
+	if c.version == packets.V5 && p.Props != nil {
+		if len(p.Props.SubscriptionIDs) > 0 {
+			return c.protocolError(packets.ProtocolError, "PUBLISH from a client carries a subscription identifier") // [MQTT-3.3.4-6]
+		}
+		if a := p.Props.TopicAlias; a != nil {
+			if *a == 0 || *a > c.aliasMax {
+				return c.protocolError(packets.TopicAliasInvalid, "topic alias out of range") // [MQTT-3.3.2-9]
+			}
+			if p.Topic == "" {
+				t, ok := c.aliases[*a]
+				if !ok {
+					return c.protocolError(packets.ProtocolError, "unknown topic alias")
+				}
+				p.Topic = t
+			} else {
+				if c.aliases == nil {
+					c.aliases = map[uint16]string{}
+				}
+				c.aliases[*a] = p.Topic
+			}
+		}
+	}
+	if err := topics.ValidateTopic(p.Topic, st.TopicMaxDepth); err != nil {
+		return c.protocolError(packets.TopicNameInvalid, err.Error())
+	}
+	if p.QoS == 2 && !c.srv.Broker.ReceivedQoS2(c.sess, p.PacketID) {
+		// A resend of a message already accepted: acknowledge again, do not deliver twice [MQTT-4.3.3-9].
+		c.sess.Send(&packets.Ack{Kind: packets.PUBREC, PacketID: p.PacketID})
+		return false, false
+	}
+	pub := &auth.Publish{Topic: p.Topic, QoS: p.QoS, Retain: p.Retain, Payload: p.Payload}
+	dec, mods := c.srv.Auth.AuthorizePublish(ctx, c.auth, pub)
+	if dec.Result != auth.OK {
+		return c.unauthorizedPublish(p, st)
+	}
+	m := &session.Message{Mountpoint: c.mountpoint, Topic: p.Topic, Payload: p.Payload, QoS: p.QoS, Retain: p.Retain, From: c.sess.ID.ClientID}
+	if c.version == packets.V5 && p.Props != nil {
+		m.Props, m.Expiry = appProps(p.Props)
+	}
+	if mods != nil {
+		applyPublishModifiers(m, mods)
+		if mods.Throttle > 0 {
+			time.Sleep(min(mods.Throttle, 10*time.Second))
+		}
+	}
+	c.srv.Auth.NotifyPublish(c.auth, pub)
+	switch p.QoS {
+	case 0:
+		c.srv.Broker.Publish(m, nil)
+	case 1, 2:
+		kind, id, s, v5 := packets.PUBACK, p.PacketID, c.sess, c.version == packets.V5
+		if p.QoS == 2 {
+			kind = packets.PUBREC
+		}
+		n := c.srv.Broker.Publish(m, func(err error) {
+			code := packets.Success
+			if err != nil {
+				code = packets.UnspecifiedError
+			}
+			s.Send(&packets.Ack{Kind: kind, PacketID: id, ReasonCode: code})
+		})
+		_ = n
+		_ = v5
+	}
+	return false, false
+}
+
+// unauthorizedPublish answers a refused PUBLISH: v5 with 0x87; 3.x acknowledges and drops,
+// or disconnects with disconnect_on_unauthorized_publish_v3 [MQTT-3.3.5-2].
+func (c *client) unauthorizedPublish(p *packets.Publish, st *Settings) (bool, bool) {
+	c.srv.Metrics.PublishAuthError.Inc()
+	c.srv.Log.Debug("publish not authorized", "client_id", c.sess.ID.ClientID, "topic", p.Topic)
+	if c.version != packets.V5 && st.DisconnectOnUnauthorizedPublishV3 {
+		return true, false
+	}
+	code := packets.Success
+	if c.version == packets.V5 {
+		code = packets.NotAuthorized
+	}
+	switch p.QoS {
+	case 1:
+		c.sess.Send(&packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID, ReasonCode: code})
+	case 2:
+		if code != packets.Success {
+			c.srv.Broker.ReleasedQoS2(c.sess, p.PacketID)
+			c.sess.ReleasedQoS2(p.PacketID)
+		}
+		c.sess.Send(&packets.Ack{Kind: packets.PUBREC, PacketID: p.PacketID, ReasonCode: code})
+	}
+	return false, false
+}
+
+// appProps keeps the properties forwarded to subscribers and turns the expiry interval into a deadline.
+func appProps(p *packets.Properties) (*packets.Properties, time.Time) {
+	var expiry time.Time
+	if p.MessageExpiry != nil {
+		expiry = time.Now().Add(time.Duration(*p.MessageExpiry) * time.Second)
+	}
+	if p.PayloadFormat == nil && p.ContentType == "" && p.ResponseTopic == "" && p.CorrelationData == nil && len(p.User) == 0 {
+		return nil, expiry
+	}
+	return &packets.Properties{
+		PayloadFormat: p.PayloadFormat, ContentType: p.ContentType, ResponseTopic: p.ResponseTopic,
+		CorrelationData: p.CorrelationData, User: p.User,
+	}, expiry
+}
+
+func applyPublishModifiers(m *session.Message, mods *auth.PublishModifiers) {
+	if mods == nil {
+		return
+	}
+	if mods.Topic != nil {
+		m.Topic = *mods.Topic
+	}
+	if mods.QoS != nil {
+		m.QoS = *mods.QoS
+	}
+	if mods.Payload != nil {
+		m.Payload = mods.Payload
+	}
+	if mods.Retain != nil {
+		m.Retain = *mods.Retain
+	}
+	if mods.Mountpoint != nil {
+		m.Mountpoint = *mods.Mountpoint
+	}
+	if mods.MessageExpiry != nil {
+		m.Expiry = time.Now().Add(time.Duration(*mods.MessageExpiry) * time.Second)
+	}
+	if mods.ContentType != nil || mods.ResponseTopic != nil || mods.CorrelationData != nil || mods.PayloadFormat != nil || len(mods.UserProperties) > 0 {
+		var p packets.Properties
+		if m.Props != nil {
+			p = *m.Props
+		}
+		if mods.ContentType != nil {
+			p.ContentType = *mods.ContentType
+		}
+		if mods.ResponseTopic != nil {
+			p.ResponseTopic = *mods.ResponseTopic
+		}
+		if mods.CorrelationData != nil {
+			p.CorrelationData = mods.CorrelationData
+		}
+		if mods.PayloadFormat != nil {
+			p.PayloadFormat = mods.PayloadFormat
+		}
+		if len(mods.UserProperties) > 0 {
+			p.User = p.User[:0:0]
+			for _, u := range mods.UserProperties {
+				p.User = append(p.User, packets.UserProperty{Key: u.Key, Value: u.Value})
+			}
+		}
+		m.Props = &p
+	}
+}

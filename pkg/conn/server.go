@@ -1,0 +1,137 @@
+// Package conn runs one MQTT client connection: the CONNECT handshake, the reader
+// loop that decodes packets and hands them to the session and the router, and
+// keepalive and rate limits. Writing belongs to the session's flusher.
+package conn
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/broker"
+	"github.com/vernemq-go/vernemq/pkg/metrics"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+)
+
+// Settings are the per-connection limits; they may change at run time.
+type Settings struct {
+	MaxClientIDSize                   int
+	MaxMessageSize                    int // max_message_size in bytes, 0 = the protocol's maximum
+	TopicMaxDepth                     int
+	ReceiveMaxBroker                  uint16
+	TopicAliasMaxBroker               uint16
+	MaxMessageRate                    int // publishes per second per client, 0 = unlimited
+	DisconnectOnUnauthorizedPublishV3 bool
+	ConnectTimeout                    time.Duration
+	PersistentClientExpiration        uint32 // seconds for 3.1.1 persistent sessions, 0 = never
+	MaxLastWillDelay                  int64  // seconds, < 0 = as the client asks
+	WriteTimeout                      time.Duration
+}
+
+// DefaultSettings are VerneMQ's defaults.
+func DefaultSettings() Settings {
+	return Settings{
+		MaxClientIDSize: 100, TopicMaxDepth: 10, ReceiveMaxBroker: 65535, TopicAliasMaxBroker: 0,
+		ConnectTimeout: 30 * time.Second, MaxLastWillDelay: -1, WriteTimeout: 60 * time.Second,
+	}
+}
+
+// Peer is what the listener learned about a connection.
+type Peer struct {
+	Addr                    net.Addr
+	Listener                string // "tcp.default"
+	Type                    string // tcp, ssl, ws, wss
+	Mountpoint              string
+	AllowedProtocolVersions []byte // empty = all
+	CN                      string
+	CNAsUsername            bool
+	AllowAnonymousOverride  bool
+}
+
+// Server holds what every connection needs.
+type Server struct {
+	Broker  *broker.Broker
+	Auth    *auth.Chain
+	Metrics *metrics.Broker
+	Log     *slog.Logger
+
+	settings atomic.Pointer[Settings]
+	mu       sync.Mutex
+	clients  map[*client]struct{}
+	wg       sync.WaitGroup
+	closing  atomic.Bool
+}
+
+// NewServer returns a server with s as settings.
+func NewServer(b *broker.Broker, chain *auth.Chain, m *metrics.Broker, log *slog.Logger, s Settings) *Server {
+	srv := &Server{Broker: b, Auth: chain, Metrics: m, Log: log, clients: map[*client]struct{}{}}
+	srv.settings.Store(&s)
+	return srv
+}
+
+// SetSettings replaces the connection settings; new packets see them at once.
+func (s *Server) SetSettings(st Settings) { s.settings.Store(&st) }
+
+// Settings returns the current settings.
+func (s *Server) Settings() Settings { return *s.settings.Load() }
+
+// Serve runs one connection until it ends; c is closed on return.
+func (s *Server) Serve(ctx context.Context, c net.Conn, p Peer) {
+	if s.closing.Load() {
+		c.Close()
+		return
+	}
+	cl := newClient(s, c, p)
+	s.mu.Lock()
+	s.clients[cl] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.clients, cl)
+		s.mu.Unlock()
+		s.wg.Done()
+	}()
+	active := s.Metrics.ActiveConnections
+	if p.Type == "ws" || p.Type == "wss" {
+		active = s.Metrics.ActiveWSConnections
+	}
+	s.Metrics.SocketOpen.Inc()
+	active.Add(1)
+	defer active.Add(-1)
+	cl.run(ctx)
+}
+
+// Shutdown disconnects every client with code (v5 clients get a DISCONNECT) and
+// waits for their connections to end or ctx to expire.
+func (s *Server) Shutdown(ctx context.Context, code packets.ReasonCode) error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	all := make([]*client, 0, len(s.clients))
+	for c := range s.clients {
+		all = append(all, c)
+	}
+	s.mu.Unlock()
+	for _, c := range all {
+		c.Kick(code)
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Count is the number of open connections.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.clients)
+}

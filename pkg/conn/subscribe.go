@@ -1,0 +1,99 @@
+package conn
+
+import (
+	"context"
+
+	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/topics"
+)
+
+// subscribe validates and authorizes each filter, queues SUBACK, then subscribes (retained messages follow the SUBACK).
+func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, bool) {
+	st := c.srv.settings.Load()
+	codes := make([]packets.ReasonCode, len(p.Subscriptions))
+	var subID uint32
+	if p.Props != nil && len(p.Props.SubscriptionIDs) > 0 {
+		subID = p.Props.SubscriptionIDs[0]
+	}
+	var ask []auth.Topic
+	var idx []int
+	for i, s := range p.Subscriptions {
+		_, inner, shared, err := topics.ParseShared(s.Filter)
+		if err == nil {
+			err = topics.ValidateFilter(inner, st.TopicMaxDepth)
+		}
+		if err != nil {
+			codes[i] = c.failure(packets.TopicFilterInvalid)
+			continue
+		}
+		if shared && s.Options.NoLocal && c.version == packets.V5 {
+			return c.protocolError(packets.ProtocolError, "no local on a shared subscription") // [MQTT-3.8.3-4]
+		}
+		ask = append(ask, auth.Topic{Filter: s.Filter, QoS: s.Options.QoS})
+		idx = append(idx, i)
+	}
+	var subs []session.Sub
+	if len(ask) > 0 {
+		dec, granted := c.srv.Auth.AuthorizeSubscribe(ctx, c.auth, ask)
+		if dec.Result != auth.OK {
+			c.srv.Metrics.SubscribeAuthError.Inc()
+			for _, i := range idx {
+				codes[i] = c.failure(packets.NotAuthorized)
+			}
+		} else {
+			if granted == nil {
+				granted = ask
+			}
+			for k, i := range idx {
+				g := granted[k]
+				if g.QoS > 2 {
+					codes[i] = c.failure(packets.NotAuthorized)
+					continue
+				}
+				opts := p.Subscriptions[i].Options
+				opts.QoS = g.QoS
+				if c.version != packets.V5 {
+					opts = packets.SubOptions{QoS: g.QoS}
+				}
+				subs = append(subs, session.Sub{Filter: g.Filter, Options: opts, SubID: subID})
+				codes[i] = packets.ReasonCode(g.QoS)
+			}
+			c.srv.Auth.NotifySubscribe(c.auth, granted)
+		}
+	}
+	c.sess.Send(&packets.Suback{PacketID: p.PacketID, ReasonCodes: codes})
+	if len(subs) > 0 {
+		c.srv.Broker.Subscribe(c.sess, subs)
+	}
+	return false, false
+}
+
+// failure is the SUBACK code for a refused filter: v5 codes, 0x80 before v5.
+func (c *client) failure(code packets.ReasonCode) packets.ReasonCode {
+	if c.version != packets.V5 {
+		return packets.UnspecifiedError
+	}
+	return code
+}
+
+func (c *client) unsubscribe(ctx context.Context, p *packets.Unsubscribe) (bool, bool) {
+	filters := c.srv.Auth.Unsubscribe(ctx, c.auth, p.Filters)
+	if filters == nil {
+		filters = p.Filters
+	}
+	had := c.srv.Broker.Unsubscribe(c.sess, filters)
+	ack := &packets.Unsuback{PacketID: p.PacketID}
+	if c.version == packets.V5 {
+		ack.ReasonCodes = make([]packets.ReasonCode, len(p.Filters))
+		for i := range p.Filters {
+			if i < len(had) && !had[i] {
+				ack.ReasonCodes[i] = packets.NoSubscriptionExisted
+			}
+		}
+	}
+	c.sess.Send(ack)
+	c.srv.Auth.NotifyTopicUnsubscribed(auth.SubscriberID(c.sess.ID), filters)
+	return false, false
+}

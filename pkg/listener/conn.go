@@ -1,0 +1,162 @@
+package listener
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pires/go-proxyproto"
+	"github.com/pires/go-proxyproto/tlvparse"
+)
+
+// trackedConn is the raw accepted socket. Closing it (from any layer above)
+// frees the Active slot, forgets it and cancels the connection's context.
+type trackedConn struct {
+	net.Conn
+	l      *Listener
+	ctx    context.Context
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (l *Listener) track(parent context.Context, c net.Conn) *trackedConn {
+	ctx, cancel := context.WithCancel(parent)
+	tc := &trackedConn{Conn: c, l: l, ctx: ctx, cancel: cancel}
+	l.mu.Lock()
+	l.conns[tc] = struct{}{}
+	l.mu.Unlock()
+	return tc
+}
+
+func (tc *trackedConn) Close() error {
+	err := net.ErrClosed
+	tc.once.Do(func() {
+		err = tc.Conn.Close()
+		tc.cancel()
+		tc.l.mu.Lock()
+		delete(tc.l.conns, tc)
+		tc.l.mu.Unlock()
+		tc.l.active.Add(-1)
+	})
+	return err
+}
+
+// serve runs in the connection's own goroutine: PROXY header, TLS handshake,
+// then the handler (or the WebSocket upgrade).
+func (l *Listener) serve(tc *trackedConn) {
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			_ = tc.Close()
+		}
+	}()
+	peer := l.basePeer()
+	var c net.Conn = tc
+	peer.Addr, peer.Local = tc.RemoteAddr(), tc.LocalAddr()
+
+	if l.opts.ProxyProtocol {
+		pc, cn, err := l.readProxyHeader(tc)
+		if err != nil {
+			l.proxyErrs.Add(1)
+			l.log.Debug("PROXY header rejected", "remote", tc.RemoteAddr().String(), "err", err)
+			return
+		}
+		c = pc
+		peer.Addr, peer.Local = pc.RemoteAddr(), pc.LocalAddr()
+		if cn != "" {
+			peer.CN = cn
+			peer.CNAsUsername = l.opts.ProxyProtocolUseCNAsUsername
+		}
+	}
+
+	if l.opts.isTLS() {
+		tlsConn, err := l.handshake(tc.ctx, c)
+		if err != nil {
+			l.tlsErrs.Add(1)
+			l.log.Debug("TLS handshake failed", "remote", peer.Addr.String(), "err", err)
+			return
+		}
+		c = tlsConn
+		if certs := tlsConn.ConnectionState().PeerCertificates; len(certs) > 0 {
+			peer.CN = certs[0].Subject.CommonName
+			peer.CNAsUsername = l.opts.UseIdentityAsUsername
+		}
+	}
+
+	if l.opts.isWS() {
+		handedOff = l.handOffWS(c, tc, peer)
+		return
+	}
+	l.runHandler(tc.ctx, c, peer)
+}
+
+// runHandler calls the user handler, containing its panics to this connection.
+func (l *Listener) runHandler(ctx context.Context, c net.Conn, peer Peer) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.log.Error("connection handler panicked; connection closed", "remote", peer.Addr.String(), "panic", r)
+		}
+	}()
+	l.handler(ctx, c, peer)
+}
+
+func (l *Listener) basePeer() Peer {
+	return Peer{
+		Listener:                l.opts.Type + "/" + l.opts.Name,
+		Type:                    l.opts.Type,
+		Mountpoint:              l.opts.Mountpoint,
+		AllowedProtocolVersions: append([]byte(nil), l.opts.AllowedProtocolVersions...),
+		AllowAnonymousOverride:  l.opts.AllowAnonymousOverride,
+	}
+}
+
+// errNoHeader is returned when the PROXY header is missing or malformed.
+var errNoHeader = errors.New("no valid PROXY protocol header")
+
+// readProxyHeader requires a v1/v2 header within ProxyHeaderTimeout and
+// extracts the client certificate CN from a v2 PP2_TYPE_SSL TLV.
+func (l *Listener) readProxyHeader(c net.Conn) (*proxyproto.Conn, string, error) {
+	pc := proxyproto.NewConn(c,
+		proxyproto.WithPolicy(proxyproto.REQUIRE),
+		proxyproto.SetReadHeaderTimeout(l.opts.ProxyHeaderTimeout))
+	h := pc.ProxyHeader()
+	if h == nil {
+		// A zero-length Read returns the stored header error without consuming data.
+		if _, err := pc.Read(nil); err != nil {
+			return nil, "", err
+		}
+		return nil, "", errNoHeader
+	}
+	tlvs, err := h.TLVs()
+	if err != nil {
+		return nil, "", err
+	}
+	ssl, ok := tlvparse.FindSSL(tlvs)
+	if !ok || !ssl.ClientSSL() || !ssl.Verified() {
+		return pc, "", nil // an unverified certificate's CN is not an identity
+	}
+	cn, _ := ssl.ClientCN()
+	return pc, cn, nil
+}
+
+// handshake runs the TLS server handshake bounded by TLSHandshakeTimeout.
+func (l *Listener) handshake(ctx context.Context, c net.Conn) (*tls.Conn, error) {
+	cfg := l.tlsCfg.Load()
+	tlsConn := tls.Server(c, cfg)
+	deadline := time.Now().Add(l.opts.TLSHandshakeTimeout)
+	if err := c.SetDeadline(deadline); err != nil {
+		return nil, err
+	}
+	hctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	if err := tlsConn.HandshakeContext(hctx); err != nil {
+		return nil, err
+	}
+	if err := c.SetDeadline(time.Time{}); err != nil {
+		return nil, err
+	}
+	return tlsConn, nil
+}

@@ -1,0 +1,206 @@
+package listener
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTCPEchoAndPeer(t *testing.T) {
+	l, rec := start(t, Options{Type: "tcp", Mountpoint: "mp1", AllowAnonymousOverride: true, NrOfAcceptors: 3})
+	c := dial(t, l)
+	echo(t, c, "\x10\x0c\x00\x04MQTT")
+	p := rec.next(t)
+	if p.Addr.String() != c.LocalAddr().String() {
+		t.Errorf("Peer.Addr = %v, want client address %v", p.Addr, c.LocalAddr())
+	}
+	if p.Local.String() != l.Addr().String() {
+		t.Errorf("Peer.Local = %v, want %v", p.Local, l.Addr())
+	}
+	if p.Listener != "tcp/default" || p.Type != "tcp" || p.Mountpoint != "mp1" || !p.AllowAnonymousOverride {
+		t.Errorf("peer metadata wrong: %+v", p)
+	}
+	if !bytes.Equal(p.AllowedProtocolVersions, []byte{3, 4, 5, 131}) {
+		t.Errorf("AllowedProtocolVersions = %v, want VerneMQ default 3,4,5,131", p.AllowedProtocolVersions)
+	}
+	if p.CN != "" || p.CNAsUsername {
+		t.Errorf("plain TCP peer has CN %q / CNAsUsername %v", p.CN, p.CNAsUsername)
+	}
+	if s := l.Stats(); s.Accepted != 1 || s.Active != 1 {
+		t.Errorf("stats = %+v, want Accepted 1 Active 1", s)
+	}
+	_ = c.Close()
+	waitFor(t, "Active back to 0", func() bool { return l.Stats().Active == 0 })
+}
+
+func TestTCPNotProxyPassesHeaderBytes(t *testing.T) {
+	// Without proxy_protocol a PROXY line is just payload: the MQTT decoder rejects it.
+	l, rec := start(t, Options{Type: "tcp"})
+	c := dial(t, l)
+	line := "PROXY TCP4 10.1.2.3 10.0.0.1 5555 1883\r\n"
+	echo(t, c, line)
+	if p := rec.next(t); p.Addr.String() != c.LocalAddr().String() {
+		t.Errorf("Peer.Addr = %v, want real socket peer %v (header must not be trusted)", p.Addr, c.LocalAddr())
+	}
+}
+
+func TestMaxConnectionsRefuses(t *testing.T) {
+	l, rec := start(t, Options{Type: "tcp", MaxConnections: 1})
+	c1 := dial(t, l)
+	echo(t, c1, "one")
+	rec.next(t)
+	c2 := dial(t, l)
+	expectClosed(t, c2)
+	waitFor(t, "refusal counted", func() bool { return l.Stats().RefusedMaxConns == 1 })
+	rec.none(t)
+	echo(t, c1, "still here")
+	_ = c1.Close()
+	waitFor(t, "slot freed", func() bool { return l.Stats().Active == 0 })
+	c3 := dial(t, l)
+	echo(t, c3, "three")
+	rec.next(t)
+	if s := l.Stats(); s.Accepted != 2 || s.RefusedMaxConns != 1 {
+		t.Errorf("stats = %+v, want Accepted 2 Refused 1", s)
+	}
+}
+
+func TestStopStartAndCloseConnections(t *testing.T) {
+	addr := freeAddr(t)
+	l, rec := start(t, Options{Type: "tcp", Addr: addr})
+	c1 := dial(t, l)
+	echo(t, c1, "before stop")
+	rec.next(t)
+
+	if err := l.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if l.Running() || l.Addr() != nil {
+		t.Fatal("listener still running after Stop")
+	}
+	echo(t, c1, "survives stop")
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		_ = c.Close()
+		t.Fatal("dial succeeded on a stopped listener")
+	}
+
+	// Restart on the same port.
+	if err := l.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Fatalf("second Start = %v, want already running", err)
+	}
+	c2 := dial(t, l)
+	echo(t, c2, "after restart")
+	rec.next(t)
+
+	l.CloseConnections()
+	expectClosed(t, c1)
+	expectClosed(t, c2)
+	waitFor(t, "no active connections", func() bool { return l.Stats().Active == 0 })
+	if !l.Running() {
+		t.Fatal("CloseConnections must not stop the listener")
+	}
+}
+
+func TestStartErrorNamesAddress(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	l, err := New(Options{Type: "tcp", Addr: busy.Addr().String()}, newRecorder().handle, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = l.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), busy.Addr().String()) {
+		t.Fatalf("Start on busy port = %v, want error naming %s", err, busy.Addr())
+	}
+}
+
+func TestContextCancelStopsAll(t *testing.T) {
+	rec := newRecorder()
+	l, err := New(Options{Type: "tcp", Addr: "127.0.0.1:0"}, rec.handle, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := l.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, l)
+	echo(t, c, "hi")
+	rec.next(t)
+	cancel()
+	expectClosed(t, c)
+	waitFor(t, "listener stopped", func() bool { return !l.Running() })
+}
+
+func TestHandlerContextCancelledOnClose(t *testing.T) {
+	done := make(chan error, 1)
+	l, err := New(Options{Type: "tcp", Addr: "127.0.0.1:0"}, func(ctx context.Context, c net.Conn, p Peer) {
+		<-ctx.Done()
+		done <- ctx.Err()
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer l.StopAll()
+	dial(t, l)
+	waitFor(t, "connection active", func() bool { return l.Stats().Active == 1 })
+	l.CloseConnections()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("ctx err = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("handler ctx not cancelled by CloseConnections")
+	}
+}
+
+func TestUnixSocketListener(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mqtt.sock")
+	l, rec := start(t, Options{Type: "tcp", Addr: "local:" + path + ":0"})
+	c, err := net.DialTimeout("unix", path, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	echo(t, c, "over unix")
+	if p := rec.next(t); p.Type != "tcp" {
+		t.Fatalf("peer = %+v", p)
+	}
+	_ = l
+}
+
+func TestOptionsValidation(t *testing.T) {
+	h := newRecorder().handle
+	cases := []struct {
+		o    Options
+		want string
+	}{
+		{Options{Type: "quic", Addr: "127.0.0.1:0"}, "unknown type"},
+		{Options{Type: "tcp"}, "no address"},
+		{Options{Type: "ssl", Addr: "127.0.0.1:0"}, "certfile and keyfile"},
+		{Options{Type: "ws", Addr: "local:/tmp/x.sock"}, "unix socket"},
+		{Options{Type: "ws", Addr: "127.0.0.1:0", WSPath: "mqtt"}, "must start with /"},
+	}
+	for _, c := range cases {
+		if _, err := New(c.o, h, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("New(%+v) = %v, want error containing %q", c.o, err, c.want)
+		}
+	}
+	if _, err := New(Options{Type: "tcp", Addr: "x"}, nil, nil); err == nil {
+		t.Error("nil handler accepted")
+	}
+}

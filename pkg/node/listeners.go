@@ -1,0 +1,163 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/conn"
+	"github.com/vernemq-go/vernemq/pkg/listener"
+)
+
+// mqttListener is one configured MQTT listener (tcp, ssl, ws, wss).
+type mqttListener struct {
+	cfg config.Listener
+	l   *listener.Listener
+}
+
+func isMQTT(typ string) bool {
+	return typ == listener.TypeTCP || typ == listener.TypeSSL || typ == listener.TypeWS || typ == listener.TypeWSS
+}
+
+func (n *Node) handler() listener.Handler {
+	return func(ctx context.Context, c net.Conn, p listener.Peer) {
+		n.Server.Serve(ctx, c, conn.Peer{
+			Addr: p.Addr, Listener: p.Listener, Type: p.Type, Mountpoint: p.Mountpoint,
+			AllowedProtocolVersions: p.AllowedProtocolVersions, CN: p.CN, CNAsUsername: p.CNAsUsername,
+			AllowAnonymousOverride: p.AllowAnonymousOverride,
+		})
+	}
+}
+
+func listenerOptions(lc config.Listener) listener.Options {
+	return listener.Options{
+		Type: lc.Type, Name: lc.Name, Addr: lc.Addr, MaxConnections: lc.MaxConnections,
+		Mountpoint: lc.Mountpoint, AllowedProtocolVersions: lc.AllowedProtocolVersions,
+		AllowAnonymousOverride: lc.AllowAnonymousOverride, ProxyProtocol: lc.ProxyProtocol,
+		ProxyProtocolUseCNAsUsername: lc.ProxyProtocolUseCNAsUsername, ProxyHeaderTimeout: lc.ProxyProtocolTimeout,
+		CAFile: lc.CAFile, CertFile: lc.CertFile, KeyFile: lc.KeyFile, KeyPasswd: lc.KeyPasswd, CRLFile: lc.CRLFile,
+		TLSVersion: lc.TLSVersion, Ciphers: lc.Ciphers, RequireCertificate: lc.RequireCertificate,
+		UseIdentityAsUsername: lc.UseIdentityAsUsername, Depth: lc.Depth,
+		SndBuf: lc.SndBuf, RecBuf: lc.RecBuf, WSPath: lc.WSPath, NrOfAcceptors: lc.NrOfAcceptors,
+	}
+}
+
+// startListeners starts every MQTT listener of the conf; the first failure stops the start.
+func (n *Node) startListeners(ctx context.Context) error {
+	for _, lc := range n.Cfg.Listeners() {
+		if !isMQTT(lc.Type) {
+			continue
+		}
+		l, err := listener.New(listenerOptions(lc), n.handler(), n.Log)
+		if err != nil {
+			return fmt.Errorf("listener.%s.%s: %w", lc.Type, lc.Name, err)
+		}
+		if err := l.Start(ctx); err != nil {
+			return fmt.Errorf("listener.%s.%s: %w", lc.Type, lc.Name, err)
+		}
+		n.mu.Lock()
+		n.listeners = append(n.listeners, &mqttListener{cfg: lc, l: l})
+		n.mu.Unlock()
+		n.Log.Info("listener started", "type", lc.Type, "name", lc.Name, "address", l.Addr().String())
+	}
+	if len(n.listeners) == 0 {
+		return errNoListener
+	}
+	return nil
+}
+
+func (n *Node) stopListeners() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, ml := range n.listeners {
+		if ml.l.Running() {
+			ml.l.Stop()
+		}
+	}
+}
+
+// ListenerInfo is one row of `vmq-admin listener show`.
+type ListenerInfo struct {
+	Type, Name, Status, Address, Port, Mountpoint string
+	MaxConns, ActiveConns                         int
+}
+
+// Listeners describes the MQTT listeners.
+func (n *Node) Listeners() []ListenerInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []ListenerInfo
+	for _, ml := range n.listeners {
+		host, port := "", ""
+		if a := ml.l.Addr(); a != nil {
+			host, port, _ = net.SplitHostPort(a.String())
+		} else {
+			host, port, _ = net.SplitHostPort(ml.cfg.Addr)
+		}
+		status := "stopped"
+		if ml.l.Running() {
+			status = "running"
+		}
+		out = append(out, ListenerInfo{
+			Type: ml.cfg.Type, Name: ml.cfg.Name, Status: status, Address: host, Port: port,
+			Mountpoint: ml.cfg.Mountpoint, MaxConns: ml.cfg.MaxConnections, ActiveConns: int(ml.l.Stats().Active),
+		})
+	}
+	return out
+}
+
+// ListenerAddr returns the bound address of the first listener of typ (tests use port 0).
+func (n *Node) ListenerAddr(typ string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, ml := range n.listeners {
+		if ml.cfg.Type == typ && ml.l.Addr() != nil {
+			return ml.l.Addr().String()
+		}
+	}
+	return ""
+}
+
+// StopListener stops accepting on address:port (vmq-admin listener stop); kill also closes its connections.
+func (n *Node) StopListener(address string, port int, kill bool) error {
+	ml, err := n.findListener(address, port)
+	if err != nil {
+		return err
+	}
+	if err := ml.l.Stop(); err != nil {
+		return err
+	}
+	if kill {
+		ml.l.CloseConnections()
+	}
+	return nil
+}
+
+// StartListener starts a stopped listener again (vmq-admin listener start).
+func (n *Node) StartListener(ctx context.Context, address string, port int) error {
+	ml, err := n.findListener(address, port)
+	if err != nil {
+		return err
+	}
+	if ml.l.Running() {
+		return nil
+	}
+	return ml.l.Start(ctx)
+}
+
+func (n *Node) findListener(address string, port int) (*mqttListener, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, ml := range n.listeners {
+		host, p, _ := net.SplitHostPort(ml.cfg.Addr)
+		if a := ml.l.Addr(); a != nil {
+			host, p, _ = net.SplitHostPort(a.String())
+		}
+		if host == address && p == strconv.Itoa(port) {
+			return ml, nil
+		}
+	}
+	return nil, fmt.Errorf("no listener on %s:%d (see vmq-admin listener show)", address, port)
+}

@@ -1,0 +1,139 @@
+// Package node wires one broker node together from its configuration: start
+// order (store, sessions, plugins, listeners), run-time settings and graceful stop.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/broker"
+	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/conn"
+	"github.com/vernemq-go/vernemq/pkg/metrics"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+)
+
+// Node is one running broker.
+type Node struct {
+	Cfg     *config.Config
+	Log     *slog.Logger
+	Reg     *metrics.Registry
+	Metrics *metrics.Broker
+	Broker  *broker.Broker
+	Auth    *auth.Chain
+	Server  *conn.Server
+
+	mu        sync.Mutex
+	listeners []*mqttListener
+	closers   []func() error
+	started   time.Time
+	cancel    context.CancelFunc
+}
+
+// New builds a node from cfg; nothing listens until Start.
+func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
+	n := &Node{Cfg: cfg, Log: log, Reg: metrics.NewRegistry()}
+	n.Metrics = metrics.NewBroker(n.Reg)
+	n.Broker = broker.New(broker.Options{Node: cfg.String("nodename"), Metrics: n.Metrics, Log: log})
+	n.Auth = auth.NewChain(func() bool { return cfg.Bool("allow_anonymous") }, log)
+	n.Server = conn.NewServer(n.Broker, n.Auth, n.Metrics, log, conn.DefaultSettings())
+	n.apply()
+	cfg.OnChange(func(key, value string) {
+		n.apply()
+		n.Log.Info("setting changed", "key", key, "value", value)
+	})
+	return n, nil
+}
+
+// Start opens the store, restores sessions, starts the plugins and then the listeners.
+func (n *Node) Start(ctx context.Context) error {
+	ctx, n.cancel = context.WithCancel(ctx)
+	n.started = time.Now()
+	if err := n.startPlugins(ctx); err != nil {
+		return err
+	}
+	if err := n.startListeners(ctx); err != nil {
+		n.stopListeners()
+		return err
+	}
+	n.Log.Info("node started", "nodename", n.Broker.Node(), "listeners", len(n.listeners))
+	return nil
+}
+
+// Stop stops accepting, disconnects clients (v5 clients are told 0x8B), and closes the store.
+func (n *Node) Stop(ctx context.Context) error {
+	n.Log.Info("stopping node: closing listeners")
+	n.stopListeners()
+	n.Log.Info("stopping node: disconnecting clients", "connections", n.Server.Count())
+	err := n.Server.Shutdown(ctx, packets.ServerShuttingDown)
+	if err != nil {
+		n.Log.Warn("not every connection ended in time", "error", err)
+	}
+	var errs []error
+	for i := len(n.closers) - 1; i >= 0; i-- {
+		errs = append(errs, n.closers[i]())
+	}
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.Log.Info("node stopped")
+	return errors.Join(errs...)
+}
+
+// Set changes a run-time setting, validated by the conf schema (vmq-admin set).
+func (n *Node) Set(key, value string) error {
+	return n.Cfg.Set(key, value)
+}
+
+// Uptime is how long the node has run.
+func (n *Node) Uptime() time.Duration { return time.Since(n.started) }
+
+// apply pushes the configuration into the router and the connection settings.
+func (n *Node) apply() {
+	c := n.Cfg
+	n.Broker.SetLimits(sessionLimits(c))
+	pce := uint32(c.Duration("persistent_client_expiration") / time.Second)
+	willCap := int64(-1)
+	if d := c.Duration("max_last_will_delay"); d > 0 {
+		willCap = int64(d / time.Second)
+	}
+	n.Broker.SetSettings(broker.Settings{
+		SharedPolicy:                 c.String("shared_subscription_policy"),
+		SuppressLWTOnSessionTakeover: c.Bool("suppress_lwt_on_session_takeover"),
+		PersistentClientExpiration:   pce,
+		MaxLastWillDelay:             willCap,
+		MaxSubscriptionsPerClient:    int(c.Int("max_subscriptions_per_client")),
+	})
+	st := conn.DefaultSettings()
+	st.MaxClientIDSize = int(c.Int("max_client_id_size"))
+	st.MaxMessageSize = int(c.Bytes("max_message_size"))
+	st.TopicMaxDepth = int(c.Int("topic_max_depth"))
+	st.ReceiveMaxBroker = uint16(c.Int("receive_max_broker"))
+	st.TopicAliasMaxBroker = uint16(c.Int("topic_alias_max_broker"))
+	st.MaxMessageRate = int(c.Int("max_message_rate"))
+	st.DisconnectOnUnauthorizedPublishV3 = c.Bool("disconnect_on_unauthorized_publish_v3")
+	st.ConnectTimeout = c.Duration("mqtt_connect_timeout")
+	st.PersistentClientExpiration = pce
+	st.MaxLastWillDelay = willCap
+	n.Server.SetSettings(st)
+}
+
+func sessionLimits(c *config.Config) sessionLimitsT {
+	return sessionLimitsT{
+		MaxOnline:         int(c.Int("max_online_messages")),
+		MaxOffline:        int(c.Int("max_offline_messages")),
+		LIFO:              c.String("queue_type") == "lifo",
+		MaxInflight:       int(c.Int("max_inflight_messages")),
+		OverrideMaxOnline: c.Bool("override_max_online_messages"),
+		UpgradeQoS:        c.Bool("upgrade_outgoing_qos"),
+	}
+}
+
+func (n *Node) addCloser(f func() error) { n.closers = append(n.closers, f) }
+
+var errNoListener = fmt.Errorf("no MQTT listener configured: add e.g. listener.tcp.default = 127.0.0.1:1883")

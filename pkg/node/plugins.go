@@ -1,0 +1,37 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/auth/acl"
+	"github.com/vernemq-go/vernemq/pkg/auth/passwd"
+)
+
+// startPlugins adds the enabled plugins (plugins.<name> = on) in priority order and starts them.
+func (n *Node) startPlugins(ctx context.Context) error {
+	for _, p := range n.Cfg.Plugins() {
+		var pl auth.Plugin
+		switch p.Name {
+		case "vmq_passwd":
+			file, _ := n.Cfg.Raw("vmq_passwd.password_file")
+			pl = passwd.New(passwd.Config{File: file, ReloadInterval: n.Cfg.Duration("vmq_passwd.password_reload_interval"), Log: n.Log})
+		case "vmq_acl":
+			file, _ := n.Cfg.Raw("vmq_acl.acl_file")
+			pl = acl.New(acl.Config{File: file, ReloadInterval: n.Cfg.Duration("vmq_acl.acl_reload_interval"), Log: n.Log})
+		default:
+			n.Log.Warn("plugin is enabled but not available in this build; ignored", "plugin", p.Name)
+			continue
+		}
+		if err := n.Auth.Add(pl); err != nil {
+			return fmt.Errorf("plugin %s: %w", p.Name, err)
+		}
+		n.Log.Info("plugin enabled", "plugin", p.Name, "priority", p.Priority)
+	}
+	if err := n.Auth.Start(ctx); err != nil {
+		return fmt.Errorf("starting plugins: %w", err)
+	}
+	n.addCloser(n.Auth.Close)
+	return nil
+}

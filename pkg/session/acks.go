@@ -1,0 +1,67 @@
+package session
+
+import "github.com/vernemq-go/vernemq/pkg/packets"
+
+// Puback completes a QoS 1 delivery; false means the id was unknown.
+func (s *Session) Puback(id uint16) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.infl.get(id)
+	if o == nil || o.state != awaitPuback {
+		return false
+	}
+	s.infl.remove(id)
+	s.ackedLocked(o)
+	return true
+}
+
+// Pubrec moves a QoS 2 delivery to awaiting PUBCOMP and answers PUBREL; a v5 failure code ends it.
+func (s *Session) Pubrec(id uint16, code packets.ReasonCode) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.infl.get(id)
+	if o == nil {
+		return false
+	}
+	if o.state == awaitPubrec {
+		if code >= 0x80 {
+			s.infl.remove(id)
+			s.ackedLocked(o)
+			return true
+		}
+		o.state = awaitPubcomp
+		s.ackedStoreLocked(o)
+	} else if o.state != awaitPubcomp {
+		return false
+	}
+	// A repeated PUBREC is answered again [MQTT-4.3.3-?]: the PUBREL may have been lost.
+	s.outbox = append(s.outbox, &packets.Ack{Kind: packets.PUBREL, PacketID: id})
+	s.kickLocked()
+	return true
+}
+
+// Pubcomp ends a QoS 2 delivery.
+func (s *Session) Pubcomp(id uint16) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.infl.get(id)
+	if o == nil || o.state != awaitPubcomp {
+		return false
+	}
+	s.infl.remove(id)
+	s.ackedLocked(o)
+	return true
+}
+
+func (s *Session) ackedLocked(o *outMsg) {
+	s.ackedStoreLocked(o)
+	s.kickLocked() // the window has room again
+}
+
+// ackedStoreLocked forgets the stored copy once the client owns the message (PUBACK or PUBREC).
+func (s *Session) ackedStoreLocked(o *outMsg) {
+	if o.d.Seq != 0 && s.persist != nil {
+		s.persist.Acked(s.ID, o.d.Seq)
+		o.d.Seq = 0
+	}
+}

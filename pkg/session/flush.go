@@ -1,0 +1,197 @@
+package session
+
+import (
+	"sync"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/packets"
+)
+
+// maxBatch bounds one write so a busy session cannot hold its lock for long.
+const maxBatch = 64 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// kickLocked starts the flusher when there is a link and it is not running.
+// The flusher is spawned on demand so that an idle connection costs no goroutine.
+func (s *Session) kickLocked() {
+	if s.flushing || s.link == nil {
+		return
+	}
+	if len(s.outbox) == 0 && (s.q.Len() == 0 || !s.windowOpenLocked()) {
+		return
+	}
+	s.flushing = true
+	go s.flush()
+}
+
+func (s *Session) windowOpenLocked() bool {
+	if s.q.Len() == 0 {
+		return false
+	}
+	if s.q.peek().QoS == 0 {
+		return true
+	}
+	return s.infl.Len() < s.windowLocked()
+}
+
+func (s *Session) windowLocked() int {
+	w := s.limits.Load().MaxInflight
+	if w <= 0 || w > 65535 {
+		w = 65535
+	}
+	if s.recvMax > 0 && s.recvMax < w {
+		w = s.recvMax
+	}
+	return w
+}
+
+// flush writes batches until nothing is left to send; only one runs per session.
+func (s *Session) flush() {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	for {
+		s.mu.Lock()
+		link := s.link
+		if link == nil {
+			s.flushing = false
+			s.mu.Unlock()
+			return
+		}
+		buf := s.fillLocked((*bp)[:0])
+		if len(buf) == 0 {
+			s.flushing = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		*bp = buf[:0]
+		if _, err := link.Write(buf); err != nil {
+			// The reader sees the closed socket and detaches the session; what is in flight is resent on reconnect.
+			s.mu.Lock()
+			s.flushing = false
+			s.mu.Unlock()
+			link.Kick(0)
+			return
+		}
+		s.metrics.BytesSent.Add(uint64(len(buf)))
+	}
+}
+
+// fillLocked encodes control packets, then queued deliveries while the inflight window allows.
+func (s *Session) fillLocked(buf []byte) []byte {
+	for i, p := range s.outbox {
+		buf, _ = packets.Encode(buf, p, s.version)
+		s.countSent(p)
+		s.outbox[i] = nil
+	}
+	s.outbox = s.outbox[:0]
+	now := time.Now()
+	window := s.windowLocked()
+	for s.q.Len() > 0 && len(buf) < maxBatch {
+		d := s.q.peek()
+		if d.QoS > 0 && s.infl.Len() >= window {
+			break
+		}
+		dd := s.q.pop()
+		s.metrics.QueueMessageOut.Inc()
+		if dd.Msg.Expired(now) {
+			s.dropLocked(dd, DropExpired)
+			continue
+		}
+		var pub *packets.Publish
+		var o *outMsg
+		if dd.QoS == 0 {
+			pub = s.fillPublish(dd, 0, false, now)
+		} else {
+			o = s.infl.add(dd)
+			pub = s.fillPublish(dd, o.id, false, now)
+		}
+		start := len(buf)
+		var err error
+		buf, err = packets.Encode(buf, pub, s.version)
+		if err == nil && s.maxPkt > 0 && uint32(len(buf)-start) > s.maxPkt {
+			err = errTooLarge
+		}
+		if err != nil {
+			// Never send more than the client's Maximum Packet Size [MQTT-3.1.2-24].
+			buf = buf[:start]
+			if o != nil {
+				s.infl.remove(o.id)
+			}
+			s.dropLocked(dd, DropMaxPacketSize)
+			continue
+		}
+		s.metrics.PublishSent.Inc()
+		if o == nil && dd.Seq != 0 && s.persist != nil {
+			s.persist.Acked(s.ID, dd.Seq)
+		}
+	}
+	return buf
+}
+
+type sizeError struct{}
+
+func (sizeError) Error() string { return "packet larger than the client's maximum packet size" }
+
+var errTooLarge error = sizeError{}
+
+// fillPublish builds the PUBLISH for d in the session's scratch packet (valid until the next call).
+func (s *Session) fillPublish(d Delivery, id uint16, dup bool, now time.Time) *packets.Publish {
+	m := d.Msg
+	s.scratch = packets.Publish{Dup: dup, QoS: d.QoS, Retain: d.Retain, Topic: m.Topic, PacketID: id, Payload: m.Payload}
+	if s.version == packets.V5 {
+		needCopy := len(d.SubIDs) > 0 || !m.Expiry.IsZero()
+		if !needCopy {
+			s.scratch.Props = m.Props
+		} else {
+			if m.Props != nil {
+				s.props = *m.Props
+			} else {
+				s.props = packets.Properties{}
+			}
+			s.props.SubscriptionIDs = d.SubIDs
+			if !m.Expiry.IsZero() {
+				// Forward the remaining lifetime, as the spec asks [MQTT-3.3.2-6].
+				left := uint32((m.Expiry.Sub(now) + time.Second - 1) / time.Second)
+				s.props.MessageExpiry = &left
+			}
+			s.scratch.Props = &s.props
+		}
+	}
+	return &s.scratch
+}
+
+// publishPacket builds a standalone PUBLISH for a resend (it outlives the scratch packet).
+func (s *Session) publishPacket(o *outMsg, dup bool) *packets.Publish {
+	p := *s.fillPublish(o.d, o.id, dup, time.Now())
+	if p.Props == &s.props {
+		props := s.props
+		p.Props = &props
+	}
+	return &p
+}
+
+func (s *Session) countSent(p packets.Packet) {
+	m := s.metrics
+	switch p.Type() {
+	case packets.PUBACK:
+		m.PubackSent.Inc()
+	case packets.PUBREC:
+		m.PubrecSent.Inc()
+	case packets.PUBREL:
+		m.PubrelSent.Inc()
+	case packets.PUBCOMP:
+		m.PubcompSent.Inc()
+	case packets.SUBACK:
+		m.SubackSent.Inc()
+	case packets.UNSUBACK:
+		m.UnsubackSent.Inc()
+	case packets.PINGRESP:
+		m.PingrespSent.Inc()
+	case packets.PUBLISH:
+		m.PublishSent.Inc()
+	case packets.DISCONNECT:
+		m.DisconnectSent.Inc()
+	}
+}

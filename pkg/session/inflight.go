@@ -1,0 +1,78 @@
+package session
+
+type outState byte
+
+const (
+	awaitPuback outState = iota
+	awaitPubrec
+	awaitPubcomp
+)
+
+type outMsg struct {
+	id    uint16
+	d     Delivery
+	state outState
+}
+
+// inflight keeps the outgoing QoS 1/2 messages waiting for an acknowledgement, in send order.
+type inflight struct {
+	byID  map[uint16]*outMsg
+	order []*outMsg // send order, for resends after a reconnect; compacted lazily
+	next  uint16
+}
+
+func (f *inflight) Len() int { return len(f.byID) }
+
+// add assigns a free packet id to d.
+func (f *inflight) add(d Delivery) *outMsg {
+	if f.byID == nil {
+		f.byID = map[uint16]*outMsg{}
+	}
+	for {
+		f.next++
+		if f.next == 0 {
+			f.next = 1
+		}
+		if _, used := f.byID[f.next]; !used {
+			break
+		}
+	}
+	m := &outMsg{id: f.next, d: d}
+	if d.QoS == 2 {
+		m.state = awaitPubrec
+	}
+	f.byID[m.id] = m
+	f.order = append(f.order, m)
+	return m
+}
+
+func (f *inflight) get(id uint16) *outMsg { return f.byID[id] }
+
+func (f *inflight) remove(id uint16) *outMsg {
+	m := f.byID[id]
+	if m == nil {
+		return nil
+	}
+	delete(f.byID, id)
+	// Compact the order list when most of it is gone, so it stays O(window).
+	if len(f.order) > 2*len(f.byID)+16 {
+		live := f.order[:0]
+		for _, o := range f.order {
+			if f.byID[o.id] == o {
+				live = append(live, o)
+			}
+		}
+		clear(f.order[len(live):])
+		f.order = live
+	}
+	return m
+}
+
+// each visits the live inflight messages in send order.
+func (f *inflight) each(fn func(*outMsg)) {
+	for _, o := range f.order {
+		if f.byID[o.id] == o {
+			fn(o)
+		}
+	}
+}

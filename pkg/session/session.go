@@ -1,0 +1,278 @@
+package session
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/metrics"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/topics"
+)
+
+// Limits are the queue settings every session reads on each use, so `vmq-admin set` takes effect at once.
+type Limits struct {
+	MaxOnline         int  // max_online_messages; < 0 unlimited
+	MaxOffline        int  // max_offline_messages; < 0 unlimited, 0 stores nothing
+	LIFO              bool // queue_type = lifo: drop the oldest when full; fifo drops the newest
+	MaxInflight       int  // max_inflight_messages; 0 unlimited (bounded by 65535 ids)
+	OverrideMaxOnline bool // override_max_online_messages: keep the whole offline queue when going online
+	UpgradeQoS        bool // upgrade_outgoing_qos
+}
+
+// Link is the connection a session writes to while its client is online.
+type Link interface {
+	Write(b []byte) (int, error)
+	// Kick closes the connection; v5 clients are told code in a DISCONNECT first.
+	Kick(code packets.ReasonCode)
+}
+
+// Persister makes deliveries of persistent sessions durable; nil keeps them in memory only.
+type Persister interface {
+	// Acked removes the delivery with this store sequence after the client acknowledged it.
+	Acked(id topics.SubscriberID, seq uint64)
+}
+
+// Info describes the client behind a session, for listings and hooks.
+type Info struct {
+	Username   string
+	Peer       net.Addr
+	Listener   string
+	Protocol   byte
+	CleanStart bool
+	KeepAlive  uint16
+	Connected  time.Time
+}
+
+// Session is one MQTT session. Every field behind mu; the only writer to the link is the flusher.
+type Session struct {
+	ID topics.SubscriberID
+
+	limits  *atomic.Pointer[Limits]
+	metrics *metrics.Broker
+	persist Persister
+
+	mu       sync.Mutex
+	link     Link
+	info     Info
+	version  byte
+	recvMax  int    // client's Receive Maximum (v5), 0 = none
+	maxPkt   uint32 // client's Maximum Packet Size (v5), 0 = none
+	q        queue
+	infl     inflight
+	outbox   []packets.Packet
+	flushing bool
+	closed   bool
+	scratch  packets.Publish
+	props    packets.Properties
+
+	persistent bool
+	expiry     uint32 // session expiry interval in seconds; 0xFFFFFFFF never
+	offlineAt  time.Time
+	subs       map[string]Sub
+	qos2In     map[uint16]struct{}
+	onDrop     func(d Delivery, reason DropReason)
+	will       *Message
+	willDelay  uint32
+}
+
+// Sub is one subscription of the session, keyed by the filter as the client sent it.
+type Sub struct {
+	Filter  string // as subscribed, "$share/g/f" included
+	Options packets.SubOptions
+	SubID   uint32
+}
+
+// New returns an offline session.
+func New(id topics.SubscriberID, limits *atomic.Pointer[Limits], m *metrics.Broker, p Persister) *Session {
+	return &Session{ID: id, limits: limits, metrics: m, persist: p, subs: map[string]Sub{}, offlineAt: time.Now()}
+}
+
+// OnDrop sets the callback told of every dropped delivery (on_message_drop).
+func (s *Session) OnDrop(fn func(d Delivery, reason DropReason)) {
+	s.mu.Lock()
+	s.onDrop = fn
+	s.mu.Unlock()
+}
+
+// SetPersistence sets whether the session outlives its connection and for how long (seconds).
+func (s *Session) SetPersistence(persistent bool, expiry uint32) {
+	s.mu.Lock()
+	s.persistent, s.expiry = persistent, expiry
+	s.mu.Unlock()
+}
+
+// Persistent reports whether the session outlives its connection, and its expiry interval.
+func (s *Session) Persistent() (bool, uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.persistent, s.expiry
+}
+
+// Attach puts the session online on link, sends first (the CONNACK) and then resends
+// what was in flight [MQTT-4.4.0-1].
+func (s *Session) Attach(link Link, info Info, recvMax int, maxPkt uint32, first packets.Packet) {
+	s.mu.Lock()
+	s.outbox = append(s.outbox[:0], first)
+	s.link, s.info, s.version = link, info, info.Protocol
+	s.recvMax, s.maxPkt = recvMax, maxPkt
+	s.closed = false
+	s.offlineAt = time.Time{}
+	s.infl.each(func(o *outMsg) {
+		if o.state == awaitPubcomp {
+			s.outbox = append(s.outbox, &packets.Ack{Kind: packets.PUBREL, PacketID: o.id})
+		} else {
+			s.outbox = append(s.outbox, s.publishPacket(o, true))
+		}
+	})
+	// The offline queue may hold more than an online session is allowed; VerneMQ trims it unless overridden.
+	if l := s.limits.Load(); !l.OverrideMaxOnline && l.MaxOnline >= 0 {
+		for s.q.Len() > l.MaxOnline {
+			s.dropLocked(s.q.pop(), DropQueueFull)
+		}
+	}
+	s.kickLocked()
+	s.mu.Unlock()
+}
+
+// Detach puts the session offline if link is still its link; it reports whether it was.
+func (s *Session) Detach(link Link) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.link != link {
+		return false
+	}
+	s.link = nil
+	s.offlineAt = time.Now()
+	s.outbox = nil // control packets belong to the connection that is gone
+	return true
+}
+
+// Kick disconnects the current client, if any, with code (takeover, admin disconnect).
+func (s *Session) Kick(code packets.ReasonCode) {
+	s.mu.Lock()
+	link := s.link
+	s.mu.Unlock()
+	if link != nil {
+		link.Kick(code)
+	}
+}
+
+// Online reports whether a client is attached.
+func (s *Session) Online() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.link != nil
+}
+
+// Info returns the attached (or last) client's description and when the session went offline.
+func (s *Session) Info() (Info, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.info, s.offlineAt
+}
+
+// Close marks the session gone: further deliveries are refused.
+func (s *Session) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.q = queue{}
+	s.infl = inflight{}
+	s.mu.Unlock()
+}
+
+// Send queues a control packet (PUBACK, SUBACK...) for the client behind the messages already queued.
+func (s *Session) Send(p packets.Packet) {
+	s.mu.Lock()
+	if s.link != nil {
+		s.outbox = append(s.outbox, p)
+		s.kickLocked()
+	}
+	s.mu.Unlock()
+}
+
+// Enqueue offers d to the session, applying the queue limits. It reports whether d was kept.
+func (s *Session) Enqueue(d Delivery) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.enqueueLocked(d)
+}
+
+func (s *Session) enqueueLocked(d Delivery) bool {
+	if s.closed {
+		return false
+	}
+	l := s.limits.Load()
+	limit := l.MaxOnline
+	if s.link == nil {
+		if !s.persistent {
+			return false
+		}
+		if d.QoS == 0 {
+			s.metrics.QueueMessageUnhandled.Inc()
+			return false
+		}
+		limit = l.MaxOffline
+	}
+	if limit >= 0 && s.q.Len() >= limit {
+		if !l.LIFO || s.q.Len() == 0 {
+			s.dropLocked(d, DropQueueFull) // fifo: the newest is dropped
+			return false
+		}
+		s.dropLocked(s.q.pop(), DropQueueFull) // lifo: the oldest makes room
+	}
+	s.q.push(d)
+	s.metrics.QueueMessageIn.Inc()
+	if s.link != nil {
+		s.kickLocked()
+	}
+	return true
+}
+
+func (s *Session) dropLocked(d Delivery, reason DropReason) {
+	s.metrics.QueueMessageDrop.Inc()
+	switch reason {
+	case DropQueueFull:
+		s.metrics.DropQueueFull.Inc()
+	case DropExpired:
+		s.metrics.DropExpired.Inc()
+		s.metrics.QueueMessageExpired.Inc()
+	case DropMaxPacketSize:
+		s.metrics.DropMaxPacketSize.Inc()
+	}
+	if d.Seq != 0 && s.persist != nil {
+		s.persist.Acked(s.ID, d.Seq)
+	}
+	if s.onDrop != nil {
+		s.onDrop(d, reason)
+	}
+}
+
+// QueueLen is the number of deliveries waiting (not yet in flight).
+func (s *Session) QueueLen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.q.Len()
+}
+
+// InflightLen is the number of deliveries sent and not yet acknowledged.
+func (s *Session) InflightLen() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.infl.Len()
+}
+
+// Pending returns copies of the queued and inflight deliveries, inflight first (for migration and persistence).
+func (s *Session) Pending() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Delivery, 0, s.infl.Len()+s.q.Len())
+	s.infl.each(func(o *outMsg) {
+		if o.state != awaitPubcomp {
+			out = append(out, o.d)
+		}
+	})
+	s.q.each(func(d *Delivery) { out = append(out, *d) })
+	return out
+}

@@ -1,0 +1,119 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// PutSession creates or replaces a persistent session (subscriptions included).
+func (s *Store) PutSession(sess Session) error {
+	ek, val := encodeKey(sess.Key), encodeSession(sess)
+	return s.write(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSessions).Put(ek, val)
+	}, func() {
+		s.cmu.Lock()
+		s.sessions[sess.Key] = struct{}{}
+		s.cmu.Unlock()
+	})
+}
+
+// DeleteSession removes the session, its queue and its QoS2 state.
+func (s *Store) DeleteSession(k SessionKey) error {
+	ek := encodeKey(k)
+	return s.write(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketSessions).Delete(ek); err != nil {
+			return err
+		}
+		queues := tx.Bucket(bucketQueues)
+		if q := queues.Bucket(ek); q != nil {
+			idx := tx.Bucket(bucketExpiry)
+			if err := q.ForEach(func(key, val []byte) error {
+				if exp := messageExpiry(val); exp != 0 {
+					return idx.Delete(expiryKey(exp, binary.BigEndian.Uint64(key), ek))
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := queues.DeleteBucket(ek); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+				return err
+			}
+		}
+		return deletePrefix(tx.Bucket(bucketQoS2), ek)
+	}, func() {
+		s.cmu.Lock()
+		delete(s.sessions, k)
+		s.messages -= s.qlen[k]
+		delete(s.qlen, k)
+		s.cmu.Unlock()
+	})
+}
+
+func deletePrefix(b *bolt.Bucket, prefix []byte) error {
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, append([]byte(nil), k...))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sessions calls fn for every stored session, ordered by encoded key.
+func (s *Store) Sessions(fn func(Session) error) error {
+	return s.view(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
+			key, _, err := decodeKey(k)
+			if err != nil {
+				return fmt.Errorf("store: session key: %w", err)
+			}
+			sess, err := decodeSession(key, v)
+			if err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			return fn(sess)
+		})
+	})
+}
+
+func qos2Key(ek []byte, id uint16) []byte {
+	return binary.BigEndian.AppendUint16(append([]byte(nil), ek...), id)
+}
+
+// PutQoS2 records that PUBREC was sent for packetID (QoS2 receive, awaiting PUBREL).
+func (s *Store) PutQoS2(k SessionKey, packetID uint16) error {
+	key := qos2Key(encodeKey(k), packetID)
+	return s.write(func(tx *bolt.Tx) error { return tx.Bucket(bucketQoS2).Put(key, nil) }, nil)
+}
+
+// DeleteQoS2 forgets packetID once PUBCOMP was sent.
+func (s *Store) DeleteQoS2(k SessionKey, packetID uint16) error {
+	key := qos2Key(encodeKey(k), packetID)
+	return s.write(func(tx *bolt.Tx) error { return tx.Bucket(bucketQoS2).Delete(key) }, nil)
+}
+
+// QoS2 returns the packet ids of k awaiting PUBREL, ascending.
+func (s *Store) QoS2(k SessionKey) ([]uint16, error) {
+	ek := encodeKey(k)
+	var ids []uint16
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketQoS2).Cursor()
+		for key, _ := c.Seek(ek); key != nil && bytes.HasPrefix(key, ek); key, _ = c.Next() {
+			if len(key) != len(ek)+2 {
+				return fmt.Errorf("store: qos2 key of %q/%q: %w", k.Mountpoint, k.ClientID, errCorrupt)
+			}
+			ids = append(ids, binary.BigEndian.Uint16(key[len(ek):]))
+		}
+		return nil
+	})
+	return ids, err
+}

@@ -1,0 +1,267 @@
+// Package store is the broker's durable message store on bbolt: persistent sessions,
+// offline queues, QoS2 receive state and retained messages. All writes go through one
+// group-committing writer goroutine so many concurrent writers share each fsync.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// Options tune durability and batching; zero values pick the defaults.
+type Options struct {
+	CommitDelay time.Duration // how long the writer waits to fill a batch; default 2ms
+	MaxBatch    int           // requests per transaction at most; default 1000
+	NoSync      bool          // skip fsync on commit (tests, or when losing recent writes on power loss is fine)
+	Logger      *slog.Logger
+}
+
+// SessionKey identifies a session: MQTT client ids are unique per mountpoint.
+type SessionKey struct {
+	Mountpoint, ClientID string
+}
+
+// Subscription is one topic filter of a persistent session.
+type Subscription struct {
+	Filter            string
+	QoS               byte
+	NoLocal           bool
+	RetainAsPublished bool
+	RetainHandling    byte
+	SubID             uint32
+}
+
+// Session is a persistent session as stored.
+type Session struct {
+	Key             SessionKey
+	ProtocolVersion byte
+	ExpiryInterval  uint32    // seconds; 0xFFFFFFFF never
+	DisconnectedAt  time.Time // zero while online
+	Username        string
+	Subscriptions   []Subscription
+}
+
+// Message is a stored application message. Props is opaque to the store.
+type Message struct {
+	Topic     string
+	Payload   []byte
+	QoS       byte
+	Retain    bool
+	Dup       bool
+	Props     []byte
+	Expiry    int64 // unix nanos, 0 = none
+	Published int64 // unix nanos
+}
+
+// Queued is a message in a session queue with its per-session sequence number.
+type Queued struct {
+	Seq uint64
+	Msg Message
+}
+
+// Stats is a snapshot of store counters.
+type Stats struct {
+	Sessions, Messages int
+	Commits            uint64 // bbolt transactions committed by the writer
+	Batched            uint64 // write requests carried by those commits
+	FileSize           int64
+}
+
+// ErrClosed is returned by calls made after Close.
+var ErrClosed = errors.New("store: closed (reopen the store with Open)")
+
+// lockTimeout is how long Open waits for the file lock; a var so tests can shorten it.
+var lockTimeout = 5 * time.Second
+
+// Bucket names; see docs/store.md.
+var (
+	bucketMeta     = []byte("meta")
+	bucketSessions = []byte("sessions")
+	bucketQueues   = []byte("queues")
+	bucketExpiry   = []byte("expiry")
+	bucketQoS2     = []byte("qos2")
+	bucketRetained = []byte("retained")
+	keyFormat      = []byte("format")
+)
+
+// Store is safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	path string
+	opts Options
+	log  *slog.Logger
+
+	// submitMu guards closed and sends on reqs, so Close can close reqs safely.
+	submitMu sync.RWMutex
+	closed   bool
+	reqs     chan *request
+	writerWG sync.WaitGroup
+	notify   *notifier
+
+	// cmu guards the in-memory counters, updated only after a commit succeeds.
+	cmu      sync.Mutex
+	qlen     map[SessionKey]int
+	sessions map[SessionKey]struct{}
+	messages int
+
+	commits atomic.Uint64
+	batched atomic.Uint64
+}
+
+// Open opens or creates the store file at path, creating parent directories.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.CommitDelay == 0 {
+		opts.CommitDelay = 2 * time.Millisecond
+	}
+	if opts.CommitDelay < 0 {
+		opts.CommitDelay = 0
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("store: create directory for %s: %w (check permissions of the store dir)", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        lockTimeout,
+		NoSync:         opts.NoSync,
+		NoFreelistSync: true, // freelist is rebuilt at open; saves a page write per commit
+		FreelistType:   bolt.FreelistMapType,
+	})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("store: %s is locked by another process after %s; another node may use this data dir (stop it or give this node its own store dir)", path, lockTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{
+		db: db, path: path, opts: opts, log: opts.Logger,
+		reqs:     make(chan *request, 2*opts.MaxBatch),
+		qlen:     make(map[SessionKey]int),
+		sessions: make(map[SessionKey]struct{}),
+	}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.notify = newNotifier()
+	s.writerWG.Add(1)
+	go s.writer()
+	s.log.Info("store opened", "path", path, "sessions", len(s.sessions), "messages", s.messages)
+	return s, nil
+}
+
+// init creates buckets, checks the format version and rebuilds the in-memory counters.
+func (s *Store) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketSessions, bucketQueues, bucketExpiry, bucketQoS2, bucketRetained} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("store: create bucket %s: %w", name, err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(keyFormat); v == nil {
+			if err := meta.Put(keyFormat, []byte{formatVersion}); err != nil {
+				return err
+			}
+		} else if len(v) != 1 || v[0] != formatVersion {
+			return fmt.Errorf("store: %s has format %v, this build reads %d (use a matching build or a fresh store dir)", s.path, v, formatVersion)
+		}
+		if err := tx.Bucket(bucketSessions).ForEach(func(k, _ []byte) error {
+			key, _, err := decodeKey(k)
+			if err != nil {
+				return err
+			}
+			s.sessions[key] = struct{}{}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("store: load sessions: %w", err)
+		}
+		return tx.Bucket(bucketQueues).ForEachBucket(func(k []byte) error {
+			key, _, err := decodeKey(k)
+			if err != nil {
+				return fmt.Errorf("store: load queues: %w", err)
+			}
+			n := tx.Bucket(bucketQueues).Bucket(k).Stats().KeyN
+			if n > 0 {
+				s.qlen[key] = n
+				s.messages += n
+			}
+			return nil
+		})
+	})
+}
+
+// Close waits for pending writes to commit, then closes the file.
+func (s *Store) Close() error {
+	s.submitMu.Lock()
+	if s.closed {
+		s.submitMu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	close(s.reqs)
+	s.submitMu.Unlock()
+	s.writerWG.Wait()
+	s.notify.close()
+	return s.db.Close()
+}
+
+// Stats returns counters; FileSize comes from the file system.
+func (s *Store) Stats() Stats {
+	s.cmu.Lock()
+	st := Stats{Sessions: len(s.sessions), Messages: s.messages}
+	s.cmu.Unlock()
+	st.Commits = s.commits.Load()
+	st.Batched = s.batched.Load()
+	if fi, err := os.Stat(s.path); err == nil {
+		st.FileSize = fi.Size()
+	}
+	return st
+}
+
+// QueueLen is the number of queued messages of k, from memory.
+func (s *Store) QueueLen(k SessionKey) int {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	return s.qlen[k]
+}
+
+// addQueueLen applies a committed change to the counters; callers hold no locks.
+func (s *Store) addQueueLen(k SessionKey, delta int) {
+	if delta == 0 {
+		return
+	}
+	s.cmu.Lock()
+	n := s.qlen[k] + delta
+	if n <= 0 {
+		delete(s.qlen, k)
+	} else {
+		s.qlen[k] = n
+	}
+	s.messages += delta
+	s.cmu.Unlock()
+}
+
+// view runs a read-only transaction, failing fast after Close.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	s.submitMu.RLock()
+	closed := s.closed
+	s.submitMu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	return s.db.View(fn)
+}

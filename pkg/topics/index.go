@@ -1,0 +1,334 @@
+package topics
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/vernemq-go/vernemq/pkg/packets"
+)
+
+// SubscriberID names a session: client ids are unique per mountpoint.
+type SubscriberID struct {
+	Mountpoint string
+	ClientID   string
+}
+
+// Entry is one subscription in the index.
+type Entry struct {
+	Subscriber SubscriberID
+	Node       string // "" for a session of this node, else the owning node's name
+	Filter     string // without the "$share/<group>/" prefix
+	Group      string // shared-subscription group, "" for an ordinary subscription
+	Options    packets.SubOptions
+	SubID      uint32 // v5 subscription identifier, 0 for none
+	// Owner is the router's handle for a local subscriber (its session), set by the router.
+	Owner any
+}
+
+// SharedMatch is one shared group whose filter matched: the router picks one member.
+type SharedMatch struct {
+	Group   string
+	Filter  string
+	Members []*Entry
+}
+
+// Result collects the matches of one topic; reuse it to avoid allocations.
+type Result struct {
+	Direct []*Entry
+	Shared []SharedMatch
+}
+
+// Reset empties r, keeping its storage.
+func (r *Result) Reset() {
+	clear(r.Direct)
+	r.Direct = r.Direct[:0]
+	for i := range r.Shared {
+		r.Shared[i] = SharedMatch{}
+	}
+	r.Shared = r.Shared[:0]
+}
+
+type entryKey struct {
+	sub   SubscriberID
+	group string
+	node  string
+}
+
+type trieNode struct {
+	children map[string]*trieNode
+	entries  map[entryKey]*Entry
+	// shared holds per-group member lists kept sorted by insertion for stable round-robin.
+	shared map[string][]*Entry
+}
+
+func (n *trieNode) empty() bool {
+	return len(n.children) == 0 && len(n.entries) == 0 && len(n.shared) == 0
+}
+
+// Index is the subscription trie of all mountpoints. Reads (Match) run in
+// parallel; writes take the lock exclusively because subscribes are rare next to publishes.
+type Index struct {
+	mu    sync.RWMutex
+	roots map[string]*trieNode // by mountpoint
+	n     int
+}
+
+// NewIndex returns an empty index.
+func NewIndex() *Index {
+	return &Index{roots: map[string]*trieNode{}}
+}
+
+// Add inserts or replaces e (same subscriber, node, filter and group). It reports whether it was new.
+func (ix *Index) Add(e *Entry) bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	root := ix.roots[e.Subscriber.Mountpoint]
+	if root == nil {
+		root = &trieNode{}
+		ix.roots[e.Subscriber.Mountpoint] = root
+	}
+	n := root
+	forLevels(e.Filter, func(level string) {
+		if n.children == nil {
+			n.children = map[string]*trieNode{}
+		}
+		c := n.children[level]
+		if c == nil {
+			c = &trieNode{}
+			n.children[level] = c
+		}
+		n = c
+	})
+	k := entryKey{e.Subscriber, e.Group, e.Node}
+	if e.Group != "" {
+		if n.shared == nil {
+			n.shared = map[string][]*Entry{}
+		}
+		members := n.shared[e.Group]
+		for i, m := range members {
+			if m.Subscriber == e.Subscriber && m.Node == e.Node {
+				members[i] = e
+				return false
+			}
+		}
+		n.shared[e.Group] = append(members, e)
+		ix.n++
+		return true
+	}
+	if n.entries == nil {
+		n.entries = map[entryKey]*Entry{}
+	}
+	_, existed := n.entries[k]
+	n.entries[k] = e
+	if !existed {
+		ix.n++
+	}
+	return !existed
+}
+
+// Remove deletes the subscription of sub (on node) to filter in group; it reports whether one existed.
+func (ix *Index) Remove(sub SubscriberID, node, filter, group string) bool {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.removeLocked(sub, node, filter, group)
+}
+
+func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool {
+	root := ix.roots[sub.Mountpoint]
+	if root == nil {
+		return false
+	}
+	path := []*trieNode{root}
+	levels := []string{}
+	n := root
+	ok := true
+	forLevels(filter, func(level string) {
+		if !ok {
+			return
+		}
+		c := n.children[level]
+		if c == nil {
+			ok = false
+			return
+		}
+		path = append(path, c)
+		levels = append(levels, level)
+		n = c
+	})
+	if !ok {
+		return false
+	}
+	removed := false
+	if group != "" {
+		members := n.shared[group]
+		for i, m := range members {
+			if m.Subscriber == sub && m.Node == node {
+				members = append(members[:i:i], members[i+1:]...)
+				removed = true
+				break
+			}
+		}
+		if len(members) == 0 {
+			delete(n.shared, group)
+		} else {
+			n.shared[group] = members
+		}
+	} else {
+		k := entryKey{sub, "", node}
+		if _, removed = n.entries[k]; removed {
+			delete(n.entries, k)
+		}
+	}
+	if !removed {
+		return false
+	}
+	ix.n--
+	// Prune empty nodes bottom-up so churn of unique topics does not leak memory.
+	for i := len(path) - 1; i > 0 && path[i].empty(); i-- {
+		delete(path[i-1].children, levels[i-1])
+	}
+	if root.empty() {
+		delete(ix.roots, sub.Mountpoint)
+	}
+	return true
+}
+
+// RemoveNode deletes every entry owned by node (a cluster member that left) and returns how many.
+func (ix *Index) RemoveNode(node string) int {
+	var gone []*Entry
+	ix.Walk(func(e *Entry) bool {
+		if e.Node == node {
+			gone = append(gone, e)
+		}
+		return true
+	})
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n := 0
+	for _, e := range gone {
+		if ix.removeLocked(e.Subscriber, e.Node, e.Filter, e.Group) {
+			n++
+		}
+	}
+	return n
+}
+
+// Len is the number of entries.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.n
+}
+
+// Walk calls fn for every entry until fn returns false. fn must not modify the index.
+func (ix *Index) Walk(fn func(*Entry) bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	for _, root := range ix.roots {
+		if !walk(root, fn) {
+			return
+		}
+	}
+}
+
+func walk(n *trieNode, fn func(*Entry) bool) bool {
+	for _, e := range n.entries {
+		if !fn(e) {
+			return false
+		}
+	}
+	for _, members := range n.shared {
+		for _, e := range members {
+			if !fn(e) {
+				return false
+			}
+		}
+	}
+	for _, c := range n.children {
+		if !walk(c, fn) {
+			return false
+		}
+	}
+	return true
+}
+
+// Match appends to r every entry whose filter matches topic in mountpoint.
+// The entries are shared: callers must treat them as read-only.
+func (ix *Index) Match(mountpoint, topic string, r *Result) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	root := ix.roots[mountpoint]
+	if root == nil {
+		return
+	}
+	dollar := strings.HasPrefix(topic, "$")
+	match(root, topic, 0, true, dollar, r)
+}
+
+// match walks one level; first is true at the root, where wildcards must not match '$' topics [MQTT-4.7.2-1].
+func match(n *trieNode, topic string, start int, first, dollar bool, r *Result) {
+	if len(n.children) == 0 {
+		return
+	}
+	end := levelEnd(topic, start)
+	level := topic[start:end]
+	last := end == len(topic)
+	wild := !(first && dollar)
+	if c := n.children["#"]; c != nil && wild {
+		collect(c, r)
+	}
+	if c := n.children[level]; c != nil {
+		descend(c, topic, end, last, dollar, r)
+	}
+	if c := n.children["+"]; c != nil && wild {
+		descend(c, topic, end, last, dollar, r)
+	}
+}
+
+func descend(c *trieNode, topic string, end int, last, dollar bool, r *Result) {
+	if last {
+		collect(c, r)
+		// "a/#" also matches "a" [MQTT-4.7.1-2].
+		if h := c.children["#"]; h != nil {
+			collect(h, r)
+		}
+		return
+	}
+	match(c, topic, end+1, false, dollar, r)
+}
+
+func collect(n *trieNode, r *Result) {
+	for _, e := range n.entries {
+		r.Direct = append(r.Direct, e)
+	}
+	for g, members := range n.shared {
+		if len(members) > 0 {
+			r.Shared = append(r.Shared, SharedMatch{Group: g, Filter: members[0].Filter, Members: members})
+		}
+	}
+}
+
+// forLevels calls fn for each '/'-separated level of s, including empty ones.
+func forLevels(s string, fn func(string)) {
+	start := 0
+	for {
+		end := levelEnd(s, start)
+		fn(s[start:end])
+		if end == len(s) {
+			return
+		}
+		start = end + 1
+	}
+}
+
+// Of returns every entry of subscriber sub on node "" (the local one), for session listings.
+func (ix *Index) Of(sub SubscriberID) []*Entry {
+	var out []*Entry
+	ix.Walk(func(e *Entry) bool {
+		if e.Subscriber == sub && e.Node == "" {
+			out = append(out, e)
+		}
+		return true
+	})
+	return out
+}

@@ -1,0 +1,162 @@
+package topics
+
+import (
+	"fmt"
+	"math/rand"
+	"sort"
+	"testing"
+)
+
+func TestMatchTable(t *testing.T) {
+	cases := []struct {
+		filter, topic string
+		want          bool
+	}{
+		{"a/b", "a/b", true},
+		{"a/+", "a/b", true},
+		{"a/+", "a/b/c", false},
+		{"a/#", "a", true},
+		{"a/#", "a/b/c", true},
+		{"#", "a/b", true},
+		{"#", "$SYS/x", false},
+		{"+/x", "$SYS/x", false},
+		{"$SYS/#", "$SYS/x", true},
+		{"+", "", true},
+		{"a/+", "a/", true},
+		{"+/+", "/x", true},
+		{"a", "a/b", false},
+		{"sport/tennis/+", "sport/tennis", false},
+	}
+	for _, c := range cases {
+		if got := Match(c.filter, c.topic); got != c.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", c.filter, c.topic, got, c.want)
+		}
+		ix := NewIndex()
+		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: "c"}, Filter: c.filter})
+		var r Result
+		ix.Match("", c.topic, &r)
+		if (len(r.Direct) == 1) != c.want {
+			t.Errorf("Index.Match(%q, %q) = %d entries, want match %v", c.filter, c.topic, len(r.Direct), c.want)
+		}
+	}
+}
+
+// TestIndexAgainstMatch checks the trie against the plain matcher on random filters and topics.
+func TestIndexAgainstMatch(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	words := []string{"a", "b", "c", "", "$SYS"}
+	randTopic := func() string {
+		n := 1 + rng.Intn(4)
+		s := ""
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				s += "/"
+			}
+			s += words[rng.Intn(len(words))]
+		}
+		return s
+	}
+	randFilter := func() string {
+		n := 1 + rng.Intn(4)
+		s := ""
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				s += "/"
+			}
+			switch rng.Intn(5) {
+			case 0:
+				s += "+"
+			case 1:
+				if i == n-1 {
+					s += "#"
+				} else {
+					s += "+"
+				}
+			default:
+				s += words[rng.Intn(len(words))]
+			}
+		}
+		return s
+	}
+	ix := NewIndex()
+	var filters []string
+	for i := 0; i < 300; i++ {
+		f := randFilter()
+		filters = append(filters, f)
+		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint(i)}, Filter: f})
+	}
+	for i := 0; i < 2000; i++ {
+		topic := randTopic()
+		var want []string
+		for j, f := range filters {
+			if Match(f, topic) {
+				want = append(want, fmt.Sprint(j))
+			}
+		}
+		var r Result
+		ix.Match("", topic, &r)
+		var got []string
+		for _, e := range r.Direct {
+			got = append(got, e.Subscriber.ClientID)
+		}
+		sort.Strings(want)
+		sort.Strings(got)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("topic %q: index %v, matcher %v", topic, got, want)
+		}
+	}
+	// Removing everything leaves an empty index (pruned trie).
+	for i, f := range filters {
+		ix.Remove(SubscriberID{ClientID: fmt.Sprint(i)}, "", f, "")
+	}
+	if ix.Len() != 0 || len(ix.roots) != 0 {
+		t.Fatalf("after removing all: len %d roots %d", ix.Len(), len(ix.roots))
+	}
+}
+
+func TestSharedAndNodes(t *testing.T) {
+	ix := NewIndex()
+	for i := 0; i < 3; i++ {
+		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint("w", i)}, Filter: "sensor/#", Group: "backend"})
+	}
+	ix.Add(&Entry{Subscriber: SubscriberID{ClientID: "r"}, Node: "n2", Filter: "sensor/+"})
+	ix.Add(&Entry{Subscriber: SubscriberID{ClientID: "other"}, Filter: "sensor/1", Group: "g2"})
+	var r Result
+	ix.Match("", "sensor/1", &r)
+	if len(r.Direct) != 1 || len(r.Shared) != 2 {
+		t.Fatalf("direct %d shared %d", len(r.Direct), len(r.Shared))
+	}
+	for _, s := range r.Shared {
+		if s.Group == "backend" && len(s.Members) != 3 {
+			t.Fatalf("backend members %d", len(s.Members))
+		}
+	}
+	if n := ix.RemoveNode("n2"); n != 1 {
+		t.Fatalf("RemoveNode = %d", n)
+	}
+	r.Reset()
+	ix.Match("", "sensor/1", &r)
+	if len(r.Direct) != 0 {
+		t.Fatal("remote entry survived RemoveNode")
+	}
+	// Another mountpoint sees nothing.
+	r.Reset()
+	ix.Match("mp", "sensor/1", &r)
+	if len(r.Direct)+len(r.Shared) != 0 {
+		t.Fatal("mountpoints are not isolated")
+	}
+}
+
+func BenchmarkIndexMatch(b *testing.B) {
+	ix := NewIndex()
+	for i := 0; i < 1000; i++ {
+		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint(i)}, Filter: fmt.Sprintf("sensor/%d/+", i)})
+	}
+	ix.Add(&Entry{Subscriber: SubscriberID{ClientID: "all"}, Filter: "sensor/#"})
+	var r Result
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r.Reset()
+		ix.Match("", "sensor/42/temp", &r)
+	}
+}
