@@ -59,7 +59,7 @@ type Broker struct {
 	reg     registry
 	retain  retained
 	results sync.Pool
-	persist persister
+	persist *persister
 	hooks   atomic.Pointer[Hooks]
 }
 
@@ -74,7 +74,7 @@ func New(o Options) *Broker {
 		o.Metrics = metrics.NewBroker(metrics.NewRegistry())
 	}
 	b := &Broker{node: o.Node, m: o.Metrics, log: o.Log, store: o.Store, index: topics.NewIndex()}
-	b.persist = persister{b: b}
+	b.persist = newPersister(b, o.Store)
 	b.reg.sessions = map[topics.SubscriberID]*entry{}
 	b.retain.byMP = map[string]map[string]*session.Message{}
 	b.limits.Store(&session.Limits{MaxOnline: 1000, MaxOffline: 1000, MaxInflight: 20})

@@ -34,6 +34,7 @@ type ConnectRequest struct {
 // Connect registers the client, taking over an existing connection of the same
 // client id, and returns its session and whether a previous session was resumed.
 func (b *Broker) Connect(req ConnectRequest) (*session.Session, bool) {
+	b.beforeConnect(req.ID, req.CleanStart)
 	b.reg.mu.Lock()
 	e := b.reg.sessions[req.ID]
 	present := false
@@ -80,15 +81,14 @@ func (b *Broker) Connect(req ConnectRequest) (*session.Session, bool) {
 		stale.Close()
 		b.persist.deleteSession(req.ID)
 	}
-	if present {
-		b.persist.wakeup(e.s)
-	}
 	if req.Will != nil {
 		e.s.SetWill(req.Will.Msg, req.Will.Delay)
 	} else {
 		e.s.SetWill(nil, 0)
 	}
-	e.s.Attach(req.Link, req.Info, req.RecvMax, req.MaxPacket, req.Connack(present))
+	b.persist.attach(e.s, present, func() {
+		e.s.Attach(req.Link, req.Info, req.RecvMax, req.MaxPacket, req.Connack(present))
+	})
 	b.persist.saveSession(e.s)
 	if h := b.hooks.Load().OnClientWakeup; h != nil {
 		h(req.ID)
@@ -220,6 +220,9 @@ func (b *Broker) RestoreSession(id SessionID, expiry uint32, offlineSince time.T
 	for _, sub := range subs {
 		b.addSub(s, sub)
 	}
+	b.persist.mu.Lock()
+	b.persist.stored[id] = true
+	b.persist.mu.Unlock()
 	b.m.QueueInitializedFromStorage.Inc()
 	return s
 }

@@ -2,26 +2,273 @@ package broker
 
 import (
 	"sync"
+	"time"
 
+	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/store"
 )
 
-// Store is the durable side of the router; nil keeps everything in memory.
-type Store interface{}
+// Store is the message store the router persists to; nil keeps everything in memory.
+type Store = *store.Store
 
-// persister connects sessions to the store; with no store every method is a no-op.
+// persister keeps persistent sessions durable: while such a session is offline its
+// queue lives in the store (the in-memory queue is empty), and a QoS 1/2 publish is
+// acknowledged only after its copies are committed.
 type persister struct {
-	b *Broker
+	b  *Broker
+	st *store.Store
+
+	mu     sync.Mutex
+	stored map[SessionID]bool // sessions with a record in the store
+	acks   map[SessionID]*sync.WaitGroup
 }
 
-func (p persister) forSession() session.Persister                                       { return nil }
-func (p persister) saveSession(s *session.Session)                                      {}
-func (p persister) deleteSession(id SessionID)                                          {}
-func (p persister) wakeup(s *session.Session)                                           {}
-func (p persister) offline(s *session.Session)                                          {}
-func (p persister) retained(m *session.Message)                                         {}
-func (p persister) qos2(s *session.Session, id uint16, add bool)                        {}
-func (p persister) enqueueOffline(s *session.Session, d session.Delivery, w *wait) bool { return false }
+func newPersister(b *Broker, st *store.Store) *persister {
+	return &persister{b: b, st: st, stored: map[SessionID]bool{}, acks: map[SessionID]*sync.WaitGroup{}}
+}
+
+func key(id SessionID) store.SessionKey {
+	return store.SessionKey{Mountpoint: id.Mountpoint, ClientID: id.ClientID}
+}
+
+// Acked implements session.Persister: the client owns the message, forget the stored copy.
+func (p *persister) Acked(id SessionID, seq uint64) {
+	wg := p.ackGroup(id)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := p.st.Ack(key(id), seq); err != nil {
+			p.b.log.Error("message store: removing an acknowledged message failed", "client_id", id.ClientID, "error", err)
+		}
+	}()
+}
+
+// ackGroup tracks the acks in flight for one session, so a reconnect reads the queue after them.
+func (p *persister) ackGroup(id SessionID) *sync.WaitGroup {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	wg := p.acks[id]
+	if wg == nil {
+		wg = &sync.WaitGroup{}
+		p.acks[id] = wg
+	}
+	return wg
+}
+
+func (p *persister) forSession() session.Persister {
+	if p.st == nil {
+		return nil
+	}
+	return p
+}
+
+// saveSession writes the session record of a persistent session (subscriptions, expiry).
+func (p *persister) saveSession(s *session.Session) {
+	if p.st == nil {
+		return
+	}
+	persistent, expiry := s.Persistent()
+	if !persistent {
+		return
+	}
+	info, offlineAt := s.Info()
+	rec := store.Session{
+		Key: key(s.ID), ProtocolVersion: info.Protocol, ExpiryInterval: expiry,
+		DisconnectedAt: offlineAt, Username: info.Username,
+	}
+	for _, sub := range s.Subs() {
+		rec.Subscriptions = append(rec.Subscriptions, store.Subscription{
+			Filter: sub.Filter, QoS: sub.Options.QoS, NoLocal: sub.Options.NoLocal,
+			RetainAsPublished: sub.Options.RetainAsPublished, RetainHandling: sub.Options.RetainHandling, SubID: sub.SubID,
+		})
+	}
+	if err := p.st.PutSession(rec); err != nil {
+		p.b.log.Error("message store: saving session failed", "client_id", s.ID.ClientID, "error", err)
+		return
+	}
+	p.mu.Lock()
+	p.stored[s.ID] = true
+	p.mu.Unlock()
+}
+
+func (p *persister) deleteSession(id SessionID) {
+	if p.st == nil {
+		return
+	}
+	p.mu.Lock()
+	had := p.stored[id]
+	delete(p.stored, id)
+	delete(p.acks, id)
+	p.mu.Unlock()
+	if !had && p.st.QueueLen(key(id)) == 0 {
+		return // never stored: spare a commit per clean session
+	}
+	if err := p.st.DeleteSession(key(id)); err != nil {
+		p.b.log.Error("message store: deleting session failed", "client_id", id.ClientID, "error", err)
+	}
+}
+
+// attach runs attachFn (putting the session online) after loading the stored queue,
+// with no store commit for this session landing in between.
+func (p *persister) attach(s *session.Session, present bool, attachFn func()) {
+	if p.st == nil || !present {
+		attachFn()
+		return
+	}
+	s.LockStore()
+	defer s.UnlockStore()
+	p.ackGroup(s.ID).Wait() // acknowledged messages must not come back
+	var ds []session.Delivery
+	var maxSeq uint64
+	err := p.st.Queue(key(s.ID), func(q store.Queued) error {
+		ds = append(ds, session.Delivery{Msg: fromStored(s.ID.Mountpoint, q.Msg), QoS: q.Msg.QoS, Retain: q.Msg.Retain, Seq: q.Seq})
+		maxSeq = q.Seq
+		return nil
+	})
+	if err != nil {
+		p.b.log.Error("message store: reading offline queue failed", "client_id", s.ID.ClientID, "error", err)
+	}
+	s.Restore(ds, maxSeq)
+	attachFn()
+	if len(ds) > 0 {
+		p.b.log.Debug("offline messages restored", "client_id", s.ID.ClientID, "messages", len(ds))
+	}
+}
+
+// offline moves what the session still holds in memory to the store when its client leaves.
+func (p *persister) offline(s *session.Session) {
+	if p.st == nil {
+		return
+	}
+	pending := s.TakePending()
+	k := []store.SessionKey{key(s.ID)}
+	for _, d := range pending {
+		if d.Seq != 0 || d.QoS == 0 {
+			continue // already stored, or QoS 0 which offline sessions do not keep
+		}
+		if _, err := p.st.Enqueue(k, toStored(d)); err != nil {
+			p.b.log.Error("message store: storing queue of a disconnected client failed", "client_id", s.ID.ClientID, "error", err)
+		}
+	}
+	p.saveSession(s)
+}
+
+// enqueueOffline stores d for an offline persistent session. It reports whether the
+// delivery was handled here (stored or dropped); false means use the memory queue.
+func (p *persister) enqueueOffline(s *session.Session, d session.Delivery, w *wait) bool {
+	if p.st == nil || s.Online() {
+		return false
+	}
+	if persistent, _ := s.Persistent(); !persistent {
+		return false
+	}
+	m := p.b.m
+	if d.QoS == 0 {
+		m.QueueMessageUnhandled.Inc()
+		return true
+	}
+	l := p.b.limits.Load()
+	k := key(s.ID)
+	if l.MaxOffline >= 0 && p.st.QueueLen(k) >= l.MaxOffline {
+		if !l.LIFO || l.MaxOffline == 0 {
+			p.drop(s, d) // fifo: the newest is dropped
+			return true
+		}
+		if n, err := p.st.DropOldest(k, 1); err == nil && n > 0 {
+			m.QueueMessageDrop.Inc()
+			m.DropQueueFull.Inc()
+		}
+	}
+	if h := p.b.hooks.Load().OnOfflineMessage; h != nil {
+		h(s.ID, d)
+	}
+	w.add()
+	m.QueueMessageIn.Inc()
+	p.st.EnqueueAsync([]store.SessionKey{k}, toStored(d), func(seqs []uint64, err error) {
+		if err == nil && len(seqs) == 1 {
+			d.Seq = seqs[0]
+			s.LockStore()
+			s.EnqueueStored(d)
+			s.UnlockStore()
+		}
+		w.finish(err)
+	})
+	return true
+}
+
+func (p *persister) drop(s *session.Session, d session.Delivery) {
+	p.b.m.QueueMessageDrop.Inc()
+	p.b.m.DropQueueFull.Inc()
+	if h := p.b.hooks.Load().OnMessageDrop; h != nil {
+		h(s.ID, d, session.DropQueueFull)
+	}
+}
+
+func (p *persister) retained(m *session.Message) {
+	if p.st == nil {
+		return
+	}
+	if err := p.st.PutRetained(m.Mountpoint, m.Topic, toStored(session.Delivery{Msg: m, QoS: m.QoS, Retain: true})); err != nil {
+		p.b.log.Error("message store: saving retained message failed", "topic", m.Topic, "error", err)
+	}
+}
+
+func (p *persister) qos2(s *session.Session, id uint16, add bool) {
+	if p.st == nil {
+		return
+	}
+	if persistent, _ := s.Persistent(); !persistent {
+		return
+	}
+	var err error
+	if add {
+		err = p.st.PutQoS2(key(s.ID), id)
+	} else {
+		err = p.st.DeleteQoS2(key(s.ID), id)
+	}
+	if err != nil {
+		p.b.log.Error("message store: QoS 2 state failed", "client_id", s.ID.ClientID, "error", err)
+	}
+}
+
+// toStored converts a delivery to the store's record; properties travel as an encoded v5 PUBLISH.
+func toStored(d session.Delivery) store.Message {
+	m := d.Msg
+	sm := store.Message{Topic: m.Topic, Payload: m.Payload, QoS: d.QoS, Retain: d.Retain, Published: time.Now().UnixNano()}
+	if !m.Expiry.IsZero() {
+		sm.Expiry = m.Expiry.UnixNano()
+	}
+	if m.Props != nil {
+		sm.Props, _ = packets.Encode(nil, &packets.Publish{Topic: "p", Props: m.Props}, packets.V5)
+	}
+	return sm
+}
+
+func fromStored(mountpoint string, sm store.Message) *session.Message {
+	m := &session.Message{Mountpoint: mountpoint, Topic: sm.Topic, Payload: sm.Payload, QoS: sm.QoS, Retain: sm.Retain}
+	if sm.Expiry != 0 {
+		m.Expiry = time.Unix(0, sm.Expiry)
+	}
+	if len(sm.Props) > 1 {
+		if p, err := packets.Decode(sm.Props[0], skipLength(sm.Props[1:]), packets.V5); err == nil {
+			if pub, ok := p.(*packets.Publish); ok {
+				m.Props = pub.Props
+			}
+		}
+	}
+	return m
+}
+
+// skipLength drops the remaining-length bytes of an encoded packet.
+func skipLength(b []byte) []byte {
+	for i := 0; i < len(b) && i < 4; i++ {
+		if b[i]&0x80 == 0 {
+			return b[i+1:]
+		}
+	}
+	return nil
+}
 
 // wait counts the durable writes one publish waits for before its acknowledgement.
 type wait struct {
@@ -31,7 +278,7 @@ type wait struct {
 	done    func(error)
 }
 
-func (p persister) newWait(done func(error)) *wait {
+func (p *persister) newWait(done func(error)) *wait {
 	return &wait{pending: 1, done: done}
 }
 

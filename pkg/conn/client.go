@@ -64,6 +64,7 @@ func (c *client) Write(b []byte) (int, error) {
 	if wt := c.srv.settings.Load().WriteTimeout; wt > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(wt))
 	}
+	c.traceOut(b)
 	return c.nc.Write(b)
 }
 
@@ -192,6 +193,7 @@ func (c *client) throttle() {
 
 // handle dispatches one packet; done ends the connection, graceful keeps the will from being sent.
 func (c *client) handle(ctx context.Context, p packets.Packet) (done, graceful bool) {
+	c.traceIn(p)
 	m := c.srv.Metrics
 	switch p := p.(type) {
 	case *packets.Publish:
@@ -207,7 +209,7 @@ func (c *client) handle(ctx context.Context, p packets.Packet) (done, graceful b
 		return c.unsubscribe(ctx, p)
 	case *packets.Pingreq:
 		m.PingreqReceived.Inc()
-		c.sess.Send(&packets.Pingresp{})
+		c.sess.Send(c, &packets.Pingresp{})
 	case *packets.Disconnect:
 		m.DisconnectReceived.Inc()
 		return c.disconnect(p)
@@ -228,16 +230,17 @@ func (c *client) ack(a *packets.Ack) (bool, bool) {
 	switch a.Kind {
 	case packets.PUBACK:
 		m.PubackReceived.Inc()
-		if !s.Puback(a.PacketID) {
+		if !s.Puback(c, a.PacketID) {
+			c.srv.Log.Debug("PUBACK for an unknown packet id", "client_id", s.ID.ClientID, "packet_id", a.PacketID)
 			m.PubackInvalidError.Inc()
 		}
 	case packets.PUBREC:
 		m.PubrecReceived.Inc()
-		if !s.Pubrec(a.PacketID, a.ReasonCode) {
+		if !s.Pubrec(c, a.PacketID, a.ReasonCode) {
 			m.PubrecInvalidError.Inc()
 			// Unknown id: answer PUBREL with 0x92 so the client can finish [MQTT-4.3.3].
 			if c.version == packets.V5 {
-				s.Send(&packets.Ack{Kind: packets.PUBREL, PacketID: a.PacketID, ReasonCode: packets.PacketIDNotFound})
+				s.Send(c, &packets.Ack{Kind: packets.PUBREL, PacketID: a.PacketID, ReasonCode: packets.PacketIDNotFound})
 			}
 		}
 	case packets.PUBREL:
@@ -247,10 +250,10 @@ func (c *client) ack(a *packets.Ack) (bool, bool) {
 			code = packets.PacketIDNotFound
 		}
 		c.srv.Broker.ReleasedQoS2(s, a.PacketID)
-		s.Send(&packets.Ack{Kind: packets.PUBCOMP, PacketID: a.PacketID, ReasonCode: code})
+		s.Send(c, &packets.Ack{Kind: packets.PUBCOMP, PacketID: a.PacketID, ReasonCode: code})
 	case packets.PUBCOMP:
 		m.PubcompReceived.Inc()
-		if !s.Pubcomp(a.PacketID) {
+		if !s.Pubcomp(c, a.PacketID) {
 			m.PubcompInvalidError.Inc()
 		}
 	}

@@ -44,7 +44,7 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 	}
 	if p.QoS == 2 && !c.srv.Broker.ReceivedQoS2(c.sess, p.PacketID) {
 		// A resend of a message already accepted: acknowledge again, do not deliver twice [MQTT-4.3.3-9].
-		c.sess.Send(&packets.Ack{Kind: packets.PUBREC, PacketID: p.PacketID})
+		c.sess.Send(c, &packets.Ack{Kind: packets.PUBREC, PacketID: p.PacketID})
 		return false, false
 	}
 	pub := &auth.Publish{Topic: p.Topic, QoS: p.QoS, Retain: p.Retain, Payload: p.Payload}
@@ -76,7 +76,7 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 			if err != nil {
 				code = packets.UnspecifiedError
 			}
-			s.Send(&packets.Ack{Kind: kind, PacketID: id, ReasonCode: code})
+			s.Send(c, &packets.Ack{Kind: kind, PacketID: id, ReasonCode: code})
 		})
 		_ = n
 		_ = v5
@@ -98,13 +98,13 @@ func (c *client) unauthorizedPublish(p *packets.Publish, st *Settings) (bool, bo
 	}
 	switch p.QoS {
 	case 1:
-		c.sess.Send(&packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID, ReasonCode: code})
+		c.sess.Send(c, &packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID, ReasonCode: code})
 	case 2:
 		if code != packets.Success {
 			c.srv.Broker.ReleasedQoS2(c.sess, p.PacketID)
 			c.sess.ReleasedQoS2(p.PacketID)
 		}
-		c.sess.Send(&packets.Ack{Kind: packets.PUBREC, PacketID: p.PacketID, ReasonCode: code})
+		c.sess.Send(c, &packets.Ack{Kind: packets.PUBREC, PacketID: p.PacketID, ReasonCode: code})
 	}
 	return false, false
 }

@@ -63,7 +63,7 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 			c.srv.Auth.NotifySubscribe(c.auth, granted)
 		}
 	}
-	c.sess.Send(&packets.Suback{PacketID: p.PacketID, ReasonCodes: codes})
+	c.sess.Send(c, &packets.Suback{PacketID: p.PacketID, ReasonCodes: codes})
 	if len(subs) > 0 {
 		c.srv.Broker.Subscribe(c.sess, subs)
 	}
@@ -93,7 +93,7 @@ func (c *client) unsubscribe(ctx context.Context, p *packets.Unsubscribe) (bool,
 			}
 		}
 	}
-	c.sess.Send(ack)
+	c.sess.Send(c, ack)
 	c.srv.Auth.NotifyTopicUnsubscribed(auth.SubscriberID(c.sess.ID), filters)
 	return false, false
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/conn"
 	"github.com/vernemq-go/vernemq/pkg/metrics"
 	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/store"
 )
 
 // Node is one running broker.
@@ -27,6 +28,7 @@ type Node struct {
 	Broker  *broker.Broker
 	Auth    *auth.Chain
 	Server  *conn.Server
+	Store   *store.Store
 
 	mu        sync.Mutex
 	listeners []*mqttListener
@@ -39,7 +41,12 @@ type Node struct {
 func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	n := &Node{Cfg: cfg, Log: log, Reg: metrics.NewRegistry()}
 	n.Metrics = metrics.NewBroker(n.Reg)
-	n.Broker = broker.New(broker.Options{Node: cfg.String("nodename"), Metrics: n.Metrics, Log: log})
+	st, err := openStore(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	n.Store = st
+	n.Broker = broker.New(broker.Options{Node: cfg.String("nodename"), Metrics: n.Metrics, Log: log, Store: st})
 	n.Auth = auth.NewChain(func() bool { return cfg.Bool("allow_anonymous") }, log)
 	n.Server = conn.NewServer(n.Broker, n.Auth, n.Metrics, log, conn.DefaultSettings())
 	n.apply()
@@ -54,6 +61,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 func (n *Node) Start(ctx context.Context) error {
 	ctx, n.cancel = context.WithCancel(ctx)
 	n.started = time.Now()
+	if err := n.restore(ctx); err != nil {
+		return err
+	}
 	if err := n.startPlugins(ctx); err != nil {
 		return err
 	}

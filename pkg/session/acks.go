@@ -3,9 +3,12 @@ package session
 import "github.com/vernemq-go/vernemq/pkg/packets"
 
 // Puback completes a QoS 1 delivery; false means the id was unknown.
-func (s *Session) Puback(id uint16) bool {
+func (s *Session) Puback(from Link, id uint16) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.link != from {
+		return true // a taken-over connection no longer acknowledges for the session
+	}
 	o := s.infl.get(id)
 	if o == nil || o.state != awaitPuback {
 		return false
@@ -16,9 +19,12 @@ func (s *Session) Puback(id uint16) bool {
 }
 
 // Pubrec moves a QoS 2 delivery to awaiting PUBCOMP and answers PUBREL; a v5 failure code ends it.
-func (s *Session) Pubrec(id uint16, code packets.ReasonCode) bool {
+func (s *Session) Pubrec(from Link, id uint16, code packets.ReasonCode) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.link != from {
+		return true
+	}
 	o := s.infl.get(id)
 	if o == nil {
 		return false
@@ -41,9 +47,12 @@ func (s *Session) Pubrec(id uint16, code packets.ReasonCode) bool {
 }
 
 // Pubcomp ends a QoS 2 delivery.
-func (s *Session) Pubcomp(id uint16) bool {
+func (s *Session) Pubcomp(from Link, id uint16) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.link != from {
+		return true
+	}
 	o := s.infl.get(id)
 	if o == nil || o.state != awaitPubcomp {
 		return false

@@ -53,6 +53,8 @@ type Session struct {
 	metrics *metrics.Broker
 	persist Persister
 
+	// storeMu orders reading the stored queue on wake-up against commits landing for this session.
+	storeMu  sync.Mutex
 	mu       sync.Mutex
 	link     Link
 	info     Info
@@ -75,6 +77,7 @@ type Session struct {
 	onDrop     func(d Delivery, reason DropReason)
 	will       *Message
 	willDelay  uint32
+	loadedSeq  uint64 // highest store sequence read into the queue since the client came back
 }
 
 // Sub is one subscription of the session, keyed by the filter as the client sent it.
@@ -159,6 +162,10 @@ func (s *Session) Kick(code packets.ReasonCode) {
 	}
 }
 
+// LockStore and UnlockStore bracket store work that must not interleave for one session.
+func (s *Session) LockStore()   { s.storeMu.Lock() }
+func (s *Session) UnlockStore() { s.storeMu.Unlock() }
+
 // Online reports whether a client is attached.
 func (s *Session) Online() bool {
 	s.mu.Lock()
@@ -183,9 +190,10 @@ func (s *Session) Close() {
 }
 
 // Send queues a control packet (PUBACK, SUBACK...) for the client behind the messages already queued.
-func (s *Session) Send(p packets.Packet) {
+// Packets from a connection that was taken over are dropped (from is not the link any more).
+func (s *Session) Send(from Link, p packets.Packet) {
 	s.mu.Lock()
-	if s.link != nil {
+	if s.link != nil && s.link == from {
 		s.outbox = append(s.outbox, p)
 		s.kickLocked()
 	}

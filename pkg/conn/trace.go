@@ -1,0 +1,106 @@
+package conn
+
+import (
+	"bufio"
+	"bytes"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vernemq-go/vernemq/pkg/packets"
+)
+
+// Trace directions: "in" is client → broker, "out" is broker → client.
+const (
+	TraceIn  = "in"
+	TraceOut = "out"
+)
+
+// TraceFunc receives each packet of a traced client; it runs on the connection's
+// goroutine, so it must not block (vmq-admin trace client hands it to a channel).
+type TraceFunc func(dir string, p packets.Packet)
+
+type tracer struct {
+	mountpoint, clientID string
+	fn                   TraceFunc
+}
+
+// traceSet holds the tracers of one Server; kept outside Server so tracing needs no
+// change to its struct.
+type traceSet struct {
+	mu     sync.Mutex
+	byID   map[uint64]tracer
+	nextID uint64
+}
+
+var (
+	tracing   atomic.Int32 // tracers of all servers: zero keeps the packet path to one load
+	traceSets sync.Map     // *Server → *traceSet
+)
+
+// Trace calls fn for every packet read from or written to the client mountpoint/clientID
+// until the returned stop is called (vmq-admin trace client).
+func (s *Server) Trace(mountpoint, clientID string, fn TraceFunc) (stop func()) {
+	v, _ := traceSets.LoadOrStore(s, &traceSet{byID: map[uint64]tracer{}})
+	ts := v.(*traceSet)
+	ts.mu.Lock()
+	ts.nextID++
+	id := ts.nextID
+	ts.byID[id] = tracer{mountpoint: mountpoint, clientID: clientID, fn: fn}
+	ts.mu.Unlock()
+	tracing.Add(1)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			ts.mu.Lock()
+			delete(ts.byID, id)
+			ts.mu.Unlock()
+			tracing.Add(-1)
+		})
+	}
+}
+
+// tracersOf returns the tracers watching c, or nil.
+func (c *client) tracersOf() []TraceFunc {
+	if tracing.Load() == 0 || c.sess == nil {
+		return nil
+	}
+	v, ok := traceSets.Load(c.srv)
+	if !ok {
+		return nil
+	}
+	ts := v.(*traceSet)
+	var out []TraceFunc
+	ts.mu.Lock()
+	for _, t := range ts.byID {
+		if t.clientID == c.sess.ID.ClientID && t.mountpoint == c.sess.ID.Mountpoint {
+			out = append(out, t.fn)
+		}
+	}
+	ts.mu.Unlock()
+	return out
+}
+
+// traceIn reports a packet read from the client.
+func (c *client) traceIn(p packets.Packet) {
+	for _, fn := range c.tracersOf() {
+		fn(TraceIn, p)
+	}
+}
+
+// traceOut reports the packets in b, a batch of encoded packets about to be written.
+func (c *client) traceOut(b []byte) {
+	fns := c.tracersOf()
+	if fns == nil {
+		return
+	}
+	r := bufio.NewReader(bytes.NewReader(b))
+	for range 10000 { // a batch never holds more packets than this
+		p, err := packets.ReadPacket(r, c.version, 0)
+		if err != nil {
+			return
+		}
+		for _, fn := range fns {
+			fn(TraceOut, p)
+		}
+	}
+}

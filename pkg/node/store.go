@@ -1,0 +1,109 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/broker"
+	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/store"
+	"github.com/vernemq-go/vernemq/pkg/topics"
+)
+
+func openStore(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
+	path := cfg.String("store.dir") + "/messages.db"
+	log.Info("opening message store", "path", path)
+	st, err := store.Open(path, store.Options{
+		CommitDelay: cfg.Duration("store.commit_delay"), NoSync: !cfg.Bool("store.fsync"), Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("message store %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// restore brings back persistent sessions, their subscriptions, QoS 2 state and the
+// retained messages before any listener accepts a client.
+func (n *Node) restore(ctx context.Context) error {
+	st := n.Store
+	n.addCloser(func() error {
+		n.Log.Info("closing message store")
+		return st.Close()
+	})
+	start := time.Now()
+	sessions, subs := 0, 0
+	err := st.Sessions(func(rec store.Session) error {
+		id := topics.SubscriberID{Mountpoint: rec.Key.Mountpoint, ClientID: rec.Key.ClientID}
+		since := rec.DisconnectedAt
+		if since.IsZero() {
+			since = time.Now() // online when the node stopped: its expiry starts now
+		}
+		var ss []session.Sub
+		for _, s := range rec.Subscriptions {
+			ss = append(ss, session.Sub{Filter: s.Filter, SubID: s.SubID, Options: packets.SubOptions{
+				QoS: s.QoS, NoLocal: s.NoLocal, RetainAsPublished: s.RetainAsPublished, RetainHandling: s.RetainHandling,
+			}})
+		}
+		expiry := rec.ExpiryInterval
+		if expiry == 0 {
+			expiry = broker.NeverExpire
+		}
+		s := n.Broker.RestoreSession(id, expiry, since, ss)
+		ids, err := st.QoS2(rec.Key)
+		if err != nil {
+			return err
+		}
+		for _, pid := range ids {
+			s.ReceivedQoS2(pid)
+		}
+		sessions++
+		subs += len(ss)
+		if sessions%10000 == 0 {
+			n.Log.Info("restoring sessions", "sessions", sessions)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("restoring sessions from the message store: %w", err)
+	}
+	retained := 0
+	err = st.Retained(func(mp, topic string, m store.Message) error {
+		msg := &session.Message{Mountpoint: mp, Topic: topic, Payload: m.Payload, QoS: m.QoS, Retain: true}
+		if m.Expiry != 0 {
+			msg.Expiry = time.Unix(0, m.Expiry)
+		}
+		n.Broker.RestoreRetained(msg)
+		retained++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("restoring retained messages: %w", err)
+	}
+	stats := st.Stats()
+	n.Log.Info("message store restored", "sessions", sessions, "subscriptions", subs, "queued_messages", stats.Messages,
+		"retained", retained, "took", time.Since(start).Round(time.Millisecond))
+	go n.sweepExpired(ctx)
+	return nil
+}
+
+// sweepExpired removes stored messages whose v5 message expiry passed.
+func (n *Node) sweepExpired(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if k, err := n.Store.DeleteExpired(now); err == nil && k > 0 {
+				n.Metrics.QueueMessageExpired.Add(uint64(k))
+				n.Metrics.DropExpired.Add(uint64(k))
+				n.Metrics.QueueMessageDrop.Add(uint64(k))
+			}
+		}
+	}
+}
