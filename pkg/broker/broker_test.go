@@ -1,0 +1,305 @@
+package broker
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/store"
+	"github.com/vernemq-go/vernemq/pkg/topics"
+)
+
+// pipeLink decodes what a session writes, as a client would read it.
+type pipeLink struct {
+	mu      sync.Mutex
+	buf     []byte
+	pubs    []*packets.Publish
+	other   []packets.Packet
+	kicked  atomic.Int32
+	version byte
+}
+
+func (l *pipeLink) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, b...)
+	for len(l.buf) >= 2 {
+		n, hl := 0, 1
+		for mul := 1; ; mul *= 128 {
+			c := l.buf[hl]
+			n += int(c&0x7f) * mul
+			hl++
+			if c&0x80 == 0 {
+				break
+			}
+		}
+		if len(l.buf) < hl+n {
+			break
+		}
+		p, err := packets.Decode(l.buf[0], l.buf[hl:hl+n], l.version)
+		if err != nil {
+			panic(fmt.Sprintf("session wrote a bad packet: %v", err))
+		}
+		if pub, ok := p.(*packets.Publish); ok {
+			l.pubs = append(l.pubs, pub)
+		} else {
+			l.other = append(l.other, p)
+		}
+		l.buf = l.buf[hl+n:]
+	}
+	return len(b), nil
+}
+
+func (l *pipeLink) Kick(packets.ReasonCode) { l.kicked.Add(1) }
+
+func (l *pipeLink) published() []*packets.Publish {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*packets.Publish(nil), l.pubs...)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func connect(b *Broker, id string, persistent bool, l *pipeLink) *session.Session {
+	if l.version == 0 {
+		l.version = packets.V311
+	}
+	exp := uint32(0)
+	if persistent {
+		exp = NeverExpire
+	}
+	s, _ := b.Connect(ConnectRequest{
+		ID: topics.SubscriberID{ClientID: id}, Persistent: persistent, Expiry: exp, Link: l,
+		Info:    session.Info{Protocol: l.version},
+		Connack: func(present bool) packets.Packet { return &packets.Connack{SessionPresent: present} },
+	})
+	return s
+}
+
+func msg(topic string, qos byte, payload string) *session.Message {
+	return &session.Message{Topic: topic, QoS: qos, Payload: []byte(payload)}
+}
+
+func TestRouteOverlapAndNoLocal(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	l := &pipeLink{}
+	s := connect(b, "sub", false, l)
+	b.Subscribe(s, []session.Sub{
+		{Filter: "a/#", Options: packets.SubOptions{QoS: 0}},
+		{Filter: "a/+", Options: packets.SubOptions{QoS: 1}},
+		{Filter: "x", Options: packets.SubOptions{QoS: 1, NoLocal: true}},
+	})
+	b.Publish(msg("a/b", 1, "one"), nil)
+	m := msg("x", 1, "mine")
+	m.From = "sub"
+	b.Publish(m, nil)
+	waitFor(t, "one delivery", func() bool { return len(l.published()) == 1 })
+	time.Sleep(20 * time.Millisecond)
+	pubs := l.published()
+	if len(pubs) != 1 || pubs[0].QoS != 1 || string(pubs[0].Payload) != "one" {
+		t.Fatalf("want one QoS 1 copy of a/b, got %+v", pubs)
+	}
+}
+
+func TestQueueLimitsFifoLifo(t *testing.T) {
+	for _, lifo := range []bool{false, true} {
+		b := New(Options{Node: "n1"})
+		b.SetLimits(session.Limits{MaxOnline: 1000, MaxOffline: 3, LIFO: lifo, MaxInflight: 20})
+		l := &pipeLink{}
+		s := connect(b, "p", true, l)
+		b.Subscribe(s, []session.Sub{{Filter: "t", Options: packets.SubOptions{QoS: 1}}})
+		b.Disconnect(s, l, true)
+		for i := 0; i < 5; i++ {
+			b.Publish(msg("t", 1, fmt.Sprint(i)), nil)
+		}
+		if b.m.DropQueueFull.Value() != 2 {
+			t.Fatalf("lifo=%v: %d drops counted, want 2", lifo, b.m.DropQueueFull.Value())
+		}
+		l2 := &pipeLink{}
+		connect(b, "p", true, l2)
+		waitFor(t, "3 queued messages", func() bool { return len(l2.published()) == 3 })
+		want := "012"
+		if lifo {
+			want = "234"
+		}
+		got := ""
+		for _, p := range l2.published() {
+			got += string(p.Payload)
+		}
+		if got != want {
+			t.Fatalf("lifo=%v: delivered %q, want %q", lifo, got, want)
+		}
+	}
+}
+
+func TestOfflineQoS0NotStored(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	l := &pipeLink{}
+	s := connect(b, "p", true, l)
+	b.Subscribe(s, []session.Sub{{Filter: "t", Options: packets.SubOptions{QoS: 1}}})
+	b.Disconnect(s, l, true)
+	b.Publish(msg("t", 0, "zero"), nil)
+	if s.QueueLen() != 0 || b.m.QueueMessageUnhandled.Value() != 1 {
+		t.Fatalf("QoS 0 for an offline session: queue %d, unhandled %d", s.QueueLen(), b.m.QueueMessageUnhandled.Value())
+	}
+}
+
+// TestDurableAck checks that the publish callback (the PUBACK) comes only after the copy for an
+// offline persistent session is in the store, and that a new broker on the same file delivers it.
+func TestDurableAck(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	st, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(Options{Node: "n1", Store: st})
+	l := &pipeLink{}
+	s := connect(b, "p", true, l)
+	b.Subscribe(s, []session.Sub{{Filter: "t/#", Options: packets.SubOptions{QoS: 1}}})
+	b.Disconnect(s, l, true)
+	const n = 200
+	var wg sync.WaitGroup
+	var acked atomic.Int32
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		b.Publish(msg(fmt.Sprintf("t/%d", i), 1, fmt.Sprint(i)), func(err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			if st.QueueLen(store.SessionKey{ClientID: "p"}) < int(acked.Load())+1 {
+				t.Error("acknowledged before the message was stored")
+			}
+			acked.Add(1)
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	if c := st.Stats().Commits; c >= n {
+		t.Errorf("%d commits for %d messages: writes are not grouped", c, n)
+	}
+	st.Close()
+
+	st2, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	b2 := New(Options{Node: "n1", Store: st2})
+	if err := st2.Sessions(func(rec store.Session) error {
+		var subs []session.Sub
+		for _, s := range rec.Subscriptions {
+			subs = append(subs, session.Sub{Filter: s.Filter, Options: packets.SubOptions{QoS: s.QoS}})
+		}
+		b2.RestoreSession(topics.SubscriberID{ClientID: rec.Key.ClientID}, NeverExpire, time.Now(), subs)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	l2 := &pipeLink{}
+	connect(b2, "p", true, l2)
+	waitFor(t, "stored messages after restart", func() bool { return len(l2.published()) >= 20 })
+	// Only the inflight window (20) is sent until acknowledged.
+	time.Sleep(20 * time.Millisecond)
+	if got := len(l2.published()); got != 20 {
+		t.Fatalf("%d messages sent with max_inflight_messages 20", got)
+	}
+}
+
+// TestConcurrentRouting publishes from many goroutines to many sessions; run with -race.
+func TestConcurrentRouting(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	b.SetLimits(session.Limits{MaxOnline: 100000, MaxOffline: 1000, MaxInflight: 0})
+	const subs, pubs, each = 8, 8, 500
+	links := make([]*pipeLink, subs)
+	for i := range links {
+		links[i] = &pipeLink{}
+		s := connect(b, fmt.Sprint("s", i), false, links[i])
+		b.Subscribe(s, []session.Sub{{Filter: "load/#", Options: packets.SubOptions{QoS: 0}}})
+	}
+	var wg sync.WaitGroup
+	for p := 0; p < pubs; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				b.Publish(msg(fmt.Sprintf("load/%d", p), 0, "x"), nil)
+			}
+		}(p)
+	}
+	// Subscribe and unsubscribe churn at the same time.
+	go func() {
+		l := &pipeLink{}
+		s := connect(b, "churn", false, l)
+		for i := 0; i < 200; i++ {
+			b.Subscribe(s, []session.Sub{{Filter: fmt.Sprintf("load/%d", i%8)}})
+			b.Unsubscribe(s, []string{fmt.Sprintf("load/%d", i%8)})
+		}
+	}()
+	wg.Wait()
+	for i, l := range links {
+		waitFor(t, fmt.Sprint("all messages at subscriber ", i), func() bool { return len(l.published()) == pubs*each })
+	}
+}
+
+func TestSharedSubscriptionOnce(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	links := make([]*pipeLink, 3)
+	for i := range links {
+		links[i] = &pipeLink{}
+		s := connect(b, fmt.Sprint("w", i), false, links[i])
+		b.Subscribe(s, []session.Sub{{Filter: "$share/g/jobs/#", Options: packets.SubOptions{QoS: 1}}})
+	}
+	for i := 0; i < 300; i++ {
+		b.Publish(msg("jobs/1", 0, fmt.Sprint(i)), nil)
+	}
+	total := func() int {
+		n := 0
+		for _, l := range links {
+			n += len(l.published())
+		}
+		return n
+	}
+	waitFor(t, "300 deliveries", func() bool { return total() == 300 })
+	for i, l := range links {
+		if len(l.published()) == 0 {
+			t.Errorf("member %d got nothing", i)
+		}
+	}
+}
+
+func TestTakeoverOldAcksIgnored(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	l1 := &pipeLink{}
+	s := connect(b, "c", true, l1)
+	b.Subscribe(s, []session.Sub{{Filter: "t", Options: packets.SubOptions{QoS: 1}}})
+	b.Publish(msg("t", 1, "a"), nil)
+	waitFor(t, "first delivery", func() bool { return len(l1.published()) == 1 })
+	l2 := &pipeLink{}
+	connect(b, "c", true, l2)
+	if l1.kicked.Load() == 0 {
+		t.Fatal("old connection not kicked on takeover")
+	}
+	waitFor(t, "resend on the new connection", func() bool { return len(l2.published()) == 1 })
+	if !l2.published()[0].Dup {
+		t.Error("resent message without DUP")
+	}
+	// A late PUBACK read from the old connection must not complete the message for the new one.
+	s.Puback(l1, l2.published()[0].PacketID)
+	if s.InflightLen() != 1 {
+		t.Fatal("old connection's PUBACK acknowledged for the new connection")
+	}
+}
