@@ -1,0 +1,201 @@
+// Package crash kills a real broker process with SIGKILL while publishers are being
+// acknowledged and checks that every acknowledged QoS 1 message reaches the
+// persistent subscriber after a restart.
+package crash
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+func binary(t *testing.T) string {
+	if d := os.Getenv("VMQ_BIN"); d != "" {
+		return filepath.Join(d, "vernemq")
+	}
+	out := filepath.Join(t.TempDir(), "vernemq")
+	cmd := exec.Command("go", "build", "-o", out, "../../cmd/vernemq")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building vernemq: %v\n%s", err, b)
+	}
+	return out
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type node struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+func start(t *testing.T, bin, dir string, port int) *node {
+	conf := filepath.Join(dir, "vernemq.conf")
+	acl := filepath.Join(dir, "vmq.acl")
+	os.WriteFile(acl, []byte("topic #\n"), 0o644)
+	os.WriteFile(conf, []byte(fmt.Sprintf(`listener.tcp.default = 127.0.0.1:%d
+allow_anonymous = on
+plugins.vmq_passwd = off
+plugins.vmq_acl = on
+vmq_acl.acl_file = %s
+platform_data_dir = %s/data
+log.console = console
+log.console.level = warning
+max_offline_messages = -1
+override_max_online_messages = on
+`, port, acl, dir)), 0o644)
+	cmd := exec.Command(bin, "console", "-c", conf)
+	logf, _ := os.OpenFile(filepath.Join(dir, "console.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n := &node{cmd: cmd, addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", n.addr)
+		if err == nil {
+			c.Close()
+			return n
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "console.log"))
+			t.Fatalf("broker did not listen on %s: %s", n.addr, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func client(t *testing.T, addr, id string, clean bool) mqtt.Client {
+	o := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetCleanSession(clean).
+		SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(5 * time.Second)
+	c := mqtt.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect %s: %v", id, tok.Error())
+	}
+	return c
+}
+
+func TestKill9KeepsAcknowledgedMessages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts broker processes")
+	}
+	bin := binary(t)
+	dir := t.TempDir()
+	port := freePort(t)
+	n := start(t, bin, dir, port)
+
+	// A persistent subscriber registers and goes offline.
+	sub := client(t, n.addr, "backend", false)
+	if tok := sub.Subscribe("fleet/#", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	sub.Disconnect(100)
+
+	// Publishers send QoS 1 messages; the broker is killed while they run.
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for p := 0; p < 4; p++ {
+		pub := client(t, n.addr, fmt.Sprint("dev", p), true)
+		wg.Add(1)
+		go func(p int, pub mqtt.Client) {
+			defer wg.Done()
+			for i := 0; i < 5000; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				payload := fmt.Sprintf("%d-%d", p, i)
+				tok := pub.Publish(fmt.Sprintf("fleet/%d", p), 1, false, payload)
+				if tok.WaitTimeout(3*time.Second) && tok.Error() == nil {
+					mu.Lock()
+					acked[payload] = true
+					mu.Unlock()
+				} else {
+					return
+				}
+			}
+		}(p, pub)
+	}
+	time.Sleep(700 * time.Millisecond)
+	n.cmd.Process.Signal(syscall.SIGKILL)
+	n.cmd.Wait()
+	close(stop)
+	wg.Wait()
+	mu.Lock()
+	total := len(acked)
+	mu.Unlock()
+	if total < 50 {
+		t.Fatalf("only %d messages acknowledged before the kill; the test needs more load", total)
+	}
+	t.Logf("%d QoS 1 messages acknowledged before SIGKILL", total)
+
+	// Restart on the same data dir and drain the subscriber's queue.
+	n2 := start(t, bin, dir, port)
+	got := map[string]bool{}
+	var gmu sync.Mutex
+	done := make(chan struct{})
+	o := mqtt.NewClientOptions().AddBroker("tcp://" + n2.addr).SetClientID("backend").SetCleanSession(false).
+		SetAutoReconnect(false).SetOrderMatters(false)
+	o.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
+		gmu.Lock()
+		got[string(m.Payload())] = true
+		complete := true
+		for k := range acked {
+			if !got[k] {
+				complete = false
+				break
+			}
+		}
+		gmu.Unlock()
+		if complete {
+			select {
+			case <-done:
+			default:
+				close(done)
+			}
+		}
+	})
+	c := mqtt.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer c.Disconnect(100)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+	}
+	gmu.Lock()
+	defer gmu.Unlock()
+	var missing []string
+	for k := range acked {
+		if !got[k] {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) > 0 {
+		if len(missing) > 10 {
+			missing = missing[:10]
+		}
+		t.Fatalf("%d acknowledged messages lost after kill -9 (e.g. %s); received %d", len(missing), strings.Join(missing, ","), len(got))
+	}
+}
