@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
@@ -31,6 +32,8 @@ type client struct {
 	expiry     uint32 // session expiry from CONNECT (v5), may be changed by DISCONNECT
 	aliases    map[uint16]string
 	aliasMax   uint16
+
+	pendingIn atomic.Int32 // incoming QoS 1/2 publishes not yet acknowledged (v5 Receive Maximum)
 
 	rateWindow time.Time
 	rateCount  int

@@ -110,9 +110,12 @@ func (c *client) handshake(ctx context.Context) bool {
 	}
 
 	persistent, expiry := false, uint32(0)
-	recvMax, maxPkt := 0, uint32(0)
+	recvMax, maxPkt, aliasOut := 0, uint32(0), uint16(0)
 	if c.version == packets.V5 {
 		if cp.Props != nil {
+			if cp.Props.TopicAliasMaximum != nil {
+				aliasOut = min(*cp.Props.TopicAliasMaximum, st.TopicAliasMaxClient)
+			}
 			if cp.Props.SessionExpiry != nil {
 				expiry = *cp.Props.SessionExpiry
 			}
@@ -143,7 +146,7 @@ func (c *client) handshake(ctx context.Context) bool {
 		ID: id, CleanStart: cleanStart, Persistent: persistent, Expiry: expiry, Link: c,
 		Info: session.Info{
 			Username: username, Peer: c.peer.Addr, Listener: c.peer.Listener, Protocol: c.version,
-			CleanStart: cleanStart, KeepAlive: cp.KeepAlive, Connected: time.Now(),
+			CleanStart: cleanStart, KeepAlive: cp.KeepAlive, Connected: time.Now(), TopicAliasMax: aliasOut,
 		},
 		RecvMax: recvMax, MaxPacket: maxPkt, Will: will,
 		Connack: func(present bool) packets.Packet { return c.connack(present, assigned, st) },

@@ -42,6 +42,11 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 	if err := topics.ValidateTopic(p.Topic, st.TopicMaxDepth); err != nil {
 		return c.protocolError(packets.TopicNameInvalid, err.Error())
 	}
+	if p.QoS > 0 && c.version == packets.V5 && st.ReceiveMaxBroker > 0 &&
+		int(c.pendingIn.Load())+c.sess.QoS2InLen() >= int(st.ReceiveMaxBroker) {
+		// More unacknowledged QoS 1/2 publishes than the Receive Maximum we announced [MQTT-3.3.4-9].
+		return c.protocolError(packets.ReceiveMaximumExceeded, "receive maximum exceeded")
+	}
 	if p.QoS == 2 && !c.srv.Broker.ReceivedQoS2(c.sess, p.PacketID) {
 		// A resend of a message already accepted: acknowledge again, do not deliver twice [MQTT-4.3.3-9].
 		c.sess.Send(c, &packets.Ack{Kind: packets.PUBREC, PacketID: p.PacketID})
@@ -71,7 +76,9 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 		if p.QoS == 2 {
 			kind = packets.PUBREC
 		}
+		c.pendingIn.Add(1)
 		n := c.srv.Broker.Publish(m, func(err error) {
+			c.pendingIn.Add(-1)
 			code := packets.Success
 			if err != nil {
 				code = packets.UnspecifiedError

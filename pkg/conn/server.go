@@ -24,7 +24,8 @@ type Settings struct {
 	TopicMaxDepth                     int
 	ReceiveMaxBroker                  uint16
 	TopicAliasMaxBroker               uint16
-	MaxMessageRate                    int // publishes per second per client, 0 = unlimited
+	TopicAliasMaxClient               uint16 // aliases the broker may use towards clients (topic_alias_max_client)
+	MaxMessageRate                    int    // publishes per second per client, 0 = unlimited
 	DisconnectOnUnauthorizedPublishV3 bool
 	ConnectTimeout                    time.Duration
 	PersistentClientExpiration        uint32 // seconds for 3.1.1 persistent sessions, 0 = never

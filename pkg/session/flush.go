@@ -116,6 +116,9 @@ func (s *Session) fillLocked(buf []byte) []byte {
 		if err != nil {
 			// Never send more than the client's Maximum Packet Size [MQTT-3.1.2-24].
 			buf = buf[:start]
+			if s.newAlias != "" {
+				delete(s.aliases, s.newAlias) // the client never learned it
+			}
 			if o != nil {
 				s.infl.remove(o.id)
 			}
@@ -140,8 +143,13 @@ var errTooLarge error = sizeError{}
 func (s *Session) fillPublish(d Delivery, id uint16, dup bool, now time.Time) *packets.Publish {
 	m := d.Msg
 	s.scratch = packets.Publish{Dup: dup, QoS: d.QoS, Retain: d.Retain, Topic: m.Topic, PacketID: id, Payload: m.Payload}
+	s.newAlias = ""
 	if s.version == packets.V5 {
-		needCopy := len(d.SubIDs) > 0 || !m.Expiry.IsZero()
+		var alias uint16
+		if s.info.TopicAliasMax > 0 {
+			alias = s.aliasFor(m.Topic)
+		}
+		needCopy := len(d.SubIDs) > 0 || !m.Expiry.IsZero() || alias != 0
 		if !needCopy {
 			s.scratch.Props = m.Props
 		} else {
@@ -156,10 +164,33 @@ func (s *Session) fillPublish(d Delivery, id uint16, dup bool, now time.Time) *p
 				left := uint32((m.Expiry.Sub(now) + time.Second - 1) / time.Second)
 				s.props.MessageExpiry = &left
 			}
+			if alias != 0 {
+				s.props.TopicAlias = &alias
+				if s.newAlias == "" {
+					s.scratch.Topic = "" // the client knows this alias already [MQTT-3.3.2-12]
+				}
+			}
 			s.scratch.Props = &s.props
 		}
 	}
 	return &s.scratch
+}
+
+// aliasFor returns the topic alias to use for topic, assigning a new one while there is room.
+func (s *Session) aliasFor(topic string) uint16 {
+	if a, ok := s.aliases[topic]; ok {
+		return a
+	}
+	if len(s.aliases) >= int(s.info.TopicAliasMax) {
+		return 0
+	}
+	if s.aliases == nil {
+		s.aliases = map[string]uint16{}
+	}
+	a := uint16(len(s.aliases) + 1)
+	s.aliases[topic] = a
+	s.newAlias = topic
+	return a
 }
 
 // publishPacket builds a standalone PUBLISH for a resend (it outlives the scratch packet).

@@ -43,6 +43,9 @@ type Info struct {
 	CleanStart bool
 	KeepAlive  uint16
 	Connected  time.Time
+	// TopicAliasMax is how many topic aliases the broker may use towards this client:
+	// min(the client's Topic Alias Maximum, topic_alias_max_client); 0 disables them.
+	TopicAliasMax uint16
 }
 
 // Session is one MQTT session. Every field behind mu; the only writer to the link is the flusher.
@@ -68,6 +71,8 @@ type Session struct {
 	closed   bool
 	scratch  packets.Publish
 	props    packets.Properties
+	aliases  map[string]uint16 // outgoing topic aliases of the current connection
+	newAlias string            // topic whose alias the packet being built introduces
 
 	persistent bool
 	expiry     uint32 // session expiry interval in seconds; 0xFFFFFFFF never
@@ -120,6 +125,7 @@ func (s *Session) Attach(link Link, info Info, recvMax int, maxPkt uint32, first
 	s.outbox = append(s.outbox[:0], first)
 	s.link, s.info, s.version = link, info, info.Protocol
 	s.recvMax, s.maxPkt = recvMax, maxPkt
+	s.aliases = nil // aliases belong to a network connection [MQTT-3.3.2-7]
 	s.closed = false
 	s.offlineAt = time.Time{}
 	s.infl.each(func(o *outMsg) {
