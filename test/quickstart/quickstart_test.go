@@ -1,0 +1,118 @@
+// Package quickstart runs the README's quickstart as written: the node from
+// conf/vernemq.conf and the mosquitto_sub / mosquitto_pub lines of the README.
+package quickstart
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func quickstartCommands(t *testing.T) (sub, pub string) {
+	f, err := os.Open("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "mosquitto_sub "):
+			sub = strings.TrimSuffix(line, " &")
+		case strings.HasPrefix(line, "mosquitto_pub "):
+			pub = line
+		}
+	}
+	if sub == "" || pub == "" {
+		t.Fatal("README.md has no mosquitto_sub/mosquitto_pub quickstart lines")
+	}
+	return sub, pub
+}
+
+func TestReadmeQuickstart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the broker binary")
+	}
+	if _, err := exec.LookPath("mosquitto_sub"); err != nil {
+		if os.Getenv("VMQ_REQUIRE_TOOLS") != "" {
+			t.Fatal("mosquitto_sub not installed (scripts/install-test-deps.sh installs it)")
+		}
+		t.Skip("mosquitto-clients not installed")
+	}
+	bin := filepath.Join(os.Getenv("VMQ_BIN"), "vernemq")
+	if os.Getenv("VMQ_BIN") == "" {
+		bin = filepath.Join(t.TempDir(), "vernemq")
+		if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/vernemq").CombinedOutput(); err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	data := t.TempDir()
+
+	// The shipped conf, moved to a free port and a temp data dir through VerneMQ-style env overrides.
+	cmd := exec.Command(bin, "console", "-c", "conf/vernemq.conf")
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(),
+		fmt.Sprintf("DOCKER_VERNEMQ_LISTENER__TCP__DEFAULT=127.0.0.1:%d", port),
+		"DOCKER_VERNEMQ_LISTENER__HTTP__DEFAULT=127.0.0.1:0",
+		"DOCKER_VERNEMQ_LISTENER__VMQ__CLUSTERING=127.0.0.1:0",
+		"DOCKER_VERNEMQ_PLATFORM_DATA_DIR="+data,
+		"DOCKER_VERNEMQ_PLATFORM_LOG_DIR="+data,
+	)
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node from conf/vernemq.conf did not listen: %s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	sub, pub := quickstartCommands(t)
+	portArg := fmt.Sprintf("-p %d", port)
+	sub = strings.Replace(sub, "-p 1883", portArg, 1) + " -C 1 -W 10"
+	pub = strings.Replace(pub, "-p 1883", portArg, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	subCmd := exec.CommandContext(ctx, "sh", "-c", sub)
+	var out strings.Builder
+	subCmd.Stdout, subCmd.Stderr = &out, &out
+	if err := subCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Publish until the subscriber has its subscription in place (bounded).
+	for i := 0; i < 50 && subCmd.ProcessState == nil; i++ {
+		if b, err := exec.CommandContext(ctx, "sh", "-c", pub).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v %s", pub, err, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if strings.Contains(out.String(), "sensor/1 hello") {
+			break
+		}
+	}
+	subCmd.Wait()
+	if !strings.Contains(out.String(), "sensor/1 hello") {
+		t.Fatalf("quickstart subscriber printed %q, want %q\nbroker log:\n%s", out.String(), "sensor/1 hello", logs.String())
+	}
+}
