@@ -1,0 +1,272 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.golang/paho"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+)
+
+// startNode runs a node in-process on a free port with conf lines added to a quickstart conf.
+func startNode(t *testing.T, extra ...string) (*Node, string) {
+	t.Helper()
+	dir := t.TempDir()
+	acl := filepath.Join(dir, "vmq.acl")
+	os.WriteFile(acl, []byte("topic #\n"), 0o644)
+	conf := strings.Join(append([]string{
+		"listener.tcp.default = 127.0.0.1:0",
+		"allow_anonymous = on",
+		"plugins.vmq_passwd = off",
+		"plugins.vmq_acl = on",
+		"vmq_acl.acl_file = " + acl,
+		"platform_data_dir = " + dir,
+		"log.console = off",
+	}, extra...), "\n")
+	cfg, _, err := config.Parse(strings.NewReader(conf), "test.conf", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n.Stop(ctx)
+	})
+	return n, n.ListenerAddr("tcp")
+}
+
+type v5client struct {
+	c    *paho.Client
+	mu   sync.Mutex
+	msgs []*paho.Publish
+	disc chan *paho.Disconnect
+}
+
+func dialV5(t *testing.T, addr, id string, props *paho.ConnectProperties) (*v5client, *paho.Connack) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc := &v5client{disc: make(chan *paho.Disconnect, 1)}
+	vc.c = paho.NewClient(paho.ClientConfig{
+		Conn: nc,
+		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(r paho.PublishReceived) (bool, error) {
+			vc.mu.Lock()
+			vc.msgs = append(vc.msgs, r.Packet)
+			vc.mu.Unlock()
+			return true, nil
+		}},
+		OnServerDisconnect: func(d *paho.Disconnect) { vc.disc <- d },
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ack, err := vc.c.Connect(ctx, &paho.Connect{ClientID: id, CleanStart: true, KeepAlive: 30, Properties: props})
+	if err != nil {
+		t.Fatalf("connect %s: %v", id, err)
+	}
+	t.Cleanup(func() { vc.c.Disconnect(&paho.Disconnect{}) })
+	return vc, ack
+}
+
+func (vc *v5client) received() []*paho.Publish {
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	return append([]*paho.Publish(nil), vc.msgs...)
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// [MQTT-3.3.4-4] one message carries every matching subscription identifier; [MQTT-3.3.5-1] highest QoS.
+func TestV5SubscriptionIdentifiersOverlap(t *testing.T) {
+	_, addr := startNode(t)
+	sub, _ := dialV5(t, addr, "sub", nil)
+	ctx := context.Background()
+	for i, f := range []string{"a/#", "a/+"} {
+		id := i + 1
+		if _, err := sub.c.Subscribe(ctx, &paho.Subscribe{
+			Properties:    &paho.SubscribeProperties{SubscriptionIdentifier: &id},
+			Subscriptions: []paho.SubscribeOptions{{Topic: f, QoS: byte(i + 1)}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub, _ := dialV5(t, addr, "pub", nil)
+	if _, err := pub.c.Publish(ctx, &paho.Publish{Topic: "a/b", QoS: 2, Payload: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "delivery", func() bool { return len(sub.received()) > 0 })
+	time.Sleep(50 * time.Millisecond)
+	got := sub.received()
+	if len(got) != 1 || got[0].QoS != 2 {
+		t.Fatalf("want one QoS 2 delivery, got %d (first QoS %d)", len(got), got[0].QoS)
+	}
+}
+
+// [MQTT-4.7.2-1] wildcard filters at the first level do not match $ topics.
+func TestDollarTopicsNotMatchedByWildcards(t *testing.T) {
+	_, addr := startNode(t)
+	sub, _ := dialV5(t, addr, "sub", nil)
+	ctx := context.Background()
+	sub.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "#"}, {Topic: "$app/+"}}})
+	pub, _ := dialV5(t, addr, "pub", nil)
+	pub.c.Publish(ctx, &paho.Publish{Topic: "$app/x", QoS: 1, Payload: []byte("1")})
+	waitUntil(t, "delivery", func() bool { return len(sub.received()) > 0 })
+	time.Sleep(50 * time.Millisecond)
+	if n := len(sub.received()); n != 1 {
+		t.Fatalf("$app/x delivered %d times; '#' must not match it", n)
+	}
+}
+
+// rawV5 is a minimal client on the project's codec, to see packets exactly as sent.
+type rawV5 struct {
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func dialRaw(t *testing.T, addr string, c *packets.Connect) (*rawV5, *packets.Connack) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	r := &rawV5{nc: nc, br: bufio.NewReader(nc)}
+	r.send(t, c)
+	ack, ok := r.read(t).(*packets.Connack)
+	if !ok {
+		t.Fatal("no CONNACK")
+	}
+	return r, ack
+}
+
+func (r *rawV5) send(t *testing.T, p packets.Packet) {
+	b, err := packets.Encode(nil, p, packets.V5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.nc.Write(b)
+}
+
+func (r *rawV5) read(t *testing.T) packets.Packet {
+	t.Helper()
+	r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	p, err := packets.ReadPacket(r.br, packets.V5, 0)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return p
+}
+
+func u16(v uint16) *uint16 { return &v }
+
+// [MQTT-3.3.2-12] the broker uses topic aliases towards a client that allows them (topic_alias_max_client).
+func TestOutgoingTopicAlias(t *testing.T) {
+	_, addr := startNode(t, "topic_alias_max_client = 5")
+	r, _ := dialRaw(t, addr, &packets.Connect{ProtocolLevel: 5, ClientID: "raw", CleanStart: true,
+		Props: &packets.Properties{TopicAliasMaximum: u16(2)}})
+	r.send(t, &packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: "t/#"}}})
+	if _, ok := r.read(t).(*packets.Suback); !ok {
+		t.Fatal("no SUBACK")
+	}
+	pub, _ := dialV5(t, addr, "pub", nil)
+	for i := 0; i < 2; i++ {
+		pub.c.Publish(context.Background(), &paho.Publish{Topic: "t/long/topic/name", QoS: 1, Payload: []byte(fmt.Sprint(i))})
+	}
+	first := r.read(t).(*packets.Publish)
+	second := r.read(t).(*packets.Publish)
+	if first.Topic != "t/long/topic/name" || first.Props == nil || first.Props.TopicAlias == nil {
+		t.Fatalf("first delivery should carry topic and alias: %+v", first)
+	}
+	if second.Topic != "" || second.Props == nil || second.Props.TopicAlias == nil || *second.Props.TopicAlias != *first.Props.TopicAlias {
+		t.Fatalf("second delivery should use the alias only: %+v", second)
+	}
+}
+
+// [MQTT-3.3.4-9] a client sending more unacknowledged QoS 2 publishes than the broker's Receive Maximum is disconnected with 0x93.
+func TestReceiveMaximumExceeded(t *testing.T) {
+	_, addr := startNode(t, "receive_max_broker = 2")
+	r, ack := dialRaw(t, addr, &packets.Connect{ProtocolLevel: 5, ClientID: "greedy", CleanStart: true})
+	if ack.Props == nil || ack.Props.ReceiveMaximum == nil || *ack.Props.ReceiveMaximum != 2 {
+		t.Fatalf("CONNACK does not announce Receive Maximum 2: %+v", ack.Props)
+	}
+	for id := uint16(1); id <= 3; id++ {
+		r.send(t, &packets.Publish{QoS: 2, PacketID: id, Topic: "x", Payload: []byte("p")})
+	}
+	for {
+		switch p := r.read(t).(type) {
+		case *packets.Ack:
+			continue // PUBRECs of the first two
+		case *packets.Disconnect:
+			if p.ReasonCode != packets.ReceiveMaximumExceeded {
+				t.Fatalf("DISCONNECT %s, want 0x93", p.ReasonCode)
+			}
+			return
+		default:
+			t.Fatalf("unexpected %T", p)
+		}
+	}
+}
+
+// Mountpoints isolate listeners' topic trees (listener.tcp.<name>.mountpoint).
+func TestMountpointsIsolate(t *testing.T) {
+	n, addr := startNode(t, "listener.tcp.tenant = 127.0.0.1:0", "listener.tcp.tenant.mountpoint = tenant1")
+	var tenantAddr string
+	for _, l := range n.Listeners() {
+		if l.Name == "tenant" {
+			tenantAddr = net.JoinHostPort(l.Address, l.Port)
+		}
+	}
+	got := make(chan string, 4)
+	sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + tenantAddr).SetClientID("tsub"))
+	if tok := sub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer sub.Disconnect(10)
+	sub.Subscribe("m/#", 0, func(_ mqtt.Client, m mqtt.Message) { got <- string(m.Payload()) }).WaitTimeout(5 * time.Second)
+	other := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("other"))
+	other.Connect().WaitTimeout(5 * time.Second)
+	defer other.Disconnect(10)
+	other.Publish("m/1", 0, false, "default-tree").WaitTimeout(5 * time.Second)
+	same := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + tenantAddr).SetClientID("tpub"))
+	same.Connect().WaitTimeout(5 * time.Second)
+	defer same.Disconnect(10)
+	same.Publish("m/1", 0, false, "tenant-tree").WaitTimeout(5 * time.Second)
+	select {
+	case p := <-got:
+		if p != "tenant-tree" {
+			t.Fatalf("tenant subscriber got %q from another mountpoint", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("tenant subscriber got nothing")
+	}
+}
