@@ -19,6 +19,8 @@ import (
 
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/store"
+	"github.com/vernemq-go/vernemq/pkg/topics"
 )
 
 // startNode runs a node in-process on a free port with conf lines added to a quickstart conf.
@@ -64,6 +66,11 @@ type v5client struct {
 
 func dialV5(t *testing.T, addr, id string, props *paho.ConnectProperties) (*v5client, *paho.Connack) {
 	t.Helper()
+	return dialV5Opts(t, addr, id, true, props)
+}
+
+func dialV5Opts(t *testing.T, addr, id string, clean bool, props *paho.ConnectProperties) (*v5client, *paho.Connack) {
+	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +88,7 @@ func dialV5(t *testing.T, addr, id string, props *paho.ConnectProperties) (*v5cl
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ack, err := vc.c.Connect(ctx, &paho.Connect{ClientID: id, CleanStart: true, KeepAlive: 30, Properties: props})
+	ack, err := vc.c.Connect(ctx, &paho.Connect{ClientID: id, CleanStart: clean, KeepAlive: 30, Properties: props})
 	if err != nil {
 		t.Fatalf("connect %s: %v", id, err)
 	}
@@ -94,6 +101,10 @@ func (vc *v5client) received() []*paho.Publish {
 	defer vc.mu.Unlock()
 	return append([]*paho.Publish(nil), vc.msgs...)
 }
+
+func idOf(clientID string) topics.SubscriberID { return topics.SubscriberID{ClientID: clientID} }
+
+func storeKey(clientID string) store.SessionKey { return store.SessionKey{ClientID: clientID} }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()

@@ -34,6 +34,9 @@ func (n *Node) restore(ctx context.Context) error {
 		n.Log.Info("closing message store")
 		return st.Close()
 	})
+	n.Reg.Gauge("store_file_size", "Size of the message store file in bytes (freed pages are reused).", nil).Func(func() int64 { return st.Stats().FileSize })
+	n.Reg.Gauge("store_messages", "Messages held in the message store (offline queues).", nil).Func(func() int64 { return int64(st.Stats().Messages) })
+	n.Reg.Gauge("store_sessions", "Persistent sessions in the message store.", nil).Func(func() int64 { return int64(st.Stats().Sessions) })
 	start := time.Now()
 	sessions, subs := 0, 0
 	err := st.Sessions(func(rec store.Session) error {
