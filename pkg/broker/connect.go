@@ -99,9 +99,15 @@ func (b *Broker) Connect(req ConnectRequest) (*session.Session, bool) {
 // Disconnect is called when the connection of s ends. graceful means a DISCONNECT
 // with a normal reason was received (the will is discarded [MQTT-3.1.2-10]).
 func (b *Broker) Disconnect(s *session.Session, link session.Link, graceful bool) {
+	// Going offline and moving the memory queue to the store happen under the session's
+	// store lock, so a publish routed meanwhile is stored after them (order is kept).
+	s.LockStore()
 	if !s.Detach(link) {
+		s.UnlockStore()
 		return // taken over: the new connection owns the session
 	}
+	b.persist.offline(s)
+	s.UnlockStore()
 	willMsg, willDelay := s.TakeWill(graceful)
 	persistent, expiry := s.Persistent()
 	b.reg.mu.Lock()
@@ -144,7 +150,7 @@ func (b *Broker) Disconnect(s *session.Session, link session.Link, graceful bool
 		e.expiry = time.AfterFunc(time.Duration(expiry)*time.Second, func() { b.expire(s.ID, gen) })
 	}
 	b.reg.mu.Unlock()
-	b.persist.offline(s)
+	b.persist.saveSession(s)
 	if h := b.hooks.Load().OnClientOffline; h != nil {
 		h(s.ID)
 	}

@@ -136,9 +136,13 @@ func (p *persister) attach(s *session.Session, present bool, attachFn func()) {
 	}
 }
 
-// offline moves what the session still holds in memory to the store when its client leaves.
+// offline moves what the session still holds in memory to the store when its client
+// leaves; the caller holds the session's store lock, and the writes are submitted in order.
 func (p *persister) offline(s *session.Session) {
 	if p.st == nil {
+		return
+	}
+	if persistent, _ := s.Persistent(); !persistent {
 		return
 	}
 	pending := s.TakePending()
@@ -147,33 +151,49 @@ func (p *persister) offline(s *session.Session) {
 		if d.Seq != 0 || d.QoS == 0 {
 			continue // already stored, or QoS 0 which offline sessions do not keep
 		}
-		if _, err := p.st.Enqueue(k, toStored(d)); err != nil {
-			p.b.log.Error("message store: storing queue of a disconnected client failed", "client_id", s.ID.ClientID, "error", err)
-		}
+		p.st.EnqueueAsync(k, toStored(d), func(_ []uint64, err error) {
+			if err != nil {
+				p.b.log.Error("message store: storing queue of a disconnected client failed", "client_id", s.ID.ClientID, "error", err)
+			}
+		})
 	}
-	p.saveSession(s)
+}
+
+// deliver offers d to s: to the store while s is an offline persistent session, else
+// to its memory queue. Both under the session's store lock, so that routing, going
+// offline and coming back see one order. It reports whether d was kept.
+func (p *persister) deliver(s *session.Session, d session.Delivery, w *wait) bool {
+	if p.st == nil {
+		return s.Enqueue(d)
+	}
+	s.LockStore()
+	defer s.UnlockStore()
+	if handled, kept := p.enqueueOffline(s, d, w); handled {
+		return kept
+	}
+	return s.Enqueue(d)
 }
 
 // enqueueOffline stores d for an offline persistent session. It reports whether the
 // delivery was handled here (stored or dropped); false means use the memory queue.
-func (p *persister) enqueueOffline(s *session.Session, d session.Delivery, w *wait) bool {
-	if p.st == nil || s.Online() {
-		return false
+func (p *persister) enqueueOffline(s *session.Session, d session.Delivery, w *wait) (handled, kept bool) {
+	if s.Online() {
+		return false, false
 	}
 	if persistent, _ := s.Persistent(); !persistent {
-		return false
+		return false, false
 	}
 	m := p.b.m
 	if d.QoS == 0 {
 		m.QueueMessageUnhandled.Inc()
-		return true
+		return true, false
 	}
 	l := p.b.limits.Load()
 	k := key(s.ID)
 	if l.MaxOffline >= 0 && p.st.QueueLen(k) >= l.MaxOffline {
 		if !l.LIFO || l.MaxOffline == 0 {
 			p.drop(s, d) // fifo: the newest is dropped
-			return true
+			return true, false
 		}
 		if n, err := p.st.DropOldest(k, 1); err == nil && n > 0 {
 			m.QueueMessageDrop.Inc()
@@ -194,7 +214,7 @@ func (p *persister) enqueueOffline(s *session.Session, d session.Delivery, w *wa
 		}
 		w.finish(err)
 	})
-	return true
+	return true, true
 }
 
 func (p *persister) drop(s *session.Session, d session.Delivery) {

@@ -121,10 +121,7 @@ func (b *Broker) delivery(m *session.Message, e *topics.Entry) session.Delivery 
 
 // enqueue offers d to s; copies for offline persistent sessions go to the store first.
 func (b *Broker) enqueue(s *session.Session, d session.Delivery, w *wait) {
-	if b.persist.enqueueOffline(s, d, w) {
-		return
-	}
-	s.Enqueue(d)
+	b.persist.deliver(s, d, w)
 }
 
 // deliverShared gives m to one member of a shared group, by shared_subscription_policy.
@@ -163,7 +160,7 @@ func (b *Broker) deliverShared(m *session.Message, sm topics.SharedMatch, w *wai
 		}
 		s := e.Owner.(*session.Session)
 		d := b.delivery(m, e)
-		if b.persist.enqueueOffline(s, d, w) || s.Enqueue(d) {
+		if b.persist.deliver(s, d, w) {
 			return true
 		}
 	}
@@ -178,5 +175,5 @@ func (b *Broker) DeliverShared(sub topics.SubscriberID, d session.Delivery) bool
 	}
 	w := b.persist.newWait(nil)
 	defer w.release()
-	return b.persist.enqueueOffline(s, d, w) || s.Enqueue(d)
+	return b.persist.deliver(s, d, w)
 }

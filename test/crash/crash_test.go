@@ -1,6 +1,7 @@
 // Package crash kills a real broker process with SIGKILL while publishers are being
-// acknowledged and checks that every acknowledged QoS 1 message reaches the
-// persistent subscriber after a restart.
+// acknowledged and checks that every acknowledged QoS 1 and QoS 2 message reaches the
+// persistent subscriber after a restart: QoS 1 at least once, QoS 2 exactly once, in
+// order per publisher.
 package crash
 
 import (
@@ -103,7 +104,7 @@ func TestKill9KeepsAcknowledgedMessages(t *testing.T) {
 
 	// A persistent subscriber registers and goes offline.
 	sub := client(t, n.addr, "backend", false)
-	if tok := sub.Subscribe("fleet/#", 1, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+	if tok := sub.Subscribe("fleet/#", 2, nil); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
 	sub.Disconnect(100)
@@ -125,7 +126,8 @@ func TestKill9KeepsAcknowledgedMessages(t *testing.T) {
 				default:
 				}
 				payload := fmt.Sprintf("%d-%d", p, i)
-				tok := pub.Publish(fmt.Sprintf("fleet/%d", p), 1, false, payload)
+				qos := byte(1 + p%2) // half the publishers use QoS 2
+				tok := pub.Publish(fmt.Sprintf("fleet/%d", p), qos, false, payload)
 				if tok.WaitTimeout(3*time.Second) && tok.Error() == nil {
 					mu.Lock()
 					acked[payload] = true
@@ -147,17 +149,31 @@ func TestKill9KeepsAcknowledgedMessages(t *testing.T) {
 	if total < 50 {
 		t.Fatalf("only %d messages acknowledged before the kill; the test needs more load", total)
 	}
-	t.Logf("%d QoS 1 messages acknowledged before SIGKILL", total)
+	t.Logf("%d QoS 1 and 2 messages acknowledged before SIGKILL", total)
 
 	// Restart on the same data dir and drain the subscriber's queue.
 	n2 := start(t, bin, dir, port)
 	got := map[string]bool{}
+	dups := map[string]int{}
+	last := map[int]int{}
+	var disorder []string
 	var gmu sync.Mutex
 	done := make(chan struct{})
 	o := mqtt.NewClientOptions().AddBroker("tcp://" + n2.addr).SetClientID("backend").SetCleanSession(false).
-		SetAutoReconnect(false).SetOrderMatters(false)
+		SetAutoReconnect(false).SetOrderMatters(true)
 	o.SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
 		gmu.Lock()
+		var p, i int
+		fmt.Sscanf(string(m.Payload()), "%d-%d", &p, &i)
+		if got[string(m.Payload())] {
+			dups[string(m.Payload())]++
+		} else {
+			// First arrivals of one publisher's messages come in publish order (fifo queue).
+			if prev, ok := last[p]; ok && i < prev {
+				disorder = append(disorder, fmt.Sprintf("%d after %d", i, prev))
+			}
+			last[p] = i
+		}
 		got[string(m.Payload())] = true
 		complete := true
 		for k := range acked {
@@ -191,6 +207,16 @@ func TestKill9KeepsAcknowledgedMessages(t *testing.T) {
 		if !got[k] {
 			missing = append(missing, k)
 		}
+	}
+	for k, n := range dups {
+		var p int
+		fmt.Sscanf(k, "%d-", &p)
+		if p%2 == 1 {
+			t.Errorf("QoS 2 message %s delivered %d extra times", k, n)
+		}
+	}
+	if len(disorder) > 0 {
+		t.Errorf("per-publisher order broken: %v", disorder[:min(5, len(disorder))])
 	}
 	if len(missing) > 0 {
 		if len(missing) > 10 {
