@@ -52,6 +52,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	n.apply()
 	cfg.OnChange(func(key, value string) {
 		n.apply()
+		if key == "persistent_client_expiration" {
+			n.Broker.ApplyClientExpiration(uint32(cfg.Duration(key) / time.Second))
+		}
 		n.Log.Info("setting changed", "key", key, "value", value)
 	})
 	return n, nil

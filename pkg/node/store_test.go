@@ -187,4 +187,17 @@ func TestStoreSizeStaysBounded(t *testing.T) {
 	t.Logf("store file sizes after each cycle: %v", sizes)
 }
 
+// A changed persistent_client_expiration applies to sessions already offline.
+func TestClientExpirationChangedAtRuntime(t *testing.T) {
+	n, addr := startNode(t)
+	sub := v3(t, addr, "later", false)
+	sub.Subscribe("e/#", 1, nil).WaitTimeout(5 * time.Second)
+	sub.Disconnect(50)
+	waitUntil(t, "offline", func() bool { s := n.Broker.Session(idOf("later")); return s != nil && !s.Online() })
+	if err := n.Set("persistent_client_expiration", "1s"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "session expired after the run-time change", func() bool { return n.Broker.Session(idOf("later")) == nil })
+}
+
 var _ = fmt.Sprint
