@@ -24,12 +24,12 @@ test-unit:
 # Everything: installs what the tests need (idempotent), then unit, race, integration and a short fuzz run.
 test: deps build
 	$(GO) vet ./...
-	VMQ_BIN=$(CURDIR)/$(BIN) VMQ_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 20m ./...
+	VMQ_BIN=$(CURDIR)/$(BIN) VMQ_REQUIRE_TOOLS=1 VMQ_REQUIRE_HAPROXY=1 $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) test-race
 	$(MAKE) fuzz FUZZTIME=20s
 
 test-race:
-	$(GO) test -race -short -count=1 -timeout 10m $$($(GO) list ./pkg/... | grep -E 'pkg/(topics|session|broker|store|auth|cluster|metrics)')
+	$(GO) test -race -short -count=1 -timeout 10m $$($(GO) list ./pkg/... | grep -E 'pkg/(topics|session|broker|store|auth|cluster|metrics|conn|node|listener|admin)')
 
 FUZZTIME ?= 30s
 fuzz:
