@@ -90,8 +90,12 @@ func runConsole(confPath string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	// The node runs on its own context: a signal starts the graceful stop below, which must
+	// reach the clients (DISCONNECT 0x8B) before anything closes their sockets.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx := context.Background()
 	if err := n.Start(ctx); err != nil {
 		log.Error("node failed to start", "error", err)
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -99,8 +103,8 @@ func runConsole(confPath string) error {
 		n.Stop(sctx)
 		return err
 	}
-	<-ctx.Done()
-	log.Info("signal received, shutting down gracefully")
+	sig := <-sigs
+	log.Info("signal received, shutting down gracefully", "signal", sig.String())
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := n.Stop(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -42,7 +42,8 @@ func (b *Broker) Connect(req ConnectRequest) (*session.Session, bool) {
 	if e != nil {
 		// Takeover: the old connection is told 0x8E and closed [MQTT-3.1.4-3]; its will goes
 		// out unless suppress_lwt_on_session_takeover.
-		if w, _ := e.s.TakeWill(false); w != nil && !b.Settings().SuppressLWTOnSessionTakeover {
+		// A will with a delay is not sent when the session continues on the new connection [MQTT-3.1.3-9].
+		if w, delay := e.s.TakeWill(false); w != nil && !b.Settings().SuppressLWTOnSessionTakeover && (delay == 0 || req.CleanStart) {
 			go b.publishWill(w)
 		}
 		e.s.Kick(packets.SessionTakenOver)
