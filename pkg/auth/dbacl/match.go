@@ -1,0 +1,53 @@
+package dbacl
+
+import "strings"
+
+// match is vmq_topic:match/2 with the ACL pattern as filter: "+" takes one
+// level, a trailing "#" the rest (also none). Deviation, safer: a pattern
+// "+" does not take a subscribed "#" (VerneMQ lets ACL "a/+" allow "a/#").
+func match(in, pat []string) bool {
+	for i, w := range pat {
+		if w == "#" && i == len(pat)-1 {
+			return true
+		}
+		if i >= len(in) {
+			return false
+		}
+		if (w != "+" && w != in[i]) || (w == "+" && in[i] == "#") {
+			return false
+		}
+	}
+	return len(in) == len(pat)
+}
+
+// MatchPublish is vmq_diversity_cache:match_publish_acl: the first ACL whose
+// pattern, max_qos, max_payload_size and allowed_retain admit the message.
+// ok false = refused; mods non-nil = allowed with these modifiers.
+func (a *ACLs) MatchPublish(topic string, qos byte, payloadLen int, retain bool) (ok bool, mods *PublishMods) {
+	in := strings.Split(topic, "/")
+	for i := range a.Publish {
+		p := &a.Publish[i]
+		if qos > p.MaxQoS || payloadLen > p.MaxPayloadSize || (retain && !p.AllowedRetain) {
+			continue
+		}
+		if match(in, p.Pattern) {
+			return true, p.Modifiers
+		}
+	}
+	return false, nil
+}
+
+// MatchSubscribe is vmq_diversity_cache:match_subscribe_acl for one filter.
+func (a *ACLs) MatchSubscribe(filter string, qos byte) (ok bool, mods []TopicQoS) {
+	in := strings.Split(filter, "/")
+	for i := range a.Subscribe {
+		s := &a.Subscribe[i]
+		if qos > s.MaxQoS {
+			continue
+		}
+		if match(in, s.Pattern) {
+			return true, s.Modifiers
+		}
+	}
+	return false, nil
+}

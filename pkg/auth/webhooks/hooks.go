@@ -1,0 +1,247 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+
+	"github.com/vernemq-go/vernemq/pkg/auth"
+)
+
+// nullable is VerneMQ's nullify: "" user name or nil password → JSON null.
+func nullable(s string, present bool) any {
+	if !present {
+		return nil
+	}
+	return s
+}
+
+func peer(c *auth.Client) (any, any) {
+	if c.Peer == nil {
+		return nil, nil
+	}
+	if ta, ok := c.Peer.(*net.TCPAddr); ok {
+		return ta.IP.String(), ta.Port
+	}
+	host, port, err := net.SplitHostPort(c.Peer.String())
+	if err != nil {
+		return c.Peer.String(), nil
+	}
+	return host, json.Number(port)
+}
+
+func base(c *auth.Client) map[string]any {
+	return map[string]any{"mountpoint": c.Mountpoint, "client_id": c.ClientID,
+		"username": nullable(c.Username, c.Username != "")}
+}
+
+// cacheKey is the request without the payload (VerneMQ's cache key excludes it).
+func cacheKey(body map[string]any) string {
+	k := make(map[string]any, len(body))
+	for n, v := range body {
+		if n != "payload" {
+			k[n] = v
+		}
+	}
+	b, _ := json.Marshal(k)
+	return string(b)
+}
+
+func refusal(o outcome) auth.Decision {
+	if o.reason == "" {
+		o.reason = "unknown_error"
+	}
+	return auth.Deny(o.reason)
+}
+
+// AuthOnRegister is auth_on_register(_m5).
+func (p *Plugin) AuthOnRegister(ctx context.Context, c *auth.Client) (auth.Decision, *auth.RegisterModifiers) {
+	hook := hookName("auth_on_register", c.ProtocolVersion)
+	if len(p.endpoints(hook)) == 0 {
+		return auth.Pass(), nil
+	}
+	body := base(c)
+	body["peer_addr"], body["peer_port"] = peer(c)
+	body["password"] = nullable(string(c.Password), c.Password != nil)
+	if c.ProtocolVersion == 5 {
+		body["clean_start"] = c.CleanStart
+		body["properties"] = map[string]any{}
+	} else {
+		body["clean_session"] = c.CleanStart
+	}
+	o := p.allTillOK(ctx, hook, body, cacheKey(body))
+	switch o.verdict {
+	case "next":
+		return auth.Pass(), nil
+	case "error":
+		return refusal(o), nil
+	}
+	m, err := registerModifiers(o.resp.Modifiers)
+	if err != nil {
+		p.log.Error("webhook returned bad modifiers; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
+		return auth.Deny("invalid_modifiers"), nil
+	}
+	return auth.Allow(), m
+}
+
+// AuthOnPublish is auth_on_publish(_m5).
+func (p *Plugin) AuthOnPublish(ctx context.Context, c *auth.Client, pub *auth.Publish) (auth.Decision, *auth.PublishModifiers) {
+	hook := hookName("auth_on_publish", c.ProtocolVersion)
+	if len(p.endpoints(hook)) == 0 {
+		return auth.Pass(), nil
+	}
+	body := base(c)
+	body["qos"], body["topic"], body["payload"], body["retain"] = pub.QoS, pub.Topic, pub.Payload, pub.Retain
+	if c.ProtocolVersion == 5 {
+		body["properties"] = map[string]any{}
+	}
+	o := p.allTillOK(ctx, hook, body, cacheKey(body))
+	switch o.verdict {
+	case "next":
+		return auth.Pass(), nil
+	case "error":
+		return refusal(o), nil
+	}
+	m, err := publishModifiers(o.resp.Modifiers, o.ep.Base64)
+	if err != nil {
+		p.log.Error("webhook returned bad modifiers; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
+		return auth.Deny("invalid_modifiers"), nil
+	}
+	return auth.Allow(), m
+}
+
+type wireTopic struct {
+	Topic string `json:"topic"`
+	QoS   int    `json:"qos"`
+}
+
+// AuthOnSubscribe is auth_on_subscribe(_m5); a returned qos 128 rejects that filter.
+func (p *Plugin) AuthOnSubscribe(ctx context.Context, c *auth.Client, topics []auth.Topic) (auth.Decision, []auth.Topic) {
+	hook := hookName("auth_on_subscribe", c.ProtocolVersion)
+	if len(p.endpoints(hook)) == 0 {
+		return auth.Pass(), nil
+	}
+	body := base(c)
+	ts := make([]wireTopic, len(topics))
+	for i, t := range topics {
+		ts[i] = wireTopic{Topic: t.Filter, QoS: int(t.QoS)}
+	}
+	body["topics"] = ts
+	if c.ProtocolVersion == 5 {
+		body["properties"] = map[string]any{}
+	}
+	o := p.allTillOK(ctx, hook, body, cacheKey(body))
+	switch o.verdict {
+	case "next":
+		return auth.Pass(), nil
+	case "error":
+		return refusal(o), nil
+	}
+	raw := o.resp.Topics // v3: top-level "topics"
+	if c.ProtocolVersion == 5 {
+		var m struct {
+			Topics json.RawMessage `json:"topics"`
+		}
+		if len(o.resp.Modifiers) > 0 {
+			if err := json.Unmarshal(o.resp.Modifiers, &m); err != nil {
+				p.log.Error("webhook returned bad modifiers; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
+				return auth.Deny("invalid_modifiers"), nil
+			}
+		}
+		raw = m.Topics
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return auth.Allow(), nil
+	}
+	var wt []wireTopic
+	if err := json.Unmarshal(raw, &wt); err != nil {
+		p.log.Error("webhook returned bad topics; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
+		return auth.Deny("invalid_modifiers"), nil
+	}
+	out := make([]auth.Topic, 0, len(wt))
+	for _, t := range wt {
+		q := byte(auth.CodeSubRejected)
+		if t.QoS >= 0 && t.QoS <= 2 {
+			q = byte(t.QoS)
+		}
+		out = append(out, auth.Topic{Filter: t.Topic, QoS: q})
+	}
+	return auth.Allow(), out
+}
+
+// OnRegister is on_register(_m5).
+func (p *Plugin) OnRegister(ctx context.Context, c *auth.Client) {
+	hook := hookName("on_register", c.ProtocolVersion)
+	if len(p.endpoints(hook)) == 0 {
+		return
+	}
+	body := base(c)
+	body["peer_addr"], body["peer_port"] = peer(c)
+	if c.ProtocolVersion == 5 {
+		body["properties"] = map[string]any{}
+	}
+	p.notify(ctx, hook, body)
+}
+
+// OnPublish is on_publish(_m5).
+func (p *Plugin) OnPublish(ctx context.Context, c *auth.Client, pub *auth.Publish) {
+	hook := hookName("on_publish", c.ProtocolVersion)
+	if len(p.endpoints(hook)) == 0 {
+		return
+	}
+	body := base(c)
+	body["qos"], body["topic"], body["payload"], body["retain"] = pub.QoS, pub.Topic, pub.Payload, pub.Retain
+	p.notify(ctx, hook, body)
+}
+
+// OnSubscribe is on_subscribe(_m5).
+func (p *Plugin) OnSubscribe(ctx context.Context, c *auth.Client, topics []auth.Topic) {
+	hook := hookName("on_subscribe", c.ProtocolVersion)
+	if len(p.endpoints(hook)) == 0 {
+		return
+	}
+	body := base(c)
+	ts := make([]wireTopic, len(topics))
+	for i, t := range topics {
+		ts[i] = wireTopic{Topic: t.Filter, QoS: int(t.QoS)}
+	}
+	body["topics"] = ts
+	p.notify(ctx, hook, body)
+}
+
+func (p *Plugin) idHook(ctx context.Context, hook string, id auth.SubscriberID) {
+	if len(p.endpoints(hook)) == 0 {
+		return
+	}
+	p.notify(ctx, hook, map[string]any{"mountpoint": id.Mountpoint, "client_id": id.ClientID})
+}
+
+// OnClientWakeup is on_client_wakeup.
+func (p *Plugin) OnClientWakeup(ctx context.Context, id auth.SubscriberID) {
+	p.idHook(ctx, "on_client_wakeup", id)
+}
+
+// OnClientOffline is on_client_offline.
+func (p *Plugin) OnClientOffline(ctx context.Context, id auth.SubscriberID) {
+	p.idHook(ctx, "on_client_offline", id)
+}
+
+// OnClientGone is on_client_gone.
+func (p *Plugin) OnClientGone(ctx context.Context, id auth.SubscriberID) {
+	p.idHook(ctx, "on_client_gone", id)
+}
+
+// OnSessionExpired is on_session_expired.
+func (p *Plugin) OnSessionExpired(ctx context.Context, id auth.SubscriberID) {
+	p.idHook(ctx, "on_session_expired", id)
+}
+
+// OnOfflineMessage is on_offline_message.
+func (p *Plugin) OnOfflineMessage(ctx context.Context, id auth.SubscriberID, pub *auth.Publish) {
+	hook := "on_offline_message"
+	if len(p.endpoints(hook)) == 0 {
+		return
+	}
+	p.notify(ctx, hook, map[string]any{"mountpoint": id.Mountpoint, "client_id": id.ClientID,
+		"qos": pub.QoS, "topic": pub.Topic, "payload": pub.Payload, "retain": pub.Retain})
+}

@@ -1,0 +1,180 @@
+package webhooks
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/auth"
+)
+
+// registerModifiers decodes auth_on_register(_m5) modifiers. Unknown keys
+// are an error, as vmq_plugin_util:check_modifiers refuses them.
+func registerModifiers(raw json.RawMessage) (*auth.RegisterModifiers, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var kv map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &kv); err != nil {
+		return nil, fmt.Errorf("modifiers must be an object: %w", err)
+	}
+	if len(kv) == 0 {
+		return nil, nil
+	}
+	m := &auth.RegisterModifiers{}
+	var err error
+	for k, v := range kv {
+		switch k {
+		case "mountpoint":
+			m.Mountpoint, err = ptr[string](v)
+		case "client_id":
+			m.ClientID, err = ptr[string](v)
+		case "subscriber_id":
+			var sid struct {
+				Mountpoint *string `json:"mountpoint"`
+				ClientID   *string `json:"client_id"`
+			}
+			err = json.Unmarshal(v, &sid)
+			m.Mountpoint, m.ClientID = sid.Mountpoint, sid.ClientID
+		case "username":
+			m.Username, err = ptr[string](v)
+		case "clean_session", "clean_start":
+			m.CleanStart, err = ptr[bool](v)
+		case "max_message_size":
+			m.MaxMessageSize, err = ptr[int](v)
+		case "max_message_rate":
+			m.MaxMessageRate, err = ptr[int](v)
+		case "max_inflight_messages":
+			m.MaxInflight, err = ptr[int](v)
+		case "max_online_messages":
+			m.MaxOnlineMessages, err = ptr[int](v)
+		case "max_offline_messages":
+			m.MaxOfflineMessages, err = ptr[int](v)
+		case "retry_interval":
+			m.RetryInterval, err = millis(v)
+		case "max_drain_time":
+			m.MaxDrainTime, err = millis(v)
+		case "max_msgs_per_drain_step":
+			m.MaxMsgsPerDrainStep, err = ptr[int](v)
+		case "upgrade_qos":
+			m.UpgradeQoS, err = ptr[bool](v)
+		case "queue_type":
+			m.QueueType, err = ptr[string](v)
+		case "shared_subscription_policy":
+			m.SharedSubPolicy, err = ptr[string](v)
+		case "reg_view":
+			m.RegView, err = ptr[string](v)
+		case "allow_register":
+			m.AllowRegister, err = ptr[bool](v)
+		case "allow_publish":
+			m.AllowPublish, err = ptr[bool](v)
+		case "allow_subscribe":
+			m.AllowSubscribe, err = ptr[bool](v)
+		case "allow_unsubscribe":
+			m.AllowUnsubscribe, err = ptr[bool](v)
+		case "session_expiry_interval":
+			m.SessionExpiryInterval, err = ptr[uint32](v)
+		case "max_packet_size":
+			m.MaxPacketSize, err = ptr[uint32](v)
+		case "receive_max":
+			m.ReceiveMax, err = ptr[uint16](v)
+		case "topic_alias_max":
+			m.TopicAliasMax, err = ptr[uint16](v)
+		case "request_problem_info":
+			m.RequestProblemInfo, err = ptr[bool](v)
+		case "properties":
+			// v5 connack properties are not forwarded here.
+		default:
+			return nil, fmt.Errorf("unknown auth_on_register modifier %q", k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("modifier %s: %w", k, err)
+		}
+	}
+	if (m.Mountpoint == nil) != (m.ClientID == nil) && kv["subscriber_id"] != nil {
+		return nil, fmt.Errorf("subscriber_id needs both mountpoint and client_id")
+	}
+	return m, nil
+}
+
+// publishModifiers decodes auth_on_publish(_m5) modifiers; the payload is
+// base64 when the endpoint has base64encode on.
+func publishModifiers(raw json.RawMessage, b64 bool) (*auth.PublishModifiers, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var kv map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &kv); err != nil {
+		return nil, fmt.Errorf("modifiers must be an object: %w", err)
+	}
+	if len(kv) == 0 {
+		return nil, nil
+	}
+	m := &auth.PublishModifiers{}
+	var err error
+	for k, v := range kv {
+		switch k {
+		case "topic":
+			m.Topic, err = ptr[string](v)
+		case "qos":
+			m.QoS, err = ptr[byte](v)
+			if err == nil && *m.QoS > 2 {
+				err = fmt.Errorf("qos must be 0..2")
+			}
+		case "retain":
+			m.Retain, err = ptr[bool](v)
+		case "mountpoint":
+			m.Mountpoint, err = ptr[string](v)
+		case "payload":
+			var s string
+			if err = json.Unmarshal(v, &s); err == nil {
+				if b64 {
+					m.Payload, err = base64.StdEncoding.DecodeString(s)
+				} else {
+					m.Payload = []byte(s)
+				}
+				if m.Payload == nil {
+					m.Payload = []byte{}
+				}
+			}
+		case "throttle":
+			var d *time.Duration
+			d, err = millis(v)
+			if d != nil {
+				m.Throttle = *d
+			}
+		case "message_expiry_interval":
+			m.MessageExpiry, err = ptr[uint32](v)
+		case "content_type":
+			m.ContentType, err = ptr[string](v)
+		case "response_topic":
+			m.ResponseTopic, err = ptr[string](v)
+		case "properties":
+			// v5 properties beyond the ones above are not forwarded.
+		default:
+			return nil, fmt.Errorf("unknown auth_on_publish modifier %q", k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("modifier %s: %w", k, err)
+		}
+	}
+	return m, nil
+}
+
+func ptr[T any](v json.RawMessage) (*T, error) {
+	var x T
+	if err := json.Unmarshal(v, &x); err != nil {
+		return nil, err
+	}
+	return &x, nil
+}
+
+func millis(v json.RawMessage) (*time.Duration, error) {
+	n, err := ptr[int64](v)
+	if err != nil {
+		return nil, err
+	}
+	d := time.Duration(*n) * time.Millisecond
+	return &d, nil
+}
