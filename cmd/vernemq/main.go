@@ -41,7 +41,7 @@ func main() {
 
 	console := &cobra.Command{
 		Use:   "console",
-		Short: "Run the node in the foreground, logging to the console; SIGTERM/SIGINT stop it gracefully",
+		Short: "Run the node in the foreground, logging to the console; SIGTERM/SIGINT stop it gracefully, SIGHUP reloads TLS certificates",
 		RunE:  func(cmd *cobra.Command, _ []string) error { return runConsole(confPath) },
 	}
 	check := &cobra.Command{
@@ -95,6 +95,11 @@ func runConsole(confPath string) error {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	// SIGHUP reloads the TLS files (rotated certificates, a fresh CRL) without a restart;
+	// registered before Start so an early SIGHUP cannot kill the process.
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(hups)
 	ctx := context.Background()
 	if err := n.Start(ctx); err != nil {
 		log.Error("node failed to start", "error", err)
@@ -103,7 +108,17 @@ func runConsole(confPath string) error {
 		n.Stop(sctx)
 		return err
 	}
-	sig := <-sigs
+	var sig os.Signal
+	for sig == nil {
+		select {
+		case <-hups:
+			log.Info("SIGHUP received, reloading certificates")
+			if err := n.ReloadCerts(); err != nil {
+				log.Error("certificate reload incomplete; fix the files and send SIGHUP again", "error", err)
+			}
+		case sig = <-sigs:
+		}
+	}
 	log.Info("signal received, shutting down gracefully", "signal", sig.String())
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

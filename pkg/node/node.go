@@ -74,6 +74,9 @@ func (n *Node) Start(ctx context.Context) error {
 		n.stopListeners()
 		return err
 	}
+	if err := n.startAdmin(ctx); err != nil {
+		return err
+	}
 	n.Log.Info("node started", "nodename", n.Broker.Node(), "listeners", len(n.listeners))
 	return nil
 }

@@ -1,0 +1,92 @@
+package admin
+
+import (
+	"context"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/broker"
+	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/metrics"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+)
+
+// Backend is what the commands need of a node; pkg/node fills it (admin cannot
+// import node, which imports admin). Nil funcs make their commands say so.
+type Backend struct {
+	NodeName string
+	Version  string
+	Config   *config.Config
+	Broker   *broker.Broker
+	Metrics  *metrics.Registry
+	Keys     *KeyStore // api-key commands; nil when the node has no key store
+
+	Uptime      func() time.Duration
+	Connections func() int
+	Listeners   func() []ListenerInfo
+	// StopListener stops accepting on address:port; kill also closes its connections.
+	StopListener  func(address string, port int, kill bool) error
+	StartListener func(address string, port int) error
+	Plugins       func() []PluginInfo
+	// Cluster lists the members and whether each runs; nil means this node alone.
+	Cluster func() []Member
+	// Trace calls fn for each packet of one client until stop (vmq-admin trace client).
+	Trace func(mountpoint, clientID string, fn func(dir string, p packets.Packet)) (stop func())
+}
+
+// ListenerInfo is one row of listener show.
+type ListenerInfo struct {
+	Type        string `json:"type"` // VerneMQ's names: mqtt, mqtts, mqttws, mqttwss, http, https
+	Name        string `json:"name"`
+	Status      string `json:"status"` // running or stopped
+	Address     string `json:"address"`
+	Port        string `json:"port"`
+	Mountpoint  string `json:"mountpoint"`
+	MaxConns    int    `json:"max_conns"` // 0 = unlimited
+	ActiveConns int    `json:"active_conns"`
+}
+
+// PluginInfo is one row of plugin show.
+type PluginInfo struct {
+	Name  string
+	Hooks []string
+}
+
+// Member is one row of cluster show.
+type Member struct {
+	Node    string
+	Running bool
+}
+
+// New returns a registry with every built-in command served by b. With b nil the
+// registry only describes the commands (vmq-admin builds its help from it).
+func New(b *Backend) *Registry {
+	r := NewRegistry()
+	if b == nil {
+		b = &Backend{}
+	}
+	for _, add := range []func(*Registry, *Backend){
+		sessionCommands, configCommands, listenerCommands, metricsCommands,
+		statusCommands, retainCommands, apiKeyCommands, traceCommands,
+	} {
+		add(r, b)
+	}
+	return r
+}
+
+// ready returns an error result when the backend lacks what a command needs.
+func ready(ok bool, what string) (Result, bool) {
+	if ok {
+		return Result{}, true
+	}
+	return Errorf("this node does not provide %s; run the command against a running node", what), false
+}
+
+// ctxDone is a tiny helper for handlers that loop.
+func ctxDone(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,86 @@
+package admin
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+func configCommands(r *Registry, b *Backend) {
+	r.Register(Command{
+		Path: "set",
+		Help: "Change run-time settings: set key=value [key=value ...] (lost on restart)",
+		Long: "Only keys marked run-time in the schema can change; others need an edit of vernemq.conf and a restart.",
+		Flags: []Param{
+			{Name: "node", Value: "NODE", Help: "node to change (only this node for now)"},
+			{Name: "all", Help: "change every node (only this node for now)"},
+		},
+		AnyArgs: true,
+		Run: func(ctx context.Context, req *Request) Result {
+			if res, ok := ready(b.Config != nil, "settings"); !ok {
+				return res
+			}
+			if res, ok := checkNode(b, req); !ok {
+				return res
+			}
+			if len(req.Args) == 0 {
+				return Errorf("set needs key=value, e.g. vmq-admin set max_offline_messages=5000")
+			}
+			keys := make([]string, 0, len(req.Args))
+			for k := range req.Args {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			var errs []string
+			for _, k := range keys {
+				if err := b.Config.Set(k, req.Args[k]); err != nil {
+					errs = append(errs, err.Error())
+				}
+			}
+			if len(errs) > 0 {
+				return Errorf("%s", strings.Join(errs, "\n"))
+			}
+			return Text("Done")
+		},
+	})
+	r.Register(Command{
+		Path:  "show",
+		Help:  "Show current settings: show key [key ...]",
+		Words: "key",
+		Flags: []Param{
+			{Name: "node", Value: "NODE", Help: "node to ask (only this node for now)"},
+			{Name: "all", Help: "ask every node (only this node for now)"},
+		},
+		Run: func(ctx context.Context, req *Request) Result {
+			if res, ok := ready(b.Config != nil, "settings"); !ok {
+				return res
+			}
+			if res, ok := checkNode(b, req); !ok {
+				return res
+			}
+			known := map[string]string{}
+			for _, k := range b.Config.Keys() {
+				known[k.Name] = k.Value
+			}
+			row := []string{b.NodeName}
+			for _, w := range req.Words {
+				v, ok := known[w]
+				if !ok {
+					if v, ok = b.Config.Raw(w); !ok {
+						return Errorf("unknown setting %q; `vernemq config check` lists the keys of a conf, and pkg/config's schema has them all", w)
+					}
+				}
+				row = append(row, v)
+			}
+			return Table(append([]string{"node"}, req.Words...), [][]string{row})
+		},
+	})
+}
+
+// checkNode refuses --node=<other> while the registry serves a single node.
+func checkNode(b *Backend, req *Request) (Result, bool) {
+	if n, ok := req.Flag("node"); ok && n != "" && n != b.NodeName {
+		return Errorf("node %s is not this node (%s); run vmq-admin on %s", n, b.NodeName, n), false
+	}
+	return Result{}, true
+}

@@ -1,0 +1,171 @@
+package admin
+
+import (
+	"context"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vernemq-go/vernemq/pkg/broker"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/session"
+)
+
+// sessionTable has VerneMQ's session show fields that this broker knows.
+var sessionTable = FieldTable{
+	Noun: "sessions",
+	Fields: []string{"client_id", "is_online", "mountpoint", "peer_host", "peer_port", "user", "queue_size",
+		"offline_messages", "online_messages", "protocol", "clean_session", "session_started_at", "topic", "qos"},
+	Default:  []string{"client_id", "is_online", "mountpoint", "peer_host", "peer_port", "user"},
+	Limit:    100,
+	Reserved: []string{"rowtimeout"},
+}
+
+func sessionCommands(r *Registry, b *Backend) {
+	r.Register(Command{
+		Path: "session show",
+		Help: "List sessions: --<field> picks columns, --<field>=value or --<field>=~regex filters",
+		Long: "Fields: " + strings.Join(sessionTable.Fields, ", ") + ".\nDefault columns: " +
+			strings.Join(sessionTable.Default, ", ") + ". Selecting or filtering on topic or qos gives one row per subscription.",
+		Flags:    append(sessionTable.Params(), Param{Name: "rowtimeout", Value: "MS", Help: "accepted for VerneMQ compatibility; ignored"}),
+		AnyFlags: true,
+		Run:      func(ctx context.Context, req *Request) Result { return sessionShow(ctx, b, req) },
+	})
+	r.Register(Command{
+		Path: "session disconnect",
+		Help: "Disconnect a client (v5 clients are told 0x98 administrative action)",
+		Args: []Param{
+			{Name: "client-id", Required: true, Help: "client id of the session"},
+			{Name: "mountpoint", Help: "mountpoint of the session (default none)"},
+		},
+		Flags: []Param{{Name: "cleanup", Help: "also delete the session: its subscriptions and queued messages"}},
+		Run: func(ctx context.Context, req *Request) Result {
+			if res, ok := ready(b.Broker != nil, "sessions"); !ok {
+				return res
+			}
+			id := broker.SessionID{Mountpoint: req.Args["mountpoint"], ClientID: req.Args["client-id"]}
+			s := b.Broker.Session(id)
+			if s == nil {
+				return Errorf("no session %s; see vmq-admin session show --client_id --mountpoint", describeID(id))
+			}
+			if _, cleanup := req.Flag("cleanup"); cleanup {
+				b.Broker.Forget(id)
+				return Text("Done")
+			}
+			s.Kick(packets.AdministrativeAction)
+			return Text("Done")
+		},
+	})
+	r.Register(Command{
+		Path: "session unsubscribe",
+		Help: "Remove a subscription of a session",
+		Args: []Param{
+			{Name: "client-id", Required: true, Help: "client id of the session"},
+			{Name: "topic", Required: true, Help: "topic filter as subscribed"},
+			{Name: "mountpoint", Help: "mountpoint of the session (default none)"},
+		},
+		Run: func(ctx context.Context, req *Request) Result {
+			if res, ok := ready(b.Broker != nil, "sessions"); !ok {
+				return res
+			}
+			id := broker.SessionID{Mountpoint: req.Args["mountpoint"], ClientID: req.Args["client-id"]}
+			s := b.Broker.Session(id)
+			if s == nil {
+				return Errorf("no session %s; see vmq-admin session show --client_id --mountpoint", describeID(id))
+			}
+			if had := b.Broker.Unsubscribe(s, []string{req.Args["topic"]}); !had[0] {
+				return Errorf("%s has no subscription %q; see vmq-admin session show --client-id=%s --topic", describeID(id), req.Args["topic"], id.ClientID)
+			}
+			return Text("Done")
+		},
+	})
+}
+
+func describeID(id broker.SessionID) string {
+	if id.Mountpoint == "" {
+		return strconv.Quote(id.ClientID)
+	}
+	return strconv.Quote(id.ClientID) + " on mountpoint " + strconv.Quote(id.Mountpoint)
+}
+
+func sessionShow(ctx context.Context, b *Backend, req *Request) Result {
+	if res, ok := ready(b.Broker != nil, "sessions"); !ok {
+		return res
+	}
+	q, err := sessionTable.Parse(req)
+	if err != nil {
+		return Errorf("%v", err)
+	}
+	perSub := q.Uses("topic") || q.Uses("qos")
+	c := sessionTable.Collect(q)
+	var all []*session.Session
+	b.Broker.Sessions(func(s *session.Session) bool { all = append(all, s); return true })
+	// A stable order keeps --limit meaningful between runs.
+	slices.SortFunc(all, func(x, y *session.Session) int {
+		return strings.Compare(x.ID.Mountpoint+"\x00"+x.ID.ClientID, y.ID.Mountpoint+"\x00"+y.ID.ClientID)
+	})
+	for _, s := range all {
+		if ctxDone(ctx) {
+			break
+		}
+		row := sessionRow(s)
+		if !perSub {
+			if !c.Add(row) {
+				break
+			}
+			continue
+		}
+		subs := s.Subs()
+		slices.SortFunc(subs, func(x, y session.Sub) int { return strings.Compare(x.Filter, y.Filter) })
+		more := true
+		for _, sub := range subs {
+			row["topic"], row["qos"] = sub.Filter, strconv.Itoa(int(sub.Options.QoS))
+			if more = c.Add(row); !more {
+				break
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	return c.Result()
+}
+
+func sessionRow(s *session.Session) map[string]string {
+	info, _ := s.Info()
+	online := s.Online()
+	host, port := "", ""
+	if info.Peer != nil {
+		host, port, _ = net.SplitHostPort(info.Peer.String())
+	}
+	user := info.Username
+	if user == "" {
+		user = "undefined" // as VerneMQ prints an absent username
+	}
+	qlen := s.QueueLen()
+	onlineMsgs, offlineMsgs := 0, 0
+	if online {
+		onlineMsgs = qlen
+	} else {
+		offlineMsgs = qlen
+	}
+	started := ""
+	if !info.Connected.IsZero() {
+		started = strconv.FormatInt(info.Connected.UnixMilli(), 10)
+	}
+	return map[string]string{
+		"client_id":          s.ID.ClientID,
+		"is_online":          strconv.FormatBool(online),
+		"mountpoint":         s.ID.Mountpoint,
+		"peer_host":          host,
+		"peer_port":          port,
+		"user":               user,
+		"queue_size":         strconv.Itoa(qlen + s.InflightLen()),
+		"offline_messages":   strconv.Itoa(offlineMsgs),
+		"online_messages":    strconv.Itoa(onlineMsgs),
+		"protocol":           strconv.Itoa(int(info.Protocol)),
+		"clean_session":      strconv.FormatBool(info.CleanStart),
+		"session_started_at": started,
+	}
+}

@@ -1,0 +1,100 @@
+package admin
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/session"
+)
+
+// NodeStatus is what node status and /status.json report.
+type NodeStatus struct {
+	Node          string `json:"node"`
+	Version       string `json:"version"`
+	Uptime        string `json:"uptime"`
+	Connections   int    `json:"num_connections"`
+	Online        int    `json:"num_online"`
+	Offline       int    `json:"num_offline"`
+	Sessions      int    `json:"num_sessions"`
+	Subscriptions int    `json:"num_subscriptions"`
+	Retained      int    `json:"num_retained"`
+	MsgIn         int64  `json:"msg_in"`
+	MsgOut        int64  `json:"msg_out"`
+	QueueIn       int64  `json:"queue_in"`
+	QueueOut      int64  `json:"queue_out"`
+	QueueDrop     int64  `json:"queue_drop"`
+	QueueUnhandle int64  `json:"queue_unhandled"`
+	MatchesLocal  int64  `json:"matches_local"`
+	MatchesRemote int64  `json:"matches_remote"`
+}
+
+// Status gathers the node's figures (node status, /status.json).
+func (b *Backend) Status() NodeStatus {
+	st := NodeStatus{Node: b.NodeName, Version: b.Version}
+	if b.Uptime != nil {
+		st.Uptime = b.Uptime().Truncate(time.Second).String()
+	}
+	if b.Connections != nil {
+		st.Connections = b.Connections()
+	}
+	if b.Broker != nil {
+		b.Broker.Sessions(func(s *session.Session) bool {
+			st.Sessions++
+			if s.Online() {
+				st.Online++
+			} else {
+				st.Offline++
+			}
+			return true
+		})
+	}
+	if b.Metrics != nil {
+		m := map[string]float64{}
+		for _, s := range b.Metrics.Snapshot() {
+			m[s.Name] += s.Value
+		}
+		st.Subscriptions, st.Retained = int(m["router_subscriptions"]), int(m["retain_messages"])
+		st.MsgIn, st.MsgOut = int64(m["mqtt_publish_received"]), int64(m["mqtt_publish_sent"])
+		st.QueueIn, st.QueueOut = int64(m["queue_message_in"]), int64(m["queue_message_out"])
+		st.QueueDrop, st.QueueUnhandle = int64(m["queue_message_drop"]), int64(m["queue_message_unhandled"])
+		st.MatchesLocal, st.MatchesRemote = int64(m["router_matches_local"]), int64(m["router_matches_remote"])
+	}
+	return st
+}
+
+func statusCommands(r *Registry, b *Backend) {
+	r.Register(Command{
+		Path: "node status",
+		Help: "Show this node's name, uptime, version and counts",
+		Run: func(ctx context.Context, req *Request) Result {
+			st := b.Status()
+			i := strconv.Itoa
+			n := func(v int64) string { return strconv.FormatInt(v, 10) }
+			rows := [][]string{
+				{"nodename", st.Node}, {"uptime", st.Uptime}, {"version", st.Version},
+				{"connections", i(st.Connections)}, {"num_online", i(st.Online)}, {"num_offline", i(st.Offline)},
+				{"sessions", i(st.Sessions)}, {"num_subscriptions", i(st.Subscriptions)}, {"num_retained", i(st.Retained)},
+				{"msg_in", n(st.MsgIn)}, {"msg_out", n(st.MsgOut)}, {"queue_in", n(st.QueueIn)}, {"queue_out", n(st.QueueOut)},
+				{"queue_drop", n(st.QueueDrop)}, {"queue_unhandled", n(st.QueueUnhandle)},
+				{"matches_local", n(st.MatchesLocal)}, {"matches_remote", n(st.MatchesRemote)},
+			}
+			return Table([]string{"Status", "Value"}, rows)
+		},
+	})
+	r.Register(Command{
+		Path: "cluster show",
+		Help: "List the cluster's nodes and whether each runs",
+		Run: func(ctx context.Context, req *Request) Result {
+			members := []Member{{Node: b.NodeName, Running: true}}
+			if b.Cluster != nil {
+				members = b.Cluster()
+			}
+			var rows [][]string
+			for _, m := range members {
+				rows = append(rows, []string{m.Node, strconv.FormatBool(m.Running)})
+			}
+			return Table([]string{"Node", "Running"}, rows)
+		},
+	})
+}

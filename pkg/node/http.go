@@ -1,0 +1,123 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/admin"
+	"github.com/vernemq-go/vernemq/pkg/config"
+)
+
+// httpListener is one listener.http(s).<name>.
+type httpListener struct {
+	cfg  config.Listener
+	addr net.Addr
+}
+
+// httpListeners are the running HTTP listeners, for listener show.
+type httpListeners struct {
+	mu   sync.Mutex
+	list []httpListener
+}
+
+func (w *httpListeners) infos() []admin.ListenerInfo {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []admin.ListenerInfo
+	for _, l := range w.list {
+		host, port, _ := net.SplitHostPort(l.addr.String())
+		out = append(out, admin.ListenerInfo{Type: l.cfg.Type, Name: l.cfg.Name, Status: "running", Address: host, Port: port,
+			Mountpoint: l.cfg.Mountpoint, MaxConns: l.cfg.MaxConnections})
+	}
+	return out
+}
+
+// startHTTP serves the HTTP modules enabled on each http/https listener.
+func (n *Node) startHTTP(ctx context.Context, reg *admin.Registry, b *admin.Backend, keys *admin.KeyStore, web *httpListeners) error {
+	for _, lc := range n.Cfg.Listeners() {
+		if lc.Type != "http" && lc.Type != "https" {
+			continue
+		}
+		name := "listener." + lc.Type + "." + lc.Name
+		network := lc.Network
+		if network == "" {
+			network = "tcp"
+		}
+		ln, err := net.Listen(network, lc.Addr)
+		if err != nil {
+			return fmt.Errorf("%s: cannot bind %s: %w: pick a free port or stop what is using it", name, lc.Addr, err)
+		}
+		if lc.Type == "https" {
+			cert, err := tls.LoadX509KeyPair(lc.CertFile, lc.KeyFile)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("%s: %w (check %s.certfile and .keyfile)", name, err, name)
+			}
+			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		}
+		srv := &http.Server{
+			Handler:           n.httpMux(lc, reg, b, keys),
+			ReadHeaderTimeout: 10 * time.Second,
+			BaseContext:       func(net.Listener) context.Context { return ctx },
+		}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				n.Log.Error("http listener failed", "listener", name, "error", err)
+			}
+		}()
+		web.mu.Lock()
+		web.list = append(web.list, httpListener{cfg: lc, addr: ln.Addr()})
+		web.mu.Unlock()
+		n.addCloser(func() error {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				return srv.Close() // a long request (trace) must not hold the stop
+			}
+			return nil
+		})
+		n.Log.Info("http listener started", "type", lc.Type, "name", lc.Name, "address", ln.Addr().String(), "modules", n.httpModules(lc))
+	}
+	return nil
+}
+
+func (n *Node) httpModules(lc config.Listener) []string {
+	if len(lc.HTTPModules) > 0 {
+		return lc.HTTPModules
+	}
+	return n.Cfg.List("http_modules")
+}
+
+// httpMux routes the modules of one listener: vmq_metrics_http (/metrics), vmq_http_mgmt_api
+// (/api/v1), vmq_health_http (/health...), vmq_status_http (/status.json).
+func (n *Node) httpMux(lc config.Listener, reg *admin.Registry, b *admin.Backend, keys *admin.KeyStore) http.Handler {
+	mods := n.httpModules(lc)
+	mux := http.NewServeMux()
+	if slices.Contains(mods, "vmq_metrics_http") {
+		mux.Handle("GET /metrics", admin.PrometheusHandler(admin.PromCollector{
+			Reg: n.Reg, Namespace: n.Cfg.String("prometheus_namespace"), Node: n.Broker.Node()}))
+	}
+	if slices.Contains(mods, "vmq_http_mgmt_api") {
+		needKey := func() bool {
+			mode, ok := n.Cfg.Raw("http_module.vmq_http_mgmt_api.auth.mode")
+			return !ok || mode != "noauth"
+		}
+		mux.Handle(admin.APIPrefix, reg.APIHandler(keys, needKey))
+	}
+	if slices.Contains(mods, "vmq_health_http") {
+		h := admin.HealthHandler(b)
+		mux.Handle("GET /health", h)
+		mux.Handle("GET /health/", h)
+	}
+	if slices.Contains(mods, "vmq_status_http") {
+		mux.Handle("GET /status.json", admin.StatusJSONHandler(b))
+	}
+	return mux
+}
