@@ -54,10 +54,17 @@ func (r countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+func readBufferSize(n int) int {
+	if n <= 0 {
+		return 4096
+	}
+	return min(n, 1<<20)
+}
+
 func newClient(s *Server, c net.Conn, p Peer) *client {
 	return &client{
 		srv: s, nc: c, peer: p,
-		br:     bufio.NewReaderSize(countingReader{c, s.Metrics.BytesReceived}, 4096),
+		br:     bufio.NewReaderSize(countingReader{c, s.Metrics.BytesReceived}, readBufferSize(p.ReadBuffer)),
 		closed: make(chan struct{}),
 	}
 }
@@ -120,6 +127,11 @@ func (c *client) run(ctx context.Context) {
 	}()
 	if !c.handshake(ctx) {
 		return
+	}
+	if c.peer.MaxLifetime > 0 {
+		// max_connection_lifetime: the client must reconnect (and re-authenticate) [v5 0xA0].
+		t := time.AfterFunc(c.peer.MaxLifetime, func() { c.Kick(packets.MaximumConnectTime) })
+		defer t.Stop()
 	}
 	for {
 		if c.keepAlive > 0 {

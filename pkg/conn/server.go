@@ -51,6 +51,8 @@ type Peer struct {
 	CN                      string
 	CNAsUsername            bool
 	AllowAnonymousOverride  bool
+	ReadBuffer              int           // listener buffer: bytes read per system call (0 = 4 KiB)
+	MaxLifetime             time.Duration // listener max_connection_lifetime: disconnect after it (0 = off)
 }
 
 // Server holds what every connection needs.

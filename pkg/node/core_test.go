@@ -281,3 +281,17 @@ func TestMountpointsIsolate(t *testing.T) {
 		t.Fatal("tenant subscriber got nothing")
 	}
 }
+
+// listener max_connection_lifetime disconnects a v5 client with 0xA0 after the lifetime.
+func TestMaxConnectionLifetime(t *testing.T) {
+	_, addr := startNode(t, "listener.tcp.default.max_connection_lifetime = 1", "listener.tcp.default.buffer = 64KB")
+	c, _ := dialV5(t, addr, "short-lived", nil)
+	select {
+	case d := <-c.disc:
+		if d.ReasonCode != byte(packets.MaximumConnectTime) {
+			t.Fatalf("DISCONNECT reason %#x, want 0xA0", d.ReasonCode)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("not disconnected after max_connection_lifetime")
+	}
+}

@@ -21,12 +21,15 @@ func isMQTT(typ string) bool {
 	return typ == listener.TypeTCP || typ == listener.TypeSSL || typ == listener.TypeWS || typ == listener.TypeWSS
 }
 
-func (n *Node) handler() listener.Handler {
+// handler hands a listener's connections to the MQTT server with the listener's own
+// read buffer size and connection lifetime.
+func (n *Node) handler(lc config.Listener) listener.Handler {
 	return func(ctx context.Context, c net.Conn, p listener.Peer) {
 		n.Server.Serve(ctx, c, conn.Peer{
 			Addr: p.Addr, Listener: p.Listener, Type: p.Type, Mountpoint: p.Mountpoint,
 			AllowedProtocolVersions: p.AllowedProtocolVersions, CN: p.CN, CNAsUsername: p.CNAsUsername,
 			AllowAnonymousOverride: p.AllowAnonymousOverride,
+			ReadBuffer:             lc.Buffer, MaxLifetime: lc.MaxConnectionLifetime,
 		})
 	}
 }
@@ -50,7 +53,7 @@ func (n *Node) startListeners(ctx context.Context) error {
 		if !isMQTT(lc.Type) {
 			continue
 		}
-		l, err := listener.New(listenerOptions(lc), n.handler(), n.Log)
+		l, err := listener.New(listenerOptions(lc), n.handler(lc), n.Log)
 		if err != nil {
 			return fmt.Errorf("listener.%s.%s: %w", lc.Type, lc.Name, err)
 		}
