@@ -5,7 +5,7 @@ VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 CONF     ?= conf/vernemq.conf
 
-.PHONY: all build run test test-unit test-race test-integration fuzz bench deps clean
+.PHONY: all build run test test-unit test-race test-integration fuzz bench deps deps-deploy dist test-deploy clean
 
 all: build
 
@@ -35,8 +35,31 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./pkg/packets/
 
-deps:
+deps: deps-deploy
 	bash scripts/install-test-deps.sh
+
+# helm, kubeconform and Kubernetes schemas (cached in ~/.cache/vernemq-tools), ansible.
+deps-deploy:
+	bash scripts/install-deploy-deps.sh
+
+# Release tarball: dist/vernemq-<version>-linux-amd64.tar.gz (binaries, conf, systemd unit, help).
+DIST      ?= dist
+DIST_NAME := vernemq-$(VERSION)-linux-amd64
+dist:
+	@rm -rf $(DIST)/$(DIST_NAME) && mkdir -p $(DIST)/$(DIST_NAME)/bin $(DIST)/$(DIST_NAME)/conf $(DIST)/$(DIST_NAME)/systemd $(DIST)/$(DIST_NAME)/docs
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(DIST)/$(DIST_NAME)/bin/ ./cmd/vernemq ./cmd/vmq-admin ./cmd/vmq-passwd
+	cp conf/vernemq.conf conf/vmq.acl conf/vmq.passwd $(DIST)/$(DIST_NAME)/conf/
+	cp scripts/systemd/vernemq.service $(DIST)/$(DIST_NAME)/systemd/
+	cp README.md $(DIST)/$(DIST_NAME)/
+	-cp docs/*.md $(DIST)/$(DIST_NAME)/docs/
+	bash scripts/dist-help.sh $(DIST)/$(DIST_NAME)/bin $(DIST)/$(DIST_NAME)/docs/commands.txt
+	tar -C $(DIST) -czf $(DIST)/$(DIST_NAME).tar.gz $(DIST_NAME)
+	@rm -rf $(DIST)/$(DIST_NAME)
+	@echo "dist: $(DIST)/$(DIST_NAME).tar.gz"
+
+# Deployment artifacts only: docker entrypoint, Helm chart, Ansible role, make dist.
+test-deploy: build
+	bash scripts/test-deploy.sh
 
 bench: build
 	bash scripts/bench.sh
