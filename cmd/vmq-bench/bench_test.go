@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/node"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+)
+
+// startNode runs the real broker in this test process on ephemeral loopback ports (TCP and TLS).
+func startNode(t *testing.T) (tcpAddr, tlsAddr, ca string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := writeCerts(dir); err != nil {
+		t.Fatal(err)
+	}
+	acl := filepath.Join(dir, "acl")
+	if err := os.WriteFile(acl, []byte("topic #\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf(`allow_anonymous = on
+plugins.vmq_passwd = off
+plugins.vmq_acl = on
+vmq_acl.acl_file = %[1]s
+platform_data_dir = %[2]s
+listener.tcp.default = 127.0.0.1:0
+listener.ssl.default = 127.0.0.1:0
+listener.ssl.certfile = %[2]s/server.pem
+listener.ssl.keyfile = %[2]s/server.key
+listener.ssl.cafile = %[2]s/ca.pem
+`, acl, dir)
+	cfg, _, err := config.Parse(strings.NewReader(conf), "bench.conf", nil)
+	if err != nil {
+		t.Fatalf("conf: %v", err)
+	}
+	n, err := node.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = n.Stop(ctx)
+	})
+	return n.ListenerAddr("tcp"), n.ListenerAddr("ssl"), filepath.Join(dir, "ca.pem")
+}
+
+func TestBenchAgainstBroker(t *testing.T) {
+	tcpAddr, tlsAddr, ca := startNode(t)
+	if tcpAddr == "" || tlsAddr == "" {
+		t.Fatalf("broker did not report its listeners: tcp %q ssl %q", tcpAddr, tlsAddr)
+	}
+	tgt := target{Addr: tcpAddr, Version: packets.V311}
+	f := flow{pubs: 5, subs: 1, qos: 1, filter: "sensor/#", topic: func(i int) string { return "sensor/" + strconv.Itoa(i) }}
+	steps, err := stepUp(tgt, f, "t", []int{2000, 4000}, 300*time.Millisecond, 0, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, ok := best(steps)
+	// 5 publishers × 400/s × 0.3 s: every message must arrive, with a measured latency.
+	if !ok || b.Received < b.Expected*99/100 || b.Expected != 600 && b.Expected != 1200 || b.P99 <= 0 {
+		t.Fatalf("fan-in QoS1 against a local broker: %+v (ok=%v)", b, ok)
+	}
+
+	fo := flow{pubs: 1, subs: 3, qos: 0, filter: "bench/fanout", topic: func(int) string { return "bench/fanout" }, fanout: true}
+	steps, err = stepUp(tgt, fo, "f", []int{3000}, 300*time.Millisecond, 0, t.Logf)
+	if err != nil || len(steps) != 1 || steps[0].Expected != 900 || !steps[0].ok() {
+		t.Fatalf("fan-out: %+v, %v", steps, err)
+	}
+
+	cfg, err := clientTLS(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range []target{tgt, {Addr: tlsAddr, Version: packets.V311, TLS: cfg}} {
+		rate, _, _, err := connRate(tg, "c", 40, 10, 0)
+		if err != nil || rate <= 0 {
+			t.Fatalf("connect rate over %s: %v, %v", tg.Addr, rate, err)
+		}
+	}
+
+	res, err := overload(tgt, flow{pubs: 2, subs: 1, qos: 0, filter: "sensor/#", topic: f.topic}, "o", 300*time.Millisecond, os.Getpid())
+	if err != nil || res.Sent == 0 || res.Received == 0 || res.Received > res.Sent || res.PeakRSSKiB <= 0 {
+		t.Fatalf("overload: %+v, %v", res, err)
+	}
+}
+
+func TestHistQuantile(t *testing.T) {
+	var h hist
+	for i := 1; i <= 1000; i++ {
+		h.add(time.Duration(i) * time.Millisecond)
+	}
+	p99 := h.quantile(0.99)
+	// 16 sub-buckets per octave: within ~7% of the true 990 ms.
+	if p99 < 990*time.Millisecond || p99 > 1060*time.Millisecond {
+		t.Fatalf("p99 of 1..1000 ms = %v", p99)
+	}
+	for _, us := range []uint64{0, 15, 16, 17, 31, 32, 1000, 1 << 40} {
+		b := bucketOf(us)
+		if lowerOf(b) > us || lowerOf(b+1) <= us {
+			t.Fatalf("bucket %d of %d µs spans [%d,%d)", b, us, lowerOf(b), lowerOf(b+1))
+		}
+	}
+}
+
+func TestTable(t *testing.T) {
+	rows := []row{
+		{Broker: "this", ID: "1", Scenario: "fan-in", Value: 120000, Unit: "msg/s", BrokerCores: 0.5},
+		{Broker: "peer", ID: "1", Scenario: "fan-in", Value: 60000, Unit: "msg/s"},
+		{Broker: "this", ID: "6", Scenario: "mem", Failed: "fd limit"},
+	}
+	got := table(rows, []string{"this", "peer"})
+	for _, want := range []string{"| scenario | this | peer | this/peer |", "120.0k msg/s; cpu b 0.50", "| 2.00 |", "failed: fd limit"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("table lacks %q:\n%s", want, got)
+		}
+	}
+}
