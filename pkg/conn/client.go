@@ -133,22 +133,53 @@ func (c *client) run(ctx context.Context) {
 		t := time.AfterFunc(c.peer.MaxLifetime, func() { c.Kick(packets.MaximumConnectTime) })
 		defer t.Stop()
 	}
+	if c.keepAlive == 0 {
+		c.nc.SetReadDeadline(time.Time{}) // keep alive 0 turns the mechanism off [MQTT-3.1.2-23]
+	}
+	var deadlineSet time.Time
+	corked := false
 	for {
+		if c.br.Buffered() == 0 && corked {
+			// Everything read so far is handled: write the answers (PUBACKs...) in one batch
+			// before blocking on the socket.
+			c.sess.Uncork()
+			corked = false
+		}
 		if c.keepAlive > 0 {
-			// 1.5 times the keep alive, as the spec asks [MQTT-3.1.2-24].
-			c.nc.SetReadDeadline(time.Now().Add(c.keepAlive * 3 / 2))
+			// 1.5 times the keep alive [MQTT-3.1.2-24], plus up to a quarter of slack so the
+			// deadline (a timer update) is moved only every keepalive/4, not on every packet.
+			if now := time.Now(); now.Sub(deadlineSet) > c.keepAlive/4 {
+				c.nc.SetReadDeadline(now.Add(c.keepAlive*3/2 + c.keepAlive/4))
+				deadlineSet = now
+			}
 		}
 		p, err := packets.ReadPacket(c.br, c.version, c.maxSize())
 		if err != nil {
+			if corked {
+				c.sess.Uncork()
+			}
 			c.readError(err)
 			return
 		}
+		if !corked && c.br.Buffered() > 0 {
+			c.sess.Cork()
+			corked = true
+		}
 		done, g := c.handle(ctx, p)
 		if done {
+			if corked {
+				c.sess.Uncork()
+			}
 			graceful = g
 			return
 		}
-		c.throttle()
+		if c.maxRate > 0 {
+			if corked {
+				c.sess.Uncork()
+				corked = false
+			}
+			c.throttle()
+		}
 	}
 }
 

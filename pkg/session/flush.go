@@ -15,7 +15,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &
 // kickLocked starts the flusher when there is a link and it is not running.
 // The flusher is spawned on demand so that an idle connection costs no goroutine.
 func (s *Session) kickLocked() {
-	if s.flushing || s.link == nil {
+	if s.flushing || s.link == nil || s.corked {
 		return
 	}
 	if len(s.outbox) == 0 && (s.q.Len() == 0 || !s.windowOpenLocked()) {
@@ -23,6 +23,23 @@ func (s *Session) kickLocked() {
 	}
 	s.flushing = true
 	go s.flush()
+}
+
+// Cork holds the flusher back while the connection's reader still has buffered packets
+// to handle, so the answers to a burst (PUBACKs, PUBRECs, freed window slots) go out in
+// one write; Uncork lets it run.
+func (s *Session) Cork() {
+	s.mu.Lock()
+	s.corked = true
+	s.mu.Unlock()
+}
+
+// Uncork ends Cork and starts the flusher if there is something to send.
+func (s *Session) Uncork() {
+	s.mu.Lock()
+	s.corked = false
+	s.kickLocked()
+	s.mu.Unlock()
 }
 
 func (s *Session) windowOpenLocked() bool {

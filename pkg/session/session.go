@@ -68,6 +68,7 @@ type Session struct {
 	infl     inflight
 	outbox   []packets.Packet
 	flushing bool
+	corked   bool
 	closed   bool
 	scratch  packets.Publish
 	props    packets.Properties
@@ -126,6 +127,7 @@ func (s *Session) Attach(link Link, info Info, recvMax int, maxPkt uint32, first
 	s.link, s.info, s.version = link, info, info.Protocol
 	s.recvMax, s.maxPkt = recvMax, maxPkt
 	s.aliases = nil // aliases belong to a network connection [MQTT-3.3.2-7]
+	s.corked = false
 	s.closed = false
 	s.offlineAt = time.Time{}
 	s.infl.each(func(o *outMsg) {
@@ -153,6 +155,7 @@ func (s *Session) Detach(link Link) bool {
 		return false
 	}
 	s.link = nil
+	s.corked = false
 	s.offlineAt = time.Now()
 	s.outbox = nil // control packets belong to the connection that is gone
 	return true
