@@ -303,3 +303,33 @@ func TestTakeoverOldAcksIgnored(t *testing.T) {
 		t.Fatal("old connection's PUBACK acknowledged for the new connection")
 	}
 }
+
+// Large fan-outs (the indexed path of seenBefore) still deliver once per session, even
+// when the first matching entry is skipped (No Local).
+func TestLargeFanoutDedup(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	links := make([]*pipeLink, 40)
+	pubLink := &pipeLink{}
+	ps := connect(b, "pub", false, pubLink)
+	b.Subscribe(ps, []session.Sub{{Filter: "f/#", Options: packets.SubOptions{NoLocal: true}}})
+	for i := range links {
+		links[i] = &pipeLink{}
+		s := connect(b, fmt.Sprint("s", i), false, links[i])
+		b.Subscribe(s, []session.Sub{{Filter: "f/#"}, {Filter: "f/+"}})
+	}
+	m := msg("f/x", 0, "x")
+	m.From = "pub"
+	b.Publish(m, nil)
+	for i, l := range links {
+		waitFor(t, fmt.Sprint("delivery ", i), func() bool { return len(l.published()) >= 1 })
+	}
+	time.Sleep(20 * time.Millisecond)
+	for i, l := range links {
+		if n := len(l.published()); n != 1 {
+			t.Fatalf("subscriber %d got %d copies", i, n)
+		}
+	}
+	if len(pubLink.published()) != 0 {
+		t.Fatal("No Local ignored")
+	}
+}

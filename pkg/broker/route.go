@@ -55,11 +55,11 @@ func (b *Broker) route(m *session.Message, w *wait, forward bool) int {
 		if s == nil {
 			continue
 		}
-		d := b.delivery(m, e)
 		// Overlapping subscriptions of one session: one copy with the highest QoS and every identifier.
-		if dupOf(r.Direct[:i], e) {
+		if seenBefore(r, i, s) {
 			continue
 		}
+		d := b.delivery(m, e)
 		for _, o := range r.Direct[i+1:] {
 			if o.Node == "" && o.Owner == e.Owner && !(o.Options.NoLocal && o.Subscriber.ClientID == m.From) {
 				od := b.delivery(m, o)
@@ -88,13 +88,31 @@ func (b *Broker) route(m *session.Message, w *wait, forward bool) int {
 	return local
 }
 
-func dupOf(prev []*topics.Entry, e *topics.Entry) bool {
-	for _, p := range prev {
-		if p.Node == "" && p.Owner == e.Owner {
-			return true
+// seenBefore reports whether an earlier entry of r.Direct belongs to s. Small results
+// scan; large fan-outs index the owners once per publish so the check stays O(1).
+func seenBefore(r *topics.Result, i int, s *session.Session) bool {
+	if len(r.Direct) <= 16 {
+		for _, p := range r.Direct[:i] {
+			if p.Node == "" && p.Owner == any(s) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(r.Seen) == 0 { // built on first use; Reset empties it
+		if r.Seen == nil {
+			r.Seen = map[any]int{}
+		}
+		for j, e := range r.Direct {
+			if e.Node != "" {
+				continue
+			}
+			if _, ok := r.Seen[e.Owner]; !ok {
+				r.Seen[e.Owner] = j
+			}
 		}
 	}
-	return false
+	return r.Seen[any(s)] < i
 }
 
 func contains(s []string, v string) bool {

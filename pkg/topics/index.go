@@ -36,6 +36,8 @@ type SharedMatch struct {
 type Result struct {
 	Direct []*Entry
 	Shared []SharedMatch
+	// Seen is scratch space for the router (owner → first index in Direct), cleared by Reset.
+	Seen map[any]int
 }
 
 // Reset empties r, keeping its storage.
@@ -46,6 +48,7 @@ func (r *Result) Reset() {
 		r.Shared[i] = SharedMatch{}
 	}
 	r.Shared = r.Shared[:0]
+	clear(r.Seen)
 }
 
 type entryKey struct {
