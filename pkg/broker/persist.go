@@ -164,18 +164,25 @@ func (p *persister) offline(s *session.Session) {
 // offline and coming back see one order. It reports whether d was kept.
 func (p *persister) deliver(s *session.Session, d session.Delivery, w *wait) bool {
 	if p.st == nil {
-		return s.Enqueue(d)
+		return p.online(s, d, w)
 	}
 	s.LockStore()
 	defer s.UnlockStore()
 	if handled, kept := p.enqueueOffline(s, d, w); handled {
 		return kept
 	}
-	return s.Enqueue(d)
+	return p.online(s, d, w)
 }
 
-// enqueueOffline stores d for an offline persistent session. It reports whether the
-// delivery was handled here (stored or dropped); false means use the memory queue.
+// online queues d in memory and notes a congested subscriber for the publisher's flow control.
+func (p *persister) online(s *session.Session, d session.Delivery, w *wait) bool {
+	kept, congested := s.EnqueueFlow(d)
+	if congested != nil && w.congested == nil {
+		w.congested = congested
+	}
+	return kept
+}
+
 func (p *persister) enqueueOffline(s *session.Session, d session.Delivery, w *wait) (handled, kept bool) {
 	if s.Online() {
 		return false, false
@@ -292,10 +299,11 @@ func skipLength(b []byte) []byte {
 
 // wait counts the durable writes one publish waits for before its acknowledgement.
 type wait struct {
-	mu      sync.Mutex
-	pending int
-	err     error
-	done    func(error)
+	mu        sync.Mutex
+	pending   int
+	err       error
+	done      func(error)
+	congested <-chan struct{} // a subscriber's queue is filling up: slow the publisher
 }
 
 func (p *persister) newWait(done func(error)) *wait {

@@ -10,14 +10,22 @@ import (
 // nil) is called once every copy queued for an offline persistent session is durable,
 // which is when a QoS 1/2 publish may be acknowledged. It returns the local matches.
 func (b *Broker) Publish(m *session.Message, done func(error)) int {
+	n, _ := b.PublishFlow(m, done)
+	return n
+}
+
+// PublishFlow is Publish that also returns, for QoS 1/2, a channel the publisher's reader
+// should wait on (bounded) before reading more: a subscriber's queue is filling up.
+func (b *Broker) PublishFlow(m *session.Message, done func(error)) (int, <-chan struct{}) {
 	if m.Retain {
 		b.retain.set(m)
 		b.persist.retained(m)
 	}
 	w := b.persist.newWait(done)
 	n := b.route(m, w, true)
+	congested := w.congested
 	w.release()
-	return n
+	return n, congested
 }
 
 // DeliverLocal routes m, received from another node, to this node's subscribers only.

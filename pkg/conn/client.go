@@ -35,6 +35,8 @@ type client struct {
 
 	pendingIn atomic.Int32 // incoming QoS 1/2 publishes not yet acknowledged (v5 Receive Maximum)
 
+	congested <-chan struct{} // a subscriber of our last QoS 1/2 publish is congested (flow control)
+
 	rateWindow time.Time
 	rateCount  int
 	maxRate    int
@@ -173,6 +175,13 @@ func (c *client) run(ctx context.Context) {
 			graceful = g
 			return
 		}
+		if c.congested != nil {
+			if corked {
+				c.sess.Uncork()
+				corked = false
+			}
+			c.waitCongestion()
+		}
 		if c.maxRate > 0 {
 			if corked {
 				c.sess.Uncork()
@@ -220,6 +229,23 @@ func (c *client) protocolError(code packets.ReasonCode, msg string) (bool, bool)
 	c.srv.Log.Info("closing connection: protocol error", "client_id", c.clientID(), "peer", c.peer.Addr, "reason", code.String(), "error", msg)
 	c.Kick(code)
 	return true, false
+}
+
+// maxFlowWait bounds how long one publish waits for a congested subscriber, so a
+// subscriber that stopped reading cannot stall its publishers for good.
+const maxFlowWait = 100 * time.Millisecond
+
+// waitCongestion pauses reading until the congested subscriber's queue is back to half.
+func (c *client) waitCongestion() {
+	ch := c.congested
+	c.congested = nil
+	t := time.NewTimer(maxFlowWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-c.closed:
+	}
 }
 
 // throttle pauses reads when the client publishes faster than max_message_rate, as VerneMQ does.

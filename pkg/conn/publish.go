@@ -77,7 +77,7 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 			kind = packets.PUBREC
 		}
 		c.pendingIn.Add(1)
-		n := c.srv.Broker.Publish(m, func(err error) {
+		n, congested := c.srv.Broker.PublishFlow(m, func(err error) {
 			c.pendingIn.Add(-1)
 			code := packets.Success
 			if err != nil {
@@ -87,6 +87,9 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 		})
 		_ = n
 		_ = v5
+		if congested != nil {
+			c.congested = congested
+		}
 	}
 	return false, false
 }

@@ -76,6 +76,7 @@ func (s *Session) flush() {
 			return
 		}
 		buf := s.fillLocked((*bp)[:0])
+		s.releaseLocked()
 		if len(buf) == 0 {
 			s.flushing = false
 			s.mu.Unlock()

@@ -69,6 +69,7 @@ type Session struct {
 	outbox   []packets.Packet
 	flushing bool
 	corked   bool
+	drained  chan struct{} // closed when a congested queue is back to half (flow.go)
 	closed   bool
 	scratch  packets.Publish
 	props    packets.Properties
@@ -156,6 +157,7 @@ func (s *Session) Detach(link Link) bool {
 	}
 	s.link = nil
 	s.corked = false
+	s.releaseLocked()
 	s.offlineAt = time.Now()
 	s.outbox = nil // control packets belong to the connection that is gone
 	return true
@@ -195,6 +197,7 @@ func (s *Session) Close() {
 	s.closed = true
 	s.q = queue{}
 	s.infl = inflight{}
+	s.releaseLocked()
 	s.mu.Unlock()
 }
 

@@ -1,0 +1,45 @@
+package session
+
+// Flow control for QoS 1/2 publishers: when a delivery leaves an online session's queue
+// at three quarters of max_online_messages, the router hands the publisher's reader a
+// channel that closes once the queue is down to half. The reader waits on it (bounded)
+// before reading more, so a slow subscriber slows its QoS 1/2 publishers instead of
+// having their acknowledged messages dropped.
+
+// congestedLocked returns the channel to wait on, or nil when the queue has room.
+func (s *Session) congestedLocked() <-chan struct{} {
+	if s.link == nil {
+		return nil
+	}
+	limit := s.limits.Load().MaxOnline
+	if limit <= 0 || s.q.Len() < limit*3/4 {
+		return nil
+	}
+	if s.drained == nil {
+		s.drained = make(chan struct{})
+	}
+	return s.drained
+}
+
+// releaseLocked wakes waiting publishers once the queue is at half or less (or gone).
+func (s *Session) releaseLocked() {
+	if s.drained == nil {
+		return
+	}
+	limit := s.limits.Load().MaxOnline
+	if s.link == nil || s.closed || limit <= 0 || s.q.Len() <= limit/2 {
+		close(s.drained)
+		s.drained = nil
+	}
+}
+
+// EnqueueFlow is Enqueue that also returns a channel to wait on when the queue is congested.
+func (s *Session) EnqueueFlow(d Delivery) (bool, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.enqueueLocked(d)
+	if d.QoS == 0 {
+		return kept, nil
+	}
+	return kept, s.congestedLocked()
+}
