@@ -51,6 +51,8 @@ func miscKeys() []*Key {
 		atLeast(&Key{Name: "max_apikey_expiry_days", Type: TypeInt, Default: "0",
 			Doc: "Longest allowed API key lifetime in days; 0 = unlimited."}, 0),
 
+		{Name: "cluster.discovery_node", Type: TypeString, Default: "",
+			Doc: "host:port of a cluster node (its listener.vmq.clustering or gossip port) to join at start (ours; vmq-admin cluster join at run time)."},
 		{Name: "admin.socket", Type: TypeString, Default: "$(platform_data_dir)/vmq-admin.sock", NonEmpty: true,
 			Doc: "Unix socket of vmq-admin (ours)."},
 		rng(&Key{Name: "admin.socket_mode", Type: TypeInt, Default: "0600", Octal: true,

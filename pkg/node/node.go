@@ -70,6 +70,9 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.startPlugins(ctx); err != nil {
 		return err
 	}
+	if err := n.startCluster(ctx); err != nil {
+		return err
+	}
 	if err := n.startListeners(ctx); err != nil {
 		n.stopListeners()
 		return err

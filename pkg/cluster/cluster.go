@@ -1,0 +1,327 @@
+// Package cluster joins broker nodes into one cluster, as VerneMQ does: serf
+// membership (gossip encrypted with a key derived from distributed_cookie), one
+// authenticated, framed, batched TCP data link per peer to its
+// listener.vmq.clustering address, replication of every node's session table
+// (subscriptions) and of retained messages, and session migration between nodes.
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/serf/serf"
+	"github.com/vernemq-go/vernemq/pkg/broker"
+	"github.com/vernemq-go/vernemq/pkg/metrics"
+)
+
+// Options configure a Cluster.
+type Options struct {
+	Broker   *broker.Broker
+	Node     string // nodename: unique in the cluster
+	Cookie   string // distributed_cookie
+	DataAddr string // listener.vmq.clustering host:port the data link listens on
+	// GossipAddr is serf's host:port; "" means DataAddr's host and port+1.
+	GossipAddr     string
+	DataDir        string        // platform_data_dir: the serf snapshot lives in DataDir/cluster
+	OutgoingBuffer int64         // outgoing_clustering_buffer_size, bytes per peer
+	IncomingMax    int           // incoming_clustering_buffer_size, largest accepted frame
+	DeadNodeGrace  time.Duration // a failed member is removed after this; 0 = 30s
+	SyncInterval   time.Duration // anti-entropy period; 0 = 2s
+	Registry       *metrics.Registry
+	Log            *slog.Logger
+	// Setting reads a boolean conf key at run time (allow_*_during_netsplit); nil = all off.
+	Setting func(key string) bool
+	// OnLeaveRequest is called when `cluster leave` names this node from another node.
+	OnLeaveRequest func(killSessions bool)
+}
+
+// Member is one cluster node as `vmq-admin cluster show` lists it.
+type Member struct {
+	Name    string
+	Running bool
+}
+
+// Cluster is this node's view of, and links to, the other nodes.
+type Cluster struct {
+	o      Options
+	b      *broker.Broker
+	log    *slog.Logger
+	serf   *serf.Serf
+	ln     net.Listener
+	events chan serf.Event
+	key    []byte
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	sent, received, dropped    *metrics.Counter
+	netsplitDetected, resolved *metrics.Counter
+
+	mu     sync.Mutex
+	links  map[string]*link
+	failed map[string]*time.Timer // failed members waiting out DeadNodeGrace
+	closed bool
+
+	tab  table
+	mig  migrations
+	ret  retainSync
+	inMu sync.Mutex
+	in   map[net.Conn]struct{}
+}
+
+// New validates o and prepares a cluster; Start opens the sockets.
+func New(o Options) (*Cluster, error) {
+	if o.Broker == nil || o.Node == "" || o.DataAddr == "" {
+		return nil, errors.New("cluster: Broker, Node and DataAddr are required")
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Registry == nil {
+		o.Registry = metrics.NewRegistry()
+	}
+	if o.OutgoingBuffer <= 0 {
+		o.OutgoingBuffer = 64 << 20
+	}
+	if o.IncomingMax <= 0 {
+		o.IncomingMax = 64 << 20
+	}
+	if o.DeadNodeGrace <= 0 {
+		o.DeadNodeGrace = 30 * time.Second
+	}
+	if o.SyncInterval <= 0 {
+		o.SyncInterval = 2 * time.Second
+	}
+	if o.Setting == nil {
+		o.Setting = func(string) bool { return false }
+	}
+	r := o.Registry
+	c := &Cluster{
+		o: o, b: o.Broker, log: o.Log.With("component", "cluster"), key: linkKey(o.Cookie),
+		stop: make(chan struct{}), links: map[string]*link{}, failed: map[string]*time.Timer{},
+		in:               map[net.Conn]struct{}{},
+		sent:             r.Counter("cluster_bytes_sent", "Bytes sent to other nodes on the data link.", nil),
+		received:         r.Counter("cluster_bytes_received", "Bytes received from other nodes on the data link.", nil),
+		dropped:          r.Counter("cluster_bytes_dropped", "Bytes dropped because a peer's outgoing buffer was full.", nil),
+		netsplitDetected: r.Counter("netsplit_detected", "Times a cluster member was detected as failed.", nil),
+		resolved:         r.Counter("netsplit_resolved", "Times a failed cluster member came back.", nil),
+	}
+	c.tab.init(c)
+	c.mig.init()
+	c.ret.init()
+	return c, nil
+}
+
+// gossipAddr returns serf's bind host and port.
+func (c *Cluster) gossipAddr() (string, int, error) {
+	addr := c.o.GossipAddr
+	if addr == "" {
+		host, port, err := net.SplitHostPort(c.o.DataAddr)
+		if err != nil {
+			return "", 0, fmt.Errorf("listener.vmq.clustering %q: %w", c.o.DataAddr, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil || p <= 0 || p >= 65535 {
+			return "", 0, fmt.Errorf("listener.vmq.clustering %q: needs a fixed port below 65535 (gossip uses port+1)", c.o.DataAddr)
+		}
+		return host, p + 1, nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("cluster gossip address %q: %w", addr, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return "", 0, fmt.Errorf("cluster gossip address %q: bad port", addr)
+	}
+	return host, p, nil
+}
+
+// Start listens on the data address, starts serf (rejoining the members in its
+// snapshot) and the replication loops. The broker's Remote and hooks are set.
+func (c *Cluster) Start() error {
+	ln, err := net.Listen("tcp", c.o.DataAddr)
+	if err != nil {
+		return fmt.Errorf("listener.vmq.clustering %s: %w", c.o.DataAddr, err)
+	}
+	c.ln = ln
+	host, port, err := c.gossipAddr()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	conf := serf.DefaultConfig()
+	conf.Init()
+	conf.NodeName = c.o.Node
+	conf.Tags = map[string]string{"vmq": ln.Addr().String()}
+	conf.MemberlistConfig = memberlist.DefaultLANConfig()
+	conf.MemberlistConfig.BindAddr = host
+	conf.MemberlistConfig.BindPort = port
+	conf.MemberlistConfig.AdvertisePort = port
+	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+		conf.MemberlistConfig.AdvertiseAddr = host
+	}
+	conf.MemberlistConfig.SecretKey = GossipKey(c.o.Cookie)
+	conf.MemberlistConfig.GossipVerifyIncoming = true
+	conf.MemberlistConfig.GossipVerifyOutgoing = true
+	logw := slogWriter{c.log}
+	conf.MemberlistConfig.Logger = log.New(logw, "", 0)
+	conf.Logger = log.New(logw, "", 0)
+	conf.LogOutput = nil
+	conf.MemberlistConfig.LogOutput = nil
+	if c.o.DataDir != "" {
+		dir := filepath.Join(c.o.DataDir, "cluster")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			ln.Close()
+			return fmt.Errorf("cluster snapshot directory: %w", err)
+		}
+		conf.SnapshotPath = filepath.Join(dir, "serf.snapshot")
+	}
+	c.events = make(chan serf.Event, 256)
+	conf.EventCh = c.events
+	s, err := serf.Create(conf)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("cluster gossip on %s:%d: %w", host, port, err)
+	}
+	c.serf = s
+	c.installHooks()
+	c.b.SetRemote(c)
+	c.wg.Add(3)
+	go c.accept()
+	go c.eventLoop()
+	go c.syncLoop()
+	c.log.Info("cluster started", "data", ln.Addr().String(), "gossip", net.JoinHostPort(host, strconv.Itoa(port)))
+	return nil
+}
+
+// Join joins the cluster of the node at addr (host:port): its listener.vmq.clustering
+// address (its gossip port, port+1, is tried first) or its gossip address.
+func (c *Cluster) Join(addr string) error {
+	tries := []string{addr}
+	if host, port, e := net.SplitHostPort(addr); e == nil {
+		if p, e := strconv.Atoi(port); e == nil && p < 65535 {
+			tries = []string{net.JoinHostPort(host, strconv.Itoa(p+1)), addr}
+		}
+	}
+	var errs []error
+	for _, a := range tries {
+		n, err := c.serf.Join([]string{a}, true)
+		if n > 0 {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("cluster join %s: no node reached (is it running with the same distributed_cookie?): %w", addr, errors.Join(errs...))
+}
+
+// Members lists every known node, this one included, and whether it is reachable.
+func (c *Cluster) Members() []Member {
+	var out []Member
+	for _, m := range c.serf.Members() {
+		if m.Status == serf.StatusLeft {
+			continue
+		}
+		out = append(out, Member{Name: m.Name, Running: m.Status == serf.StatusAlive})
+	}
+	return out
+}
+
+// Consistent reports whether every member is reachable, VerneMQ's vmq_cluster:is_ready:
+// while false, CONNECT, PUBLISH, SUBSCRIBE and UNSUBSCRIBE are refused unless the
+// matching allow_*_during_netsplit is on (see Allowed).
+func (c *Cluster) Consistent() bool {
+	if c.serf == nil {
+		return true
+	}
+	for _, m := range c.serf.Members() {
+		if m.Name != c.o.Node && m.Status == serf.StatusFailed {
+			return false
+		}
+	}
+	return true
+}
+
+// Allowed tells the connection layer whether op ("register", "publish", "subscribe"
+// or "unsubscribe") may proceed now: always while Consistent, else only when
+// allow_<op>_during_netsplit is on. Refuse CONNECT with 0x88 (v5)/3 (v3) server
+// unavailable, PUBLISH/SUBSCRIBE/UNSUBSCRIBE with 0x80 unspecified error (v5) or by
+// disconnecting (v3 has no negative PUBACK).
+func (c *Cluster) Allowed(op string) bool {
+	return c.Consistent() || c.o.Setting("allow_"+op+"_during_netsplit")
+}
+
+// Leave makes node leave the cluster: this node leaves gracefully; another running
+// node is asked to leave; a failed node is removed at once with its subscriptions.
+func (c *Cluster) Leave(node string, killSessions bool) error {
+	if node == "" || node == c.o.Node {
+		return c.serf.Leave()
+	}
+	for _, m := range c.serf.Members() {
+		if m.Name != node {
+			continue
+		}
+		if m.Status == serf.StatusAlive {
+			return c.askLeave(node, killSessions)
+		}
+		if err := c.serf.RemoveFailedNodePrune(node); err != nil {
+			return fmt.Errorf("cluster leave %s: %w", node, err)
+		}
+		c.removeNode(node)
+		return nil
+	}
+	return fmt.Errorf("cluster leave: no member named %q (see cluster show)", node)
+}
+
+// Close leaves the gossip (without `cluster leave` semantics: the node is failed, not
+// left, so the others keep its sessions for DeadNodeGrace) and closes every link.
+func (c *Cluster) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	links := c.links
+	c.links = map[string]*link{}
+	for _, t := range c.failed {
+		t.Stop()
+	}
+	c.mu.Unlock()
+	close(c.stop)
+	err := c.serf.Shutdown()
+	c.ln.Close()
+	c.inMu.Lock()
+	for conn := range c.in {
+		conn.Close()
+	}
+	c.inMu.Unlock()
+	for _, l := range links {
+		l.close()
+	}
+	c.wg.Wait()
+	return err
+}
+
+// slogWriter sends serf's and memberlist's log lines to the node's logger at debug level.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	msg := string(p)
+	if n := len(msg); n > 0 && msg[n-1] == '\n' {
+		msg = msg[:n-1]
+	}
+	w.l.Debug(msg)
+	return len(p), nil
+}
+
+var _ io.Writer = slogWriter{}

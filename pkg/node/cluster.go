@@ -1,0 +1,143 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/cluster"
+)
+
+// clusters holds each node's cluster; kept beside Node so node.go needs no new field.
+var clusters sync.Map // *Node → *cluster.Cluster
+
+// deadNodeGraceEnv overrides how long a failed member keeps its subscriptions (a Go duration).
+const deadNodeGraceEnv = "VMQ_CLUSTER_DEAD_NODE_GRACE"
+
+// startCluster joins the node to its cluster when listener.vmq.<name> is configured:
+// the data link listens there, serf gossips on its port+1, and cluster.discovery_node
+// (if set) is joined in the background until it answers.
+func (n *Node) startCluster(ctx context.Context) error {
+	var addr string
+	for _, lc := range n.Cfg.Listeners() {
+		if lc.Type == "vmq" {
+			addr = lc.Addr
+			break
+		}
+	}
+	if addr == "" {
+		return nil
+	}
+	grace := 30 * time.Second
+	if v := os.Getenv(deadNodeGraceEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return errors.New(deadNodeGraceEnv + ": not a duration like 30s")
+		}
+		grace = d
+	}
+	cl, err := cluster.New(cluster.Options{
+		Broker:         n.Broker,
+		Node:           n.Cfg.String("nodename"),
+		Cookie:         n.Cfg.String("distributed_cookie"),
+		DataAddr:       addr,
+		DataDir:        n.Cfg.String("platform_data_dir"),
+		OutgoingBuffer: n.Cfg.Bytes("outgoing_clustering_buffer_size"),
+		IncomingMax:    int(n.Cfg.Bytes("incoming_clustering_buffer_size")),
+		DeadNodeGrace:  grace,
+		Registry:       n.Reg,
+		Log:            n.Log,
+		Setting:        n.Cfg.Bool,
+		OnLeaveRequest: func(kill bool) { n.leaveCluster(kill) },
+	})
+	if err != nil {
+		return err
+	}
+	if err := cl.Start(); err != nil {
+		return err
+	}
+	clusters.Store(n, cl)
+	n.addCloser(func() error {
+		clusters.Delete(n)
+		return cl.Close()
+	})
+	if seed := n.Cfg.String("cluster.discovery_node"); seed != "" {
+		go n.joinUntil(ctx, cl, seed)
+	}
+	return nil
+}
+
+// joinUntil retries the discovery node for a minute, since cluster nodes often start together.
+func (n *Node) joinUntil(ctx context.Context, cl *cluster.Cluster, seed string) {
+	for i := 0; i < 60; i++ {
+		err := cl.Join(seed)
+		if err == nil {
+			n.Log.Info("joined cluster", "discovery_node", seed)
+			return
+		}
+		n.Log.Warn("cluster join failed; retrying", "discovery_node", seed, "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+	n.Log.Error("gave up joining the cluster; use vmq-admin cluster join", "discovery_node", seed)
+}
+
+// leaveCluster is this node's graceful `cluster leave`: stop accepting clients, then leave.
+func (n *Node) leaveCluster(kill bool) {
+	n.stopListeners()
+	if kill {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		n.Server.Shutdown(sctx, 0)
+		cancel()
+	}
+	if cl := n.Cluster(); cl != nil {
+		if err := cl.Leave("", kill); err != nil {
+			n.Log.Warn("cluster leave failed", "error", err)
+		}
+	}
+}
+
+var errNotClustered = errors.New("this node is not clustered: configure listener.vmq.clustering = ip:port")
+
+// Cluster returns the node's cluster, or nil when listener.vmq is not configured.
+func (n *Node) Cluster() *cluster.Cluster {
+	if v, ok := clusters.Load(n); ok {
+		return v.(*cluster.Cluster)
+	}
+	return nil
+}
+
+// ClusterJoin joins the cluster of the node at addr (vmq-admin cluster join discovery-node=).
+func (n *Node) ClusterJoin(addr string) error {
+	cl := n.Cluster()
+	if cl == nil {
+		return errNotClustered
+	}
+	return cl.Join(addr)
+}
+
+// ClusterLeave makes node leave (vmq-admin cluster leave node= [--kill_sessions]).
+func (n *Node) ClusterLeave(node string, killSessions bool) error {
+	cl := n.Cluster()
+	if cl == nil {
+		return errNotClustered
+	}
+	if node == "" || node == n.Broker.Node() {
+		go n.leaveCluster(killSessions)
+		return nil
+	}
+	return cl.Leave(node, killSessions)
+}
+
+// ClusterMembers lists the cluster's nodes (vmq-admin cluster show); just this one when not clustered.
+func (n *Node) ClusterMembers() []cluster.Member {
+	if cl := n.Cluster(); cl != nil {
+		return cl.Members()
+	}
+	return []cluster.Member{{Name: n.Broker.Node(), Running: true}}
+}
