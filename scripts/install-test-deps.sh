@@ -24,5 +24,7 @@ if command -v systemctl >/dev/null && systemctl is-active --quiet mosquitto 2>/d
   $SUDO systemctl disable mosquitto >/dev/null 2>&1 || true
 fi
 pkill -x mosquitto 2>/dev/null || true
-[ -f scripts/install-authdb.sh ] && [ "${VMQ_SKIP_AUTHDB:-}" = "" ] && bash scripts/install-authdb.sh || true
+# Database servers for the auth plugin tests (PostgreSQL, MariaDB, Redis) and FerretDB for MongoDB.
+bash scripts/install-authdb.sh
+bash scripts/build-ferretdb.sh
 echo "install-test-deps: ok"
