@@ -29,6 +29,10 @@ type Backend struct {
 	Plugins       func() []PluginInfo
 	// Cluster lists the members and whether each runs; nil means this node alone.
 	Cluster func() []Member
+	// ClusterJoin joins the cluster of a node (address or VerneMQ-style node name).
+	ClusterJoin func(discoveryNode string) error
+	// ClusterLeave makes node leave the cluster gracefully.
+	ClusterLeave func(node string, killSessions bool) error
 	// Trace calls fn for each packet of one client until stop (vmq-admin trace client).
 	Trace func(mountpoint, clientID string, fn func(dir string, p packets.Packet)) (stop func())
 }

@@ -97,4 +97,35 @@ func statusCommands(r *Registry, b *Backend) {
 			return Table([]string{"Node", "Running"}, rows)
 		},
 	})
+	r.Register(Command{
+		Path: "cluster join",
+		Help: "Join this node to the cluster of another node",
+		Long: "discovery-node is the other node's listener.vmq.clustering address (host:port) or its VerneMQ node name (VerneMQ@host).",
+		Args: []Param{{Name: "discovery-node", Required: true, Help: "address or name of a cluster node"}},
+		Run: func(ctx context.Context, req *Request) Result {
+			if b.ClusterJoin == nil {
+				return Errorf("this node has no cluster listener: set listener.vmq.clustering = ip:port and restart")
+			}
+			if err := b.ClusterJoin(req.Args["discovery-node"]); err != nil {
+				return Errorf("join failed: %v (check that the other node is reachable on its clustering port and uses the same distributed_cookie)", err)
+			}
+			return Text("Done")
+		},
+	})
+	r.Register(Command{
+		Path:  "cluster leave",
+		Help:  "Make a node leave the cluster gracefully (its listeners stop; with --kill_sessions its clients are disconnected)",
+		Args:  []Param{{Name: "node", Required: true, Help: "name of the node that leaves"}},
+		Flags: []Param{{Name: "kill_sessions", Short: "k", Help: "disconnect the leaving node's clients"}},
+		Run: func(ctx context.Context, req *Request) Result {
+			if b.ClusterLeave == nil {
+				return Errorf("this node has no cluster listener: nothing to leave")
+			}
+			_, kill := req.Flags["kill_sessions"]
+			if err := b.ClusterLeave(req.Args["node"], kill); err != nil {
+				return Errorf("leave failed: %v", err)
+			}
+			return Text("Done")
+		},
+	})
 }

@@ -70,6 +70,15 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 			}
 			return out
 		},
+		Cluster: func() []admin.Member {
+			var out []admin.Member
+			for _, m := range n.ClusterMembers() {
+				out = append(out, admin.Member{Node: m.Name, Running: m.Running})
+			}
+			return out
+		},
+		ClusterJoin:  n.clusterJoinNamed,
+		ClusterLeave: n.ClusterLeave,
 		Trace: func(mountpoint, clientID string, fn func(dir string, p packets.Packet)) func() {
 			return n.Server.Trace(mountpoint, clientID, conn.TraceFunc(fn))
 		},

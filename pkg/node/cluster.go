@@ -3,7 +3,9 @@ package node
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,4 +142,22 @@ func (n *Node) ClusterMembers() []cluster.Member {
 		return cl.Members()
 	}
 	return []cluster.Member{{Name: n.Broker.Node(), Running: true}}
+}
+
+// clusterJoinNamed accepts VerneMQ's node-name form (VerneMQ@host, joined on this node's
+// clustering port) as well as host:port.
+func (n *Node) clusterJoinNamed(discovery string) error {
+	if at := strings.LastIndexByte(discovery, '@'); at >= 0 {
+		host := discovery[at+1:]
+		port := "44053"
+		for _, l := range n.Cfg.Listeners() {
+			if l.Type == "vmq" {
+				if _, p, err := net.SplitHostPort(l.Addr); err == nil && p != "0" {
+					port = p
+				}
+			}
+		}
+		discovery = net.JoinHostPort(host, port)
+	}
+	return n.ClusterJoin(discovery)
 }

@@ -1,0 +1,48 @@
+package cluster_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// vmqAdmin runs the built vmq-admin against a node's conf (its admin socket).
+func vmqAdmin(t *testing.T, n *node, args ...string) (string, error) {
+	t.Helper()
+	bin := filepath.Join(filepath.Dir(vernemqBin(t)), "vmq-admin")
+	if _, err := os.Stat(bin); err != nil {
+		out := filepath.Join(t.TempDir(), "vmq-admin")
+		if b, err := exec.Command("go", "build", "-o", out, "../../cmd/vmq-admin").CombinedOutput(); err != nil {
+			t.Fatalf("build vmq-admin: %v\n%s", err, b)
+		}
+		bin = out
+	}
+	cmd := exec.Command(bin, append([]string{"-c", filepath.Join(n.dir, "vernemq.conf")}, args...)...)
+	b, err := cmd.CombinedOutput()
+	return string(b), err
+}
+
+// Operators join and leave with vmq-admin, as in VerneMQ, and cluster show lists the members.
+func TestVmqAdminClusterJoinLeave(t *testing.T) {
+	a := startNode(t, "adminA", "cookie-1", "")
+	b := startNode(t, "adminB", "cookie-1", "")
+	out, err := vmqAdmin(t, b, "cluster", "join", "discovery-node="+a.data)
+	if err != nil {
+		t.Fatalf("cluster join: %v\n%s", err, out)
+	}
+	waitFor(t, 15*time.Second, "both nodes in cluster show", func() bool {
+		out, _ := vmqAdmin(t, a, "cluster", "show")
+		return strings.Contains(out, a.name) && strings.Contains(out, b.name) && strings.Count(out, "true") == 2
+	})
+	out, err = vmqAdmin(t, a, "cluster", "leave", "node="+b.name)
+	if err != nil {
+		t.Fatalf("cluster leave: %v\n%s", err, out)
+	}
+	waitFor(t, 15*time.Second, "the leaving node gone from cluster show", func() bool {
+		out, _ := vmqAdmin(t, a, "cluster", "show")
+		return !strings.Contains(out, b.name)
+	})
+}
