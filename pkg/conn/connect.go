@@ -96,6 +96,10 @@ func (c *client) handshake(ctx context.Context) bool {
 		c.refuse(code, dec.Reason)
 		return false
 	}
+	if !c.srv.allowed("register") {
+		c.refuse(packets.ServerUnavailable, "cluster netsplit: registrations refused (allow_register_during_netsplit = off)")
+		return false
+	}
 	cleanStart := cp.CleanStart
 	c.maxRate = 0
 	if mods != nil {

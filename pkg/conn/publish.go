@@ -52,6 +52,9 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 		c.sess.Send(c, &packets.Ack{Kind: packets.PUBREC, PacketID: p.PacketID})
 		return false, false
 	}
+	if !c.srv.allowed("publish") {
+		return c.netsplitPublish(p)
+	}
 	pub := &auth.Publish{Topic: p.Topic, QoS: p.QoS, Retain: p.Retain, Payload: p.Payload}
 	dec, mods := c.srv.Auth.AuthorizePublish(ctx, c.auth, pub)
 	if dec.Result != auth.OK {
@@ -115,6 +118,24 @@ func (c *client) unauthorizedPublish(p *packets.Publish, st *Settings) (bool, bo
 			c.sess.ReleasedQoS2(p.PacketID)
 		}
 		c.sess.Send(c, &packets.Ack{Kind: packets.PUBREC, PacketID: p.PacketID, ReasonCode: code})
+	}
+	return false, false
+}
+
+// netsplitPublish refuses a publish during a netsplit (allow_publish_during_netsplit = off):
+// v5 gets 0x80 in its acknowledgement, older clients are disconnected so they retry later.
+func (c *client) netsplitPublish(p *packets.Publish) (bool, bool) {
+	c.srv.Metrics.PublishError.Inc()
+	if c.version != packets.V5 {
+		return true, false
+	}
+	switch p.QoS {
+	case 1:
+		c.sess.Send(c, &packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID, ReasonCode: packets.UnspecifiedError})
+	case 2:
+		c.sess.ReleasedQoS2(p.PacketID)
+		c.srv.Broker.ReleasedQoS2(c.sess, p.PacketID)
+		c.sess.Send(c, &packets.Ack{Kind: packets.PUBREC, PacketID: p.PacketID, ReasonCode: packets.UnspecifiedError})
 	}
 	return false, false
 }

@@ -62,6 +62,11 @@ type Server struct {
 	Metrics *metrics.Broker
 	Log     *slog.Logger
 
+	// Allowed reports whether an operation ("register", "publish", "subscribe",
+	// "unsubscribe") may proceed now; a cluster in a netsplit refuses those whose
+	// allow_*_during_netsplit is off. Nil allows everything (a single node).
+	Allowed func(op string) bool
+
 	settings atomic.Pointer[Settings]
 	mu       sync.Mutex
 	clients  map[*client]struct{}
@@ -130,6 +135,10 @@ func (s *Server) Shutdown(ctx context.Context, code packets.ReasonCode) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func (s *Server) allowed(op string) bool {
+	return s.Allowed == nil || s.Allowed(op)
 }
 
 // Count is the number of open connections.

@@ -35,6 +35,13 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 		idx = append(idx, i)
 	}
 	var subs []session.Sub
+	if len(ask) > 0 && !c.srv.allowed("subscribe") {
+		c.srv.Metrics.SubscribeError.Inc()
+		for _, i := range idx {
+			codes[i] = packets.UnspecifiedError // netsplit and allow_subscribe_during_netsplit = off
+		}
+		ask = nil
+	}
 	if len(ask) > 0 {
 		dec, granted := c.srv.Auth.AuthorizeSubscribe(ctx, c.auth, ask)
 		if dec.Result != auth.OK {
@@ -79,6 +86,18 @@ func (c *client) failure(code packets.ReasonCode) packets.ReasonCode {
 }
 
 func (c *client) unsubscribe(ctx context.Context, p *packets.Unsubscribe) (bool, bool) {
+	if !c.srv.allowed("unsubscribe") {
+		c.srv.Metrics.UnsubscribeError.Inc()
+		if c.version != packets.V5 {
+			return true, false // 3.1.1 has no way to refuse an unsubscribe
+		}
+		codes := make([]packets.ReasonCode, len(p.Filters))
+		for i := range codes {
+			codes[i] = packets.UnspecifiedError
+		}
+		c.sess.Send(c, &packets.Unsuback{PacketID: p.PacketID, ReasonCodes: codes})
+		return false, false
+	}
 	filters := c.srv.Auth.Unsubscribe(ctx, c.auth, p.Filters)
 	if filters == nil {
 		filters = p.Filters

@@ -15,6 +15,7 @@ type Broker struct {
 
 	PublishAuthError, SubscribeAuthError, InvalidMsgSizeError, PubackInvalidError *Counter
 	PubrecInvalidError, PubcompInvalidError, KeepaliveExpired                     *Counter
+	PublishError, SubscribeError, UnsubscribeError                                *Counter
 
 	QueueSetup, QueueTeardown, QueueMessageIn, QueueMessageOut, QueueMessageDrop *Counter
 	QueueMessageExpired, QueueMessageUnhandled, QueueInitializedFromStorage      *Counter
@@ -70,6 +71,9 @@ func NewBroker(reg *Registry) *Broker {
 		PubrecInvalidError:          c("mqtt_pubrec_invalid_error", "PUBREC for an unknown packet id."),
 		PubcompInvalidError:         c("mqtt_pubcomp_invalid_error", "PUBCOMP for an unknown packet id."),
 		KeepaliveExpired:            c("client_keepalive_expired", "Clients disconnected after 1.5 x keepalive without a packet."),
+		PublishError:                c("mqtt_publish_error", "PUBLISH refused during a netsplit."),
+		SubscribeError:              c("mqtt_subscribe_error", "SUBSCRIBE refused during a netsplit."),
+		UnsubscribeError:            c("mqtt_unsubscribe_error", "UNSUBSCRIBE refused during a netsplit."),
 		QueueSetup:                  c("queue_setup", "Queues (sessions) created."),
 		QueueTeardown:               c("queue_teardown", "Queues (sessions) removed."),
 		QueueMessageIn:              c("queue_message_in", "Messages put in a queue."),

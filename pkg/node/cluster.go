@@ -61,6 +61,7 @@ func (n *Node) startCluster(ctx context.Context) error {
 		return err
 	}
 	clusters.Store(n, cl)
+	n.Server.Allowed = cl.Allowed // allow_*_during_netsplit
 	n.addCloser(func() error {
 		clusters.Delete(n)
 		return cl.Close()
