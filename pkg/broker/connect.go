@@ -68,7 +68,7 @@ func (b *Broker) Connect(req ConnectRequest) (*session.Session, bool) {
 	b.reg.gen++
 	if e == nil {
 		s := session.New(req.ID, &b.limits, b.m, b.persist.forSession())
-		s.OnDrop(b.dropHook(req.ID))
+		s.OnDrop(b.onDrop)
 		e = &entry{s: s}
 		b.reg.sessions[req.ID] = e
 		b.m.QueueSetup.Inc()
@@ -209,7 +209,7 @@ func (b *Broker) Forget(id SessionID) bool {
 // or migrated from another node) with its subscriptions.
 func (b *Broker) RestoreSession(id SessionID, expiry uint32, offlineSince time.Time, subs []session.Sub) *session.Session {
 	s := session.New(id, &b.limits, b.m, b.persist.forSession())
-	s.OnDrop(b.dropHook(id))
+	s.OnDrop(b.onDrop)
 	s.SetPersistence(true, expiry)
 	b.reg.mu.Lock()
 	b.reg.gen++
@@ -234,10 +234,9 @@ func (b *Broker) RestoreSession(id SessionID, expiry uint32, offlineSince time.T
 	return s
 }
 
-func (b *Broker) dropHook(id SessionID) func(session.Delivery, session.DropReason) {
-	return func(d session.Delivery, r session.DropReason) {
-		if h := b.hooks.Load().OnMessageDrop; h != nil {
-			h(id, d, r)
-		}
+// onDrop tells the on_message_drop hook of a delivery a session dropped.
+func (b *Broker) onDrop(id SessionID, d session.Delivery, r session.DropReason) {
+	if h := b.hooks.Load().OnMessageDrop; h != nil {
+		h(id, d, r)
 	}
 }

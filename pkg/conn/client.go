@@ -58,7 +58,7 @@ func (r countingReader) Read(p []byte) (int, error) {
 
 func readBufferSize(n int) int {
 	if n <= 0 {
-		return 4096
+		return 1024 // ~16 small publishes per read; idle connections dominate memory (listener buffer raises it)
 	}
 	return min(n, 1<<20)
 }

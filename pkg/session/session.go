@@ -81,7 +81,7 @@ type Session struct {
 	offlineAt  time.Time
 	subs       map[string]Sub
 	qos2In     map[uint16]struct{}
-	onDrop     func(d Delivery, reason DropReason)
+	onDrop     func(id topics.SubscriberID, d Delivery, reason DropReason)
 	will       *Message
 	willDelay  uint32
 	loadedSeq  uint64 // highest store sequence read into the queue since the client came back
@@ -100,7 +100,8 @@ func New(id topics.SubscriberID, limits *atomic.Pointer[Limits], m *metrics.Brok
 }
 
 // OnDrop sets the callback told of every dropped delivery (on_message_drop).
-func (s *Session) OnDrop(fn func(d Delivery, reason DropReason)) {
+// fn is shared by all sessions (it gets the session's id), so it costs no memory per session.
+func (s *Session) OnDrop(fn func(id topics.SubscriberID, d Delivery, reason DropReason)) {
 	s.mu.Lock()
 	s.onDrop = fn
 	s.mu.Unlock()
@@ -265,7 +266,7 @@ func (s *Session) dropLocked(d Delivery, reason DropReason) {
 		s.persist.Acked(s.ID, d.Seq)
 	}
 	if s.onDrop != nil {
-		s.onDrop(d, reason)
+		s.onDrop(s.ID, d, reason)
 	}
 }
 
