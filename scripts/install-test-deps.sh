@@ -27,4 +27,6 @@ pkill -x mosquitto 2>/dev/null || true
 # Database servers for the auth plugin tests (PostgreSQL, MariaDB, Redis) and FerretDB for MongoDB.
 bash scripts/install-authdb.sh
 bash scripts/build-ferretdb.sh
+# Prometheus (promtool) and Chromium for test/ops.
+bash scripts/install-ops-deps.sh
 echo "install-test-deps: ok"

@@ -35,6 +35,14 @@ type Backend struct {
 	ClusterLeave func(node string, killSessions bool) error
 	// Trace calls fn for each packet of one client until stop (vmq-admin trace client).
 	Trace func(mountpoint, clientID string, fn func(dir string, p packets.Packet)) (stop func())
+
+	// WebhooksEnabled reports whether vmq_webhooks runs; the Webhook* funcs are only called when it does.
+	WebhooksEnabled   func() bool
+	WebhookRegister   func(w Webhook) error
+	WebhookDeregister func(hook, endpoint string) bool
+	Webhooks          func() []Webhook
+	WebhookCacheStats func() []WebhookCacheStat
+	WebhookCacheClear func()
 }
 
 // ListenerInfo is one row of listener show.
@@ -70,7 +78,7 @@ func New(b *Backend) *Registry {
 	}
 	for _, add := range []func(*Registry, *Backend){
 		sessionCommands, configCommands, listenerCommands, metricsCommands,
-		statusCommands, retainCommands, apiKeyCommands, traceCommands,
+		statusCommands, retainCommands, apiKeyCommands, traceCommands, webhookCommands,
 	} {
 		add(r, b)
 	}

@@ -44,15 +44,3 @@ func HealthHandler(b *Backend) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "OK"})
 	})
 }
-
-// StatusJSONHandler serves /status.json: a list with one object per node (this node for now).
-func StatusJSONHandler(b *Backend) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := b.Status()
-		var ls []ListenerInfo
-		if b.Listeners != nil {
-			ls = b.Listeners()
-		}
-		writeJSON(w, http.StatusOK, []map[string]any{{b.NodeName: map[string]any{"status": st, "listeners": ls}}})
-	})
-}

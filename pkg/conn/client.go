@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,7 @@ func (c *client) Kick(code packets.ReasonCode) {
 	c.kickOnce.Do(func() {
 		if code != 0 && c.version == packets.V5 {
 			c.writeNow(&packets.Disconnect{ReasonCode: code})
+			c.reasonSent("disconnect", code)
 		}
 		close(c.closed)
 		c.nc.Close()
@@ -108,6 +110,14 @@ func (c *client) writeNow(p packets.Packet) {
 			c.srv.Metrics.ConnackSent.Inc()
 		}
 	}
+}
+
+// reasonSent counts one CONNACK refusal, PUBACK/PUBREC failure or DISCONNECT by reason code,
+// as VerneMQ's reason_code label does; off the hot path, so the registry lookup is fine.
+func (c *client) reasonSent(packet string, code packets.ReasonCode) {
+	c.srv.Metrics.Reg.Counter("mqtt_"+packet+"_sent_reason",
+		strings.ToUpper(packet)+" packets sent with a refusal or error reason code, by reason_code.",
+		map[string]string{"reason_code": code.String()}).Inc()
 }
 
 func (c *client) maxSize() int {
@@ -255,6 +265,7 @@ func (c *client) throttle() {
 	}
 	now := time.Now()
 	if wait := c.rateWindow.Add(time.Second).Sub(now); wait > 0 {
+		c.srv.Metrics.PublishThrottled.Inc()
 		select {
 		case <-time.After(wait):
 		case <-c.closed:

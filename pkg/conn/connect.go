@@ -181,6 +181,7 @@ func (c *client) connack(present bool, assigned string, st *Settings) packets.Pa
 
 // refuse sends a failure CONNACK (3.1.1 return codes for older clients) [MQTT-3.2.2-6].
 func (c *client) refuse(code packets.ReasonCode, why string) {
+	c.reasonSent("connack", code) // the v5 code: more precise than the v3 return code it maps to
 	if c.version != packets.V5 {
 		code = v3ConnackCode(code)
 	}

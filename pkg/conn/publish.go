@@ -76,8 +76,9 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 		c.srv.Broker.Publish(m, nil)
 	case 1, 2:
 		kind, id, s, v5 := packets.PUBACK, p.PacketID, c.sess, c.version == packets.V5
+		ackName := "puback"
 		if p.QoS == 2 {
-			kind = packets.PUBREC
+			kind, ackName = packets.PUBREC, "pubrec"
 		}
 		c.pendingIn.Add(1)
 		n, congested := c.srv.Broker.PublishFlow(m, func(err error) {
@@ -85,6 +86,7 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 			code := packets.Success
 			if err != nil {
 				code = packets.UnspecifiedError
+				c.reasonSent(ackName, code)
 			}
 			s.Send(c, &packets.Ack{Kind: kind, PacketID: id, ReasonCode: code})
 		})
@@ -111,9 +113,13 @@ func (c *client) unauthorizedPublish(p *packets.Publish, st *Settings) (bool, bo
 	}
 	switch p.QoS {
 	case 1:
+		if code != packets.Success {
+			c.reasonSent("puback", code)
+		}
 		c.sess.Send(c, &packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID, ReasonCode: code})
 	case 2:
 		if code != packets.Success {
+			c.reasonSent("pubrec", code)
 			c.srv.Broker.ReleasedQoS2(c.sess, p.PacketID)
 			c.sess.ReleasedQoS2(p.PacketID)
 		}
@@ -131,8 +137,10 @@ func (c *client) netsplitPublish(p *packets.Publish) (bool, bool) {
 	}
 	switch p.QoS {
 	case 1:
+		c.reasonSent("puback", packets.UnspecifiedError)
 		c.sess.Send(c, &packets.Ack{Kind: packets.PUBACK, PacketID: p.PacketID, ReasonCode: packets.UnspecifiedError})
 	case 2:
+		c.reasonSent("pubrec", packets.UnspecifiedError)
 		c.sess.ReleasedQoS2(p.PacketID)
 		c.srv.Broker.ReleasedQoS2(c.sess, p.PacketID)
 		c.sess.Send(c, &packets.Ack{Kind: packets.PUBREC, PacketID: p.PacketID, ReasonCode: packets.UnspecifiedError})

@@ -24,6 +24,8 @@ type Broker struct {
 
 	RouterMatchesLocal, RouterMatchesRemote *Counter
 	SessionExpired                          *Counter
+	// PublishThrottled counts read pauses of publishers over max_message_rate.
+	PublishThrottled *Counter
 
 	ActiveConnections, ActiveWSConnections, QueueProcesses, RouterSubscriptions, RetainMessages *Gauge
 }
@@ -88,6 +90,7 @@ func NewBroker(reg *Registry) *Broker {
 		RouterMatchesLocal:          c("router_matches_local", "Local subscribers matched by publishes."),
 		RouterMatchesRemote:         c("router_matches_remote", "Remote nodes matched by publishes."),
 		SessionExpired:              c("session_expired", "Sessions removed after their expiry interval."),
+		PublishThrottled:            c("mqtt_publish_throttled", "Times a publisher's reads were paused because it exceeded max_message_rate."),
 		ActiveConnections:           g("active_mqtt_connections", "Open MQTT connections (tcp and ssl)."),
 		ActiveWSConnections:         g("active_mqttws_connections", "Open MQTT connections over WebSocket."),
 		QueueProcesses:              g("queue_processes", "Sessions (queues) held by this node."),

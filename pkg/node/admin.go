@@ -42,7 +42,7 @@ func (n *Node) startAdmin(ctx context.Context) error {
 
 // adminBackend gives the commands what they need of this node.
 func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *httpListeners) *admin.Backend {
-	return &admin.Backend{
+	b := &admin.Backend{
 		NodeName:    n.Broker.Node(),
 		Version:     Version,
 		Config:      n.Cfg,
@@ -83,6 +83,8 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 			return n.Server.Trace(mountpoint, clientID, conn.TraceFunc(fn))
 		},
 	}
+	n.wireWebhooks(b)
+	return b
 }
 
 // startSysTree publishes the metrics under $SYS/<nodename>/ until the node stops.

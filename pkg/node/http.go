@@ -41,6 +41,7 @@ func (w *httpListeners) infos() []admin.ListenerInfo {
 
 // startHTTP serves the HTTP modules enabled on each http/https listener.
 func (n *Node) startHTTP(ctx context.Context, reg *admin.Registry, b *admin.Backend, keys *admin.KeyStore, web *httpListeners) error {
+	n.registerLimitMetrics() // the MQTT listeners run by now; see metrics_extra.go
 	for _, lc := range n.Cfg.Listeners() {
 		if lc.Type != "http" && lc.Type != "https" {
 			continue
@@ -96,7 +97,7 @@ func (n *Node) httpModules(lc config.Listener) []string {
 }
 
 // httpMux routes the modules of one listener: vmq_metrics_http (/metrics), vmq_http_mgmt_api
-// (/api/v1), vmq_health_http (/health...), vmq_status_http (/status.json).
+// (/api/v1), vmq_health_http (/health...), vmq_status_http (/status page, its assets and /status.json).
 func (n *Node) httpMux(lc config.Listener, reg *admin.Registry, b *admin.Backend, keys *admin.KeyStore) http.Handler {
 	mods := n.httpModules(lc)
 	mux := http.NewServeMux()
@@ -118,6 +119,9 @@ func (n *Node) httpMux(lc config.Listener, reg *admin.Registry, b *admin.Backend
 	}
 	if slices.Contains(mods, "vmq_status_http") {
 		mux.Handle("GET /status.json", admin.StatusJSONHandler(b))
+		page := admin.StatusPageHandler()
+		mux.Handle("GET /status", page)
+		mux.Handle("GET /status/", page)
 	}
 	return mux
 }

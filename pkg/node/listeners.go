@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/conn"
@@ -93,12 +94,7 @@ func (n *Node) Listeners() []ListenerInfo {
 	defer n.mu.Unlock()
 	var out []ListenerInfo
 	for _, ml := range n.listeners {
-		host, port := "", ""
-		if a := ml.l.Addr(); a != nil {
-			host, port, _ = net.SplitHostPort(a.String())
-		} else {
-			host, port, _ = net.SplitHostPort(ml.cfg.Addr)
-		}
+		host, port, _ := net.SplitHostPort(ml.boundAddr())
 		status := "stopped"
 		if ml.l.Running() {
 			status = "running"
@@ -147,20 +143,60 @@ func (n *Node) StartListener(ctx context.Context, address string, port int) erro
 	if ml.l.Running() {
 		return nil
 	}
+	// Configured on port 0: bind the port asked for (the one listener show prints, or 0 for
+	// a new free one), which takes a new listener.Listener since its address is fixed at New.
+	want := net.JoinHostPort(address, strconv.Itoa(port))
+	if _, cfgPort, err := net.SplitHostPort(ml.cfg.Addr); err == nil && cfgPort == "0" && ml.l.Options().Addr != want {
+		opts := listenerOptions(ml.cfg)
+		opts.Addr = want
+		l, err := listener.New(opts, n.handler(ml.cfg), n.Log)
+		if err != nil {
+			return err
+		}
+		if err := l.Start(ctx); err != nil {
+			return fmt.Errorf("%w (listener start port=0 binds a new free port)", err)
+		}
+		n.mu.Lock()
+		ml.l = l
+		n.mu.Unlock()
+		ml.boundAddr()
+		return nil
+	}
 	return ml.l.Start(ctx)
 }
 
 func (n *Node) findListener(address string, port int) (*mqttListener, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	want := strconv.Itoa(port)
+	for _, ml := range n.listeners {
+		// The address listener show prints, or (for a stopped one) the configured one.
+		host, p, _ := net.SplitHostPort(ml.boundAddr())
+		if host == address && p == want {
+			return ml, nil
+		}
+	}
 	for _, ml := range n.listeners {
 		host, p, _ := net.SplitHostPort(ml.cfg.Addr)
-		if a := ml.l.Addr(); a != nil {
-			host, p, _ = net.SplitHostPort(a.String())
-		}
-		if host == address && p == strconv.Itoa(port) {
+		if host == address && p == want && !ml.l.Running() {
 			return ml, nil
 		}
 	}
 	return nil, fmt.Errorf("no listener on %s:%d (see vmq-admin listener show)", address, port)
+}
+
+// lastBound remembers each listener's last bound address, so one configured on port 0
+// is shown, found and started again with the port it had after listener stop.
+var lastBound sync.Map // *mqttListener → string
+
+// boundAddr is the bound address while running, else the last one seen bound, else the configured one.
+func (ml *mqttListener) boundAddr() string {
+	if a := ml.l.Addr(); a != nil {
+		lastBound.Store(ml, a.String())
+		return a.String()
+	}
+	if v, ok := lastBound.Load(ml); ok {
+		return v.(string)
+	}
+	return ml.cfg.Addr
 }

@@ -135,6 +135,7 @@ func (n *Node) startPlugins(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("plugin vmq_webhooks: %w", err)
 			}
+			n.keepWebhooks(w) // for vmq-admin webhooks register|deregister|show|cache
 			pl = w
 		default:
 			n.Log.Warn("plugin is enabled but not available in this build; ignored", "plugin", p.Name)

@@ -1,0 +1,74 @@
+package node
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/vernemq-go/vernemq/pkg/admin"
+	"github.com/vernemq-go/vernemq/pkg/auth/webhooks"
+)
+
+// webhookPlugins holds each node's vmq_webhooks plugin; kept beside Node so node.go needs no new field.
+var webhookPlugins sync.Map // *Node → *webhooks.Plugin
+
+// keepWebhooks remembers the node's vmq_webhooks plugin until the node stops.
+func (n *Node) keepWebhooks(w *webhooks.Plugin) {
+	webhookPlugins.Store(n, w)
+	n.addCloser(func() error {
+		webhookPlugins.Delete(n)
+		return nil
+	})
+}
+
+var errWebhooksGone = errors.New("vmq_webhooks is not running on this node (stopping?); check vmq-admin plugin show")
+
+// Webhooks returns the node's vmq_webhooks plugin, or nil when plugins.vmq_webhooks is off.
+func (n *Node) Webhooks() *webhooks.Plugin {
+	if v, ok := webhookPlugins.Load(n); ok {
+		return v.(*webhooks.Plugin)
+	}
+	return nil
+}
+
+// wireWebhooks gives the webhooks commands the plugin, looked up at each call.
+func (n *Node) wireWebhooks(b *admin.Backend) {
+	b.WebhooksEnabled = func() bool { return n.Webhooks() != nil }
+	// Each func looks the plugin up again: the node may stop between the commands' check and the call.
+	b.WebhookRegister = func(w admin.Webhook) error {
+		p := n.Webhooks()
+		if p == nil {
+			return errWebhooksGone
+		}
+		return p.Add(webhooks.Endpoint{Hook: w.Hook, URL: w.Endpoint, Base64: w.Base64Payload,
+			NoPayload: w.NoPayload, ResponseTimeout: w.ResponseTimeout})
+	}
+	b.WebhookDeregister = func(hook, endpoint string) bool {
+		p := n.Webhooks()
+		return p != nil && p.Remove(hook, endpoint)
+	}
+	b.Webhooks = func() []admin.Webhook {
+		p := n.Webhooks()
+		if p == nil {
+			return nil
+		}
+		var out []admin.Webhook
+		for _, e := range p.Endpoints() {
+			out = append(out, admin.Webhook{Hook: e.Hook, Endpoint: e.URL, Base64Payload: e.Base64,
+				NoPayload: e.NoPayload, ResponseTimeout: e.ResponseTimeout})
+		}
+		return out
+	}
+	// The plugin counts only live entries, not per-endpoint hits and misses.
+	b.WebhookCacheStats = func() []admin.WebhookCacheStat {
+		p := n.Webhooks()
+		if p == nil {
+			return nil
+		}
+		return []admin.WebhookCacheStat{{Stat: "entries", Value: p.CacheLen()}}
+	}
+	b.WebhookCacheClear = func() {
+		if p := n.Webhooks(); p != nil {
+			p.CacheClear()
+		}
+	}
+}

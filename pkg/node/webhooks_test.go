@@ -1,0 +1,115 @@
+package node
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// hookRecorder is a real webhook endpoint: it records each call and refuses client "blocked".
+type hookRecorder struct {
+	mu    sync.Mutex
+	calls []string // "<hook> <client_id>"
+}
+
+func (h *hookRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		ClientID string `json:"client_id"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	h.mu.Lock()
+	h.calls = append(h.calls, r.Header.Get("vernemq-hook")+" "+body.ClientID)
+	h.mu.Unlock()
+	if body.ClientID == "blocked" {
+		w.Write([]byte(`{"result":{"error":"not_allowed"}}`))
+		return
+	}
+	w.Write([]byte(`{"result":"ok"}`))
+}
+
+func (h *hookRecorder) seen() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.calls...)
+}
+
+// tryConnect connects a v3.1.1 client and reports the connect error, if any.
+func tryConnect(t *testing.T, addr, id string) error {
+	t.Helper()
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).
+		SetAutoReconnect(false).SetConnectRetry(false).SetProtocolVersion(4)) // 4 only: paho retries a refused 3.1.1 CONNECT as 3.1
+	tok := c.Connect()
+	if !tok.WaitTimeout(5 * time.Second) {
+		t.Fatalf("connect %s: no CONNACK within 5s", id)
+	}
+	if tok.Error() == nil {
+		t.Cleanup(func() { c.Disconnect(0) })
+	}
+	return tok.Error()
+}
+
+func TestWebhooksRegisterAtRunTime(t *testing.T) {
+	n, addr := startNode(t, "plugins.vmq_webhooks = on")
+	// allow_anonymous = on would accept clients without asking any plugin.
+	if res := adminCall(t, n, "set allow_anonymous=off"); res.Type != "text" {
+		t.Fatalf("set: %+v", res)
+	}
+	rec := &hookRecorder{}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+
+	if res := adminCall(t, n, "webhooks show"); res.Type != "table" || len(res.Rows) != 0 {
+		t.Fatalf("show before register: %+v", res)
+	}
+	if res := adminCall(t, n, "webhooks register hook=auth_on_register endpoint="+srv.URL+" --response_timeout=2000"); res.Type != "text" {
+		t.Fatalf("register: %+v", res)
+	}
+	res := adminCall(t, n, "webhooks show")
+	if len(res.Rows) != 1 || strings.Join(res.Rows[0], " ") != "auth_on_register "+srv.URL+" true 2000" {
+		t.Fatalf("show: %+v", res)
+	}
+
+	if err := tryConnect(t, addr, "allowed"); err != nil {
+		t.Fatalf("allowed client refused: %v", err)
+	}
+	if err := tryConnect(t, addr, "blocked"); err == nil {
+		t.Fatal("client blocked by the webhook was accepted")
+	}
+	if got := strings.Join(rec.seen(), ","); got != "auth_on_register allowed,auth_on_register blocked" {
+		t.Fatalf("endpoint saw %q", got)
+	}
+
+	if res := adminCall(t, n, "webhooks deregister hook=auth_on_register endpoint="+srv.URL); res.Type != "text" {
+		t.Fatalf("deregister: %+v", res)
+	}
+	if res := adminCall(t, n, "webhooks show"); len(res.Rows) != 0 {
+		t.Fatalf("show after deregister: %+v", res)
+	}
+	// No plugin authenticates now: the client is refused and the endpoint hears nothing.
+	if err := tryConnect(t, addr, "allowed"); err == nil {
+		t.Fatal("after deregister a client was accepted with no auth_on_register plugin")
+	}
+	if got := len(rec.seen()); got != 2 {
+		t.Fatalf("endpoint called %d times, want 2 (none after deregister): %v", got, rec.seen())
+	}
+	if res := adminCall(t, n, "webhooks cache show"); len(res.Rows) != 1 || res.Rows[0][0] != "entries" {
+		t.Fatalf("cache show: %+v", res)
+	}
+}
+
+func TestWebhooksCommandsWithPluginOff(t *testing.T) {
+	n, _ := startNode(t)
+	res := adminCall(t, n, "webhooks register hook=auth_on_register endpoint=http://127.0.0.1:1/")
+	if res.Type != "error" || !strings.Contains(res.Error, "plugins.vmq_webhooks = on") {
+		t.Fatalf("register with the plugin off: %+v", res)
+	}
+}

@@ -1,0 +1,247 @@
+package ops
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// node is one running vernemq child process with an MQTT and an HTTP listener.
+type node struct {
+	t    *testing.T
+	dir  string
+	addr string // MQTT listener.tcp.default
+	web  string // http://127.0.0.1:port of listener.http.default
+	conf string
+	sock string // admin socket
+	cmd  *exec.Cmd
+	out  *syncBuf
+	done chan struct{}
+	err  error
+}
+
+// syncBuf collects the child's output from two pipes safely.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// freePort returns a 127.0.0.1 port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("cannot find a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startNode runs a node on free ports with its data in dir (a temp dir when empty);
+// over overrides conf keys (an empty value removes the key).
+func startNode(t *testing.T, dir string, over map[string]string) *node {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	mqttAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	webAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	kv := map[string]string{
+		"nodename":              "VerneMQ@127.0.0.1",
+		"listener.tcp.default":  mqttAddr,
+		"listener.http.default": webAddr,
+		"platform_data_dir":     filepath.Join(dir, "data"),
+		"platform_log_dir":      filepath.Join(dir, "log"),
+		"platform_etc_dir":      dir,
+		"admin.socket":          filepath.Join(dir, "vmq-admin.sock"),
+		"allow_anonymous":       "on",
+		"plugins.vmq_passwd":    "off",
+		"plugins.vmq_acl":       "on",
+		"vmq_acl.acl_file":      filepath.Join(dir, "vmq.acl"),
+		"log.console":           "console",
+		"systree_enabled":       "off",
+	}
+	for k, v := range over {
+		if v == "" {
+			delete(kv, k)
+		} else {
+			kv[k] = v
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "vmq.acl"), []byte("topic #\n"), 0o644); err != nil {
+		t.Fatalf("write acl: %v", err)
+	}
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var conf strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&conf, "%s = %s\n", k, kv[k])
+	}
+	n := &node{t: t, dir: dir, addr: mqttAddr, web: "http://" + webAddr, sock: kv["admin.socket"],
+		conf: filepath.Join(dir, "vernemq.conf"), out: &syncBuf{}, done: make(chan struct{})}
+	if err := os.WriteFile(n.conf, []byte(conf.String()), 0o644); err != nil {
+		t.Fatalf("write conf: %v", err)
+	}
+	n.cmd = exec.Command(vernemqBin(), "console", "-c", n.conf)
+	n.cmd.Dir = dir
+	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
+	if err := n.cmd.Start(); err != nil {
+		t.Fatalf("start vernemq: %v", err)
+	}
+	go func() { n.err = n.cmd.Wait(); close(n.done) }()
+	t.Cleanup(n.kill)
+	n.waitReady(15 * time.Second)
+	return n
+}
+
+// waitReady polls /health until the node answers 200 or the deadline passes.
+func (n *node) waitReady(d time.Duration) {
+	n.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		n.alive()
+		if code, _ := n.get("/health", nil); code == http.StatusOK {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	n.t.Fatalf("vernemq not healthy on %s within %v; output:\n%s", n.web, d, n.out)
+}
+
+// kill stops the process at test end and dumps its output when the test failed.
+func (n *node) kill() {
+	select {
+	case <-n.done:
+	default:
+		_ = n.cmd.Process.Kill()
+		<-n.done
+	}
+	if n.t.Failed() {
+		n.t.Logf("vernemq output:\n%s", n.out)
+	}
+}
+
+// alive fails the test when the node process has exited.
+func (n *node) alive() {
+	n.t.Helper()
+	select {
+	case <-n.done:
+		n.t.Fatalf("vernemq exited (%v); output:\n%s", n.err, n.out)
+	default:
+	}
+}
+
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+// get fetches path from the node's HTTP listener with extra headers; code 0 means no answer.
+func (n *node) get(path string, hdr map[string]string) (int, string) {
+	req, err := http.NewRequest(http.MethodGet, n.web+path, nil)
+	if err != nil {
+		n.t.Fatalf("request %s: %v", path, err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// admin runs vmq-admin against the node's conf and returns its combined output.
+func (n *node) admin(args ...string) (string, error) {
+	cmd := exec.Command(vmqAdminBin(), append([]string{"-c", n.conf}, args...)...)
+	b, err := cmd.CombinedOutput()
+	return string(b), err
+}
+
+// mustAdmin runs vmq-admin and fails the test on error.
+func (n *node) mustAdmin(args ...string) string {
+	n.t.Helper()
+	out, err := n.admin(args...)
+	if err != nil {
+		n.t.Fatalf("vmq-admin %v: %v\n%s", args, err, out)
+	}
+	return out
+}
+
+// metric reads one aggregated value from `vmq-admin metrics show`.
+func (n *node) metric(name string) float64 {
+	n.t.Helper()
+	out := n.mustAdmin("metrics", "show")
+	for _, line := range strings.Split(out, "\n") {
+		k, v, ok := strings.Cut(line, " = ")
+		if !ok {
+			continue
+		}
+		if strings.TrimPrefix(strings.TrimPrefix(k, "counter."), "gauge.") == name {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				n.t.Fatalf("metrics show: %q is not a number", line)
+			}
+			return f
+		}
+	}
+	n.t.Fatalf("metrics show has no %s:\n%s", name, out)
+	return 0
+}
+
+// connect opens a paho 3.1.1 client; it is disconnected at test end.
+func connect(t *testing.T, addr, id string, clean bool, onMsg mqtt.MessageHandler) mqtt.Client {
+	t.Helper()
+	o := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetProtocolVersion(4).
+		SetCleanSession(clean).SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(3 * time.Second).
+		SetKeepAlive(30 * time.Second)
+	if onMsg != nil {
+		o.SetDefaultPublishHandler(onMsg)
+	}
+	c := mqtt.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("mqtt connect %s: %v", id, tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(50) })
+	return c
+}
+
+// waitFor polls cond every 25 ms until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
