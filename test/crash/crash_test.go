@@ -17,27 +17,17 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 func binary(t *testing.T) string {
-	if d := os.Getenv("VMQ_BIN"); d != "" {
-		return filepath.Join(d, "vernemq")
-	}
-	out := filepath.Join(t.TempDir(), "vernemq")
-	cmd := exec.Command("go", "build", "-o", out, "../../cmd/vernemq")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building vernemq: %v\n%s", err, b)
-	}
-	return out
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	dir, cleanup, err := testnode.Bins("vernemq")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Cleanup(cleanup)
+	return filepath.Join(dir, "vernemq")
 }
 
 type node struct {
@@ -99,7 +89,7 @@ func TestKill9KeepsAcknowledgedMessages(t *testing.T) {
 	}
 	bin := binary(t)
 	dir := t.TempDir()
-	port := freePort(t)
+	port := testnode.FreePort(t)
 	n := start(t, bin, dir, port)
 
 	// A persistent subscriber registers and goes offline.

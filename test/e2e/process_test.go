@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/testnode"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
@@ -18,7 +19,7 @@ import (
 func TestConfigCheck(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	good := writeConf(t, filepath.Join(dir, "good.conf"), baseConf(dir, freePort(t)))
+	good := testnode.WriteConf(t, filepath.Join(dir, "good.conf"), baseConf(dir, testnode.FreePort(t)))
 	if out, code := runVernemq(t, nil, "config", "check", "-c", good); code != 0 {
 		t.Fatalf("good conf: exit %d, want 0\n%s", code, out)
 	}
@@ -52,23 +53,16 @@ func TestConfigCheck(t *testing.T) {
 func TestDockerEnvOverride(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	confPort, envPort := freePort(t), freePort(t)
+	confPort, envPort := testnode.FreePort(t), testnode.FreePort(t)
 	kv := baseConf(dir, confPort)
 	if err := os.WriteFile(filepath.Join(dir, "vmq.acl"), []byte("topic #\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	conf := writeConf(t, filepath.Join(dir, "vernemq.conf"), kv)
+	conf := testnode.WriteConf(t, filepath.Join(dir, "vernemq.conf"), kv)
 	envAddr := fmt.Sprintf("127.0.0.1:%d", envPort)
-	n := &node{t: t, dir: dir, addr: envAddr, conf: conf, out: &syncBuf{}, done: make(chan struct{})}
-	n.cmd = exec.Command(vernemqBin(), "console", "-c", conf)
-	n.cmd.Env = append(os.Environ(), "DOCKER_VERNEMQ_LISTENER__TCP__DEFAULT="+envAddr)
-	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { n.err = n.cmd.Wait(); close(n.done) }()
-	t.Cleanup(n.kill)
-	n.waitReady(10 * time.Second)
+	n := &node{t: t, dir: dir, addr: envAddr, conf: conf,
+		Process: testnode.Start(t, dir, []string{"DOCKER_VERNEMQ_LISTENER__TCP__DEFAULT=" + envAddr}, vernemqBin(), "console", "-c", conf)}
+	n.WaitTCP(envAddr, 10*time.Second)
 	r := dialRaw(t, envAddr, packets.V5)
 	r.mustConnect("env")
 	if c, err := dialQuick(fmt.Sprintf("127.0.0.1:%d", confPort)); err == nil {
@@ -83,12 +77,12 @@ func TestSIGTERMExit(t *testing.T) {
 	n := startNode(t, nil)
 	r := dialRaw(t, n.addr, packets.V311)
 	r.mustConnect("term3")
-	code, err := n.terminate(10 * time.Second)
+	code, err := n.Terminate(10 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, n.out)
+		t.Fatalf("exit code %d after SIGTERM, want 0; output:\n%s", code, n.Out)
 	}
 	r.expectClosed(2 * time.Second)
 }
@@ -99,7 +93,7 @@ func TestSIGTERMDisconnect(t *testing.T) {
 	n := startNode(t, nil)
 	r := dialRaw(t, n.addr, packets.V5)
 	r.mustConnect("term")
-	code, err := n.terminate(10 * time.Second)
+	code, err := n.Terminate(10 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func TestMalformedInput(t *testing.T) {
 			r.mustConnect("bad-" + strings.ReplaceAll(tc.name, " ", "-"))
 			tc.send(r)
 			r.expectDisconnect(tc.code, 3*time.Second)
-			n.alive()
+			n.Alive()
 			servesAfter(t, n)
 		})
 	}
@@ -46,7 +46,7 @@ func TestMalformedInput(t *testing.T) {
 		r.send(&packets.Publish{Topic: "early", Payload: []byte("x")})
 		// No CONNACK yet, so no DISCONNECT is allowed either [MQTT-3.2.0-2]: just the close.
 		r.expectClosed(3 * time.Second)
-		n.alive()
+		n.Alive()
 		servesAfter(t, n)
 	})
 }

@@ -77,7 +77,7 @@ func TestBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			expectClosed(t, c, 3*time.Second, "PROXY header on a plain listener")
-			if strings.Contains(n.out.String(), "203.0.113.9") && strings.Contains(n.out.String(), "client_id=fake") {
+			if strings.Contains(n.Out.String(), "203.0.113.9") && strings.Contains(n.Out.String(), "client_id=fake") {
 				t.Fatal("a plain listener trusted a PROXY header")
 			}
 		})
@@ -97,7 +97,7 @@ func TestBadInput(t *testing.T) {
 
 	good.roundTrip(t, "probe/after", "proxied still works")
 	goodTLS.roundTrip(t, "probe/after-tls", "tls still works")
-	out := n.out.String()
+	out := n.Out.String()
 	if c := strings.Count(out, `msg="PROXY header rejected"`); c < 2 {
 		t.Errorf("%d PROXY header rejections logged, want 2 (garbage, truncated)", c)
 	}

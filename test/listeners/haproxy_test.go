@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 // haproxyConf renders scripts/haproxy/vernemq-tls-proxy.cfg for loopback: every
@@ -37,12 +39,12 @@ func haproxyConf(t *testing.T, dir string, repl map[string]string) string {
 
 // startHAProxy checks and runs haproxy in the foreground until the test ends,
 // returning once every address in ready accepts.
-func startHAProxy(t *testing.T, bin, cfg string, ready ...string) *syncBuf {
+func startHAProxy(t *testing.T, bin, cfg string, ready ...string) *testnode.Output {
 	t.Helper()
 	if out, err := exec.Command(bin, "-c", "-f", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("haproxy rejected the rendered example config: %v\n%s", err, out)
 	}
-	out := &syncBuf{}
+	out := &testnode.Output{}
 	cmd := exec.Command(bin, "-db", "-f", cfg)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -96,7 +98,7 @@ func connectedPeer(t *testing.T, nodes []*node, id string) (int, string) {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		for i, n := range nodes {
-			if m := re.FindStringSubmatch(n.out.String()); m != nil {
+			if m := re.FindStringSubmatch(n.Out.String()); m != nil {
 				return i, m[1]
 			}
 		}
@@ -219,8 +221,8 @@ func TestHAProxy(t *testing.T) {
 	})
 
 	for i, n := range nodes {
-		if strings.Contains(n.out.String(), `msg="PROXY header rejected"`) {
-			t.Errorf("node %d rejected a PROXY header from haproxy (health checks must send one):\n%s", i, n.out)
+		if strings.Contains(n.Out.String(), `msg="PROXY header rejected"`) {
+			t.Errorf("node %d rejected a PROXY header from haproxy (health checks must send one):\n%s", i, n.Out)
 		}
 	}
 }

@@ -3,9 +3,10 @@ package listeners
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 // binDir holds the vernemq binary; certs holds the throwaway PKI. Both are set by TestMain.
@@ -33,18 +34,12 @@ func run(m *testing.M) (int, error) {
 	if certs, err = newPKI(filepath.Join(tmp, "pki")); err != nil {
 		return 0, fmt.Errorf("generating test certificates: %w", err)
 	}
-	if dir := os.Getenv("VMQ_BIN"); dir != "" {
-		if _, err := os.Stat(filepath.Join(dir, "vernemq")); err != nil {
-			return 0, fmt.Errorf("VMQ_BIN=%s has no vernemq: build it with `make build` or unset VMQ_BIN", dir)
-		}
-		binDir = dir
-		return m.Run(), nil
+	dir, cleanup, err := testnode.Bins("vernemq")
+	if err != nil {
+		return 0, err
 	}
-	binDir = filepath.Join(tmp, "bin")
-	cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "github.com/vernemq-go/vernemq/cmd/vernemq")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("go build of cmd/vernemq failed (fix the build or set VMQ_BIN): %v\n%s", err, out)
-	}
+	defer cleanup()
+	binDir = dir
 	return m.Run(), nil
 }
 

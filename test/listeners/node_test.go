@@ -1,58 +1,28 @@
 package listeners
 
 import (
-	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 // node is one running vernemq process with its own conf and data dir.
 type node struct {
+	*testnode.Process
 	t    *testing.T
 	dir  string
 	conf map[string]string
-	cmd  *exec.Cmd
-	out  *syncBuf
-	done chan struct{} // closed when the process has exited
-	err  error         // Wait's result, valid after done
-}
-
-// syncBuf collects the child's output from two pipes safely.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // freeAddr returns a 127.0.0.1:port that was free a moment ago.
 func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("cannot find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
 }
 
 // deviceACL lets everyone read devices/# and use probe/#, and only user
@@ -85,28 +55,8 @@ func startNode(t *testing.T, acl string, extra map[string]string) *node {
 	for k, v := range extra {
 		kv[k] = v
 	}
-	keys := make([]string, 0, len(kv))
-	for k := range kv {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s = %s\n", k, kv[k])
-	}
-	confPath := filepath.Join(dir, "vernemq.conf")
-	if err := os.WriteFile(confPath, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	n := &node{t: t, dir: dir, conf: kv, out: &syncBuf{}, done: make(chan struct{})}
-	n.cmd = exec.Command(vernemqBin(), "console", "-c", confPath)
-	n.cmd.Dir = dir
-	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start vernemq: %v", err)
-	}
-	go func() { n.err = n.cmd.Wait(); close(n.done) }()
-	t.Cleanup(n.kill)
+	confPath := testnode.WriteConf(t, filepath.Join(dir, "vernemq.conf"), kv)
+	n := &node{t: t, dir: dir, conf: kv, Process: testnode.Start(t, dir, nil, vernemqBin(), "console", "-c", confPath)}
 	n.waitLog(regexp.MustCompile(`msg="node started"`), 15*time.Second)
 	return n
 }
@@ -125,31 +75,18 @@ func (n *node) waitLog(re *regexp.Regexp, d time.Duration) []string {
 	n.t.Helper()
 	deadline := time.Now().Add(d)
 	for {
-		if m := re.FindStringSubmatch(n.out.String()); m != nil {
+		if m := re.FindStringSubmatch(n.Out.String()); m != nil {
 			return m
 		}
 		select {
-		case <-n.done:
-			n.t.Fatalf("vernemq exited (%v) before logging %q; output:\n%s", n.err, re, n.out)
+		case <-n.Done:
+			n.t.Fatalf("vernemq exited (%v) before logging %q; output:\n%s", n.Err, re, n.Out)
 		default:
 		}
 		if time.Now().After(deadline) {
-			n.t.Fatalf("vernemq did not log %q within %v; output:\n%s", re, d, n.out)
+			n.t.Fatalf("vernemq did not log %q within %v; output:\n%s", re, d, n.Out)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill stops the process at test end and shows its output when the test failed.
-func (n *node) kill() {
-	select {
-	case <-n.done:
-	default:
-		_ = n.cmd.Process.Kill()
-		<-n.done
-	}
-	if n.t.Failed() {
-		n.t.Logf("vernemq output:\n%s", n.out)
 	}
 }
 

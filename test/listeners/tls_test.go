@@ -123,7 +123,7 @@ func TestSIGHUPReloadsCerts(t *testing.T) {
 	if err := certs.writeCRL(crl, certs.client("device-42").cert); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := n.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	n.waitLog(regexp.MustCompile(`msg="certificates reloaded".*name=default`), 5*time.Second)
@@ -135,7 +135,7 @@ func TestSIGHUPReloadsCerts(t *testing.T) {
 	if err := writeAtomic(crt, []byte("garbage\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := n.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	n.waitLog(regexp.MustCompile(`msg="certificate reload failed`), 5*time.Second)
@@ -143,8 +143,8 @@ func TestSIGHUPReloadsCerts(t *testing.T) {
 		t.Fatalf("after a failed reload the server serial is %v, want the last good %v", got, second)
 	}
 	select {
-	case <-n.done:
-		t.Fatalf("vernemq exited on SIGHUP: %v", n.err)
+	case <-n.Done:
+		t.Fatalf("vernemq exited on SIGHUP: %v", n.Err)
 	default:
 	}
 }

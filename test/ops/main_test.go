@@ -6,44 +6,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 // binDir holds vernemq and vmq-admin; set once by TestMain.
 var binDir string
 
-func TestMain(m *testing.M) {
-	code, err := run(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ops:", err)
-		os.Exit(2)
-	}
-	os.Exit(code)
-}
-
-// run builds the binaries unless $VMQ_BIN points at them, then runs the tests.
-func run(m *testing.M) (int, error) {
-	if dir := os.Getenv("VMQ_BIN"); dir != "" {
-		for _, b := range []string{"vernemq", "vmq-admin"} {
-			if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
-				return 0, fmt.Errorf("VMQ_BIN=%s has no %s: build it with `make build` or unset VMQ_BIN", dir, b)
-			}
-		}
-		binDir = dir
-		return m.Run(), nil
-	}
-	dir, err := os.MkdirTemp("", "vmq-ops-bin")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(dir)
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
-		"github.com/vernemq-go/vernemq/cmd/vernemq", "github.com/vernemq-go/vernemq/cmd/vmq-admin")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("go build of cmd/vernemq and cmd/vmq-admin failed (fix the build or set VMQ_BIN): %v\n%s", err, out)
-	}
-	binDir = dir
-	return m.Run(), nil
-}
+func TestMain(m *testing.M) { testnode.Main(m, &binDir, "vernemq", "vmq-admin") }
 
 func vernemqBin() string  { return filepath.Join(binDir, "vernemq") }
 func vmqAdminBin() string { return filepath.Join(binDir, "vmq-admin") }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 // vernemqCounterLint is the one promtool lint finding we accept: VerneMQ's counters are
@@ -78,8 +80,8 @@ scrape_configs:
 	if err := os.WriteFile(cfg, []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	out := &syncBuf{}
+	listen := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
+	out := &testnode.Output{}
 	cmd := exec.Command(prom, "--config.file="+cfg, "--web.listen-address="+listen,
 		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--log.level=warn")
 	cmd.Dir = dir

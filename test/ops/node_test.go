@@ -1,22 +1,20 @@
 package ops
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 // node is one running vernemq child process with an MQTT and an HTTP listener.
@@ -27,39 +25,7 @@ type node struct {
 	web  string // http://127.0.0.1:port of listener.http.default
 	conf string
 	sock string // admin socket
-	cmd  *exec.Cmd
-	out  *syncBuf
-	done chan struct{}
-	err  error
-}
-
-// syncBuf collects the child's output from two pipes safely.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// freePort returns a 127.0.0.1 port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("cannot find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	*testnode.Process
 }
 
 // startNode runs a node on free ports with its data in dir (a temp dir when empty);
@@ -69,8 +35,8 @@ func startNode(t *testing.T, dir string, over map[string]string) *node {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	mqttAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	webAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	mqttAddr := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
+	webAddr := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
 	kv := map[string]string{
 		"nodename":              "VerneMQ@127.0.0.1",
 		"listener.tcp.default":  mqttAddr,
@@ -96,28 +62,9 @@ func startNode(t *testing.T, dir string, over map[string]string) *node {
 	if err := os.WriteFile(filepath.Join(dir, "vmq.acl"), []byte("topic #\n"), 0o644); err != nil {
 		t.Fatalf("write acl: %v", err)
 	}
-	keys := make([]string, 0, len(kv))
-	for k := range kv {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var conf strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&conf, "%s = %s\n", k, kv[k])
-	}
 	n := &node{t: t, dir: dir, addr: mqttAddr, web: "http://" + webAddr, sock: kv["admin.socket"],
-		conf: filepath.Join(dir, "vernemq.conf"), out: &syncBuf{}, done: make(chan struct{})}
-	if err := os.WriteFile(n.conf, []byte(conf.String()), 0o644); err != nil {
-		t.Fatalf("write conf: %v", err)
-	}
-	n.cmd = exec.Command(vernemqBin(), "console", "-c", n.conf)
-	n.cmd.Dir = dir
-	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("start vernemq: %v", err)
-	}
-	go func() { n.err = n.cmd.Wait(); close(n.done) }()
-	t.Cleanup(n.kill)
+		conf: testnode.WriteConf(t, filepath.Join(dir, "vernemq.conf"), kv)}
+	n.Process = testnode.Start(t, dir, nil, vernemqBin(), "console", "-c", n.conf)
 	n.waitReady(15 * time.Second)
 	return n
 }
@@ -127,36 +74,13 @@ func (n *node) waitReady(d time.Duration) {
 	n.t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		n.alive()
+		n.Alive()
 		if code, _ := n.get("/health", nil); code == http.StatusOK {
 			return
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	n.t.Fatalf("vernemq not healthy on %s within %v; output:\n%s", n.web, d, n.out)
-}
-
-// kill stops the process at test end and dumps its output when the test failed.
-func (n *node) kill() {
-	select {
-	case <-n.done:
-	default:
-		_ = n.cmd.Process.Kill()
-		<-n.done
-	}
-	if n.t.Failed() {
-		n.t.Logf("vernemq output:\n%s", n.out)
-	}
-}
-
-// alive fails the test when the node process has exited.
-func (n *node) alive() {
-	n.t.Helper()
-	select {
-	case <-n.done:
-		n.t.Fatalf("vernemq exited (%v); output:\n%s", n.err, n.out)
-	default:
-	}
+	n.t.Fatalf("vernemq not healthy on %s within %v; output:\n%s", n.web, d, n.Out)
 }
 
 var httpClient = &http.Client{Timeout: 5 * time.Second}

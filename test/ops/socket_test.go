@@ -108,7 +108,7 @@ func TestAdminSocketPermissionsAndBadInput(t *testing.T) {
 			t.Errorf("%s: answer %v, want a result of type error with a message", what, f)
 		}
 	}
-	n.alive()
+	n.Alive()
 	if out := n.mustAdmin("node", "status"); !strings.Contains(out, "VerneMQ@127.0.0.1") {
 		t.Fatalf("node status after bad requests:\n%s", out)
 	}

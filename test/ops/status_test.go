@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 // chromium runs headless Chromium on url with extra args and returns its stdout.
@@ -22,7 +24,7 @@ func chromium(t *testing.T, bin, url string, extra ...string) string {
 		"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
 		"--user-data-dir=" + t.TempDir(), "--window-size=1280,900", "--virtual-time-budget=5000"}, extra...)
 	cmd := exec.CommandContext(ctx, bin, append(args, url)...)
-	var stderr syncBuf
+	var stderr testnode.Output
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {

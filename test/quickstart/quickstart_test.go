@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 func quickstartCommands(t *testing.T) (sub, pub string) {
@@ -37,25 +39,6 @@ func quickstartCommands(t *testing.T) (sub, pub string) {
 	return sub, pub
 }
 
-// portPair returns a free port p with p+1 also free (the cluster's gossip port).
-func portPair(t *testing.T) int {
-	for i := 0; i < 50; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
-		l.Close()
-		if err == nil {
-			l2.Close()
-			return p
-		}
-	}
-	t.Fatal("no free port pair")
-	return 0
-}
-
 func TestReadmeQuickstart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the broker binary")
@@ -66,16 +49,13 @@ func TestReadmeQuickstart(t *testing.T) {
 		}
 		t.Skip("mosquitto-clients not installed")
 	}
-	bin := filepath.Join(os.Getenv("VMQ_BIN"), "vernemq")
-	if os.Getenv("VMQ_BIN") == "" {
-		bin = filepath.Join(t.TempDir(), "vernemq")
-		if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/vernemq").CombinedOutput(); err != nil {
-			t.Fatalf("build: %v\n%s", err, out)
-		}
+	dir, cleanup, err := testnode.Bins("vernemq")
+	if err != nil {
+		t.Fatal(err)
 	}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	defer cleanup()
+	bin := filepath.Join(dir, "vernemq")
+	port := testnode.FreePort(t)
 	data := t.TempDir()
 
 	// The shipped conf, moved to a free port and a temp data dir through VerneMQ-style env overrides.
@@ -84,7 +64,7 @@ func TestReadmeQuickstart(t *testing.T) {
 	cmd.Env = append(os.Environ(),
 		fmt.Sprintf("DOCKER_VERNEMQ_LISTENER__TCP__DEFAULT=127.0.0.1:%d", port),
 		"DOCKER_VERNEMQ_LISTENER__HTTP__DEFAULT=127.0.0.1:0",
-		fmt.Sprintf("DOCKER_VERNEMQ_LISTENER__VMQ__CLUSTERING=127.0.0.1:%d", portPair(t)),
+		fmt.Sprintf("DOCKER_VERNEMQ_LISTENER__VMQ__CLUSTERING=127.0.0.1:%d", testnode.FreePortPair(t)),
 		"DOCKER_VERNEMQ_PLATFORM_DATA_DIR="+data,
 		"DOCKER_VERNEMQ_PLATFORM_LOG_DIR="+data,
 	)

@@ -1,0 +1,201 @@
+// Package testnode runs the real broker binaries for the end-to-end test suites:
+// building them once, free loopback ports, conf files, and child processes whose
+// output is shown when a test fails.
+package testnode
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Bins returns a directory holding the named commands (vernemq, vmq-admin, ...): $VMQ_BIN
+// when set (make test builds them there), else a fresh `go build` into a temp dir that
+// cleanup removes.
+func Bins(names ...string) (dir string, cleanup func(), err error) {
+	if d := os.Getenv("VMQ_BIN"); d != "" {
+		for _, b := range names {
+			if _, err := os.Stat(filepath.Join(d, b)); err != nil {
+				return "", nil, fmt.Errorf("VMQ_BIN=%s has no %s: build it with `make build` or unset VMQ_BIN", d, b)
+			}
+		}
+		return d, func() {}, nil
+	}
+	dir, err = os.MkdirTemp("", "vmq-test-bin")
+	if err != nil {
+		return "", nil, err
+	}
+	args := []string{"build", "-o", dir + string(filepath.Separator)}
+	for _, b := range names {
+		args = append(args, "github.com/vernemq-go/vernemq/cmd/"+b)
+	}
+	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("go build of %v failed (fix the build or set VMQ_BIN): %v\n%s", names, err, out)
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+// Main is a TestMain body: it builds names into *binDir, runs the tests and exits.
+func Main(m *testing.M, binDir *string, names ...string) {
+	dir, cleanup, err := Bins(names...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	*binDir = dir
+	code := m.Run()
+	cleanup()
+	os.Exit(code)
+}
+
+// Output collects a child's stdout and stderr safely.
+type Output struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// FreePort returns a 127.0.0.1 port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("cannot find a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// FreePortPair returns a free port p with p+1 also free (a cluster listener and its gossip port).
+func FreePortPair(t testing.TB) int {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		p := FreePort(t)
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
+			l.Close()
+			return p
+		}
+	}
+	t.Fatal("no free port pair on 127.0.0.1")
+	return 0
+}
+
+// WriteConf writes kv as a vernemq.conf in a stable key order and returns path.
+func WriteConf(t testing.TB, path string, kv map[string]string) string {
+	t.Helper()
+	keys := make([]string, 0, len(kv))
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s = %s\n", k, kv[k])
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatalf("write conf: %v", err)
+	}
+	return path
+}
+
+// Process is a running child (a broker node); it is killed when the test ends and its
+// output is logged if the test failed.
+type Process struct {
+	t    testing.TB
+	Cmd  *exec.Cmd
+	Out  *Output
+	Done chan struct{} // closed when the process has exited
+	Err  error         // Wait's result, valid after Done
+}
+
+// Start runs bin with args in dir (env added to the environment).
+func Start(t testing.TB, dir string, env []string, bin string, args ...string) *Process {
+	t.Helper()
+	p := &Process{t: t, Out: &Output{}, Done: make(chan struct{})}
+	p.Cmd = exec.Command(bin, args...)
+	p.Cmd.Dir = dir
+	p.Cmd.Env = append(os.Environ(), env...)
+	p.Cmd.Stdout, p.Cmd.Stderr = p.Out, p.Out
+	if err := p.Cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	go func() { p.Err = p.Cmd.Wait(); close(p.Done) }()
+	t.Cleanup(p.Kill)
+	return p
+}
+
+// WaitTCP polls addr until it accepts, failing the test if the process exits first or d passes.
+func (p *Process) WaitTCP(addr string, d time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.Done:
+			p.t.Fatalf("process exited before listening on %s (%v); output:\n%s", addr, p.Err, p.Out)
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.t.Fatalf("nothing listened on %s within %v; output:\n%s", addr, d, p.Out)
+}
+
+// Kill stops the process (SIGKILL) and logs its output when the test failed.
+func (p *Process) Kill() {
+	select {
+	case <-p.Done:
+	default:
+		_ = p.Cmd.Process.Kill()
+		<-p.Done
+	}
+	if p.t.Failed() {
+		p.t.Logf("process output:\n%s", p.Out)
+	}
+}
+
+// Terminate sends SIGTERM and waits up to d; it returns the exit code.
+func (p *Process) Terminate(d time.Duration) (int, error) {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return -1, err
+	}
+	select {
+	case <-p.Done:
+		return p.Cmd.ProcessState.ExitCode(), nil
+	case <-time.After(d):
+		return -1, fmt.Errorf("process did not exit within %v of SIGTERM", d)
+	}
+}
+
+// Alive fails the test when the process has exited (e.g. crashed).
+func (p *Process) Alive() {
+	p.t.Helper()
+	select {
+	case <-p.Done:
+		p.t.Fatalf("process exited (%v); output:\n%s", p.Err, p.Out)
+	default:
+	}
+}
