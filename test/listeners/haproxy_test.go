@@ -87,7 +87,14 @@ func proxiedNode(t *testing.T) *node {
 		"listener.tcp.proxied":                                   freeAddr(t),
 		"listener.tcp.proxied.proxy_protocol":                    "on",
 		"listener.tcp.proxied.proxy_protocol_use_cn_as_username": "on",
+		"listener.http.default":                                  freeAddr(t),
 	})
+}
+
+// server is the example config's server address and check port, rewritten to n's.
+func server(n *node) string {
+	_, port, _ := net.SplitHostPort(n.addr("listener.http.default"))
+	return n.addr("listener.tcp.proxied") + " port " + port
 }
 
 // connectedPeer waits until one of nodes logs client id's connection and returns
@@ -108,7 +115,8 @@ func connectedPeer(t *testing.T, nodes []*node, id string) (int, string) {
 	return -1, ""
 }
 
-// TestHAProxy runs the example HAProxy config in front of two broker nodes:
+// TestHAProxy runs the example HAProxy config in front of three broker nodes (health
+// checked on /health):
 // TLS with client certificates ends at HAProxy, PROXY v2 carries the client's
 // address and CN (the ACL proves the CN is the username), PROXY v1 carries the
 // address, and balance source keeps each client address on one node.
@@ -116,7 +124,7 @@ func TestHAProxy(t *testing.T) {
 	t.Parallel()
 	bin := needTool(t, "haproxy", "scripts/install-haproxy.sh")
 	needTool(t, "mosquitto_pub", "scripts/install-test-deps.sh")
-	nodes := []*node{proxiedNode(t), proxiedNode(t)}
+	nodes := []*node{proxiedNode(t), proxiedNode(t), proxiedNode(t)}
 	tlsAddr, plainAddr := freeAddr(t), freeAddr(t)
 	cfg := haproxyConf(t, t.TempDir(), map[string]string{
 		"0.0.0.0:8883":                          tlsAddr,
@@ -124,15 +132,17 @@ func TestHAProxy(t *testing.T) {
 		"/etc/haproxy/certs/mqtt-server.pem":    certs.ServerBundle,
 		"/etc/haproxy/certs/mqtt-client-ca.pem": certs.CAFile,
 		"/etc/haproxy/certs/mqtt-client-ca.crl": certs.CRLFile,
-		"10.0.0.11:1884":                        nodes[0].addr("listener.tcp.proxied"),
-		"10.0.0.12:1884":                        nodes[1].addr("listener.tcp.proxied"),
-		"10.0.0.13:1884":                        nodes[0].addr("listener.tcp.proxied"),
+		"10.0.0.11:1884 port 8888":              server(nodes[0]),
+		"10.0.0.12:1884 port 8888":              server(nodes[1]),
+		"10.0.0.13:1884 port 8888":              server(nodes[2]),
 		// Backend connections come from 127.0.0.2, clients from 127.0.0.3+: the
 		// peer the broker logs tells whose address it used.
 		"source 0.0.0.0":                    "source 127.0.0.2",
 		"log stdout format raw local0 info": "log stdout format raw local0 notice",
 		// 20000 connections need 40000 descriptors, more than a test process may open.
 		"maxconn 20000": "maxconn 200",
+		// Fast health checks so a dead node is drained within the test.
+		"inter 5s fall 3 rise 2": "inter 200ms fall 3 rise 2",
 	})
 	startHAProxy(t, bin, cfg, tlsAddr, plainAddr)
 	var watchers []*v5
@@ -216,6 +226,43 @@ func TestHAProxy(t *testing.T) {
 					t.Fatalf("client address %s went to node %d, then node %d: no source affinity", src, first, i)
 				}
 				first = i
+			}
+		}
+	})
+
+	t.Run("a node whose /health fails is drained, the others keep their clients", func(t *testing.T) {
+		// Which node each client address lands on now.
+		home := map[string]int{}
+		for s := 10; s <= 17; s++ {
+			src := fmt.Sprintf("127.0.0.%d", s)
+			id := fmt.Sprintf("home-%d", s)
+			if out, err := pubTLS("device-42", src, id, "devices/device-42/home", id); err != nil {
+				t.Fatalf("mosquitto_pub from %s: %v\n%s", src, err, out)
+			}
+			home[src], _ = connectedPeer(t, nodes, id)
+		}
+		victim := home["127.0.0.10"]
+		nodes[victim].Kill()
+		// fall 3 × inter 200ms: HAProxy marks the node down within about a second.
+		deadline := time.Now().Add(10 * time.Second)
+		for src, was := range home {
+			for k := 0; ; k++ {
+				id := fmt.Sprintf("moved-%s-%d", src, k)
+				out, err := pubTLS("device-42", src, id, "devices/device-42/home", id)
+				if err == nil {
+					now, _ := connectedPeer(t, nodes, id)
+					if was != victim && now != was {
+						t.Fatalf("%s moved from node %d to %d although its node is healthy", src, was, now)
+					}
+					if now == victim {
+						t.Fatalf("%s still sent to the dead node %d", src, victim)
+					}
+					break
+				}
+				if was != victim || time.Now().After(deadline) {
+					t.Fatalf("mosquitto_pub from %s (home node %d, dead node %d): %v\n%s", src, was, victim, err, out)
+				}
+				time.Sleep(200 * time.Millisecond)
 			}
 		}
 	})
