@@ -39,16 +39,24 @@ func (b *Broker) beforeConnect(id SessionID, cleanStart bool) {
 func (b *Broker) Hooks() Hooks { return *b.hooks.Load() }
 
 // OfflineQueue returns, in order, every delivery waiting for the session s: those in
-// the message store, then those still in memory. Session migration sends them to the
-// node the client moved to before calling Forget.
+// the message store, then those still in memory. It reads after every store write
+// already submitted for s has committed, so nothing acknowledged is missed.
 func (b *Broker) OfflineQueue(s *session.Session) []session.Delivery {
+	s.LockStore()
+	defer s.UnlockStore()
+	return b.offlineQueueLocked(s)
+}
+
+// offlineQueueLocked is OfflineQueue for a caller holding s's store lock.
+func (b *Broker) offlineQueueLocked(s *session.Session) []session.Delivery {
 	p := b.persist
 	if p.st == nil {
 		return s.Pending()
 	}
-	s.LockStore()
-	defer s.UnlockStore()
 	p.ackGroup(s.ID).Wait() // acknowledged messages must not move
+	// The writer commits in submission order: a synchronous write after the queued
+	// offline enqueues returns only once they are durable and readable.
+	p.saveSession(s)
 	var out []session.Delivery
 	stored := map[uint64]bool{}
 	err := p.st.Queue(key(s.ID), func(q store.Queued) error {
@@ -65,4 +73,67 @@ func (b *Broker) OfflineQueue(s *session.Session) []session.Delivery {
 		}
 	}
 	return out
+}
+
+// Moved is an offline persistent session taken out of this node to move to another.
+type Moved struct {
+	Expiry       uint32
+	OfflineSince time.Time
+	Subs         []session.Sub
+	Queue        []session.Delivery
+}
+
+// HandOver takes the offline session id out of this node for migration: under its
+// store lock (no delivery lands in between) it reads the queue once every submitted
+// store write has committed, marks the session non-persistent (a delivery routed to
+// it afterwards is refused, not stored for a session that is gone) and forgets it.
+// ok is false when there is no persistent session of id (a non-persistent one is forgotten).
+func (b *Broker) HandOver(id SessionID) (m Moved, ok bool) {
+	s := b.Session(id)
+	if s == nil {
+		return m, false
+	}
+	persistent, expiry := s.Persistent()
+	if !persistent {
+		b.Forget(id)
+		return m, false
+	}
+	_, offline := s.Info()
+	m = Moved{Expiry: expiry, OfflineSince: offline, Subs: s.Subs()}
+	s.LockStore()
+	m.Queue = b.offlineQueueLocked(s)
+	s.SetPersistence(false, 0)
+	s.UnlockStore()
+	b.Forget(id)
+	return m, true
+}
+
+// movedCommitWait bounds how long a moved-in queue waits for its store commits.
+const movedCommitWait = 10 * time.Second
+
+// RestoreMoved recreates a session moved from another node, or adds the moved queue
+// to the session of id already here. The queue goes through the persistence path: an
+// offline session's messages are committed to this node's store before it returns.
+func (b *Broker) RestoreMoved(id SessionID, m Moved) *session.Session {
+	s := b.Session(id)
+	if s == nil {
+		s = b.RestoreSession(id, m.Expiry, m.OfflineSince, m.Subs)
+		b.persist.saveSession(s)
+	}
+	done := make(chan error, 1)
+	w := b.persist.newWait(func(err error) { done <- err })
+	for _, d := range m.Queue {
+		d.Seq = 0 // store sequence numbers belong to the old node's store
+		b.persist.deliver(s, d, w)
+	}
+	w.release()
+	select {
+	case err := <-done:
+		if err != nil {
+			b.log.Error("message store: storing a moved queue failed", "client_id", id.ClientID, "error", err)
+		}
+	case <-time.After(movedCommitWait):
+		b.log.Warn("message store: a moved queue is not committed yet", "client_id", id.ClientID)
+	}
+	return s
 }

@@ -69,11 +69,14 @@ type Cluster struct {
 	mu     sync.Mutex
 	links  map[string]*link
 	failed map[string]*time.Timer // failed members waiting out DeadNodeGrace
+	gone   map[string]bool        // failed members past DeadNodeGrace: no longer a netsplit
 	closed bool
 
 	tab  table
 	mig  migrations
 	ret  retainSync
+	reg  registrations
+	mv   movedSessions
 	inMu sync.Mutex
 	in   map[net.Conn]struct{}
 }
@@ -118,6 +121,9 @@ func New(o Options) (*Cluster, error) {
 	c.tab.init(c)
 	c.mig.init()
 	c.ret.init()
+	c.reg.init()
+	c.mv.init()
+	c.gone = map[string]bool{}
 	return c, nil
 }
 
@@ -238,13 +244,16 @@ func (c *Cluster) Members() []Member {
 
 // Consistent reports whether every member is reachable, VerneMQ's vmq_cluster:is_ready:
 // while false, CONNECT, PUBLISH, SUBSCRIBE and UNSUBSCRIBE are refused unless the
-// matching allow_*_during_netsplit is on (see Allowed).
+// matching allow_*_during_netsplit is on (see Allowed). A member failed for longer than
+// DeadNodeGrace has had its subscriptions removed and no longer counts.
 func (c *Cluster) Consistent() bool {
 	if c.serf == nil {
 		return true
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, m := range c.serf.Members() {
-		if m.Name != c.o.Node && m.Status == serf.StatusFailed {
+		if m.Name != c.o.Node && m.Status == serf.StatusFailed && !c.gone[m.Name] {
 			return false
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/session"
 )
@@ -98,9 +99,9 @@ func TestSessionsAndHandoverRoundTrip(t *testing.T) {
 		t.Fatalf("got %+v", f)
 	}
 
-	h := handover{found: true, expiry: 3600, offlineSince: time.Unix(0, 42), subs: ops[0].subs,
-		queue: []session.Delivery{{Msg: &session.Message{Topic: "q", Payload: []byte("1"), QoS: 1}, QoS: 1, SubIDs: []uint32{7}},
-			{Msg: &session.Message{Topic: "q", Payload: []byte("2"), QoS: 1}, QoS: 1, Retain: true}}}
+	h := handover{found: true, Moved: broker.Moved{Expiry: 3600, OfflineSince: time.Unix(0, 42), Subs: ops[0].subs,
+		Queue: []session.Delivery{{Msg: &session.Message{Topic: "q", Payload: []byte("1"), QoS: 1}, QoS: 1, SubIDs: []uint32{7}},
+			{Msg: &session.Message{Topic: "q", Payload: []byte("2"), QoS: 1}, QoS: 1, Retain: true}}}}
 	e = enc{}
 	if err := encodeHandover(&e, 77, h); err != nil {
 		t.Fatal(err)

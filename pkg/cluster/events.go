@@ -47,6 +47,7 @@ func (c *Cluster) memberEvent(t serf.EventType, m serf.Member) {
 			delete(c.failed, m.Name)
 			c.resolved.Inc()
 		}
+		delete(c.gone, m.Name)
 		l := c.links[m.Name]
 		isNew := l == nil
 		if isNew {
@@ -82,15 +83,20 @@ func (c *Cluster) memberEvent(t serf.EventType, m serf.Member) {
 func (c *Cluster) graceOver(name string) {
 	c.mu.Lock()
 	delete(c.failed, name)
-	closed := c.closed
 	c.mu.Unlock()
-	if closed {
-		return
-	}
 	for _, m := range c.serf.Members() {
 		if m.Name == name && m.Status == serf.StatusAlive {
 			return
 		}
+	}
+	c.mu.Lock()
+	closed := c.closed
+	if !closed {
+		c.gone[name] = true
+	}
+	c.mu.Unlock()
+	if closed {
+		return
 	}
 	c.log.Warn("cluster member failed for longer than the grace period: removing its subscriptions", "node", name)
 	c.removeNode(name)
@@ -143,6 +149,7 @@ func (c *Cluster) syncLoop() {
 		case <-poll.C:
 			c.ret.poll(c)
 		case <-tick.C:
+			c.expireMoved()
 			c.tab.pushDirty()
 			c.broadcast(c.tab.digestFrame())
 		}

@@ -9,15 +9,19 @@ import (
 // Frame types of the data link. A frame is a 4-byte big-endian length of what
 // follows, one type byte, and the body.
 const (
-	fPublish     byte = 1 // message: deliver to local subscribers (Broker.DeliverLocal)
-	fShared      byte = 2 // subscriber id + delivery: deliver to that session (Broker.DeliverShared)
-	fSessions    byte = 3 // session table delta or full snapshot of the sender
-	fDigest      byte = 4 // the sender's table version, for anti-entropy
-	fSyncReq     byte = 5 // please send your full table
-	fRetain      byte = 6 // retained message set or delete
-	fHandoverReq byte = 7 // move (or drop) a session to the asking node
-	fHandoverRes byte = 8 // the session moved: its subscriptions and pending deliveries
-	fRetainSync  byte = 9 // full retained store of the sender (anti-entropy)
+	fPublish     byte = 1  // message: deliver to local subscribers (Broker.DeliverLocal)
+	fShared      byte = 2  // subscriber id + delivery: deliver to that session (Broker.DeliverShared)
+	fSessions    byte = 3  // session table delta or full snapshot of the sender
+	fDigest      byte = 4  // the sender's table version, for anti-entropy
+	fSyncReq     byte = 5  // please send your full table
+	fRetain      byte = 6  // retained message set or delete
+	fHandoverReq byte = 7  // move (or drop) a session to the asking node
+	fHandoverRes byte = 8  // the session moved: its subscriptions and pending deliveries
+	fRetainSync  byte = 9  // full retained store of the sender (anti-entropy)
+	fRegLock     byte = 10 // take the registration lock of a client id (to its coordinator)
+	fRegGrant    byte = 11 // the lock is yours: token and the node that registered the id last
+	fRegUnlock   byte = 12 // release the lock, naming the new owner
+	fMoveIn      byte = 13 // a leaving node pushes a session here; answered with fHandoverRes
 )
 
 const frameHeader = 5

@@ -4,50 +4,75 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/hashicorp/serf/serf"
 	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/packets"
-	"github.com/vernemq-go/vernemq/pkg/session"
 )
 
-// migrations tracks this node's handover requests waiting for their answer.
+// migrations tracks this node's handover requests (and leave-time pushes) waiting for their answer.
 type migrations struct {
 	mu      sync.Mutex
 	next    uint64
-	pending map[uint64]chan handover
+	pending map[uint64]pendingMove
 }
+
+type pendingMove struct {
+	ch      chan handover
+	id      broker.SessionID
+	restore bool // a found session is restored here (false: clean start, or a push's acknowledgement)
+	since   time.Time
+}
+
+// abandonedKeep is how long an unanswered request stays, so a late answer is still restored.
+const abandonedKeep = time.Minute
 
 // handover is a session moved from another node.
 type handover struct {
-	found        bool
-	expiry       uint32
-	offlineSince time.Time
-	subs         []session.Sub
-	queue        []session.Delivery
+	found bool
+	broker.Moved
 }
 
-func (m *migrations) init() { m.pending = map[uint64]chan handover{} }
+func (m *migrations) init() { m.pending = map[uint64]pendingMove{} }
 
 // offlineWait bounds how long the old node waits for its kicked client's connection to end.
 const offlineWait = 3 * time.Second
 
-// BeforeConnect implements broker.Registrar: before id registers here, every other
-// node that holds a session of id is asked to hand it over (clean start: to drop
-// it). The old node kicks its client (0x8E), sends the subscriptions and the
-// pending deliveries in order, and forgets the session; we restore it here.
+// handoverWait bounds the wait for one node's answer, so a member that does not answer
+// (failed, not yet removed) cannot hold a CONNECT for the whole registrar timeout.
+const handoverWait = offlineWait + 3*time.Second
+
+// BeforeConnect implements broker.Registrar: with coordinate_registrations it first
+// takes the client id's registration lock (see coord.go); then every other node that
+// holds a session of id is asked to hand it over (clean start: to drop it). The old
+// node kicks its client (0x8E), sends the subscriptions and the pending deliveries in
+// order, forgets the session and forwards what still arrives for it; the session is
+// restored here, durably, before the answer's frame is done (so forwarded messages
+// that follow it on the link find it).
 func (c *Cluster) BeforeConnect(ctx context.Context, id broker.SessionID, cleanStart bool) error {
+	c.forgetMoved(id)
 	owners := c.tab.owners(id)
 	var errs []error
+	if c.o.Setting("coordinate_registrations") {
+		last, err := c.lockRegistration(ctx, id)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("registration of %q not coordinated: %w", id.ClientID, err))
+		} else if last != "" && last != c.o.Node && !slices.Contains(owners, last) {
+			owners = append(owners, last)
+		}
+	}
 	for _, node := range owners {
-		h, err := c.requestHandover(ctx, node, id, cleanStart)
+		if !c.running(node) {
+			continue // a failed or departed member cannot answer; its sessions are handled by DeadNodeGrace
+		}
+		hctx, cancel := context.WithTimeout(ctx, handoverWait)
+		_, err := c.requestHandover(hctx, node, id, cleanStart)
+		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("session %q on %s: %w", id.ClientID, node, err))
-			continue
-		}
-		if h.found && !cleanStart {
-			c.restore(id, h)
 		}
 	}
 	if len(owners) > 0 {
@@ -56,50 +81,43 @@ func (c *Cluster) BeforeConnect(ctx context.Context, id broker.SessionID, cleanS
 	return errors.Join(errs...)
 }
 
-func (c *Cluster) requestHandover(ctx context.Context, node string, id broker.SessionID, cleanStart bool) (handover, error) {
+func (c *Cluster) waitMove(ctx context.Context, id broker.SessionID, restore bool, send func(req uint64)) (handover, error) {
 	ch := make(chan handover, 1)
 	c.mig.mu.Lock()
 	c.mig.next++
 	req := c.mig.next
-	c.mig.pending[req] = ch
-	c.mig.mu.Unlock()
-	defer func() {
-		c.mig.mu.Lock()
-		delete(c.mig.pending, req)
-		c.mig.mu.Unlock()
-	}()
-	f, _ := appendFrame(nil, fHandoverReq, func(e *enc) error {
-		e.uv(req)
-		e.sid(id)
-		if cleanStart {
-			e.u8(1)
-		} else {
-			e.u8(0)
+	now := time.Now()
+	for r, p := range c.mig.pending {
+		if now.Sub(p.since) > abandonedKeep {
+			delete(c.mig.pending, r)
 		}
-		return nil
-	})
-	c.sendTo(node, f)
+	}
+	c.mig.pending[req] = pendingMove{ch: ch, id: id, restore: restore, since: now}
+	c.mig.mu.Unlock()
+	send(req)
 	select {
 	case h := <-ch:
 		return h, nil
 	case <-ctx.Done():
+		// The entry stays (abandonedKeep): a late answer is still restored, not lost.
 		return handover{}, fmt.Errorf("no answer from the node holding the session: %w", ctx.Err())
 	}
 }
 
-// restore recreates the moved session here, or adds its queue to the one already here.
-func (c *Cluster) restore(id broker.SessionID, h handover) {
-	s := c.b.Session(id)
-	if s == nil {
-		s = c.b.RestoreSession(id, h.expiry, h.offlineSince, h.subs)
-	} else {
-		c.log.Warn("moved session merged into a session already on this node", "client_id", id.ClientID)
-	}
-	for _, d := range h.queue {
-		d.Seq = 0 // store sequence numbers belong to the old node's store
-		s.Enqueue(d)
-	}
-	c.log.Info("session moved to this node", "client_id", id.ClientID, "subscriptions", len(h.subs), "messages", len(h.queue))
+func (c *Cluster) requestHandover(ctx context.Context, node string, id broker.SessionID, cleanStart bool) (handover, error) {
+	return c.waitMove(ctx, id, !cleanStart, func(req uint64) {
+		f, _ := appendFrame(nil, fHandoverReq, func(e *enc) error {
+			e.uv(req)
+			e.sid(id)
+			if cleanStart {
+				e.u8(1)
+			} else {
+				e.u8(0)
+			}
+			return nil
+		})
+		c.sendTo(node, f)
+	})
 }
 
 func (c *Cluster) handleHandoverReq(peer string, d *dec) error {
@@ -108,19 +126,20 @@ func (c *Cluster) handleHandoverReq(peer string, d *dec) error {
 		return err
 	}
 	go func() { // waiting for the client to go offline must not stall the link
-		h := c.giveUp(id, clean)
+		h := c.giveUp(peer, id, clean)
 		f, err := appendFrame(nil, fHandoverRes, func(e *enc) error { return encodeHandover(e, req, h) })
 		if err != nil {
 			c.log.Warn("session handover could not be encoded; the session is lost", "client_id", id.ClientID, "error", err)
 			f, _ = appendFrame(nil, fHandoverRes, func(e *enc) error { return encodeHandover(e, req, handover{}) })
 		}
 		c.sendTo(peer, f)
+		c.movedSent(id)
 	}()
 	return nil
 }
 
-// giveUp hands id's session over: kick, wait until offline, snapshot, forget.
-func (c *Cluster) giveUp(id broker.SessionID, clean bool) handover {
+// giveUp hands id's session over to peer: kick, wait until offline, take it out, forget.
+func (c *Cluster) giveUp(peer string, id broker.SessionID, clean bool) handover {
 	s := c.b.Session(id)
 	if s == nil {
 		return handover{}
@@ -138,15 +157,13 @@ func (c *Cluster) giveUp(id broker.SessionID, clean bool) handover {
 	if c.b.Session(id) != s { // a clean session ended with its connection
 		return handover{}
 	}
-	persistent, expiry := s.Persistent()
-	if !persistent {
-		c.b.Forget(id)
+	c.noteMoved(id, peer, s.Subs()) // before the session goes: what arrives from now on is passed on
+	m, ok := c.b.HandOver(id)
+	if !ok {
+		c.forgetMoved(id)
 		return handover{}
 	}
-	_, offline := s.Info()
-	h := handover{found: true, expiry: expiry, offlineSince: offline, subs: s.Subs(), queue: c.b.OfflineQueue(s)}
-	c.b.Forget(id)
-	return h
+	return handover{found: true, Moved: m}
 }
 
 func encodeHandover(e *enc, req uint64, h handover) error {
@@ -156,11 +173,11 @@ func encodeHandover(e *enc, req uint64, h handover) error {
 		return nil
 	}
 	e.u8(1)
-	e.uv(uint64(h.expiry))
-	e.sv(h.offlineSince.UnixNano())
-	e.subs(h.subs)
-	e.uv(uint64(len(h.queue)))
-	for _, d := range h.queue {
+	e.uv(uint64(h.Expiry))
+	e.sv(h.OfflineSince.UnixNano())
+	e.subs(h.Subs)
+	e.uv(uint64(len(h.Queue)))
+	for _, d := range h.Queue {
 		if err := e.delivery(d); err != nil {
 			return err
 		}
@@ -174,34 +191,61 @@ func decodeHandover(d *dec) (uint64, handover) {
 	if h.found = d.u8() == 1; !h.found {
 		return req, h
 	}
-	h.expiry = uint32(d.uv())
-	h.offlineSince = time.Unix(0, d.sv())
-	h.subs = d.subs()
+	h.Expiry = uint32(d.uv())
+	h.OfflineSince = time.Unix(0, d.sv())
+	h.Subs = d.subs()
 	n := d.uv()
 	if n > uint64(len(d.b)) {
 		d.fail(errShort)
 		return req, h
 	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		h.queue = append(h.queue, d.delivery())
+		h.Queue = append(h.Queue, d.delivery())
 	}
 	return req, h
 }
 
+// handleHandoverRes restores the moved session on the link's reader, before any later
+// frame of that peer (messages it forwards for the session) is handled.
 func (c *Cluster) handleHandoverRes(d *dec) error {
 	req, h := decodeHandover(d)
 	if err := d.done(); err != nil {
 		return err
 	}
 	c.mig.mu.Lock()
-	ch := c.mig.pending[req]
+	p, ok := c.mig.pending[req]
+	delete(c.mig.pending, req)
 	c.mig.mu.Unlock()
-	if ch == nil {
+	if !ok {
 		if h.found {
-			c.log.Warn("a session arrived after its connect gave up waiting; its queue is lost", "messages", len(h.queue))
+			c.log.Warn("a moved session arrived for an unknown request; its queue is lost", "messages", len(h.Queue))
 		}
 		return nil
 	}
-	ch <- h
+	if h.found && p.restore {
+		c.restore(p.id, h.Moved)
+	}
+	p.ch <- h
 	return nil
+}
+
+// restore recreates the moved session here (its queue committed to the store), or adds
+// its queue to the session already here.
+func (c *Cluster) restore(id broker.SessionID, m broker.Moved) {
+	if c.b.Session(id) != nil {
+		c.log.Warn("moved session merged into a session already on this node", "client_id", id.ClientID)
+	}
+	c.b.RestoreMoved(id, m)
+	c.tab.markDirty(id)
+	c.log.Info("session moved to this node", "client_id", id.ClientID, "subscriptions", len(m.Subs), "messages", len(m.Queue))
+}
+
+// running reports whether node is an alive member.
+func (c *Cluster) running(node string) bool {
+	for _, m := range c.serf.Members() {
+		if m.Name == node {
+			return m.Status == serf.StatusAlive
+		}
+	}
+	return false
 }

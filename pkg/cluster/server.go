@@ -81,13 +81,14 @@ func (c *Cluster) handle(peer string, t byte, body []byte) error {
 			c.ret.noteRemote(m)
 		}
 		c.b.DeliverLocal(m)
+		c.forwardMoved(m)
 	case fShared:
 		sub := d.sid()
 		dl := d.delivery()
 		if err := d.done(); err != nil {
 			return err
 		}
-		if !c.b.DeliverShared(sub, dl) {
+		if !c.b.DeliverShared(sub, dl) && !c.forwardMovedShared(sub, dl) {
 			c.log.Debug("shared delivery for a session that is gone", "client_id", sub.ClientID)
 		}
 	case fSessions:
@@ -117,6 +118,10 @@ func (c *Cluster) handle(peer string, t byte, body []byte) error {
 		return c.handleHandoverReq(peer, d)
 	case fHandoverRes:
 		return c.handleHandoverRes(d)
+	case fRegLock, fRegGrant, fRegUnlock:
+		return c.handleRegFrame(peer, t, d)
+	case fMoveIn:
+		return c.handleMoveIn(peer, d)
 	default:
 		c.log.Debug("unknown cluster frame type ignored", "peer", peer, "type", t)
 	}

@@ -80,6 +80,9 @@ func (t *table) pushDirty() {
 func (t *table) localOp(id broker.SessionID) op {
 	s := t.c.b.Session(id)
 	if s == nil {
+		if o, ok := t.c.movedOp(id); ok {
+			return o
+		}
 		return op{id: id}
 	}
 	return op{id: id, present: true, subs: s.Subs()}
@@ -159,11 +162,20 @@ func decodeSessions(d *dec) sessionsFrame {
 // apply merges a peer's delta or full copy; it reports false when a delta does not
 // follow the version we hold, and the caller then asks for a full copy.
 func (t *table) apply(node string, f sessionsFrame) bool {
+	ok, present := t.applyLocked(node, f)
+	// Sessions we handed to node are now routed there: drop them from our table.
+	for _, id := range t.c.confirmMoved(node, present) {
+		t.markDirty(id)
+	}
+	return ok
+}
+
+func (t *table) applyLocked(node string, f sessionsFrame) (bool, []broker.SessionID) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	nt := t.nodes[node]
 	if !f.full && (nt == nil || nt.inc != f.inc || nt.ver != f.prev) {
-		return false
+		return false, nil
 	}
 	if nt == nil {
 		nt = &nodeTable{sessions: map[broker.SessionID][]session.Sub{}}
@@ -182,9 +194,11 @@ func (t *table) apply(node string, f sessionsFrame) bool {
 			}
 		}
 	}
+	var present []broker.SessionID
 	for _, o := range f.ops {
 		old := nt.sessions[o.id]
 		if o.present {
+			present = append(present, o.id)
 			setEntries(ix, node, o.id, old, o.subs)
 			nt.sessions[o.id] = o.subs
 		} else {
@@ -193,7 +207,7 @@ func (t *table) apply(node string, f sessionsFrame) bool {
 		}
 	}
 	nt.inc, nt.ver = f.inc, f.ver
-	return true
+	return true, present
 }
 
 // setEntries replaces node's index entries of session id: old ones not in subs go, subs are (re)added.
@@ -288,9 +302,23 @@ func (c *Cluster) installHooks() {
 	}
 	h.OnClientWakeup = func(id broker.SessionID) {
 		mark(id)
+		c.unlockRegistration(id) // registered: the next connect of id may go
 		if prevWake != nil {
 			prevWake(id)
 		}
 	}
 	c.b.SetHooks(h)
+}
+
+// adopt records id with subs in node's replica at once (a session this node just moved
+// there), so local publishes route to it before node's own delta arrives.
+func (t *table) adopt(node string, id broker.SessionID, subs []session.Sub) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	nt := t.nodes[node]
+	if nt == nil {
+		return // no replica yet: its full copy will bring the session
+	}
+	setEntries(t.c.b.Index(), node, id, nt.sessions[id], subs)
+	nt.sessions[id] = subs
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/cluster"
+	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
 // clusters holds each node's cluster; kept beside Node so node.go needs no new field.
@@ -90,15 +91,16 @@ func (n *Node) joinUntil(ctx context.Context, cl *cluster.Cluster, seed string) 
 	n.Log.Error("gave up joining the cluster; use vmq-admin cluster join", "discovery_node", seed)
 }
 
-// leaveCluster is this node's graceful `cluster leave`: stop accepting clients, then leave.
+// leaveCluster is this node's graceful `cluster leave`: stop accepting clients,
+// disconnect them, hand the persistent sessions with their offline queues to the
+// remaining nodes (with kill: discard every session), then leave the gossip.
 func (n *Node) leaveCluster(kill bool) {
 	n.stopListeners()
-	if kill {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		n.Server.Shutdown(sctx, 0)
-		cancel()
-	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	n.Server.Shutdown(sctx, packets.UseAnotherServer) // v5 clients are told to reconnect elsewhere
+	cancel()
 	if cl := n.Cluster(); cl != nil {
+		cl.Drain(kill)
 		if err := cl.Leave("", kill); err != nil {
 			n.Log.Warn("cluster leave failed", "error", err)
 		}
