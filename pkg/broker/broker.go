@@ -19,6 +19,8 @@ const (
 	PolicyPreferLocal = "prefer_local"
 	PolicyLocalOnly   = "local_only"
 	PolicyRandom      = "random"
+	// PolicyPreferOnlineBeforeLocal prefers a remote online member over a local offline one.
+	PolicyPreferOnlineBeforeLocal = "prefer_online_before_local"
 )
 
 // Settings are router options that may change at run time.

@@ -333,3 +333,47 @@ func TestLargeFanoutDedup(t *testing.T) {
 		t.Fatal("No Local ignored")
 	}
 }
+
+// fakeRemote records forwarded shared deliveries.
+type fakeRemote struct {
+	mu     sync.Mutex
+	shared []string
+}
+
+func (f *fakeRemote) Forward(node string, m *session.Message) {}
+func (f *fakeRemote) ForwardShared(node string, m *session.Message, sub topics.SubscriberID, d session.Delivery) {
+	f.mu.Lock()
+	f.shared = append(f.shared, sub.ClientID)
+	f.mu.Unlock()
+}
+
+// prefer_local queues for a local offline member before using a remote one;
+// prefer_online_before_local sends to the remote online member instead; local_only never forwards.
+func TestSharedPolicies(t *testing.T) {
+	for _, tc := range []struct {
+		policy     string
+		wantRemote bool
+		wantQueued bool
+	}{
+		{PolicyPreferLocal, false, true},
+		{PolicyPreferOnlineBeforeLocal, true, false},
+		{PolicyLocalOnly, false, true},
+	} {
+		b := New(Options{Node: "n1"})
+		r := &fakeRemote{}
+		b.SetRemote(r)
+		b.SetSettings(Settings{SharedPolicy: tc.policy})
+		l := &pipeLink{}
+		s := connect(b, "local", true, l)
+		b.Subscribe(s, []session.Sub{{Filter: "$share/g/jobs", Options: packets.SubOptions{QoS: 1}}})
+		b.Disconnect(s, l, true)
+		b.Index().Add(&topics.Entry{Subscriber: topics.SubscriberID{ClientID: "remote"}, Node: "n2", Filter: "jobs", Group: "g", Options: packets.SubOptions{QoS: 1}})
+		b.Publish(msg("jobs", 1, "j"), nil)
+		r.mu.Lock()
+		gotRemote := len(r.shared) == 1
+		r.mu.Unlock()
+		if gotRemote != tc.wantRemote || (s.QueueLen() == 1) != tc.wantQueued {
+			t.Errorf("%s: forwarded %v (want %v), queued locally %d (want %v)", tc.policy, gotRemote, tc.wantRemote, s.QueueLen(), tc.wantQueued)
+		}
+	}
+}

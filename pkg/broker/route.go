@@ -166,17 +166,19 @@ func (b *Broker) deliverShared(m *session.Message, sm topics.SharedMatch, w *wai
 			offline = append(offline, e)
 		}
 	}
+	// Online members before offline ones in every policy (an offline member only queues).
+	shuffle(online)
+	shuffle(remotes)
+	shuffle(offline)
 	var order []*topics.Entry
 	switch policy {
 	case PolicyRandom:
 		order = append(append(online, remotes...), offline...)
 		shuffle(order[:len(online)+len(remotes)])
-		shuffle(order[len(online)+len(remotes):])
-	default: // prefer_local and local_only: local online members first
-		shuffle(online)
-		shuffle(remotes)
-		shuffle(offline)
+	case PolicyPreferOnlineBeforeLocal:
 		order = append(append(online, remotes...), offline...)
+	default: // prefer_local: every local member before a remote one; local_only has no remotes
+		order = append(append(online, offline...), remotes...)
 	}
 	for _, e := range order {
 		if e.Node != "" {
