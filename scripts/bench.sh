@@ -5,12 +5,19 @@
 #   BROKERS=this,mochi     brokers to run (first one is compared with the others)
 #   BENCH_STEP=10s         paced step / overload window length (full run)
 #   BENCH_MD=path          where to append the results (default docs/benchmarks.md; "" = none)
+#   BENCH_ONLY=8,9         run only these scenario groups (1-5, 6, 6b, 7, 8, 9, 10); default all
+# Scenarios 8-9 (persistent sessions) run on this broker and Mosquitto (persistence on), 10 (auth)
+# on this broker only, with PostgreSQL/Redis started from scripts/bench-authdb.sh when installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BROKERS=${BROKERS:-this,mosquitto,mochi}
 STEP=${BENCH_STEP:-10s}
 MD=${BENCH_MD-docs/benchmarks.md}
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+QUICK=${BENCH_QUICK:-}
+ONLY=${BENCH_ONLY:-}
+want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *,$1,* ]]; }
+. scripts/bench-authdb.sh
 
 [[ ",$BROKERS," == *,mosquitto,* ]] && bash scripts/install-bench-deps.sh
 [ -x bin/vernemq ] || go build -o bin/ ./cmd/vernemq   # `make bench` builds it first
@@ -27,7 +34,7 @@ cleanup() {
   fi
   PID=""
 }
-trap 'cleanup; rm -rf "$WORK"' EXIT
+trap 'cleanup; stop_authdb; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
 # Idle-connection scenario needs ~10k fds on each side: raise the soft limit to the hard one.
@@ -50,17 +57,23 @@ wait_port() { # polls until $1 accepts connections, 10 s at most
   return 1
 }
 
-start_broker() { # $1 = this|mosquitto|mochi; sets PID, PORT, TLSPORT
+# Per-start knobs (reset after each start): KEEP_DATA=1 keeps the store (restart), NOWAIT=1 returns
+# at once (the restart probe times the start), THIS_AUTH replaces this broker's auth lines,
+# THIS_EXTRA / MOSQ_EXTRA add conf lines, MOSQ_PERSIST=true turns Mosquitto's persistence on.
+THIS_AUTH_DEFAULT="allow_anonymous = on
+plugins.vmq_passwd = off
+plugins.vmq_acl = on
+vmq_acl.acl_file = $WORK/acl"
+start_broker() { # $1 = this|mosquitto|mochi; sets PID, PORT, TLSPORT, T0 (start time, ns)
   NAME=$1
   PORT=$(bin/vmq-bench freeport); TLSPORT=$(bin/vmq-bench freeport)
   case $NAME in
   this)
-    rm -rf "$WORK/data"; mkdir -p "$WORK/data"
+    [ "${KEEP_DATA:-}" = 1 ] || rm -rf "$WORK/data"
+    mkdir -p "$WORK/data"
     cat >"$WORK/vernemq.conf" <<CONF
-allow_anonymous = on
-plugins.vmq_passwd = off
-plugins.vmq_acl = on
-vmq_acl.acl_file = $WORK/acl
+${THIS_AUTH:-$THIS_AUTH_DEFAULT}
+${THIS_EXTRA:-}
 platform_data_dir = $WORK/data
 log.console = console
 log.console.level = warning
@@ -72,15 +85,20 @@ listener.ssl.certfile = $WORK/server.pem
 listener.ssl.keyfile = $WORK/server.key
 listener.ssl.cafile = $WORK/ca.pem
 CONF
+    T0=$(date +%s%N)
     bin/vernemq console -c "$WORK/vernemq.conf" >>"$WORK/this.log" 2>&1 &
     ;;
   mosquitto)
+    [ "${KEEP_DATA:-}" = 1 ] || rm -rf "$WORK/mosqdata"
+    mkdir -p "$WORK/mosqdata"
     # user: as root mosquitto would switch to user mosquitto, which cannot read the 0600 certificates.
     cat >"$WORK/mosquitto.conf" <<CONF
 per_listener_settings false
 user $(id -un)
 allow_anonymous true
-persistence false
+persistence ${MOSQ_PERSIST:-false}
+persistence_location $WORK/mosqdata/
+${MOSQ_EXTRA:-}
 sys_interval 1
 log_dest stderr
 log_type error
@@ -91,30 +109,123 @@ listener $TLSPORT 127.0.0.1
 certfile $WORK/server.pem
 keyfile $WORK/server.key
 CONF
+    T0=$(date +%s%N)
     "$MOSQUITTO" -c "$WORK/mosquitto.conf" >>"$WORK/mosquitto.log" 2>&1 &
     ;;
   mochi)
+    T0=$(date +%s%N)
     bin/mochi-peer -tcp "127.0.0.1:$PORT" -tls "127.0.0.1:$TLSPORT" -cert "$WORK/server.pem" -key "$WORK/server.key" >>"$WORK/mochi.log" 2>&1 &
     ;;
   *) echo "bench: unknown broker $NAME in BROKERS (use this, mosquitto, mochi)" >&2; return 1 ;;
   esac
   PID=$!
+  [ "${NOWAIT:-}" = 1 ] && return 0
   wait_port "$PORT" && wait_port "$TLSPORT"
+}
+
+run_group() { # $1 broker, $2 scenarios, rest: extra vmq-bench run flags; a fresh broker each time
+  local b=$1 group=$2; shift 2
+  echo "bench: $b scenarios $group" >&2
+  if ! start_broker "$b"; then cleanup; tail -5 "$WORK/$b.log" >&2 || true; return 0; fi
+  bin/vmq-bench run -broker "$b" -addr "127.0.0.1:$PORT" -tls-addr "127.0.0.1:$TLSPORT" -ca "$WORK/ca.pem" \
+    -pid "$PID" -scenarios "$group" -step "$STEP" -out "$out" "$@" || echo "bench: $b $group failed" >&2
+  cleanup
+}
+
+note() { # $1 broker, $2 id, $3 label, $4 why
+  bin/vmq-bench note -broker "$1" -id "$2" -scenario "$3" -why "$4" -out "$out"
+}
+
+# Scenario 9: queue SESSIONS×MSGS QoS 1 messages for offline sessions, SIGTERM, start again on the
+# same data, time the port and the first queued message.
+run_restart() { # $1 broker
+  local b=$1 sessions=100 msgs=10000 limit=240s t sd
+  [ "$QUICK" = 1 ] && msgs=500 limit=60s
+  echo "bench: $b scenario 9 ($((sessions * msgs)) queued messages)" >&2
+  if ! start_broker "$b"; then cleanup; tail -5 "$WORK/$b.log" >&2 || true; return 0; fi
+  bin/vmq-bench fill -broker "$b" -addr "127.0.0.1:$PORT" -sessions "$sessions" -msgs "$msgs" -timeout "$limit" \
+    -pid "$PID" -out "$out" || { echo "bench: $b fill failed" >&2; cleanup; return 0; }
+  t=$(date +%s%N)
+  kill -TERM "$PID"
+  for _ in $(seq 1200); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$PID" 2>/dev/null && echo "bench: $b still running 120 s after SIGTERM" >&2
+  sd=$(awk -v a="$t" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+  cleanup
+  KEEP_DATA=1 NOWAIT=1 start_broker "$b"
+  bin/vmq-bench restart-probe -broker "$b" -addr "127.0.0.1:$PORT" -t0 "$T0" -shutdown "$sd" -msgs "$msgs" \
+    -queued "$((sessions * msgs))" -pid "$PID" -out "$out" || echo "bench: $b restart probe failed" >&2
+  cleanup
+}
+
+# Scenario 10 on this broker: file plugins, then each database backend that can be started.
+run_auth() {
+  local users=1000 label
+  [ "$QUICK" = 1 ] && users=200
+  bin/vmq-bench authseed -users "$users" -dir "$WORK"
+  THIS_AUTH="allow_anonymous = off
+plugins.vmq_passwd = on
+vmq_passwd.password_file = $WORK/passwd
+plugins.vmq_acl = on
+vmq_acl.acl_file = $WORK/acl.auth" run_group this 10 -auth files -auth-users "$users"
+  local nodb="allow_anonymous = off
+plugins.vmq_passwd = off
+plugins.vmq_acl = off
+plugins.vmq_diversity = on"
+  label="auth vmq_diversity PostgreSQL (crypt, bcrypt cost 6): logins/s, $users distinct users 50 at a time (uncached)"
+  if start_pg && bin/vmq-bench authseed -users "$users" -pg "postgres://vmq@127.0.0.1:$PG_PORT/postgres?sslmode=disable"; then
+    THIS_AUTH="$nodb
+vmq_diversity.auth_postgres.enabled = on
+vmq_diversity.postgres.host = 127.0.0.1
+vmq_diversity.postgres.port = $PG_PORT
+vmq_diversity.postgres.user = vmq
+vmq_diversity.postgres.password = unused-trust-auth
+vmq_diversity.postgres.database = postgres
+vmq_diversity.postgres.password_hash_method = crypt" run_group this 10 -auth postgres -auth-users "$users"
+  else
+    note this 10c "$label" "${AUTHDB_WHY:-could not seed PostgreSQL}"
+  fi
+  label="auth vmq_diversity Redis (bcrypt cost 6): logins/s, $users distinct users 50 at a time (uncached)"
+  if start_redis && bin/vmq-bench authseed -users "$users" -redis "127.0.0.1:$REDIS_PORT"; then
+    THIS_AUTH="$nodb
+vmq_diversity.auth_redis.enabled = on
+vmq_diversity.redis.host = 127.0.0.1
+vmq_diversity.redis.port = $REDIS_PORT
+vmq_diversity.redis.database = 0" run_group this 10 -auth redis -auth-users "$users"
+  else
+    note this 10e "$label" "${AUTHDB_WHY:-could not seed Redis}"
+  fi
+  stop_authdb
 }
 
 IFS=, read -ra LIST <<<"$BROKERS"
 FILES=()
 for b in "${LIST[@]}"; do
   out="$WORK/$b.jsonl"; : >"$out"; FILES+=("$out")
-  # A fresh broker for the memory scenarios (6 idle, 7 overload), so earlier load does not count.
-  for group in 1,2,3,4,5 6 7; do
-    echo "bench: $b scenarios $group" >&2
-    if ! start_broker "$b"; then cleanup; tail -5 "$WORK/$b.log" >&2 || true; continue; fi
-    bin/vmq-bench run -broker "$b" -addr "127.0.0.1:$PORT" -tls-addr "127.0.0.1:$TLSPORT" -ca "$WORK/ca.pem" \
-      -pid "$PID" -scenarios "$group" -step "$STEP" -out "$out" || echo "bench: $b $group failed" >&2
-    cleanup
-  done
+  # A fresh broker for the memory scenarios (6 idle, 6b idle TLS, 7 overload), so earlier load does not count.
+  want 1-5 && run_group "$b" 1,2,3,4,5
+  for group in 6 6b 7; do want "$group" && run_group "$b" "$group"; done
+  # override_max_online_messages: otherwise a reconnecting session keeps only max_online_messages
+  # (1000) of its offline queue and drops the rest, as VerneMQ does; Mosquitto delivers it all.
+  case $b in
+  this)
+    want 8 && THIS_EXTRA="max_offline_messages = 100000
+override_max_online_messages = on" run_group this 8
+    want 9 && THIS_EXTRA="max_offline_messages = -1
+override_max_online_messages = on" run_restart this
+    want 10 && run_auth ;;
+  mosquitto)
+    # Mosquitto saves its in-memory store every autosave_interval (1800 s) and at shutdown, not per message.
+    want 8 && MOSQ_PERSIST=true MOSQ_EXTRA="max_queued_messages 100000" run_group mosquitto 8
+    want 9 && MOSQ_PERSIST=true MOSQ_EXTRA="max_queued_messages 20000" run_restart mosquitto
+    want 10 && note mosquitto 10a "" "no vmq_passwd/vmq_diversity plugins" ;;
+  mochi)
+    want 8 && note mochi 8 "" "no persistence configured in the peer"
+    want 9 && note mochi 9a "" "no persistence configured in the peer"
+    want 10 && note mochi 10a "" "no auth plugins" ;;
+  esac
+  true
 done
 
-TITLE="make bench"; [ "${BENCH_QUICK:-}" = 1 ] && TITLE="make bench (BENCH_QUICK=1 smoke run)"
+TITLE="make bench"; [ "$QUICK" = 1 ] && TITLE="make bench (BENCH_QUICK=1 smoke run)"
+NOTES+="Scenario 8/9: Mosquitto runs with persistence true and the default autosave_interval (1800 s): it keeps queued messages in memory and writes them at autosave and shutdown, not per message; this broker commits each message (fsync on, group commit) before its PUBACK. "
 bin/vmq-bench report -brokers "$BROKERS" -md "$MD" -title "$TITLE" -notes "$NOTES" "${FILES[@]}"

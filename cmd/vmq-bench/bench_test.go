@@ -20,6 +20,12 @@ import (
 // startNode runs the real broker in this test process on ephemeral loopback ports (TCP and TLS).
 func startNode(t *testing.T) (tcpAddr, tlsAddr, ca string) {
 	t.Helper()
+	return startNodeAuth(t, "")
+}
+
+// startNodeAuth is startNode with authLines (%[2]s = the node's dir) in place of anonymous access.
+func startNodeAuth(t *testing.T, authLines string) (tcpAddr, tlsAddr, ca string) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := writeCerts(dir); err != nil {
 		t.Fatal(err)
@@ -28,10 +34,10 @@ func startNode(t *testing.T) (tcpAddr, tlsAddr, ca string) {
 	if err := os.WriteFile(acl, []byte("topic #\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	conf := fmt.Sprintf(`allow_anonymous = on
-plugins.vmq_passwd = off
-plugins.vmq_acl = on
-vmq_acl.acl_file = %[1]s
+	if authLines == "" {
+		authLines = "allow_anonymous = on\nplugins.vmq_passwd = off\nplugins.vmq_acl = on\nvmq_acl.acl_file = %[1]s\n"
+	}
+	conf := fmt.Sprintf(authLines+`
 platform_data_dir = %[2]s
 listener.tcp.default = 127.0.0.1:0
 listener.ssl.default = 127.0.0.1:0
@@ -127,5 +133,52 @@ func TestTable(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Fatalf("table lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+func TestOfflineAndRestartSteps(t *testing.T) {
+	tcpAddr, tlsAddr, ca := startNode(t)
+	tgt := target{Addr: tcpAddr, Version: packets.V311}
+	res, err := offlineEnqueue(tgt, "o", 20, 4, 300*time.Millisecond, os.Getpid())
+	if err != nil || res.Acked == 0 || res.Acked > res.Sent || res.Rate <= 0 {
+		t.Fatalf("offline enqueue: %+v, %v", res, err)
+	}
+	// Queued messages must come back to the reconnecting session, all of them.
+	acked, _, _, _, err := fillQueues(tgt, 3, 50, 10*time.Second, 0)
+	if err != nil || acked != 150 {
+		t.Fatalf("fill: %d acked, %v", acked, err)
+	}
+	got, first, last, err := drainSession(tgt, "restart-0", 50, time.Now().Add(10*time.Second))
+	if err != nil || got != 50 || first.IsZero() || last.Before(first) {
+		t.Fatalf("drain: got %d, %v", got, err)
+	}
+	cfg, err := clientTLS(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kib, used, _, err := idleMemory(target{Addr: tlsAddr, Version: packets.V311, TLS: cfg}, 150, os.Getpid())
+	if err != nil || used != 150 || kib <= 0 {
+		t.Fatalf("idle TLS memory: %.1f KiB/conn over %d, %v", kib, used, err)
+	}
+}
+
+func TestAuthBenchRefusesWithoutAuth(t *testing.T) {
+	tcpAddr, _, _ := startNode(t) // anonymous: a wrong password gets in, so the scenario must fail
+	_, err := authBench(target{Addr: tcpAddr, Version: packets.V311}, 10, 5, 2, 100*time.Millisecond, 0)
+	if err == nil || !strings.Contains(err.Error(), "wrong password was accepted") {
+		t.Fatalf("auth bench against an anonymous broker: %v", err)
+	}
+}
+
+func TestAuthBenchFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := authSeedCmd([]string{"-users", "20", "-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	tcpAddr, _, _ := startNodeAuth(t, fmt.Sprintf("allow_anonymous = off\nplugins.vmq_passwd = on\nvmq_passwd.password_file = %[1]s/passwd\n"+
+		"plugins.vmq_acl = on\nvmq_acl.acl_file = %[1]s/acl.auth\n", dir))
+	res, err := authBench(target{Addr: tcpAddr, Version: packets.V311}, 20, 5, 3, 300*time.Millisecond, 0)
+	if err != nil || res.Uncached <= 0 || res.Cached <= 0 || res.Publishes <= 0 {
+		t.Fatalf("auth bench with password and ACL files: %+v, %v", res, err)
 	}
 }

@@ -39,6 +39,12 @@ type client struct {
 
 // dial connects, sends CONNECT (clean session) and waits for a successful CONNACK.
 func dial(t target, id string, timeout time.Duration) (*client, error) {
+	return dialConnect(t, &packets.Connect{ProtocolName: "MQTT", ProtocolLevel: t.Version, CleanStart: true, KeepAlive: keepAlive, ClientID: id}, timeout)
+}
+
+// dialConnect connects with the given CONNECT (persistent sessions, credentials) and waits for a successful CONNACK.
+func dialConnect(t target, cp *packets.Connect, timeout time.Duration) (*client, error) {
+	id := cp.ClientID
 	d := net.Dialer{Timeout: timeout}
 	var c net.Conn
 	var err error
@@ -52,7 +58,7 @@ func dial(t target, id string, timeout time.Duration) (*client, error) {
 	}
 	cl := &client{conn: c, br: bufio.NewReaderSize(c, 32<<10), bw: bufio.NewWriterSize(c, 32<<10), version: t.Version}
 	_ = c.SetDeadline(time.Now().Add(timeout))
-	err = cl.send(&packets.Connect{ProtocolName: "MQTT", ProtocolLevel: t.Version, CleanStart: true, KeepAlive: keepAlive, ClientID: id}, true)
+	err = cl.send(cp, true)
 	if err == nil {
 		var p packets.Packet
 		p, err = packets.ReadPacket(cl.br, t.Version, maxPacket)

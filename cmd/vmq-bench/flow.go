@@ -42,37 +42,9 @@ type rig struct {
 	wg       sync.WaitGroup
 }
 
-// connectMany dials n clients, par at a time, naming them prefix-<i>.
+// connectMany dials n clean-session clients, par at a time, naming them prefix-<i>.
 func connectMany(t target, prefix string, n, par int, timeout time.Duration) ([]*client, error) {
-	cs := make([]*client, n)
-	errs := make(chan error, n)
-	idx := make(chan int)
-	var wg sync.WaitGroup
-	for range min(par, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range idx {
-				c, err := dial(t, fmt.Sprintf("%s-%d", prefix, i), timeout)
-				if err != nil {
-					errs <- err
-					continue
-				}
-				cs[i] = c
-			}
-		}()
-	}
-	for i := range n {
-		idx <- i
-	}
-	close(idx)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		closeAll(cs)
-		return nil, fmt.Errorf("%d of %d connections failed, first: %w", len(errs)+1, n, err)
-	}
-	return cs, nil
+	return connectManyFn(n, par, func(i int) (*client, error) { return dial(t, fmt.Sprintf("%s-%d", prefix, i), timeout) })
 }
 
 func newRig(t target, f flow, tag string) (*rig, error) {

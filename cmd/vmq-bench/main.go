@@ -6,6 +6,9 @@
 //	vmq-bench run -broker NAME -addr A [-tls-addr B -ca F] -pid P -scenarios 1,2,... -out F.jsonl
 //	vmq-bench serve -c FILE -cpuprofile F -memprofile F   this broker in-process, profiled
 //	vmq-bench report -brokers this,mosquitto,mochi -md docs/benchmarks.md F.jsonl...
+//	vmq-bench fill / restart-probe ...          scenario 9, around a restart the script does
+//	vmq-bench authseed -users N -dir D -pg URL -redis ADDR   scenario 10's users
+//	vmq-bench note -broker B -id ID -scenario L -why TEXT -out F   a skipped scenario's row
 package main
 
 import (
@@ -43,6 +46,21 @@ func main() {
 		err = serveCmd(os.Args[2:])
 	case "run":
 		err = runCmd(os.Args[2:])
+	case "fill":
+		err = fillCmd(os.Args[2:])
+	case "restart-probe":
+		err = probeCmd(os.Args[2:])
+	case "authseed":
+		err = authSeedCmd(os.Args[2:])
+	case "note":
+		fs := flag.NewFlagSet("note", flag.ExitOnError)
+		broker := fs.String("broker", "", "broker the scenario was skipped for")
+		id := fs.String("id", "", "scenario id")
+		label := fs.String("scenario", "", "scenario label")
+		why := fs.String("why", "", "why it was skipped")
+		out := fs.String("out", "", "JSON-lines file")
+		_ = fs.Parse(os.Args[2:])
+		err = emit(*out, row{Broker: *broker, ID: *id, Scenario: *label, Failed: "skipped: " + *why})
 	case "report":
 		fs := flag.NewFlagSet("report", flag.ExitOnError)
 		brokers := fs.String("brokers", "this,mosquitto,mochi", "column order; the first is compared with the others")
@@ -52,7 +70,7 @@ func main() {
 		_ = fs.Parse(os.Args[2:])
 		err = report(fs.Args(), strings.Split(*brokers, ","), *md, *title, *notes)
 	default:
-		err = fmt.Errorf("unknown command %q: use certs, run or report", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use certs, freeport, run, serve, report, fill, restart-probe, authseed or note", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmq-bench:", err)
@@ -78,7 +96,13 @@ type opts struct {
 	withTLS    bool
 	connsPar   int
 	sharedSubs int
+	offSubs    int    // scenario 8: persistent subscribers
+	auth       string // scenario 10: files, postgres or redis
+	authUsers  int
 }
+
+// logOut is where progress lines go.
+var logOut = os.Stderr
 
 func runCmd(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
@@ -94,9 +118,12 @@ func runCmd(args []string) error {
 	fanRates := fs.String("fanout-rates", "20000,40000,80000,120000,160000,200000,250000,300000", "fan-out delivered rates (msg/s)")
 	out := fs.String("out", "", "JSON-lines file to append results to (stdout when empty)")
 	idle := fs.Int("idle", 10000, "idle clients for scenario 6")
+	authBackend := fs.String("auth", "files", "scenario 10: the auth backend the broker runs with (files, postgres, redis)")
+	authUsers := fs.Int("auth-users", 1000, "scenario 10: distinct users logging in")
+	offSubs := fs.Int("offline-subs", 1000, "scenario 8: offline persistent sessions (quick: 200)")
 	_ = fs.Parse(args)
 	o := opts{broker: *broker, t: target{Addr: *addr, Version: packets.V311}, pid: *pid, step: *step,
-		pubs: 100, fanSubs: 100, conns: 2000, connsPar: 50, idle: *idle, overload: *step, sharedSubs: 4,
+		pubs: 100, fanSubs: 100, conns: 2000, connsPar: 50, idle: *idle, overload: *step, sharedSubs: 4, offSubs: *offSubs, auth: *authBackend, authUsers: *authUsers,
 		logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }}
 	var err error
 	if o.rates, err = parseInts(*rates); err != nil {
@@ -109,6 +136,7 @@ func runCmd(args []string) error {
 		o.step, o.overload = time.Second, 2*time.Second
 		o.rates, o.fanRates = []int{10000, 40000}, []int{10000, 40000}
 		o.pubs, o.fanSubs, o.conns, o.idle = 20, 20, 300, min(o.idle, 1000)
+		o.offSubs, o.authUsers = min(o.offSubs, 200), min(o.authUsers, 200)
 	}
 	o.scenarios = map[string]bool{}
 	for _, s := range strings.Split(*scen, ",") {

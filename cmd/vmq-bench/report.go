@@ -72,10 +72,16 @@ func cell(r *row) string {
 	if r == nil {
 		return "–"
 	}
+	if strings.HasPrefix(r.Failed, "skipped") {
+		return r.Failed
+	}
 	if r.Failed != "" {
 		return "failed: " + r.Failed
 	}
 	s := human(r.Value) + " " + r.Unit
+	if r.Unit == "s" { // durations: keep milliseconds
+		s = fmt.Sprintf("%.3f s", r.Value)
+	}
 	if r.Detail != "" {
 		s += ", " + r.Detail
 	}
@@ -164,6 +170,9 @@ func report(files []string, brokers []string, md, title, notes string) error {
 		return err
 	}
 	defer f.Close()
+	if notes != "" {
+		notes = strings.TrimSpace(notes) + "\n\n" // a table must not continue the notes' paragraph
+	}
 	sec := fmt.Sprintf("\n## %s — %s\n\n%s\n\nCells: figure, detail; `cpu b` = broker cores, `g` = load-generator cores (2 cores shared). Ratios are %s/peer on the figure.\n%s\n%s",
 		time.Now().Format("2006-01-02 15:04"), title, head, brokers[0], notes, t)
 	_, err = f.WriteString(sec)

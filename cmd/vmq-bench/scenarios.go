@@ -55,18 +55,10 @@ func runScenarios(o opts) []row {
 		}
 	}
 	if o.scenarios["6"] {
-		label := fmt.Sprintf("RSS per idle connection, %d clients (lower is better)", o.idle)
-		kib, used, note, err := idleMemory(o.t, o.idle, o.pid)
-		r := row{ID: "6", Scenario: label, Value: kib, Unit: "KiB/conn", Detail: note}
-		if err != nil {
-			r.Failed = err.Error()
-		} else {
-			r.Detail = fmt.Sprintf("%d clients", used)
-			if note != "" {
-				r.Detail += "; " + note
-			}
-		}
-		add(r)
+		add(idleRow("6", fmt.Sprintf("RSS per idle connection, %d clients (lower is better)", o.idle), o.t, o))
+	}
+	if o.scenarios["6b"] {
+		add(idleRow("6b", fmt.Sprintf("RSS per idle TLS connection, %d clients (lower is better)", o.idle), o.tlsT, o))
 	}
 	if o.scenarios["7"] {
 		sensor := func(i int) string { return "sensor/" + strconv.Itoa(i) }
@@ -91,7 +83,42 @@ func runScenarios(o opts) []row {
 			add(r)
 		}
 	}
+	if o.scenarios["8"] {
+		label := fmt.Sprintf("offline enqueue: %d QoS1 publishers unpaced %s → %d offline persistent sessions (acked msg/s)", o.pubs, o.overload, o.offSubs)
+		res, err := offlineEnqueue(o.t, o.broker+"-s8", o.offSubs, o.pubs, o.overload, o.pid)
+		r := row{ID: "8", Scenario: label, Value: res.Rate, Unit: "msg/s", BrokerCores: res.BrokerCores, GenCores: res.GenCores}
+		if err != nil {
+			r.Failed = err.Error()
+		} else {
+			r.Detail = fmt.Sprintf("%d acked of %d sent, session 0 read back %d (≈%d expected), peak RSS %.0f MiB",
+				res.Acked, res.Sent, res.Session0, res.Acked/int64(o.offSubs), float64(res.PeakRSSKiB)/1024)
+		}
+		add(r)
+	}
+	if o.scenarios["10"] {
+		for _, r := range authRows(o) {
+			add(r)
+		}
+	}
 	return rows
+}
+
+// idleRow is scenario 6 (TCP) or 6b (TLS): RSS growth per idle client on a fresh broker.
+func idleRow(id, label string, t target, o opts) row {
+	if t.Addr == "" {
+		return row{ID: id, Scenario: label, Failed: "no TLS address: pass -tls-addr and -ca"}
+	}
+	kib, used, note, err := idleMemory(t, o.idle, o.pid)
+	r := row{ID: id, Scenario: label, Value: kib, Unit: "KiB/conn"}
+	if err != nil {
+		r.Failed = err.Error()
+		return r
+	}
+	r.Detail = fmt.Sprintf("%d clients", used)
+	if note != "" {
+		r.Detail += "; " + note
+	}
+	return r
 }
 
 func connRow(id, label string, t target, o opts) row {
