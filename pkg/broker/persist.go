@@ -119,21 +119,44 @@ func (p *persister) attach(s *session.Session, present bool, attachFn func()) {
 	s.LockStore()
 	defer s.UnlockStore()
 	p.ackGroup(s.ID).Wait() // acknowledged messages must not come back
-	var ds []session.Delivery
-	var maxSeq uint64
-	err := p.st.Queue(key(s.ID), func(q store.Queued) error {
-		ds = append(ds, session.Delivery{Msg: fromStored(s.ID.Mountpoint, q.Msg), QoS: q.Msg.QoS, Retain: q.Msg.Retain, Seq: q.Seq})
-		maxSeq = q.Seq
-		return nil
-	})
+	// A long queue is read in steps (the rest follows as the client acknowledges), so
+	// neither memory nor max_online_messages limits what a returning client gets.
+	ds, maxSeq, more, err := p.read(s, 0, session.RefillStep(p.b.limits.Load().MaxOnline))
 	if err != nil {
 		p.b.log.Error("message store: reading offline queue failed", "client_id", s.ID.ClientID, "error", err)
 	}
-	s.Restore(ds, maxSeq)
+	s.Restore(ds, maxSeq, more)
 	attachFn()
 	if len(ds) > 0 {
 		p.b.log.Debug("offline messages restored", "client_id", s.ID.ClientID, "messages", len(ds))
 	}
+}
+
+// read loads at most n stored deliveries of s after sequence after.
+func (p *persister) read(s *session.Session, after uint64, n int) (ds []session.Delivery, maxSeq uint64, more bool, err error) {
+	more, err = p.st.QueueFrom(key(s.ID), after, n, func(q store.Queued) error {
+		ds = append(ds, session.Delivery{Msg: fromStored(s.ID.Mountpoint, q.Msg), QoS: q.Msg.QoS, Retain: q.Msg.Retain, Seq: q.Seq})
+		maxSeq = q.Seq
+		return nil
+	})
+	return ds, maxSeq, more, err
+}
+
+// Refill implements session.Persister: the next step of a long stored queue, read
+// under the session's store lock so commits landing meanwhile keep their order.
+func (p *persister) Refill(s *session.Session) {
+	s.LockStore()
+	defer s.UnlockStore()
+	n, after := s.RefillWant()
+	if n <= 0 {
+		s.AppendRestored(nil, 0, s.Backlogged())
+		return
+	}
+	ds, maxSeq, more, err := p.read(s, after, n)
+	if err != nil {
+		p.b.log.Error("message store: reading queue failed", "client_id", s.ID.ClientID, "error", err)
+	}
+	s.AppendRestored(ds, maxSeq, more)
 }
 
 // offline moves what the session still holds in memory to the store when its client
@@ -184,8 +207,8 @@ func (p *persister) online(s *session.Session, d session.Delivery, w *wait) bool
 }
 
 func (p *persister) enqueueOffline(s *session.Session, d session.Delivery, w *wait) (handled, kept bool) {
-	if s.Online() {
-		return false, false
+	if s.Online() && (d.QoS == 0 || !s.Backlogged()) {
+		return false, false // QoS 0 has no order to keep with the stored backlog
 	}
 	if persistent, _ := s.Persistent(); !persistent {
 		return false, false

@@ -200,3 +200,56 @@ func TestClientExpirationChangedAtRuntime(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// A returning client gets its whole stored queue, in order, although it is longer than
+// max_online_messages: the store is read in steps (never more than one step in memory),
+// and messages published meanwhile queue behind the backlog.
+func TestLongOfflineQueueDrainsInOrder(t *testing.T) {
+	n, addr := startNode(t, "max_offline_messages = -1", "max_online_messages = 500", "store.fsync = off")
+	sub := v3(t, addr, "backlog", false)
+	sub.Subscribe("b/#", 1, nil).WaitTimeout(5 * time.Second)
+	sub.Disconnect(50)
+	waitUntil(t, "offline", func() bool { s := n.Broker.Session(idOf("backlog")); return s != nil && !s.Online() })
+	pub := v3(t, addr, "pub", true)
+	defer pub.Disconnect(10)
+	const stored, live = 2200, 300
+	for i := 0; i < stored; i++ {
+		pub.Publish("b/1", 1, false, fmt.Sprint(i))
+	}
+	pub.Publish("b/1", 1, false, "fence").WaitTimeout(5 * time.Second)
+	got := make(chan string, stored+live+10)
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("backlog").SetCleanSession(false).
+		SetOrderMatters(true).SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { got <- string(m.Payload()) }))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer c.Disconnect(10)
+	s := n.Broker.Session(idOf("backlog"))
+	for i := 0; i < live; i++ {
+		pub.Publish("b/1", 1, false, fmt.Sprint("live-", i))
+		if q := s.QueueLen(); q > 1000 {
+			t.Fatalf("%d deliveries in memory while draining; the step is 500", q)
+		}
+	}
+	var want []string
+	for i := 0; i < stored; i++ {
+		want = append(want, fmt.Sprint(i))
+	}
+	want = append(want, "fence")
+	for i := 0; i < live; i++ {
+		want = append(want, fmt.Sprint("live-", i))
+	}
+	for i, w := range want {
+		select {
+		case g := <-got:
+			if g != w {
+				t.Fatalf("message %d is %q, want %q (order broken or message lost)", i, g, w)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of %d messages arrived", i, len(want))
+		}
+	}
+	if d := dropped(n, "queue_full"); d > 0 {
+		t.Fatalf("%v messages dropped", d)
+	}
+}

@@ -77,6 +77,7 @@ func (s *Session) flush() {
 		}
 		buf := s.fillLocked((*bp)[:0])
 		s.releaseLocked()
+		s.maybeRefillLocked()
 		if len(buf) == 0 {
 			s.flushing = false
 			s.mu.Unlock()

@@ -32,6 +32,8 @@ type Link interface {
 type Persister interface {
 	// Acked removes the delivery with this store sequence after the client acknowledged it.
 	Acked(id topics.SubscriberID, seq uint64)
+	// Refill loads the next part of a long stored queue (see Backlogged); it runs in its own goroutine.
+	Refill(s *Session)
 }
 
 // Info describes the client behind a session, for listings and hooks.
@@ -85,6 +87,8 @@ type Session struct {
 	will       *Message
 	willDelay  uint32
 	loadedSeq  uint64 // highest store sequence read into the queue since the client came back
+	backlog    bool   // the store holds more of this online session's queue than was read (drained in steps)
+	refilling  bool
 }
 
 // Sub is one subscription of the session, keyed by the filter as the client sent it.
@@ -140,7 +144,8 @@ func (s *Session) Attach(link Link, info Info, recvMax int, maxPkt uint32, first
 		}
 	})
 	// The offline queue may hold more than an online session is allowed; VerneMQ trims it unless overridden.
-	if l := s.limits.Load(); !l.OverrideMaxOnline && l.MaxOnline >= 0 {
+	// (With a message store the queue is read in steps and nothing needs trimming.)
+	if l := s.limits.Load(); s.persist == nil && !l.OverrideMaxOnline && l.MaxOnline >= 0 {
 		for s.q.Len() > l.MaxOnline {
 			s.dropLocked(s.q.pop(), DropQueueFull)
 		}

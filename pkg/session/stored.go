@@ -3,9 +3,10 @@ package session
 // Restore puts deliveries loaded from the message store at the head of an
 // offline session's queue; maxSeq is the highest store sequence read, so that a
 // write that committed meanwhile is not queued twice (see EnqueueStored).
-func (s *Session) Restore(ds []Delivery, maxSeq uint64) {
+func (s *Session) Restore(ds []Delivery, maxSeq uint64, more bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.backlog = more
 	old := s.q
 	s.q = queue{}
 	for _, d := range ds {
@@ -23,8 +24,8 @@ func (s *Session) Restore(ds []Delivery, maxSeq uint64) {
 func (s *Session) EnqueueStored(d Delivery) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.link == nil || s.closed || d.Seq <= s.loadedSeq {
-		return false
+	if s.link == nil || s.closed || d.Seq <= s.loadedSeq || s.backlog {
+		return false // offline, already read, or to be read in order by the next refill
 	}
 	return s.enqueueLocked(d)
 }
@@ -47,5 +48,67 @@ func (s *Session) TakePending() []Delivery {
 	s.infl = inflight{}
 	s.q = queue{}
 	s.loadedSeq = 0
+	s.backlog = false
 	return out
+}
+
+// Backlogged reports whether part of the queue is still only in the store: new messages
+// must then go to the store too, behind it, to keep their order.
+func (s *Session) Backlogged() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.backlog
+}
+
+// RefillWant returns how many stored messages to read next and after which sequence;
+// 0 when no refill is due.
+func (s *Session) RefillWant() (n int, after uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.backlog || s.link == nil || s.closed {
+		s.refilling = false
+		return 0, 0
+	}
+	return refillStep(s.limits.Load().MaxOnline) - s.q.Len(), s.loadedSeq
+}
+
+// AppendRestored adds the next part of the stored queue behind what is queued.
+func (s *Session) AppendRestored(ds []Delivery, maxSeq uint64, more bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refilling = false
+	if s.link == nil || s.closed {
+		return
+	}
+	for _, d := range ds {
+		s.q.push(d)
+	}
+	if maxSeq > s.loadedSeq {
+		s.loadedSeq = maxSeq
+	}
+	s.backlog = more
+	s.kickLocked()
+}
+
+// refillStep is how many messages of a backlog are held in memory at once.
+func refillStep(maxOnline int) int {
+	if maxOnline <= 0 || maxOnline > 1000 {
+		return 1000
+	}
+	return maxOnline
+}
+
+// RefillStep is refillStep for the store side (the first read on wake-up).
+func RefillStep(maxOnline int) int { return refillStep(maxOnline) }
+
+// maybeRefillLocked asks the persister for more once the queue is down to half a step.
+func (s *Session) maybeRefillLocked() {
+	if !s.backlog || s.refilling || s.persist == nil || s.link == nil {
+		return
+	}
+	if s.q.Len() > refillStep(s.limits.Load().MaxOnline)/2 {
+		return
+	}
+	s.refilling = true
+	go s.persist.Refill(s)
 }

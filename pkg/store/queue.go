@@ -249,3 +249,32 @@ func (s *Store) DeleteExpired(now time.Time) (int, error) {
 	}
 	return total, nil
 }
+
+// QueueFrom calls fn for at most max messages of k's queue with a sequence above after,
+// in order, and reports whether more remain (a session drains a long queue in steps).
+func (s *Store) QueueFrom(k SessionKey, after uint64, max int, fn func(Queued) error) (more bool, err error) {
+	err = s.view(func(tx *bolt.Tx) error {
+		q := tx.Bucket(bucketQueues).Bucket(encodeKey(k))
+		if q == nil {
+			return nil
+		}
+		c := q.Cursor()
+		n := 0
+		for key, val := c.Seek(seqKey(after + 1)); key != nil; key, val = c.Next() {
+			if n == max {
+				more = true
+				return nil
+			}
+			m, err := decodeMessage(val)
+			if err != nil {
+				return fmt.Errorf("store: queue %q/%q seq %x: %w", k.Mountpoint, k.ClientID, key, err)
+			}
+			if err := fn(Queued{Seq: binary.BigEndian.Uint64(key), Msg: m}); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return more, err
+}

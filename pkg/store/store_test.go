@@ -278,3 +278,35 @@ func TestLockedByAnotherOpen(t *testing.T) {
 		t.Fatalf("second Open = %v", err)
 	}
 }
+
+func TestQueueFromSteps(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "q.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	k := SessionKey{ClientID: "drain"}
+	for i := 0; i < 25; i++ {
+		if _, err := s.Enqueue([]SessionKey{k}, Message{Topic: "t", QoS: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []uint64
+	after := uint64(0)
+	for {
+		more, err := s.QueueFrom(k, after, 10, func(q Queued) error {
+			got = append(got, q.Seq)
+			after = q.Seq
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !more {
+			break
+		}
+	}
+	if len(got) != 25 || got[0] != 1 || got[24] != 25 {
+		t.Fatalf("drained %v", got)
+	}
+}

@@ -48,7 +48,6 @@ platform_data_dir = %s/data
 log.console = console
 log.console.level = warning
 max_offline_messages = -1
-override_max_online_messages = on
 `, port, acl, dir)), 0o644)
 	cmd := exec.Command(bin, "console", "-c", conf)
 	logf, _ := os.OpenFile(filepath.Join(dir, "console.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
