@@ -49,6 +49,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	n.Broker = broker.New(broker.Options{Node: cfg.String("nodename"), Metrics: n.Metrics, Log: log, Store: st})
 	n.Auth = auth.NewChain(func() bool { return cfg.Bool("allow_anonymous") }, log)
 	n.Server = conn.NewServer(n.Broker, n.Auth, n.Metrics, log, conn.DefaultSettings())
+	n.wireHooks()
 	n.apply()
 	cfg.OnChange(func(key, value string) {
 		n.apply()

@@ -113,3 +113,34 @@ func TestWebhooksCommandsWithPluginOff(t *testing.T) {
 		t.Fatalf("register with the plugin off: %+v", res)
 	}
 }
+
+// The router's events reach the notification hooks of the plugin chain (here webhooks):
+// on_client_wakeup, on_offline_message and on_client_gone.
+func TestNotificationHooksReachPlugins(t *testing.T) {
+	n, addr := startNode(t, "plugins.vmq_webhooks = on")
+	rec := &hookRecorder{}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	for _, h := range []string{"on_client_wakeup", "on_offline_message", "on_client_gone"} {
+		if res := adminCall(t, n, "webhooks register hook="+h+" endpoint="+srv.URL); res.Type != "text" {
+			t.Fatalf("register %s: %+v", h, res)
+		}
+	}
+	sub := v3(t, addr, "sleepy", false)
+	sub.Subscribe("n/#", 1, nil).WaitTimeout(5 * time.Second)
+	sub.Disconnect(50)
+	waitUntil(t, "offline", func() bool { s := n.Broker.Session(idOf("sleepy")); return s != nil && !s.Online() })
+	pub := v3(t, addr, "waker", true)
+	pub.Publish("n/1", 1, false, "m").WaitTimeout(5 * time.Second)
+	pub.Disconnect(50) // a clean session ends: on_client_gone
+	want := []string{"on_client_wakeup sleepy", "on_offline_message sleepy", "on_client_gone waker"}
+	waitUntil(t, "notification webhooks", func() bool {
+		seen := strings.Join(rec.seen(), "\n")
+		for _, w := range want {
+			if !strings.Contains(seen, w) {
+				return false
+			}
+		}
+		return true
+	})
+}
