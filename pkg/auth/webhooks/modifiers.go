@@ -12,18 +12,11 @@ import (
 // registerModifiers decodes auth_on_register(_m5) modifiers. Unknown keys
 // are an error, as vmq_plugin_util:check_modifiers refuses them.
 func registerModifiers(raw json.RawMessage) (*auth.RegisterModifiers, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var kv map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &kv); err != nil {
-		return nil, fmt.Errorf("modifiers must be an object: %w", err)
-	}
-	if len(kv) == 0 {
-		return nil, nil
+	kv, err := modifierObject(raw)
+	if kv == nil || err != nil {
+		return nil, err
 	}
 	m := &auth.RegisterModifiers{}
-	var err error
 	for k, v := range kv {
 		switch k {
 		case "mountpoint":
@@ -101,18 +94,11 @@ func registerModifiers(raw json.RawMessage) (*auth.RegisterModifiers, error) {
 // publishModifiers decodes auth_on_publish(_m5) modifiers; the payload is
 // base64 when the endpoint has base64encode on.
 func publishModifiers(raw json.RawMessage, b64 bool) (*auth.PublishModifiers, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var kv map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &kv); err != nil {
-		return nil, fmt.Errorf("modifiers must be an object: %w", err)
-	}
-	if len(kv) == 0 {
-		return nil, nil
+	kv, err := modifierObject(raw)
+	if kv == nil || err != nil {
+		return nil, err
 	}
 	m := &auth.PublishModifiers{}
-	var err error
 	for k, v := range kv {
 		switch k {
 		case "topic":
@@ -177,4 +163,19 @@ func millis(v json.RawMessage) (*time.Duration, error) {
 	}
 	d := time.Duration(*n) * time.Millisecond
 	return &d, nil
+}
+
+// modifierObject decodes a "modifiers" value: nil for absent, null or empty.
+func modifierObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var kv map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &kv); err != nil {
+		return nil, fmt.Errorf("modifiers must be an object: %w", err)
+	}
+	if len(kv) == 0 {
+		return nil, nil
+	}
+	return kv, nil
 }
