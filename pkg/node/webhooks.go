@@ -1,10 +1,13 @@
 package node
 
 import (
+	"crypto/tls"
 	"errors"
+	"strings"
 	"sync"
 
 	"github.com/vernemq-go/vernemq/pkg/admin"
+	"github.com/vernemq-go/vernemq/pkg/auth/dbacl"
 	"github.com/vernemq-go/vernemq/pkg/auth/webhooks"
 )
 
@@ -71,4 +74,34 @@ func (n *Node) wireWebhooks(b *admin.Backend) {
 			p.CacheClear()
 		}
 	}
+}
+
+// newWebhooks builds vmq_webhooks from the vmq_webhooks.<name>.hook/.endpoint keys and its pool/TLS settings.
+func (n *Node) newWebhooks() (*webhooks.Plugin, error) {
+	var eps []webhooks.Endpoint
+	for key, url := range n.Cfg.Prefix("vmq_webhooks.") {
+		name, ok := strings.CutSuffix(key, ".endpoint")
+		if !ok {
+			continue
+		}
+		k := "vmq_webhooks." + name + "."
+		eps = append(eps, webhooks.Endpoint{Name: name, Hook: n.Cfg.String(k + "hook"), URL: url,
+			Base64: n.Cfg.Bool(k + "base64encode"), NoPayload: n.Cfg.Bool(k + "no_payload"),
+			ResponseTimeout: n.Cfg.Duration(k + "response_timeout")})
+	}
+	var tc *tls.Config
+	if ca, cert := n.Cfg.String("vmq_webhooks.cafile"), n.Cfg.String("vmq_webhooks.certfile"); ca != "" || cert != "" {
+		var err error
+		if tc, err = dbacl.TLSConfig(dbacl.TLSFiles{CAFile: ca, CertFile: cert, KeyFile: n.Cfg.String("vmq_webhooks.keyfile")}, ""); err != nil {
+			return nil, err
+		}
+	}
+	if !n.Cfg.Bool("vmq_webhooks.verify_peer") {
+		if tc == nil {
+			tc = &tls.Config{}
+		}
+		tc.InsecureSkipVerify = true // vmq_webhooks.verify_peer = off, as asked
+	}
+	return webhooks.New(webhooks.Config{Endpoints: eps, MaxConnsPerHost: int(n.Cfg.Int("vmq_webhooks.pool_max_connections")),
+		IdleTimeout: n.Cfg.Duration("vmq_webhooks.pool_timeout"), TLS: tc, Log: n.Log})
 }
