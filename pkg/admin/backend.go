@@ -33,6 +33,10 @@ type Backend struct {
 	ClusterJoin func(discoveryNode string) error
 	// ClusterLeave makes node leave the cluster gracefully.
 	ClusterLeave func(node string, killSessions bool) error
+	// Nodes lists the running cluster nodes, this one included (for --all).
+	Nodes func() []string
+	// Remote runs a show command on another node (for --all and --node=); nil when not clustered.
+	Remote func(ctx context.Context, node string, argv []string) (Result, error)
 	// Trace calls fn for each packet of one client until stop (vmq-admin trace client).
 	Trace func(mountpoint, clientID string, fn func(dir string, p packets.Packet)) (stop func())
 

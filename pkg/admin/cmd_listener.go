@@ -8,9 +8,10 @@ import (
 
 func listenerCommands(r *Registry, b *Backend) {
 	r.Register(Command{
-		Path: "listener show",
-		Help: "List listeners: type, status, address, port, mountpoint, max_conns, active_conns",
-		Run: func(ctx context.Context, req *Request) Result {
+		Path:  "listener show",
+		Help:  "List listeners: type, status, address, port, mountpoint, max_conns, active_conns",
+		Flags: clusterFlags,
+		Run: clustered(b, func(ctx context.Context, req *Request) Result {
 			if res, ok := ready(b.Listeners != nil, "listeners"); !ok {
 				return res
 			}
@@ -23,7 +24,7 @@ func listenerCommands(r *Registry, b *Backend) {
 				rows = append(rows, []string{l.Type, l.Status, l.Address, l.Port, l.Mountpoint, max, strconv.Itoa(l.ActiveConns)})
 			}
 			return Table([]string{"type", "status", "address", "port", "mountpoint", "max_conns", "active_conns"}, rows)
-		},
+		}),
 	})
 	addrArgs := []Param{
 		{Name: "address", Required: true, Help: "IP address of the listener, as listener show prints it"},

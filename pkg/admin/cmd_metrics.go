@@ -17,14 +17,15 @@ func metricsCommands(r *Registry, b *Backend) {
 		Flags: []Param{
 			{Name: "with-descriptions", Short: "d", Help: "print each metric's description above it"},
 			{Name: "aggregate", Short: "a", Help: "sum the samples of each metric (the default)"},
+			clusterFlags[0], clusterFlags[1],
 		},
 		AnyFlags: true,
-		Run: func(ctx context.Context, req *Request) Result {
+		Run: clustered(b, func(ctx context.Context, req *Request) Result {
 			if res, ok := ready(b.Metrics != nil, "metrics"); !ok {
 				return res
 			}
 			return Text("%s", formatMetrics(b.Metrics.Snapshot(), req))
-		},
+		}),
 	})
 	r.Register(Command{
 		Path:  "plugin show",

@@ -28,9 +28,9 @@ func sessionCommands(r *Registry, b *Backend) {
 		Help: "List sessions: --<field> picks columns, --<field>=value or --<field>=~regex filters",
 		Long: "Fields: " + strings.Join(sessionTable.Fields, ", ") + ".\nDefault columns: " +
 			strings.Join(sessionTable.Default, ", ") + ". Selecting or filtering on topic or qos gives one row per subscription.",
-		Flags:    append(sessionTable.Params(), Param{Name: "rowtimeout", Value: "MS", Help: "accepted for VerneMQ compatibility; ignored"}),
+		Flags:    append(append(sessionTable.Params(), Param{Name: "rowtimeout", Value: "MS", Help: "accepted for VerneMQ compatibility; ignored"}), clusterFlags...),
 		AnyFlags: true,
-		Run:      func(ctx context.Context, req *Request) Result { return sessionShow(ctx, b, req) },
+		Run:      clustered(b, func(ctx context.Context, req *Request) Result { return sessionShow(ctx, b, req) }),
 	})
 	r.Register(Command{
 		Path: "session disconnect",

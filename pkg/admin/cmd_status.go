@@ -65,9 +65,10 @@ func (b *Backend) Status() NodeStatus {
 
 func statusCommands(r *Registry, b *Backend) {
 	r.Register(Command{
-		Path: "node status",
-		Help: "Show this node's name, uptime, version and counts",
-		Run: func(ctx context.Context, req *Request) Result {
+		Path:  "node status",
+		Help:  "Show this node's name, uptime, version and counts",
+		Flags: clusterFlags,
+		Run: clustered(b, func(ctx context.Context, req *Request) Result {
 			st := b.Status()
 			i := strconv.Itoa
 			n := func(v int64) string { return strconv.FormatInt(v, 10) }
@@ -80,7 +81,7 @@ func statusCommands(r *Registry, b *Backend) {
 				{"matches_local", n(st.MatchesLocal)}, {"matches_remote", n(st.MatchesRemote)},
 			}
 			return Table([]string{"Status", "Value"}, rows)
-		},
+		}),
 	})
 	r.Register(Command{
 		Path: "cluster show",

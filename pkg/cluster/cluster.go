@@ -77,6 +77,7 @@ type Cluster struct {
 	ret  retainSync
 	reg  registrations
 	mv   movedSessions
+	adm  adminCalls // remote vmq-admin commands (admin.go)
 	inMu sync.Mutex
 	in   map[net.Conn]struct{}
 }

@@ -21,6 +21,7 @@ type link struct {
 	log    *slog.Logger
 	sent   *metrics.Counter
 	drop   *metrics.Counter
+	upG    *metrics.Gauge // cluster_link_up{peer}
 	wake   chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -39,9 +40,9 @@ const (
 	writeTimeout = 10 * time.Second
 )
 
-func newLink(peer, self, addr string, key []byte, max int64, log *slog.Logger, sent, drop *metrics.Counter) *link {
+func newLink(peer, self, addr string, key []byte, max int64, log *slog.Logger, sent, drop *metrics.Counter, upG *metrics.Gauge) *link {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &link{peer: peer, self: self, addr: addr, key: key, max: max, log: log, sent: sent, drop: drop,
+	l := &link{peer: peer, self: self, addr: addr, key: key, max: max, log: log, sent: sent, drop: drop, upG: upG,
 		wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	go l.run(ctx)
 	return l
@@ -162,6 +163,11 @@ func (l *link) setUp(up bool) {
 	l.mu.Lock()
 	l.up = up
 	l.mu.Unlock()
+	if up {
+		l.upG.Set(1)
+	} else {
+		l.upG.Set(0)
+	}
 }
 
 func (l *link) dial(ctx context.Context) (net.Conn, error) {

@@ -122,6 +122,8 @@ func (c *Cluster) handle(peer string, t byte, body []byte) error {
 		return c.handleRegFrame(peer, t, d)
 	case fMoveIn:
 		return c.handleMoveIn(peer, d)
+	case fAdminReq, fAdminRes:
+		return c.handleAdmin(peer, t, d)
 	default:
 		c.log.Debug("unknown cluster frame type ignored", "peer", peer, "type", t)
 	}

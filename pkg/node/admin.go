@@ -27,6 +27,9 @@ func (n *Node) startAdmin(ctx context.Context) error {
 	web := &httpListeners{}
 	b := n.adminBackend(ctx, keys, web)
 	reg := admin.New(b)
+	if cl := n.Cluster(); cl != nil {
+		cl.SetAdminHandler(reg.ExecForPeer) // other nodes' --all / --node= requests
+	}
 	closeSock, err := admin.ServeUnix(ctx, n.Cfg.String("admin.socket"), os.FileMode(n.Cfg.Int("admin.socket_mode")), reg, n.Log)
 	if err != nil {
 		return err
@@ -79,6 +82,26 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 		},
 		ClusterJoin:  n.clusterJoinNamed,
 		ClusterLeave: n.ClusterLeave,
+		Nodes: func() []string {
+			var out []string
+			for _, m := range n.ClusterMembers() {
+				if m.Running {
+					out = append(out, m.Name)
+				}
+			}
+			return out
+		},
+		Remote: func(ctx context.Context, node string, argv []string) (admin.Result, error) {
+			cl := n.Cluster()
+			if cl == nil {
+				return admin.Result{}, errNotClustered
+			}
+			data, err := cl.AdminCall(ctx, node, argv)
+			if err != nil {
+				return admin.Result{}, err
+			}
+			return admin.DecodeResult(data)
+		},
 		Trace: func(mountpoint, clientID string, fn func(dir string, p packets.Packet)) func() {
 			return n.Server.Trace(mountpoint, clientID, conn.TraceFunc(fn))
 		},

@@ -1,0 +1,194 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// clusterFlags are VerneMQ's --all and --node= of the show commands.
+var clusterFlags = []Param{
+	{Name: "all", Help: "gather the answer from every running cluster node (tables get a node column)"},
+	{Name: "node", Value: "NAME", Help: "ask the named cluster node instead of this one"},
+}
+
+// peerCommands may be run by another cluster node on this one: read-only commands only.
+var peerCommands = map[string]bool{"session show": true, "metrics show": true, "listener show": true, "node status": true}
+
+// clustered wraps a show command so --all and --node= send it to other nodes.
+func clustered(b *Backend, run Handler) Handler {
+	return func(ctx context.Context, req *Request) Result {
+		node, one := req.Flag("node")
+		_, all := req.Flag("all")
+		local := stripClusterFlags(req)
+		switch {
+		case all && one:
+			return Errorf("give either --all or --node=NAME, not both")
+		case one && node == "":
+			return Errorf("--node needs a node name, e.g. --node=VerneMQ@10.0.0.2; see vmq-admin cluster show")
+		case one && node != b.NodeName:
+			if b.Remote == nil {
+				return Errorf("this node is not clustered: --node=%s cannot be reached", node)
+			}
+			res, err := b.Remote(ctx, node, requestArgv(local))
+			if err != nil {
+				return Errorf("%v", err)
+			}
+			return res
+		case all && b.Nodes != nil && b.Remote != nil:
+			return gather(ctx, b, run, local)
+		}
+		return run(ctx, local) // --node=<this node>, --all on a single node, or neither
+	}
+}
+
+// stripClusterFlags returns req without --all and --node, as the local command and peers see it.
+func stripClusterFlags(req *Request) *Request {
+	out := *req
+	out.Flags = map[string]string{}
+	out.FlagList = nil
+	for _, fv := range req.FlagList {
+		if fv.Name != "all" && fv.Name != "node" {
+			out.setFlag(fv.Name, fv.Value)
+		}
+	}
+	return &out
+}
+
+// requestArgv rebuilds a command line from a parsed request (flags keep their order).
+func requestArgv(req *Request) []string {
+	argv := strings.Fields(req.Path)
+	keys := make([]string, 0, len(req.Args))
+	for k := range req.Args {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		argv = append(argv, k+"="+req.Args[k])
+	}
+	for _, fv := range req.FlagList {
+		if fv.Value == "" {
+			argv = append(argv, "--"+fv.Name)
+		} else {
+			argv = append(argv, "--"+fv.Name+"="+fv.Value)
+		}
+	}
+	return append(argv, req.Words...)
+}
+
+// gather runs req on every running node at once and merges the answers in node order.
+func gather(ctx context.Context, b *Backend, run Handler, req *Request) Result {
+	nodes := b.Nodes()
+	if !slices.Contains(nodes, b.NodeName) {
+		nodes = append(nodes, b.NodeName)
+	}
+	slices.Sort(nodes)
+	results := make([]Result, len(nodes))
+	var wg sync.WaitGroup
+	argv := requestArgv(req)
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if n == b.NodeName {
+				results[i] = run(ctx, req)
+				return
+			}
+			res, err := b.Remote(ctx, n, argv)
+			if err != nil {
+				res = Errorf("%v", err)
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	return mergeResults(nodes, results)
+}
+
+// mergeResults puts tables under one header with a node column first, and texts one
+// section per node; a node's error becomes a note (or a section) instead of failing all.
+func mergeResults(nodes []string, results []Result) Result {
+	var headers []string
+	rows := [][]string{}
+	var notes, texts []string
+	table, failed := false, 0
+	for i, res := range results {
+		n := nodes[i]
+		switch res.Type {
+		case "table":
+			if headers == nil {
+				headers = append([]string{"node"}, res.Headers...)
+			} else if !slices.Equal(headers[1:], res.Headers) {
+				notes = append(notes, fmt.Sprintf("node %s answered with other columns (%s); its rows are left out", n, strings.Join(res.Headers, ", ")))
+				continue
+			}
+			table = true
+			for _, r := range res.Rows {
+				rows = append(rows, append([]string{n}, r...))
+			}
+			if res.Note != "" {
+				notes = append(notes, "node "+n+": "+res.Note)
+			}
+		case "text":
+			texts = append(texts, "# node "+n+"\n"+res.Text)
+		default:
+			failed++
+			notes = append(notes, "node "+n+": "+res.Error)
+			texts = append(texts, "# node "+n+"\nError: "+res.Error)
+		}
+	}
+	if failed == len(results) {
+		return Errorf("%s", strings.Join(notes, "; "))
+	}
+	if table {
+		res := Table(headers, rows)
+		res.Note = strings.Join(notes, "\n")
+		return res
+	}
+	return Text("%s", strings.Join(texts, "\n"))
+}
+
+// ExecForPeer runs a command another cluster node asked for and returns its result
+// as JSON (the node's cluster AdminHandler). Only read-only show commands are served.
+func (r *Registry) ExecForPeer(ctx context.Context, argv []string) []byte {
+	res := r.execForPeer(ctx, argv)
+	out, err := json.Marshal(res)
+	if err != nil {
+		out, _ = json.Marshal(Errorf("encoding the result failed: %v", err))
+	}
+	return out
+}
+
+func (r *Registry) execForPeer(ctx context.Context, argv []string) Result {
+	cmd, req, err := r.Parse(argv)
+	if err != nil {
+		return Errorf("%v", err)
+	}
+	if !peerCommands[cmd.Path] {
+		return Errorf("%q cannot be run from another node; run it on that node", cmd.Path)
+	}
+	if _, ok := req.Flag("all"); ok {
+		return Errorf("a forwarded command cannot fan out again (--all)")
+	}
+	if _, ok := req.Flag("node"); ok {
+		return Errorf("a forwarded command cannot be forwarded again (--node)")
+	}
+	req.Out = func(string) {}
+	return r.run(ctx, cmd, req)
+}
+
+// DecodeResult reads the JSON ExecForPeer wrote (for Backend.Remote).
+func DecodeResult(data []byte) (Result, error) {
+	var res Result
+	if err := json.Unmarshal(data, &res); err != nil {
+		return Result{}, fmt.Errorf("bad admin result from peer: %v", err)
+	}
+	if res.Type != "table" && res.Type != "text" && res.Type != "error" {
+		return Result{}, fmt.Errorf("bad admin result from peer: type %q", res.Type)
+	}
+	return res, nil
+}
