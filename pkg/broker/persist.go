@@ -207,11 +207,9 @@ func (p *persister) online(s *session.Session, d session.Delivery, w *wait) bool
 }
 
 func (p *persister) enqueueOffline(s *session.Session, d session.Delivery, w *wait) (handled, kept bool) {
-	if s.Online() && (d.QoS == 0 || !s.Backlogged()) {
-		return false, false // QoS 0 has no order to keep with the stored backlog
-	}
-	if persistent, _ := s.Persistent(); !persistent {
-		return false, false
+	online, backlog, persistent := s.RouteState()
+	if !persistent || (online && (d.QoS == 0 || !backlog)) {
+		return false, false // memory queue; QoS 0 has no order to keep with a stored backlog
 	}
 	m := p.b.m
 	if d.QoS == 0 {

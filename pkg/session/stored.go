@@ -112,3 +112,11 @@ func (s *Session) maybeRefillLocked() {
 	s.refilling = true
 	go s.persist.Refill(s)
 }
+
+// RouteState tells the router in one lock whether the client is attached, whether part of
+// the queue is still only in the store, and whether the session outlives its connection.
+func (s *Session) RouteState() (online, backlog, persistent bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.link != nil, s.backlog, s.persistent
+}
