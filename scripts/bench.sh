@@ -5,9 +5,10 @@
 #   BROKERS=this,mochi     brokers to run (first one is compared with the others)
 #   BENCH_STEP=10s         paced step / overload window length (full run)
 #   BENCH_MD=path          where to append the results (default docs/benchmarks.md; "" = none)
-#   BENCH_ONLY=8,9         run only these scenario groups (1-5, 6, 6b, 7, 8, 9, 10); default all
+#   BENCH_ONLY=8,9         run only these scenario groups (1-5, 6, 6b, 7, 8, 9, 10, 11); default all
 # Scenarios 8-9 (persistent sessions) run on this broker and Mosquitto (persistence on), 10 (auth)
 # on this broker only, with PostgreSQL/Redis started from scripts/bench-authdb.sh when installed.
+# Scenario 11 (cluster) runs on this broker only, as two nodes (run_cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BROKERS=${BROKERS:-this,mosquitto,mochi}
@@ -26,13 +27,15 @@ go build -o bin/mochi-peer ./bench/mochi-peer
 
 WORK=$(mktemp -d /tmp/vmq-bench.XXXXXX)
 PID=""
+PID2="" # scenario 11's second node
 cleanup() {
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -TERM "$PID" 2>/dev/null || true; fi
-  if [ -n "$PID" ]; then
-    for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$PID" 2>/dev/null || true
-  fi
-  PID=""
+  local p
+  for p in $PID $PID2; do
+    kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  PID="" PID2=""
 }
 trap 'cleanup; stop_authdb; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
@@ -197,6 +200,44 @@ vmq_diversity.redis.database = 0" run_group this 10 -auth redis -auth-users "$us
   stop_authdb
 }
 
+# Scenario 11: two nodes of this broker, B started alone; vmq-bench joins it to A (BENCH_JOIN)
+# after subscribing on A, then measures cross-node forwarding.
+start_node() { # $1 = node name; sets NPID, NPORT, NDATA, NCONF
+  local d="$WORK/$1"
+  rm -rf "$d"; mkdir -p "$d/data"
+  NPORT=$(bin/vmq-bench freeport); NDATA=$(bin/vmq-bench freeport); NCONF="$d/vernemq.conf"
+  cat >"$NCONF" <<CONF
+$THIS_AUTH_DEFAULT
+nodename = $1@127.0.0.1
+distributed_cookie = vmq-bench
+platform_data_dir = $d/data
+log.console = console
+log.console.level = warning
+systree_interval = 1000
+listener.max_connections = infinity
+listener.tcp.default = 127.0.0.1:$NPORT
+listener.vmq.clustering = 127.0.0.1:$NDATA
+CONF
+  bin/vernemq console -c "$NCONF" >>"$WORK/$1.log" 2>&1 &
+  NPID=$!
+}
+run_cluster() {
+  local subs=100000 addrA confB
+  [ "$QUICK" = 1 ] && subs=10000
+  [ -x bin/vmq-admin ] || go build -o bin/ ./cmd/vmq-admin
+  echo "bench: this scenario 11 (two nodes, $subs subscriptions)" >&2
+  NAME=benchA; start_node benchA; PID=$NPID; addrA=127.0.0.1:$NDATA
+  wait_port "$NPORT" || { cleanup; return 0; }
+  local portA=$NPORT
+  NAME=benchB; start_node benchB; PID2=$NPID; confB=$NCONF
+  PID=$PID2 wait_port "$NPORT" || { cleanup; return 0; } # wait_port checks $PID is alive: B's here
+  BENCH_NODE_B=127.0.0.1:$NPORT BENCH_CLUSTER_SUBS=$subs \
+    BENCH_JOIN="bin/vmq-admin -c $confB cluster join discovery-node=$addrA" \
+    bin/vmq-bench run -broker this -addr "127.0.0.1:$portA" -pid "$PID" -scenarios 11 -step "$STEP" -out "$out" ||
+    echo "bench: this 11 failed" >&2
+  cleanup
+}
+
 IFS=, read -ra LIST <<<"$BROKERS"
 FILES=()
 for b in "${LIST[@]}"; do
@@ -212,16 +253,19 @@ for b in "${LIST[@]}"; do
 override_max_online_messages = on" run_group this 8
     want 9 && THIS_EXTRA="max_offline_messages = -1
 override_max_online_messages = on" run_restart this
-    want 10 && run_auth ;;
+    want 10 && run_auth
+    want 11 && run_cluster ;;
   mosquitto)
     # Mosquitto saves its in-memory store every autosave_interval (1800 s) and at shutdown, not per message.
     want 8 && MOSQ_PERSIST=true MOSQ_EXTRA="max_queued_messages 100000" run_group mosquitto 8
     want 9 && MOSQ_PERSIST=true MOSQ_EXTRA="max_queued_messages 20000" run_restart mosquitto
-    want 10 && note mosquitto 10a "" "no vmq_passwd/vmq_diversity plugins" ;;
+    want 10 && note mosquitto 10a "" "no vmq_passwd/vmq_diversity plugins"
+    want 11 && note mosquitto 11a "" "this broker's clustering only" ;;
   mochi)
     want 8 && note mochi 8 "" "no persistence configured in the peer"
     want 9 && note mochi 9a "" "no persistence configured in the peer"
-    want 10 && note mochi 10a "" "no auth plugins" ;;
+    want 10 && note mochi 10a "" "no auth plugins"
+    want 11 && note mochi 11a "" "this broker's clustering only" ;;
   esac
   true
 done

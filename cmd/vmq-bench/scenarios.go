@@ -95,6 +95,11 @@ func runScenarios(o opts) []row {
 		}
 		add(r)
 	}
+	if o.scenarios["11"] {
+		for _, r := range clusterRows(o) {
+			add(r)
+		}
+	}
 	if o.scenarios["10"] {
 		for _, r := range authRows(o) {
 			add(r)
