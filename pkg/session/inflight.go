@@ -19,6 +19,10 @@ type inflight struct {
 	byID  map[uint16]*outMsg
 	order []*outMsg // send order, for resends after a reconnect; compacted lazily
 	next  uint16
+	// free holds entries dropped from order by a compaction, for reuse: no allocation
+	// per QoS 1/2 delivery in steady state. An entry is only reused once order no longer
+	// refers to it, so each never sees it twice.
+	free []*outMsg
 }
 
 func (f *inflight) Len() int { return len(f.byID) }
@@ -37,7 +41,13 @@ func (f *inflight) add(d Delivery) *outMsg {
 			break
 		}
 	}
-	m := &outMsg{id: f.next, d: d}
+	var m *outMsg
+	if n := len(f.free); n > 0 {
+		m, f.free = f.free[n-1], f.free[:n-1]
+		*m = outMsg{id: f.next, d: d}
+	} else {
+		m = &outMsg{id: f.next, d: d}
+	}
 	if d.QoS == 2 {
 		m.state = awaitPubrec
 	}
@@ -60,6 +70,8 @@ func (f *inflight) remove(id uint16) *outMsg {
 		for _, o := range f.order {
 			if f.byID[o.id] == o {
 				live = append(live, o)
+			} else if len(f.free) < 256 && o != m {
+				f.free = append(f.free, o) // m is still read by the caller (its delivery's store seq)
 			}
 		}
 		clear(f.order[len(live):])
