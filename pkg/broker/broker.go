@@ -4,10 +4,12 @@
 package broker
 
 import (
+	"context"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/metrics"
 	"github.com/vernemq-go/vernemq/pkg/session"
@@ -27,9 +29,10 @@ const (
 type Settings struct {
 	SharedPolicy                 string
 	SuppressLWTOnSessionTakeover bool
-	PersistentClientExpiration   uint32 // seconds for 3.1.1 persistent sessions; 0 = never
-	MaxLastWillDelay             int64  // seconds cap on the v5 will delay; < 0 = as the client asks
-	MaxSubscriptionsPerClient    int    // 0 = unlimited
+	PersistentClientExpiration   uint32        // seconds for 3.1.1 persistent sessions; 0 = never
+	MaxLastWillDelay             int64         // seconds cap on the v5 will delay; < 0 = as the client asks
+	MaxSubscriptionsPerClient    int           // 0 = unlimited
+	RetryInterval                time.Duration // retry_interval: resend unacknowledged QoS 1/2 to 3.x clients
 }
 
 // Remote is the cluster seen from the router: it forwards to other nodes.
@@ -124,5 +127,27 @@ func shuffle[T any](s []T) {
 	for i := len(s) - 1; i > 0; i-- {
 		j := rand.IntN(i + 1)
 		s[i], s[j] = s[j], s[i]
+	}
+}
+
+// RunRetries resends unacknowledged QoS 1/2 messages of connected 3.x clients every
+// retry_interval until ctx ends (a scan of the sessions once a second).
+func (b *Broker) RunRetries(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			interval := b.Settings().RetryInterval
+			if interval <= 0 {
+				continue
+			}
+			b.Sessions(func(s *session.Session) bool {
+				s.RetryUnacked(interval, now)
+				return true
+			})
+		}
 	}
 }

@@ -295,3 +295,51 @@ func TestMaxConnectionLifetime(t *testing.T) {
 		t.Fatal("not disconnected after max_connection_lifetime")
 	}
 }
+
+// retry_interval: a 3.1.1 client that does not acknowledge a QoS 1 message gets it again
+// with DUP set and the same packet id; a v5 client does not (MQTT 5 resends only on reconnect).
+func TestRetryIntervalV311(t *testing.T) {
+	_, addr := startNode(t, "retry_interval = 1")
+	for _, v := range []byte{packets.V311, packets.V5} {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		br := bufio.NewReader(nc)
+		send := func(p packets.Packet) {
+			b, _ := packets.Encode(nil, p, v)
+			nc.Write(b)
+		}
+		read := func(d time.Duration) (packets.Packet, error) {
+			nc.SetReadDeadline(time.Now().Add(d))
+			return packets.ReadPacket(br, v, 0)
+		}
+		id := fmt.Sprint("noack-", v)
+		send(&packets.Connect{ProtocolLevel: v, ClientID: id, CleanStart: true, KeepAlive: 60})
+		read(5 * time.Second)
+		send(&packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: id, Options: packets.SubOptions{QoS: 1}}}})
+		read(5 * time.Second)
+		pub, _ := dialV5(t, addr, "pub-"+id, nil)
+		pub.c.Publish(context.Background(), &paho.Publish{Topic: id, QoS: 1, Payload: []byte("x")})
+		first, err := read(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p1 := first.(*packets.Publish)
+		again, err := read(3 * time.Second)
+		if v == packets.V5 {
+			if err == nil {
+				t.Fatalf("v5: resent on a live connection: %+v", again)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("3.1.1: no resend within 3 s with retry_interval = 1: %v", err)
+		}
+		p2 := again.(*packets.Publish)
+		if !p2.Dup || p2.PacketID != p1.PacketID {
+			t.Fatalf("resend %+v, want DUP and packet id %d", p2, p1.PacketID)
+		}
+	}
+}

@@ -81,6 +81,7 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.startAdmin(ctx); err != nil {
 		return err
 	}
+	go n.Broker.RunRetries(ctx)
 	n.Log.Info("node started", "nodename", n.Broker.Node(), "listeners", len(n.listeners))
 	return nil
 }
@@ -128,6 +129,7 @@ func (n *Node) apply() {
 		PersistentClientExpiration:   pce,
 		MaxLastWillDelay:             willCap,
 		MaxSubscriptionsPerClient:    int(c.Int("max_subscriptions_per_client")),
+		RetryInterval:                c.Duration("retry_interval"),
 	})
 	st := conn.DefaultSettings()
 	st.MaxClientIDSize = int(c.Int("max_client_id_size"))

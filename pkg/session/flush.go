@@ -124,6 +124,7 @@ func (s *Session) fillLocked(buf []byte) []byte {
 			pub = s.fillPublish(dd, 0, false, now)
 		} else {
 			o = s.infl.add(dd)
+			o.sent = now
 			pub = s.fillPublish(dd, o.id, false, now)
 		}
 		start := len(buf)

@@ -1,5 +1,7 @@
 package session
 
+import "time"
+
 type outState byte
 
 const (
@@ -12,6 +14,7 @@ type outMsg struct {
 	id    uint16
 	d     Delivery
 	state outState
+	sent  time.Time // last (re)send, for retry_interval
 }
 
 // inflight keeps the outgoing QoS 1/2 messages waiting for an acknowledgement, in send order.
