@@ -53,11 +53,20 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 			if granted == nil {
 				granted = ask
 			}
+			limit := c.srv.Broker.Settings().MaxSubscriptionsPerClient
+			count := c.sess.SubCount()
 			for k, i := range idx {
 				g := granted[k]
 				if g.QoS > 2 {
 					codes[i] = c.failure(packets.NotAuthorized)
 					continue
+				}
+				if limit > 0 && !c.sess.HasSub(g.Filter) {
+					if count >= limit {
+						codes[i] = c.failure(packets.QuotaExceeded) // max_subscriptions_per_client
+						continue
+					}
+					count++
 				}
 				opts := p.Subscriptions[i].Options
 				opts.QoS = g.QoS

@@ -343,3 +343,22 @@ func TestRetryIntervalV311(t *testing.T) {
 		}
 	}
 }
+
+// max_subscriptions_per_client: new filters beyond the limit get SUBACK 0x97 (v5);
+// replacing an existing subscription is still allowed.
+func TestMaxSubscriptionsPerClient(t *testing.T) {
+	_, addr := startNode(t, "max_subscriptions_per_client = 2")
+	c, _ := dialV5(t, addr, "greedy-sub", nil)
+	ctx := context.Background()
+	ack, err := c.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "a"}, {Topic: "b"}, {Topic: "c"}}})
+	if err != nil && ack == nil {
+		t.Fatal(err)
+	}
+	if got := ack.Reasons; len(got) != 3 || got[0] != 0 || got[1] != 0 || got[2] != 0x97 {
+		t.Fatalf("SUBACK reasons %v, want [0 0 0x97]", got)
+	}
+	ack, _ = c.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "a", QoS: 1}}})
+	if ack == nil || len(ack.Reasons) != 1 || ack.Reasons[0] != 1 {
+		t.Fatalf("re-subscribing an existing filter: %+v", ack)
+	}
+}

@@ -66,3 +66,11 @@ func (s *Session) QoS2InLen() int {
 	defer s.mu.Unlock()
 	return len(s.qos2In)
 }
+
+// HasSub reports whether the session is subscribed to filter (as the client sent it).
+func (s *Session) HasSub(filter string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.subs[filter]
+	return ok
+}
