@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -218,7 +219,11 @@ func (c *client) readError(err error) {
 		default:
 			c.srv.Metrics.KeepaliveExpired.Inc()
 			c.srv.Metrics.SocketCloseTimeout.Inc()
-			c.srv.Log.Warn("client keepalive expired", "client_id", c.clientID(), "peer", c.peer.Addr, "keepalive", c.keepAlive)
+			level := slog.LevelInfo
+			if c.srv.settings.Load().KeepaliveAsWarning {
+				level = slog.LevelWarn
+			}
+			c.srv.Log.Log(context.Background(), level, "client keepalive expired", "client_id", c.clientID(), "peer", c.peer.Addr, "keepalive", c.keepAlive)
 			c.Kick(packets.KeepAliveTimeout)
 		}
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):

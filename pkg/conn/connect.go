@@ -126,6 +126,9 @@ func (c *client) handshake(ctx context.Context) bool {
 			if cp.Props.ReceiveMaximum != nil {
 				recvMax = int(*cp.Props.ReceiveMaximum)
 			}
+			if st.ReceiveMaxClient > 0 && (recvMax == 0 || recvMax > int(st.ReceiveMaxClient)) {
+				recvMax = int(st.ReceiveMaxClient) // min(client's Receive Maximum, receive_max_client)
+			}
 			if cp.Props.MaximumPacketSize != nil {
 				maxPkt = *cp.Props.MaximumPacketSize
 			}

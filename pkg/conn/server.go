@@ -25,6 +25,8 @@ type Settings struct {
 	ReceiveMaxBroker                  uint16
 	TopicAliasMaxBroker               uint16
 	TopicAliasMaxClient               uint16 // aliases the broker may use towards clients (topic_alias_max_client)
+	ReceiveMaxClient                  uint16 // receive_max_client: cap on the inflight window towards a v5 client
+	KeepaliveAsWarning                bool   // logging.keepalive_as_warning
 	MaxMessageRate                    int    // publishes per second per client, 0 = unlimited
 	DisconnectOnUnauthorizedPublishV3 bool
 	ConnectTimeout                    time.Duration

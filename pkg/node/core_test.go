@@ -362,3 +362,26 @@ func TestMaxSubscriptionsPerClient(t *testing.T) {
 		t.Fatalf("re-subscribing an existing filter: %+v", ack)
 	}
 }
+
+// receive_max_client caps the inflight window towards a v5 client below what it announced.
+func TestReceiveMaxClient(t *testing.T) {
+	_, addr := startNode(t, "receive_max_client = 2")
+	r, _ := dialRaw(t, addr, &packets.Connect{ProtocolLevel: 5, ClientID: "window", CleanStart: true,
+		Props: &packets.Properties{ReceiveMaximum: u16(100)}})
+	r.send(t, &packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: "w", Options: packets.SubOptions{QoS: 1}}}})
+	r.read(t) // SUBACK
+	pub, _ := dialV5(t, addr, "w-pub", nil)
+	for i := 0; i < 5; i++ {
+		pub.c.Publish(context.Background(), &paho.Publish{Topic: "w", QoS: 1, Payload: []byte("x")})
+	}
+	first := r.read(t).(*packets.Publish)
+	r.read(t)
+	r.nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if p, err := packets.ReadPacket(r.br, packets.V5, 0); err == nil {
+		t.Fatalf("a third unacknowledged delivery arrived with receive_max_client = 2: %+v", p)
+	}
+	r.send(t, &packets.Ack{Kind: packets.PUBACK, PacketID: first.PacketID})
+	if _, ok := r.read(t).(*packets.Publish); !ok {
+		t.Fatal("the window did not open after PUBACK")
+	}
+}

@@ -35,7 +35,7 @@ func (n *Node) handler(lc config.Listener) listener.Handler {
 	}
 }
 
-func listenerOptions(lc config.Listener) listener.Options {
+func listenerOptions(lc config.Listener, maxWSFrame int64) listener.Options {
 	return listener.Options{
 		Type: lc.Type, Name: lc.Name, Addr: lc.Addr, MaxConnections: lc.MaxConnections,
 		Mountpoint: lc.Mountpoint, AllowedProtocolVersions: lc.AllowedProtocolVersions,
@@ -45,6 +45,7 @@ func listenerOptions(lc config.Listener) listener.Options {
 		TLSVersion: lc.TLSVersion, Ciphers: lc.Ciphers, RequireCertificate: lc.RequireCertificate,
 		UseIdentityAsUsername: lc.UseIdentityAsUsername, Depth: lc.Depth,
 		SndBuf: lc.SndBuf, RecBuf: lc.RecBuf, WSPath: lc.WSPath, NrOfAcceptors: lc.NrOfAcceptors,
+		MaxWSFrameSize: maxWSFrame,
 	}
 }
 
@@ -54,7 +55,7 @@ func (n *Node) startListeners(ctx context.Context) error {
 		if !isMQTT(lc.Type) {
 			continue
 		}
-		l, err := listener.New(listenerOptions(lc), n.handler(lc), n.Log)
+		l, err := listener.New(listenerOptions(lc, n.Cfg.Bytes("max_ws_frame_size")), n.handler(lc), n.Log)
 		if err != nil {
 			return fmt.Errorf("listener.%s.%s: %w", lc.Type, lc.Name, err)
 		}
@@ -147,7 +148,7 @@ func (n *Node) StartListener(ctx context.Context, address string, port int) erro
 	// a new free one), which takes a new listener.Listener since its address is fixed at New.
 	want := net.JoinHostPort(address, strconv.Itoa(port))
 	if _, cfgPort, err := net.SplitHostPort(ml.cfg.Addr); err == nil && cfgPort == "0" && ml.l.Options().Addr != want {
-		opts := listenerOptions(ml.cfg)
+		opts := ml.l.Options()
 		opts.Addr = want
 		l, err := listener.New(opts, n.handler(ml.cfg), n.Log)
 		if err != nil {

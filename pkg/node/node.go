@@ -138,6 +138,8 @@ func (n *Node) apply() {
 	st.ReceiveMaxBroker = uint16(c.Int("receive_max_broker"))
 	st.TopicAliasMaxBroker = uint16(c.Int("topic_alias_max_broker"))
 	st.TopicAliasMaxClient = uint16(c.Int("topic_alias_max_client"))
+	st.ReceiveMaxClient = uint16(c.Int("receive_max_client"))
+	st.KeepaliveAsWarning = c.Bool("logging.keepalive_as_warning")
 	st.MaxMessageRate = int(c.Int("max_message_rate"))
 	st.DisconnectOnUnauthorizedPublishV3 = c.Bool("disconnect_on_unauthorized_publish_v3")
 	st.ConnectTimeout = c.Duration("mqtt_connect_timeout")
