@@ -82,6 +82,7 @@ func freePort(t *testing.T, pair bool) int {
 
 type node struct {
 	name, mqtt, data, dir string
+	netns                 string // network namespace the process runs in ("" = this one)
 	cmd                   *exec.Cmd
 	exited                chan struct{}
 }
@@ -89,10 +90,27 @@ type node struct {
 // startNode runs one node process with its own ports and data dir; seed ("" for none) is joined at start.
 func startNode(t *testing.T, name, cookie, seed string) *node {
 	t.Helper()
+	return startNodeAt(t, name, cookie, seed, placement{})
+}
+
+// placement puts a node elsewhere than on free loopback ports: fixed addresses and a
+// network namespace to run in (for partition tests).
+type placement struct {
+	mqtt, data, netns string
+}
+
+func startNodeAt(t *testing.T, name, cookie, seed string, at placement) *node {
+	t.Helper()
 	dir := t.TempDir()
-	n := &node{name: name + "@127.0.0.1", dir: dir,
+	n := &node{name: name + "@127.0.0.1", dir: dir, netns: at.netns,
 		mqtt: fmt.Sprintf("127.0.0.1:%d", freePort(t, false)),
 		data: fmt.Sprintf("127.0.0.1:%d", freePort(t, true))}
+	if at.mqtt != "" {
+		n.mqtt = at.mqtt
+	}
+	if at.data != "" {
+		n.data = at.data
+	}
 	conf := strings.Join([]string{
 		"allow_anonymous = on",
 		"plugins.vmq_passwd = off",
@@ -129,6 +147,9 @@ func (n *node) start(t *testing.T, confPath string) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(vernemqBin(t), "console", "-c", confPath)
+	if n.netns != "" {
+		cmd = exec.Command("ip", "netns", "exec", n.netns, vernemqBin(t), "console", "-c", confPath)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "VMQ_CLUSTER_DEAD_NODE_GRACE=2s")
 	if err := cmd.Start(); err != nil {
