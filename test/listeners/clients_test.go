@@ -41,7 +41,7 @@ func dialV5(conn net.Conn, id, username string) (*v5, error) {
 	if username != "" {
 		cp.Username, cp.UsernameFlag = username, true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if _, err := c.Connect(ctx, cp); err != nil {
 		conn.Close()
@@ -83,7 +83,7 @@ func (c *v5) close() {
 
 func (c *v5) subscribe(t *testing.T, filter string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	ack, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}})
 	if err != nil {
@@ -97,7 +97,7 @@ func (c *v5) subscribe(t *testing.T, filter string) {
 // publish sends QoS 1 and returns the PUBACK reason code (0x87 = not authorized).
 func (c *v5) publish(t *testing.T, topic, payload string) byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	pr, err := c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: []byte(payload)})
 	if pr == nil {
