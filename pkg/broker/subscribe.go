@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/session"
 	"github.com/vernemq-go/vernemq/pkg/topics"
 )
@@ -19,10 +18,9 @@ func (b *Broker) Subscribe(s *session.Session, subs []session.Sub) []bool {
 	}
 	// Retained messages after the SUBACK was queued by the caller [MQTT-3.3.1-6].
 	for i, sub := range subs {
-		group, filter, shared, _ := topics.ParseShared(sub.Filter)
-		_ = group
+		_, filter, shared, _ := topics.ParseShared(sub.Filter)
 		if shared {
-			continue // retained messages are not sent for shared subscriptions [MQTT-3.3.1-?, v5 4.8.2]
+			continue // retained messages are not sent on shared subscriptions (v5 4.8.2)
 		}
 		switch sub.Options.RetainHandling {
 		case 1:
@@ -78,8 +76,6 @@ func (b *Broker) dropSubscriptions(s *session.Session) {
 		b.index.Remove(s.ID, "", filter, group)
 	}
 }
-
-var _ = packets.SubOptions{}
 
 // ReceivedQoS2 records an incoming QoS 2 packet id of s (durably for persistent sessions);
 // false means it is a resend already delivered.

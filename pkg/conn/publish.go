@@ -75,13 +75,13 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 	case 0:
 		c.srv.Broker.Publish(m, nil)
 	case 1, 2:
-		kind, id, s, v5 := packets.PUBACK, p.PacketID, c.sess, c.version == packets.V5
+		kind, id, s := packets.PUBACK, p.PacketID, c.sess
 		ackName := "puback"
 		if p.QoS == 2 {
 			kind, ackName = packets.PUBREC, "pubrec"
 		}
 		c.pendingIn.Add(1)
-		n, congested := c.srv.Broker.PublishFlow(m, func(err error) {
+		_, congested := c.srv.Broker.PublishFlow(m, func(err error) {
 			c.pendingIn.Add(-1)
 			code := packets.Success
 			if err != nil {
@@ -90,8 +90,6 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 			}
 			s.Send(c, &packets.Ack{Kind: kind, PacketID: id, ReasonCode: code})
 		})
-		_ = n
-		_ = v5
 		if congested != nil {
 			c.congested = congested
 		}
