@@ -40,7 +40,7 @@ func (s *Session) Pubrec(from Link, id uint16, code packets.ReasonCode) bool {
 	} else if o.state != awaitPubcomp {
 		return false
 	}
-	// A repeated PUBREC is answered again [MQTT-4.3.3-?]: the PUBREL may have been lost.
+	// A repeated PUBREC is answered again: the PUBREL may have been lost (4.3.3).
 	s.outbox = append(s.outbox, &packets.Ack{Kind: packets.PUBREL, PacketID: id})
 	s.kickLocked()
 	return true
