@@ -8,6 +8,12 @@ import (
 // Subscribe adds the subscriptions of s (already validated and authorized) and
 // queues the retained messages they ask for. It returns, per subscription, whether it was new.
 func (b *Broker) Subscribe(s *session.Session, subs []session.Sub) []bool {
+	return b.SubscribeThen(s, subs, nil)
+}
+
+// SubscribeThen is Subscribe with acked called once the subscriptions route (so a SUBACK
+// queued there is never ahead of them) and before the retained messages are queued.
+func (b *Broker) SubscribeThen(s *session.Session, subs []session.Sub, acked func()) []bool {
 	isNew := make([]bool, len(subs))
 	for i, sub := range subs {
 		isNew[i] = b.addSub(s, sub)
@@ -16,7 +22,10 @@ func (b *Broker) Subscribe(s *session.Session, subs []session.Sub) []bool {
 	if h := b.hooks.Load().OnSubscribe; h != nil {
 		h(s.ID, subs)
 	}
-	// Retained messages after the SUBACK was queued by the caller [MQTT-3.3.1-6].
+	if acked != nil {
+		acked()
+	}
+	// Retained messages follow the SUBACK [MQTT-3.3.1-6].
 	for i, sub := range subs {
 		_, filter, shared, _ := topics.ParseShared(sub.Filter)
 		if shared {

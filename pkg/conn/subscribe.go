@@ -79,9 +79,13 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 			c.srv.Auth.NotifySubscribe(c.auth, granted)
 		}
 	}
-	c.sess.Send(c, &packets.Suback{PacketID: p.PacketID, ReasonCodes: codes})
+	// The subscriptions route before the SUBACK goes out: a client that publishes to its own
+	// filter right after the SUBACK gets the message.
+	suback := func() { c.sess.Send(c, &packets.Suback{PacketID: p.PacketID, ReasonCodes: codes}) }
 	if len(subs) > 0 {
-		c.srv.Broker.Subscribe(c.sess, subs)
+		c.srv.Broker.SubscribeThen(c.sess, subs, suback)
+	} else {
+		suback()
 	}
 	return false, false
 }
