@@ -13,6 +13,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 var (
@@ -21,27 +23,19 @@ var (
 	buildErr  error
 )
 
-// vernemqBin returns $VMQ_BIN (the binary or the bin/ directory holding it) or builds one.
+// vernemqBin returns the broker binary: $VMQ_BIN (a bin/ directory or the binary itself) or a fresh build.
 func vernemqBin(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		if p := os.Getenv("VMQ_BIN"); p != "" {
-			if st, err := os.Stat(p); err == nil && st.IsDir() {
-				p = filepath.Join(p, "vernemq")
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				binPath = p
+				return
 			}
-			binPath = p
-			return
 		}
-		dir, err := os.MkdirTemp("", "vmq-cluster-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
+		var dir string
+		dir, _, buildErr = testnode.Bins("vernemq", "vmq-admin") // a temp build lives as long as the test binary
 		binPath = filepath.Join(dir, "vernemq")
-		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/vernemq").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

@@ -147,3 +147,16 @@ func (a *Authorizer) AuthOnSubscribe(_ context.Context, c *auth.Client, topics [
 	}
 	return auth.Allow(), out
 }
+
+// AuthOnRegisterWith is the auth_on_register of a backend: clients without credentials
+// fall through, a lookup error fails closed (Down), rows decide (Register).
+func (a *Authorizer) AuthOnRegisterWith(c *auth.Client, lookup func() ([]Row, error)) auth.Decision {
+	if Skip(c) {
+		return auth.Pass()
+	}
+	rows, err := lookup()
+	if err != nil {
+		return a.Down(c, err)
+	}
+	return a.Register(c, rows)
+}

@@ -151,14 +151,7 @@ func (p *Plugin) Close() error { return p.db.Close() }
 
 // AuthOnRegister looks the client up and caches its ACLs.
 func (p *Plugin) AuthOnRegister(ctx context.Context, c *auth.Client) (auth.Decision, *auth.RegisterModifiers) {
-	if dbacl.Skip(c) {
-		return auth.Pass(), nil
-	}
-	rows, err := p.lookup(ctx, c)
-	if err != nil {
-		return p.Down(c, err), nil
-	}
-	return p.Register(c, rows), nil
+	return p.AuthOnRegisterWith(c, func() ([]dbacl.Row, error) { return p.lookup(ctx, c) }), nil
 }
 
 func (p *Plugin) lookup(ctx context.Context, c *auth.Client) ([]dbacl.Row, error) {

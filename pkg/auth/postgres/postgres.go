@@ -142,14 +142,7 @@ func Query(method string) string {
 
 // AuthOnRegister looks the client up and caches its ACLs.
 func (p *Plugin) AuthOnRegister(ctx context.Context, c *auth.Client) (auth.Decision, *auth.RegisterModifiers) {
-	if dbacl.Skip(c) {
-		return auth.Pass(), nil
-	}
-	rows, err := p.lookup(ctx, c)
-	if err != nil {
-		return p.Down(c, err), nil
-	}
-	return p.Register(c, rows), nil
+	return p.AuthOnRegisterWith(c, func() ([]dbacl.Row, error) { return p.lookup(ctx, c) }), nil
 }
 
 func (p *Plugin) lookup(ctx context.Context, c *auth.Client) ([]dbacl.Row, error) {
