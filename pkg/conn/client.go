@@ -45,6 +45,13 @@ type client struct {
 
 	kickOnce sync.Once
 	closed   chan struct{}
+
+	ctx         context.Context
+	lifetime    *time.Timer
+	src         countingReader
+	deadlineSet time.Time    // when the keepalive deadline last moved
+	deadline    atomic.Int64 // the read deadline in Unix ns, 0 = none
+	parking                  // idle parking (park.go)
 }
 
 type countingReader struct {
@@ -52,25 +59,27 @@ type countingReader struct {
 	n *metrics.Counter
 }
 
-func (r countingReader) Read(p []byte) (int, error) {
+func (r *countingReader) Read(p []byte) (int, error) {
 	n, err := r.c.Read(p)
 	r.n.Add(uint64(n))
 	return n, err
 }
 
+// defaultReadBuffer holds ~16 small publishes per read; a parked connection holds none.
+const defaultReadBuffer = 1024
+
 func readBufferSize(n int) int {
 	if n <= 0 {
-		return 1024 // ~16 small publishes per read; idle connections dominate memory (listener buffer raises it)
+		return defaultReadBuffer // the listener's buffer setting raises it
 	}
 	return min(n, 1<<20)
 }
 
 func newClient(s *Server, c net.Conn, p Peer) *client {
-	return &client{
-		srv: s, nc: c, peer: p,
-		br:     bufio.NewReaderSize(countingReader{c, s.Metrics.BytesReceived}, readBufferSize(p.ReadBuffer)),
-		closed: make(chan struct{}),
-	}
+	cl := &client{srv: s, nc: c, peer: p, closed: make(chan struct{})}
+	cl.src = countingReader{c, s.Metrics.BytesReceived}
+	cl.br = newReader(&cl.src, readBufferSize(p.ReadBuffer))
+	return cl
 }
 
 // Write is the session's way to the socket (session.Link).
@@ -91,6 +100,7 @@ func (c *client) Kick(code packets.ReasonCode) {
 		}
 		close(c.closed)
 		c.nc.Close()
+		c.unpark() // a parked client has no reader to notice the close
 	})
 }
 
@@ -128,42 +138,73 @@ func (c *client) maxSize() int {
 	return 268435460 // the protocol's maximum packet size
 }
 
+// run is Serve's part: the handshake, then the reader loop, which may park the
+// connection (and end this goroutine) while the client is idle.
 func (c *client) run(ctx context.Context) {
-	defer c.nc.Close()
-	graceful := false
-	defer func() {
-		if c.sess != nil {
-			c.srv.Broker.Disconnect(c.sess, c, graceful)
-			c.srv.Auth.NotifyClientOffline(auth.SubscriberID(c.sess.ID))
-		}
-		c.srv.Metrics.SocketClose.Inc()
-	}()
+	c.ctx = ctx
 	if !c.handshake(ctx) {
+		c.finish(false)
 		return
 	}
 	if c.peer.MaxLifetime > 0 {
 		// max_connection_lifetime: the client must reconnect (and re-authenticate) [v5 0xA0].
-		t := time.AfterFunc(c.peer.MaxLifetime, func() { c.Kick(packets.MaximumConnectTime) })
-		defer t.Stop()
+		c.lifetime = time.AfterFunc(c.peer.MaxLifetime, func() { c.Kick(packets.MaximumConnectTime) })
 	}
 	if c.keepAlive == 0 {
-		c.nc.SetReadDeadline(time.Time{}) // keep alive 0 turns the mechanism off [MQTT-3.1.2-23]
+		c.setReadDeadline(time.Time{}) // keep alive 0 turns the mechanism off [MQTT-3.1.2-23]
 	}
-	var deadlineSet time.Time
+	c.raw = c.parkable()
+	// Park at once if the client sent nothing after CONNECT: this goroutine's stack grew
+	// in the handshake, and an idle client should not keep it.
+	c.parkNow = c.raw != nil
+	c.serve()
+}
+
+// serve runs the reader loop; the connection ends here unless it parked.
+func (c *client) serve() {
+	parked, graceful := false, false
+	defer func() {
+		if !parked {
+			c.finish(graceful) // also when a handler panics
+		}
+	}()
+	parked, graceful = c.loop()
+}
+
+// finish tears the connection down once: session offline, socket closed, slot freed.
+func (c *client) finish(graceful bool) {
+	if c.lifetime != nil {
+		c.lifetime.Stop()
+	}
+	if c.sess != nil {
+		c.srv.Broker.Disconnect(c.sess, c, graceful)
+		c.srv.Auth.NotifyClientOffline(auth.SubscriberID(c.sess.ID))
+	}
+	c.srv.Metrics.SocketClose.Inc()
+	c.nc.Close()
+	c.srv.release(c)
+}
+
+// loop reads and handles packets until the connection ends (parked false) or it
+// parks in the poller (parked true: another goroutine resumes it).
+func (c *client) loop() (parked, graceful bool) {
 	corked := false
 	for {
-		if c.br.Buffered() == 0 && corked {
-			// Everything read so far is handled: write the answers (PUBACKs...) in one batch
-			// before blocking on the socket.
-			c.sess.Uncork()
-			corked = false
-		}
-		if c.keepAlive > 0 {
-			// 1.5 times the keep alive [MQTT-3.1.2-24], plus up to a quarter of slack so the
-			// deadline (a timer update) is moved only every keepalive/4, not on every packet.
-			if now := time.Now(); now.Sub(deadlineSet) > c.keepAlive/4 {
-				c.nc.SetReadDeadline(now.Add(c.keepAlive*3/2 + c.keepAlive/4))
-				deadlineSet = now
+		if c.br.Buffered() == 0 {
+			if corked {
+				// Everything read so far is handled: write the answers (PUBACKs...) in one batch
+				// before blocking on the socket.
+				c.sess.Uncork()
+				corked = false
+			}
+			c.moveDeadline()
+			park, err := c.waitReadable()
+			if park {
+				return true, false
+			}
+			if err != nil {
+				c.readError(err)
+				return false, false
 			}
 		}
 		p, err := packets.ReadPacket(c.br, c.version, c.maxSize())
@@ -172,19 +213,18 @@ func (c *client) run(ctx context.Context) {
 				c.sess.Uncork()
 			}
 			c.readError(err)
-			return
+			return false, false
 		}
 		if !corked && c.br.Buffered() > 0 {
 			c.sess.Cork()
 			corked = true
 		}
-		done, g := c.handle(ctx, p)
+		done, g := c.handle(c.ctx, p)
 		if done {
 			if corked {
 				c.sess.Uncork()
 			}
-			graceful = g
-			return
+			return false, g
 		}
 		if c.congested != nil {
 			if corked {
@@ -203,6 +243,29 @@ func (c *client) run(ctx context.Context) {
 	}
 }
 
+// moveDeadline sets the keepalive read deadline: 1.5 times the keep alive
+// [MQTT-3.1.2-24], plus up to a quarter of slack so the deadline (a timer update)
+// moves only every keepalive/4, not on every packet.
+func (c *client) moveDeadline() {
+	if c.keepAlive <= 0 {
+		return
+	}
+	if now := time.Now(); now.Sub(c.deadlineSet) > c.keepAlive/4 {
+		c.setReadDeadline(now.Add(c.keepAlive*3/2 + c.keepAlive/4))
+		c.deadlineSet = now
+	}
+}
+
+// setReadDeadline sets and remembers the read deadline (the sweeper checks it for parked clients).
+func (c *client) setReadDeadline(t time.Time) {
+	if t.IsZero() {
+		c.deadline.Store(0)
+	} else {
+		c.deadline.Store(t.UnixNano())
+	}
+	c.nc.SetReadDeadline(t)
+}
+
 // readError closes the connection after a failed read, with the right reason code.
 func (c *client) readError(err error) {
 	var pe *packets.Error
@@ -214,22 +277,28 @@ func (c *client) readError(err error) {
 		c.srv.Log.Info("closing connection: bad packet", "client_id", c.clientID(), "peer", c.peer.Addr, "reason", pe.Code.String(), "error", pe.Msg)
 		c.Kick(pe.Code)
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		select {
-		case <-c.closed:
-		default:
-			c.srv.Metrics.KeepaliveExpired.Inc()
-			c.srv.Metrics.SocketCloseTimeout.Inc()
-			level := slog.LevelInfo
-			if c.srv.settings.Load().KeepaliveAsWarning {
-				level = slog.LevelWarn
-			}
-			c.srv.Log.Log(context.Background(), level, "client keepalive expired", "client_id", c.clientID(), "peer", c.peer.Addr, "keepalive", c.keepAlive)
-			c.Kick(packets.KeepAliveTimeout)
-		}
+		c.expireKeepalive()
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 	default:
 		c.srv.Metrics.SocketError.Inc()
 	}
+}
+
+// expireKeepalive ends a client that sent nothing for 1.5 times its keep alive.
+func (c *client) expireKeepalive() {
+	select {
+	case <-c.closed:
+		return
+	default:
+	}
+	c.srv.Metrics.KeepaliveExpired.Inc()
+	c.srv.Metrics.SocketCloseTimeout.Inc()
+	level := slog.LevelInfo
+	if c.srv.settings.Load().KeepaliveAsWarning {
+		level = slog.LevelWarn
+	}
+	c.srv.Log.Log(context.Background(), level, "client keepalive expired", "client_id", c.clientID(), "peer", c.peer.Addr, "keepalive", c.keepAlive)
+	c.Kick(packets.KeepAliveTimeout)
 }
 
 func (c *client) clientID() string {

@@ -15,6 +15,7 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/metrics"
 	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/poller"
 )
 
 // Settings are the per-connection limits; they may change at run time.
@@ -33,6 +34,7 @@ type Settings struct {
 	PersistentClientExpiration        uint32 // seconds for 3.1.1 persistent sessions, 0 = never
 	MaxLastWillDelay                  int64  // seconds, < 0 = as the client asks
 	WriteTimeout                      time.Duration
+	ParkIdleAfter                     time.Duration // idle time after which a reader parks (0 = never)
 }
 
 // DefaultSettings are VerneMQ's defaults.
@@ -40,6 +42,7 @@ func DefaultSettings() Settings {
 	return Settings{
 		MaxClientIDSize: 100, TopicMaxDepth: 10, ReceiveMaxBroker: 65535, TopicAliasMaxBroker: 0,
 		ConnectTimeout: 30 * time.Second, MaxLastWillDelay: -1, WriteTimeout: 60 * time.Second,
+		ParkIdleAfter: 2 * time.Second,
 	}
 }
 
@@ -55,6 +58,7 @@ type Peer struct {
 	AllowAnonymousOverride  bool
 	ReadBuffer              int           // listener buffer: bytes read per system call (0 = 4 KiB)
 	MaxLifetime             time.Duration // listener max_connection_lifetime: disconnect after it (0 = off)
+	Detach                  func()        // tells the listener that Serve may return before the connection ends; nil: it may not
 }
 
 // Server holds what every connection needs.
@@ -74,11 +78,14 @@ type Server struct {
 	clients  map[*client]struct{}
 	wg       sync.WaitGroup
 	closing  atomic.Bool
+	poller   *poller.Poller
+	parkKeys atomic.Uint64
+	stopped  chan struct{}
 }
 
 // NewServer returns a server with s as settings.
 func NewServer(b *broker.Broker, chain *auth.Chain, m *metrics.Broker, log *slog.Logger, s Settings) *Server {
-	srv := &Server{Broker: b, Auth: chain, Metrics: m, Log: log, clients: map[*client]struct{}{}}
+	srv := &Server{Broker: b, Auth: chain, Metrics: m, Log: log, clients: map[*client]struct{}{}, stopped: make(chan struct{})}
 	srv.settings.Store(&s)
 	return srv
 }
@@ -89,7 +96,8 @@ func (s *Server) SetSettings(st Settings) { s.settings.Store(&st) }
 // Settings returns the current settings.
 func (s *Server) Settings() Settings { return *s.settings.Load() }
 
-// Serve runs one connection until it ends; c is closed on return.
+// Serve runs one connection. It returns when the connection ends, or earlier when
+// the idle connection parked (only if p.Detach is set); c is closed when it ends.
 func (s *Server) Serve(ctx context.Context, c net.Conn, p Peer) {
 	if s.closing.Load() {
 		c.Close()
@@ -100,26 +108,33 @@ func (s *Server) Serve(ctx context.Context, c net.Conn, p Peer) {
 	s.clients[cl] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.clients, cl)
-		s.mu.Unlock()
-		s.wg.Done()
-	}()
-	active := s.Metrics.ActiveConnections
-	if p.Type == "ws" || p.Type == "wss" {
-		active = s.Metrics.ActiveWSConnections
-	}
 	s.Metrics.SocketOpen.Inc()
-	active.Add(1)
-	defer active.Add(-1)
+	s.active(cl).Add(1)
 	cl.run(ctx)
+}
+
+func (s *Server) active(cl *client) *metrics.Gauge {
+	if cl.peer.Type == "ws" || cl.peer.Type == "wss" {
+		return s.Metrics.ActiveWSConnections
+	}
+	return s.Metrics.ActiveConnections
+}
+
+// release forgets an ended connection.
+func (s *Server) release(cl *client) {
+	s.active(cl).Add(-1)
+	s.mu.Lock()
+	delete(s.clients, cl)
+	s.mu.Unlock()
+	s.wg.Done()
 }
 
 // Shutdown disconnects every client with code (v5 clients get a DISCONNECT) and
 // waits for their connections to end or ctx to expire.
 func (s *Server) Shutdown(ctx context.Context, code packets.ReasonCode) error {
-	s.closing.Store(true)
+	if s.closing.CompareAndSwap(false, true) {
+		close(s.stopped)
+	}
 	s.mu.Lock()
 	all := make([]*client, 0, len(s.clients))
 	for c := range s.clients {

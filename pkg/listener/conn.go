@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pires/go-proxyproto"
@@ -17,10 +18,14 @@ import (
 type trackedConn struct {
 	net.Conn
 	l      *Listener
-	ctx    context.Context
-	cancel context.CancelFunc
-	once   sync.Once
+	ctx      context.Context
+	cancel   context.CancelFunc
+	once     sync.Once
+	detached atomic.Bool // the handler owns the connection past its return
 }
+
+// NetConn is the accepted socket (lets a handler reach its descriptor).
+func (tc *trackedConn) NetConn() net.Conn { return tc.Conn }
 
 func (l *Listener) track(parent context.Context, c net.Conn) *trackedConn {
 	ctx, cancel := context.WithCancel(parent)
@@ -49,11 +54,14 @@ func (tc *trackedConn) Close() error {
 func (l *Listener) serve(tc *trackedConn) {
 	handedOff := false
 	defer func() {
-		if !handedOff {
+		if !handedOff && !tc.detached.Load() {
 			_ = tc.Close()
 		}
 	}()
 	peer := l.basePeer()
+	if !l.opts.isWS() {
+		peer.Detach = func() { tc.detached.Store(true) }
+	}
 	var c net.Conn = tc
 	peer.Addr, peer.Local = tc.RemoteAddr(), tc.LocalAddr()
 

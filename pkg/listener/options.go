@@ -49,11 +49,16 @@ type Peer struct {
 	CN                      string // client certificate CN (TLS) or PROXY v2 PP2_SUBTYPE_SSL_CN
 	CNAsUsername            bool   // use_identity_as_username (ssl) or proxy_protocol_use_cn_as_username
 	AllowAnonymousOverride  bool
+	// Detach, called by the handler before it returns, keeps the connection open
+	// after the return: the handler then owns it and must close it. Plain and TLS
+	// connections only (WebSocket handlers must not detach).
+	Detach func()
 }
 
 // Handler serves one connection. It runs in its own goroutine; the connection
-// is closed after it returns. ctx is cancelled when the connection is closed by
-// CloseConnections or when the context given to Start is cancelled.
+// is closed after it returns unless it called Peer.Detach. ctx is cancelled when
+// the connection is closed (by anyone), by CloseConnections or when the context
+// given to Start is cancelled.
 type Handler func(ctx context.Context, c net.Conn, p Peer)
 
 // Options configure one listener. Zero values take the defaults noted.

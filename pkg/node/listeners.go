@@ -30,7 +30,7 @@ func (n *Node) handler(lc config.Listener) listener.Handler {
 			Addr: p.Addr, Listener: p.Listener, Type: p.Type, Mountpoint: p.Mountpoint,
 			AllowedProtocolVersions: p.AllowedProtocolVersions, CN: p.CN, CNAsUsername: p.CNAsUsername,
 			AllowAnonymousOverride: p.AllowAnonymousOverride,
-			ReadBuffer:             lc.Buffer, MaxLifetime: lc.MaxConnectionLifetime,
+			ReadBuffer:             lc.Buffer, MaxLifetime: lc.MaxConnectionLifetime, Detach: p.Detach,
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/conn"
 	"github.com/vernemq-go/vernemq/pkg/metrics"
 	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/poller"
 	"github.com/vernemq-go/vernemq/pkg/store"
 )
 
@@ -73,6 +74,12 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	if err := n.startCluster(ctx); err != nil {
 		return err
+	}
+	if p, err := poller.New(); err == nil {
+		n.Server.EnableParking(p)
+		n.addCloser(p.Close) // closers run after the clients are disconnected
+	} else {
+		n.Log.Info("idle connections keep their reader goroutine", "reason", err)
 	}
 	if err := n.startListeners(ctx); err != nil {
 		n.stopListeners()
@@ -145,6 +152,7 @@ func (n *Node) apply() {
 	st.ConnectTimeout = c.Duration("mqtt_connect_timeout")
 	st.PersistentClientExpiration = pce
 	st.MaxLastWillDelay = willCap
+	st.ParkIdleAfter = c.Duration("park_idle_connections_after")
 	n.Server.SetSettings(st)
 }
 

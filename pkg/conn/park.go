@@ -1,0 +1,217 @@
+package conn
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Reader states. An idle connection parks: its reader goroutine ends and its read
+// buffer goes back to the pool, the socket waits in the poller, and the first byte
+// that arrives starts a new reader. That is what makes idle connections cheap.
+const (
+	stBusy    int32 = iota // handshaking, reading a packet or handling one
+	stIdle                 // blocked at a packet boundary: the sweeper may ask it to park
+	stParking              // the sweeper set a past read deadline so the reader parks
+	stParked               // no reader: the poller (data) or unpark (close) resumes it
+)
+
+// aLongTimeAgo as a read deadline makes a blocked read return at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// parking is the parking state of one connection.
+type parking struct {
+	raw       syscall.RawConn // the socket under TLS/PROXY layers; nil: cannot park
+	key       uint64          // the poller key, unique per connection
+	parkNow   bool            // park at the first wait (right after CONNACK)
+	resumeFn  func()
+	state     atomic.Int32
+	idleSince atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
+	mu        sync.Mutex   // orders the sweeper's past deadline against the reader leaving stIdle
+}
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, defaultReadBuffer) }}
+
+// newReader takes a pooled buffer of the default size.
+func newReader(r io.Reader, size int) *bufio.Reader {
+	if size != defaultReadBuffer {
+		return bufio.NewReaderSize(r, size)
+	}
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(r)
+	return br
+}
+
+// releaseReader returns the (empty) read buffer to the pool.
+func (c *client) releaseReader() {
+	if c.br != nil && c.br.Size() == defaultReadBuffer {
+		c.br.Reset(nil)
+		readerPool.Put(c.br)
+	}
+	c.br = nil
+}
+
+// parkable finds the socket beneath TLS and PROXY layers; WebSocket connections
+// and connections without a listener to detach from keep their reader goroutine.
+func (c *client) parkable() syscall.RawConn {
+	if c.srv.poller == nil || c.peer.Detach == nil || c.peer.Type == "ws" || c.peer.Type == "wss" {
+		return nil
+	}
+	nc := c.nc
+	for range 4 {
+		switch x := nc.(type) {
+		case syscall.Conn:
+			rc, err := x.SyscallConn()
+			if err != nil {
+				return nil
+			}
+			c.key = c.srv.parkKeys.Add(1)
+			return rc
+		case interface{ NetConn() net.Conn }: // tls.Conn, the listener's tracked socket
+			nc = x.NetConn()
+		case interface{ Raw() net.Conn }: // go-proxyproto
+			nc = x.Raw()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// waitReadable blocks until the next packet's first byte is buffered. It returns
+// park=true when the connection went to the poller instead; this goroutine must end.
+func (c *client) waitReadable() (park bool, err error) {
+	if c.raw == nil {
+		_, err = c.br.Peek(1)
+		return false, err
+	}
+	if c.parkNow {
+		c.parkNow = false
+		if c.srv.settings.Load().ParkIdleAfter > 0 {
+			// With a past deadline a read fails at once unless a layer (TLS, PROXY) holds data.
+			c.nc.SetReadDeadline(aLongTimeAgo)
+			_, err = c.br.Peek(1)
+			if isTimeout(err) && c.park() {
+				return true, nil
+			}
+			c.restoreDeadline()
+			if !isTimeout(err) {
+				return false, err
+			}
+		}
+	}
+	for {
+		c.idleSince.Store(time.Now().UnixNano())
+		c.state.Store(stIdle)
+		_, err = c.br.Peek(1)
+		if c.state.CompareAndSwap(stIdle, stBusy) {
+			return false, err
+		}
+		// The sweeper asked this idle reader to park: holding mu means its past deadline is set.
+		c.mu.Lock()
+		c.state.Store(stBusy)
+		c.mu.Unlock()
+		expired := c.keepaliveOver(time.Now().UnixNano())
+		if isTimeout(err) && !expired && c.park() {
+			return true, nil
+		}
+		c.restoreDeadline()
+		if !isTimeout(err) || expired {
+			return false, err
+		}
+	}
+}
+
+// park hands the idle socket to the poller; false means it could not (keep reading).
+func (c *client) park() bool {
+	if c.srv.settings.Load().ParkIdleAfter <= 0 {
+		return false
+	}
+	c.peer.Detach() // the listener must not close the socket when this goroutine ends
+	if c.resumeFn == nil {
+		c.resumeFn = c.resume
+	}
+	c.releaseReader()
+	c.state.Store(stParked)
+	var werr error
+	err := c.raw.Control(func(fd uintptr) { werr = c.srv.poller.Wait(int(fd), c.key, c.resumeFn) })
+	if err != nil || werr != nil {
+		c.state.Store(stBusy)
+		c.br = newReader(&c.src, readBufferSize(c.peer.ReadBuffer))
+		return false
+	}
+	// From here another goroutine may already own the connection.
+	if c.isClosed() {
+		c.unpark() // a close raced the arming: make sure a reader sees it
+	}
+	return true
+}
+
+// resume is a parked connection's new reader goroutine.
+func (c *client) resume() {
+	defer func() {
+		if r := recover(); r != nil {
+			c.srv.Log.Error("connection handler panicked; connection closed", "client_id", c.clientID(), "peer", c.peer.Addr, "panic", r)
+		}
+	}()
+	c.state.Store(stBusy)
+	c.br = newReader(&c.src, readBufferSize(c.peer.ReadBuffer))
+	c.restoreDeadline()
+	c.serve()
+}
+
+// unpark resumes a parked connection whose socket will not wake the poller (closed).
+func (c *client) unpark() {
+	if c.srv.poller != nil && c.state.Load() == stParked && c.srv.poller.Cancel(c.key) {
+		go c.resume()
+	}
+}
+
+func (c *client) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return c.ctx != nil && c.ctx.Err() != nil
+	}
+}
+
+// restoreDeadline puts back the keepalive deadline after a past one.
+func (c *client) restoreDeadline() {
+	if d := c.deadline.Load(); d != 0 {
+		c.nc.SetReadDeadline(time.Unix(0, d))
+	} else {
+		c.nc.SetReadDeadline(time.Time{})
+	}
+}
+
+func (c *client) keepaliveOver(now int64) bool {
+	d := c.deadline.Load()
+	return d != 0 && now >= d
+}
+
+// sweepOne asks a long-idle reader to park and reports a parked client whose keepalive
+// ran out (expired) or whose socket was closed under it (closed: by the listener).
+func (c *client) sweepOne(now int64, after time.Duration) (expired, closed bool) {
+	switch c.state.Load() {
+	case stIdle:
+		if after > 0 && now-c.idleSince.Load() >= int64(after) {
+			c.mu.Lock()
+			if c.state.CompareAndSwap(stIdle, stParking) {
+				c.nc.SetReadDeadline(aLongTimeAgo)
+			}
+			c.mu.Unlock()
+		}
+	case stParked:
+		return c.keepaliveOver(now), c.ctx.Err() != nil
+	}
+	return false, false
+}
