@@ -17,7 +17,7 @@ import (
 // frees the Active slot, forgets it and cancels the connection's context.
 type trackedConn struct {
 	net.Conn
-	l      *Listener
+	l        *Listener
 	ctx      context.Context
 	cancel   context.CancelFunc
 	once     sync.Once
