@@ -159,10 +159,20 @@ func (sizeError) Error() string { return "packet larger than the client's maximu
 
 var errTooLarge error = sizeError{}
 
+// encodeScratch is where fillPublish builds outgoing PUBLISH packets.
+type encodeScratch struct {
+	pub   packets.Publish
+	props packets.Properties
+}
+
 // fillPublish builds the PUBLISH for d in the session's scratch packet (valid until the next call).
 func (s *Session) fillPublish(d Delivery, id uint16, dup bool, now time.Time) *packets.Publish {
 	m := d.Msg
-	s.scratch = packets.Publish{Dup: dup, QoS: d.QoS, Retain: d.Retain, Topic: m.Topic, PacketID: id, Payload: m.Payload}
+	if s.scr == nil {
+		s.scr = new(encodeScratch) // only sessions that get messages pay for it
+	}
+	sc := s.scr
+	sc.pub = packets.Publish{Dup: dup, QoS: d.QoS, Retain: d.Retain, Topic: m.Topic, PacketID: id, Payload: m.Payload}
 	s.newAlias = ""
 	if s.version == packets.V5 {
 		var alias uint16
@@ -171,29 +181,29 @@ func (s *Session) fillPublish(d Delivery, id uint16, dup bool, now time.Time) *p
 		}
 		needCopy := len(d.SubIDs) > 0 || !m.Expiry.IsZero() || alias != 0
 		if !needCopy {
-			s.scratch.Props = m.Props
+			sc.pub.Props = m.Props
 		} else {
 			if m.Props != nil {
-				s.props = *m.Props
+				sc.props = *m.Props
 			} else {
-				s.props = packets.Properties{}
+				sc.props = packets.Properties{}
 			}
-			s.props.SubscriptionIDs = d.SubIDs
+			sc.props.SubscriptionIDs = d.SubIDs
 			if !m.Expiry.IsZero() {
 				// Forward the remaining lifetime, as the spec asks [MQTT-3.3.2-6].
 				left := uint32((m.Expiry.Sub(now) + time.Second - 1) / time.Second)
-				s.props.MessageExpiry = &left
+				sc.props.MessageExpiry = &left
 			}
 			if alias != 0 {
-				s.props.TopicAlias = &alias
+				sc.props.TopicAlias = &alias
 				if s.newAlias == "" {
-					s.scratch.Topic = "" // the client knows this alias already [MQTT-3.3.2-12]
+					sc.pub.Topic = "" // the client knows this alias already [MQTT-3.3.2-12]
 				}
 			}
-			s.scratch.Props = &s.props
+			sc.pub.Props = &sc.props
 		}
 	}
-	return &s.scratch
+	return &sc.pub
 }
 
 // aliasFor returns the topic alias to use for topic, assigning a new one while there is room.
@@ -216,8 +226,8 @@ func (s *Session) aliasFor(topic string) uint16 {
 // publishPacket builds a standalone PUBLISH for a resend (it outlives the scratch packet).
 func (s *Session) publishPacket(o *outMsg, dup bool) *packets.Publish {
 	p := *s.fillPublish(o.d, o.id, dup, time.Now())
-	if p.Props == &s.props {
-		props := s.props
+	if p.Props == &s.scr.props {
+		props := s.scr.props
 		p.Props = &props
 	}
 	return &p

@@ -73,8 +73,7 @@ type Session struct {
 	corked   bool
 	drained  chan struct{} // closed when a congested queue is back to half (flow.go)
 	closed   bool
-	scratch  packets.Publish
-	props    packets.Properties
+	scr      *encodeScratch
 	aliases  map[string]uint16 // outgoing topic aliases of the current connection
 	newAlias string            // topic whose alias the packet being built introduces
 
@@ -100,7 +99,7 @@ type Sub struct {
 
 // New returns an offline session.
 func New(id topics.SubscriberID, limits *atomic.Pointer[Limits], m *metrics.Broker, p Persister) *Session {
-	return &Session{ID: id, limits: limits, metrics: m, persist: p, subs: map[string]Sub{}, offlineAt: time.Now()}
+	return &Session{ID: id, limits: limits, metrics: m, persist: p, offlineAt: time.Now()}
 }
 
 // OnDrop sets the callback told of every dropped delivery (on_message_drop).

@@ -5,6 +5,9 @@ func (s *Session) SetSub(sub Sub) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, had := s.subs[sub.Filter]
+	if s.subs == nil {
+		s.subs = map[string]Sub{} // sessions without subscriptions (publishers) keep none
+	}
 	s.subs[sub.Filter] = sub
 	return !had
 }
