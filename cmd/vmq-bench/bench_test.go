@@ -182,3 +182,18 @@ func TestAuthBenchFiles(t *testing.T) {
 		t.Fatalf("auth bench with password and ACL files: %+v, %v", res, err)
 	}
 }
+
+func TestEqualRate(t *testing.T) {
+	rows := []row{
+		{Broker: "this", ID: "2", Steps: []step{{Rate: 40000, P99ms: 2.5, UsPerMsg: 4, OK: true}, {Rate: 80000, P99ms: 3.1, UsPerMsg: 4.5, OK: true}, {Rate: 160000, P99ms: 70, UsPerMsg: 4.7, OK: true}}},
+		{Broker: "peer", ID: "2", Steps: []step{{Rate: 40000, P99ms: 2, UsPerMsg: 8, OK: true}, {Rate: 80000, P99ms: 3.7, UsPerMsg: 8.2, OK: true}, {Rate: 160000, P99ms: 900, OK: false}}},
+		{Broker: "other", ID: "2", Steps: []step{{Rate: 40000, P99ms: 300, OK: false}}},
+	}
+	got := equalRate(rows, []string{"this", "peer", "other"})
+	if !strings.Contains(got, "| 2 vs peer | 80000 | 3.1 ms | 3.7 ms | 4.5 | 8.2 |") {
+		t.Fatalf("equal-rate line missing or wrong:\n%s", got)
+	}
+	if strings.Contains(got, "vs other") {
+		t.Fatalf("a peer with no passing step has no equal-rate line:\n%s", got)
+	}
+}

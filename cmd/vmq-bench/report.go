@@ -22,6 +22,86 @@ type row struct {
 	BrokerCores float64 `json:"broker_cores"`
 	GenCores    float64 `json:"gen_cores"`
 	Failed      string  `json:"failed,omitempty"` // why the scenario produced no figure
+	Steps       []step  `json:"steps,omitempty"`  // paced scenarios: every step run, for equal-rate comparisons
+}
+
+// step is one paced step as kept in a row.
+type step struct {
+	Rate     int     `json:"rate"`
+	P99ms    float64 `json:"p99_ms"`
+	UsPerMsg float64 `json:"us_per_msg"`
+	OK       bool    `json:"ok"`
+}
+
+func stepsOf(rs []stepResult) []step {
+	out := make([]step, len(rs))
+	for i, s := range rs {
+		out[i] = step{Rate: s.Rate, P99ms: float64(s.P99.Microseconds()) / 1000, UsPerMsg: s.UsPerMsg, OK: s.ok()}
+	}
+	return out
+}
+
+// equalRate compares the paced scenarios at each peer's highest passing rate, where
+// both brokers ran the same load: p99 latency and broker CPU per message side by side.
+func equalRate(rows []row, brokers []string) string {
+	byKey := map[string]*row{}
+	var ids []string
+	for i := range rows {
+		r := &rows[i]
+		if len(r.Steps) == 0 {
+			continue
+		}
+		if _, seen := byKey[r.ID+"/"]; !seen {
+			byKey[r.ID+"/"] = r
+			ids = append(ids, r.ID)
+		}
+		byKey[r.ID+"/"+r.Broker] = r
+	}
+	var b strings.Builder
+	for _, id := range ids {
+		me := byKey[id+"/"+brokers[0]]
+		for _, p := range brokers[1:] {
+			peer := byKey[id+"/"+p]
+			if me == nil || peer == nil {
+				continue
+			}
+			top, ok := topStep(peer.Steps)
+			if !ok {
+				continue
+			}
+			mine, found := stepAt(me.Steps, top.Rate)
+			if b.Len() == 0 {
+				b.WriteString("\nAt equal rates (each peer's highest passing step):\n\n| scenario | rate msg/s | " + brokers[0] + " p99 | peer p99 | " +
+					brokers[0] + " µs CPU/msg | peer µs CPU/msg |\n|---|---|---|---|---|---|\n")
+			}
+			if !found {
+				fmt.Fprintf(&b, "| %s vs %s | %d | not run | %.1f ms | – | %.1f |\n", id, p, top.Rate, top.P99ms, top.UsPerMsg)
+				continue
+			}
+			fmt.Fprintf(&b, "| %s vs %s | %d | %.1f ms | %.1f ms | %.1f | %.1f |\n", id, p, top.Rate, mine.P99ms, top.P99ms, mine.UsPerMsg, top.UsPerMsg)
+		}
+	}
+	return b.String()
+}
+
+func topStep(ss []step) (step, bool) {
+	var top step
+	found := false
+	for _, s := range ss {
+		if s.OK && s.Rate > top.Rate {
+			top, found = s, true
+		}
+	}
+	return top, found
+}
+
+func stepAt(ss []step, rate int) (step, bool) {
+	for _, s := range ss {
+		if s.Rate == rate {
+			return s, true
+		}
+	}
+	return step{}, false
 }
 
 func appendRows(path string, rows []row) error {
@@ -158,7 +238,7 @@ func report(files []string, brokers []string, md, title, notes string) error {
 	if len(rows) == 0 {
 		return fmt.Errorf("no results in %v: did every broker fail to start?", files)
 	}
-	t := table(rows, brokers)
+	t := table(rows, brokers) + equalRate(rows, brokers)
 	head := machine()
 	fmt.Println(head)
 	fmt.Print(t)

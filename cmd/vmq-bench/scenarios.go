@@ -38,7 +38,7 @@ func runScenarios(o opts) []row {
 			continue
 		}
 		b, ok := best(steps)
-		r := row{ID: p.id, Scenario: p.label, Unit: "msg/s", BrokerCores: b.BrokerCores, GenCores: b.GenCores}
+		r := row{ID: p.id, Scenario: p.label, Unit: "msg/s", BrokerCores: b.BrokerCores, GenCores: b.GenCores, Steps: stepsOf(steps)}
 		if ok {
 			r.Value = b.Delivered
 			r.Detail = fmt.Sprintf("p99 %s, %.1f µs CPU/msg", fmtDur(b.P99), b.UsPerMsg)
