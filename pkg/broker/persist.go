@@ -233,6 +233,13 @@ func (p *persister) enqueueOffline(s *session.Session, d session.Delivery, w *wa
 	}
 	w.add()
 	m.QueueMessageIn.Inc()
+	p.store(s, k, d, w)
+	return true, true
+}
+
+// store commits d to s's stored queue; apart from enqueueOffline so that only this
+// path moves d to the heap (the callback keeps it), not every online delivery.
+func (p *persister) store(s *session.Session, k store.SessionKey, d session.Delivery, w *wait) {
 	p.st.EnqueueAsync([]store.SessionKey{k}, toStored(d), func(seqs []uint64, err error) {
 		if err == nil && len(seqs) == 1 {
 			d.Seq = seqs[0]
@@ -242,7 +249,6 @@ func (p *persister) enqueueOffline(s *session.Session, d session.Delivery, w *wa
 		}
 		w.finish(err)
 	})
-	return true, true
 }
 
 func (p *persister) drop(s *session.Session, d session.Delivery) {
@@ -327,8 +333,13 @@ type wait struct {
 	congested <-chan struct{} // a subscriber's queue is filling up: slow the publisher
 }
 
+// waits recycles waits: one per publish was a tenth of the bytes a QoS 1 publish allocated.
+var waits = sync.Pool{New: func() any { return new(wait) }}
+
 func (p *persister) newWait(done func(error)) *wait {
-	return &wait{pending: 1, done: done}
+	w := waits.Get().(*wait)
+	w.pending, w.done = 1, done
+	return w
 }
 
 func (w *wait) add() {
@@ -346,9 +357,15 @@ func (w *wait) finish(err error) {
 	w.pending--
 	last := w.pending == 0
 	w.mu.Unlock()
-	if last && w.done != nil {
+	if !last {
+		return
+	}
+	if w.done != nil {
 		w.done(w.err)
 	}
+	// The last finish is the last use: the creator released it and no write is pending.
+	*w = wait{}
+	waits.Put(w)
 }
 
 func (w *wait) release() { w.finish(nil) }

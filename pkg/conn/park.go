@@ -140,6 +140,9 @@ func (c *client) park() bool {
 		c.resumeFn = c.resume
 	}
 	c.releaseReader()
+	if c.sess != nil {
+		c.sess.Idle()
+	}
 	c.state.Store(stParked)
 	var werr error
 	err := c.raw.Control(func(fd uintptr) { werr = c.srv.poller.Wait(int(fd), c.key, c.resumeFn) })

@@ -4,6 +4,7 @@ package session
 type queue struct {
 	buf        []Delivery
 	head, size int
+	peak       int // largest size since the queue was last empty
 }
 
 func (q *queue) Len() int { return q.size }
@@ -22,6 +23,7 @@ func (q *queue) push(d Delivery) {
 	}
 	q.buf[(q.head+q.size)%len(q.buf)] = d
 	q.size++
+	q.peak = max(q.peak, q.size)
 }
 
 func (q *queue) peek() *Delivery {
@@ -35,12 +37,21 @@ func (q *queue) pop() Delivery {
 	q.size--
 	if q.size == 0 {
 		q.head = 0
-		// Give memory back after a burst so an idle session stays small.
-		if len(q.buf) > 64 {
+		// Keep a buffer the last burst used (regrowing it per burst was 8 allocations);
+		// give back one far larger than that burst. trim frees it when the client idles.
+		if len(q.buf) > 64 && q.peak < len(q.buf)/16 {
 			q.buf = nil
 		}
+		q.peak = 0
 	}
 	return d
+}
+
+// trim frees the buffer of an empty queue.
+func (q *queue) trim() {
+	if q.size == 0 {
+		q.buf, q.head, q.peak = nil, 0, 0
+	}
 }
 
 // each calls fn for each queued delivery in order.
@@ -48,4 +59,12 @@ func (q *queue) each(fn func(*Delivery)) {
 	for i := 0; i < q.size; i++ {
 		fn(&q.buf[(q.head+i)%len(q.buf)])
 	}
+}
+
+// Idle gives back the memory an idle session does not need (the empty queue's
+// buffer); the connection calls it when its client has gone quiet.
+func (s *Session) Idle() {
+	s.mu.Lock()
+	s.q.trim()
+	s.mu.Unlock()
 }

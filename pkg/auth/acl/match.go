@@ -39,7 +39,8 @@ func match(in []string, ru []string, sub func(string) (string, bool)) bool {
 
 // check is vmq_acl:check/4: global rules, then the user's, then patterns.
 func (rs *Rules) check(acc access, topic, user, clientID, mountpoint string) bool {
-	in := strings.Split(topic, "/")
+	var levels [16]string // on the stack: this runs for every publish
+	in := splitLevels(topic, levels[:0])
 	for _, r := range rs.all {
 		if r.access&acc != 0 && match(in, r.words, nil) {
 			return true
@@ -75,6 +76,18 @@ func (rs *Rules) check(acc access, topic, user, clientID, mountpoint string) boo
 		}
 	}
 	return false
+}
+
+// splitLevels is strings.Split(topic, "/") appended to dst.
+func splitLevels(topic string, dst []string) []string {
+	for {
+		i := strings.IndexByte(topic, '/')
+		if i < 0 {
+			return append(dst, topic)
+		}
+		dst = append(dst, topic[:i])
+		topic = topic[i+1:]
+	}
 }
 
 func hasWord(ws []string, w string) bool {
