@@ -53,7 +53,11 @@ printf 'topic #\n' >"$WORK/acl"
 wait_port() { # polls until $1 accepts connections, 10 s at most
   for _ in $(seq 200); do
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    kill -0 "$PID" 2>/dev/null || { echo "bench: $NAME exited at start; see $WORK/$NAME.log" >&2; return 1; }
+    kill -0 "$PID" 2>/dev/null || {
+      echo "bench: $NAME exited at start; the end of $WORK/$NAME.log:" >&2
+      tail -n 5 "$WORK/$NAME.log" >&2 2>/dev/null
+      return 1
+    }
     sleep 0.05
   done
   echo "bench: $NAME did not listen on $1 within 10 s; see $WORK/$NAME.log" >&2

@@ -37,7 +37,8 @@ type client struct {
 
 	pendingIn atomic.Int32 // incoming QoS 1/2 publishes not yet acknowledged (v5 Receive Maximum)
 
-	congested <-chan struct{} // a subscriber of our last QoS 1/2 publish is congested (flow control)
+	congested <-chan struct{} // a subscriber of our last publish is congested (flow control)
+	flowWait  time.Duration   // how long to wait on congested at most
 
 	rateWindow time.Time
 	rateCount  int
@@ -315,15 +316,19 @@ func (c *client) protocolError(code packets.ReasonCode, msg string) (bool, bool)
 	return true, false
 }
 
-// maxFlowWait bounds how long one publish waits for a congested subscriber, so a
-// subscriber that stopped reading cannot stall its publishers for good.
+// maxFlowWait bounds how long one QoS 1/2 publish waits for a congested subscriber, so
+// a subscriber that stopped reading cannot stall its publishers for good.
 const maxFlowWait = 100 * time.Millisecond
+
+// maxFlowWaitQoS0 is the QoS 0 bound: enough for the subscriber's flusher to run on a
+// busy machine, short enough that QoS 0 keeps its drop-when-full character.
+const maxFlowWaitQoS0 = 5 * time.Millisecond
 
 // waitCongestion pauses reading until the congested subscriber's queue is back to half.
 func (c *client) waitCongestion() {
 	ch := c.congested
 	c.congested = nil
-	t := time.NewTimer(maxFlowWait)
+	t := time.NewTimer(c.flowWait)
 	defer t.Stop()
 	select {
 	case <-ch:

@@ -73,7 +73,9 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 	c.srv.Auth.NotifyPublish(c.auth, pub)
 	switch p.QoS {
 	case 0:
-		c.srv.Broker.Publish(m, nil)
+		if _, congested := c.srv.Broker.PublishFlow(m, nil); congested != nil {
+			c.congested, c.flowWait = congested, maxFlowWaitQoS0
+		}
 	case 1, 2:
 		kind, id, s := packets.PUBACK, p.PacketID, c.sess
 		ackName := "puback"
@@ -91,7 +93,7 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 			s.Send(c, &packets.Ack{Kind: kind, PacketID: id, ReasonCode: code})
 		})
 		if congested != nil {
-			c.congested = congested
+			c.congested, c.flowWait = congested, maxFlowWait
 		}
 	}
 	return false, false

@@ -162,6 +162,14 @@ func TestDollarTopicsNotMatchedByWildcards(t *testing.T) {
 type rawV5 struct {
 	nc net.Conn
 	br *bufio.Reader
+	v  byte // protocol version; 0 = 5
+}
+
+func (r *rawV5) version() byte {
+	if r.v == 0 {
+		return packets.V5
+	}
+	return r.v
 }
 
 func dialRaw(t *testing.T, addr string, c *packets.Connect) (*rawV5, *packets.Connack) {
@@ -181,17 +189,20 @@ func dialRaw(t *testing.T, addr string, c *packets.Connect) (*rawV5, *packets.Co
 }
 
 func (r *rawV5) send(t *testing.T, p packets.Packet) {
-	b, err := packets.Encode(nil, p, packets.V5)
+	t.Helper()
+	b, err := packets.Encode(nil, p, r.version())
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.nc.Write(b)
+	if _, err := r.nc.Write(b); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (r *rawV5) read(t *testing.T) packets.Packet {
 	t.Helper()
 	r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	p, err := packets.ReadPacket(r.br, packets.V5, 0)
+	p, err := packets.ReadPacket(r.br, r.version(), 0)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}

@@ -16,10 +16,7 @@ import (
 )
 
 // rawClient is a 3.1.1 client on the project's codec.
-type rawClient struct {
-	nc net.Conn
-	br *bufio.Reader
-}
+type rawClient = rawV5
 
 func dial311(t *testing.T, addr, id string, keepAlive uint16, will *packets.Will) *rawClient {
 	t.Helper()
@@ -28,33 +25,12 @@ func dial311(t *testing.T, addr, id string, keepAlive uint16, will *packets.Will
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	c := &rawClient{nc: nc, br: bufio.NewReader(nc)}
+	c := &rawClient{nc: nc, br: bufio.NewReader(nc), v: packets.V311}
 	c.send(t, &packets.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, CleanStart: true, KeepAlive: keepAlive, ClientID: id, Will: will})
 	if ack, ok := c.read(t).(*packets.Connack); !ok || ack.ReasonCode != 0 {
 		t.Fatalf("%s: no successful CONNACK", id)
 	}
 	return c
-}
-
-func (c *rawClient) send(t *testing.T, p packets.Packet) {
-	t.Helper()
-	b, err := packets.Encode(nil, p, packets.V311)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.nc.Write(b); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (c *rawClient) read(t *testing.T) packets.Packet {
-	t.Helper()
-	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	p, err := packets.ReadPacket(c.br, packets.V311, 0)
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return p
 }
 
 // closedWithin reports whether the broker closes c within d.

@@ -1,10 +1,11 @@
 package session
 
-// Flow control for QoS 1/2 publishers: when a delivery leaves an online session's queue
-// at three quarters of max_online_messages, the router hands the publisher's reader a
-// channel that closes once the queue is down to half. The reader waits on it (bounded)
-// before reading more, so a slow subscriber slows its QoS 1/2 publishers instead of
-// having their acknowledged messages dropped.
+// Flow control: when a delivery leaves an online session's queue at three quarters of
+// max_online_messages, the router hands the publisher's reader a channel that closes
+// once the queue is down to half. The reader waits on it (bounded: long for QoS 1/2,
+// a few milliseconds for QoS 0) before reading more, so a slow subscriber slows its
+// QoS 1/2 publishers instead of having their acknowledged messages dropped, and a burst
+// of QoS 0 gives the subscriber's flusher the CPU before the queue overflows.
 
 // congestedLocked returns the channel to wait on, or nil when the queue has room.
 func (s *Session) congestedLocked() <-chan struct{} {
@@ -38,8 +39,5 @@ func (s *Session) EnqueueFlow(d Delivery) (bool, <-chan struct{}) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	kept := s.enqueueLocked(d)
-	if d.QoS == 0 {
-		return kept, nil
-	}
 	return kept, s.congestedLocked()
 }
