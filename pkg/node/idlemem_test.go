@@ -54,8 +54,9 @@ func TestIdleConnectionMemory(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	goroutines := runtime.NumGoroutine() - g0
-	heap := float64(after.HeapInuse-before.HeapInuse) / count
-	stack := float64(after.StackInuse-before.StackInuse) / count
+	// Signed: goroutines of earlier tests' nodes may still be ending and free memory meanwhile.
+	heap := float64(int64(after.HeapInuse)-int64(before.HeapInuse)) / count
+	stack := float64(int64(after.StackInuse)-int64(before.StackInuse)) / count
 	t.Logf("%d idle clients: %+d goroutines; per connection %.0f B heap (client side included), %.0f B stack", count, goroutines, heap, stack)
 	if goroutines > count/20 {
 		t.Errorf("%d more goroutines for %d idle clients: idle connections should hold none", goroutines, count)
