@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -51,8 +52,7 @@ func equalRate(rows []row, brokers []string) string {
 		if len(r.Steps) == 0 {
 			continue
 		}
-		if _, seen := byKey[r.ID+"/"]; !seen {
-			byKey[r.ID+"/"] = r
+		if !slices.Contains(ids, r.ID) {
 			ids = append(ids, r.ID)
 		}
 		byKey[r.ID+"/"+r.Broker] = r

@@ -198,8 +198,9 @@ func (c *client) loop() (parked, graceful bool) {
 				c.sess.Uncork()
 				corked = false
 			}
-			c.moveDeadline()
-			park, err := c.waitReadable()
+			now := time.Now()
+			c.moveDeadline(now)
+			park, err := c.waitReadable(now)
 			if park {
 				return true, false
 			}
@@ -247,11 +248,11 @@ func (c *client) loop() (parked, graceful bool) {
 // moveDeadline sets the keepalive read deadline: 1.5 times the keep alive
 // [MQTT-3.1.2-24], plus up to a quarter of slack so the deadline (a timer update)
 // moves only every keepalive/4, not on every packet.
-func (c *client) moveDeadline() {
+func (c *client) moveDeadline(now time.Time) {
 	if c.keepAlive <= 0 {
 		return
 	}
-	if now := time.Now(); now.Sub(c.deadlineSet) > c.keepAlive/4 {
+	if now.Sub(c.deadlineSet) > c.keepAlive/4 {
 		c.setReadDeadline(now.Add(c.keepAlive*3/2 + c.keepAlive/4))
 		c.deadlineSet = now
 	}

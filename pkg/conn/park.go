@@ -88,7 +88,7 @@ func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
 // waitReadable blocks until the next packet's first byte is buffered. It returns
 // park=true when the connection went to the poller instead; this goroutine must end.
-func (c *client) waitReadable() (park bool, err error) {
+func (c *client) waitReadable(now time.Time) (park bool, err error) {
 	if c.raw == nil {
 		_, err = c.br.Peek(1)
 		return false, err
@@ -109,7 +109,7 @@ func (c *client) waitReadable() (park bool, err error) {
 		}
 	}
 	for {
-		c.idleSince.Store(time.Now().UnixNano())
+		c.idleSince.Store(now.UnixNano())
 		c.state.Store(stIdle)
 		_, err = c.br.Peek(1)
 		if c.state.CompareAndSwap(stIdle, stBusy) {
@@ -119,7 +119,8 @@ func (c *client) waitReadable() (park bool, err error) {
 		c.mu.Lock()
 		c.state.Store(stBusy)
 		c.mu.Unlock()
-		expired := c.keepaliveOver(time.Now().UnixNano())
+		now = time.Now()
+		expired := c.keepaliveOver(now.UnixNano())
 		if isTimeout(err) && !expired && c.park() {
 			return true, nil
 		}

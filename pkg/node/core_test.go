@@ -158,28 +158,28 @@ func TestDollarTopicsNotMatchedByWildcards(t *testing.T) {
 	}
 }
 
-// rawV5 is a minimal client on the project's codec, to see packets exactly as sent.
-type rawV5 struct {
+// rawClient is a minimal client (v5 unless v says otherwise) on the project's codec, to see packets exactly as sent.
+type rawClient struct {
 	nc net.Conn
 	br *bufio.Reader
 	v  byte // protocol version; 0 = 5
 }
 
-func (r *rawV5) version() byte {
+func (r *rawClient) version() byte {
 	if r.v == 0 {
 		return packets.V5
 	}
 	return r.v
 }
 
-func dialRaw(t *testing.T, addr string, c *packets.Connect) (*rawV5, *packets.Connack) {
+func dialRaw(t *testing.T, addr string, c *packets.Connect) (*rawClient, *packets.Connack) {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	r := &rawV5{nc: nc, br: bufio.NewReader(nc)}
+	r := &rawClient{nc: nc, br: bufio.NewReader(nc)}
 	r.send(t, c)
 	ack, ok := r.read(t).(*packets.Connack)
 	if !ok {
@@ -188,7 +188,7 @@ func dialRaw(t *testing.T, addr string, c *packets.Connect) (*rawV5, *packets.Co
 	return r, ack
 }
 
-func (r *rawV5) send(t *testing.T, p packets.Packet) {
+func (r *rawClient) send(t *testing.T, p packets.Packet) {
 	t.Helper()
 	b, err := packets.Encode(nil, p, r.version())
 	if err != nil {
@@ -199,7 +199,7 @@ func (r *rawV5) send(t *testing.T, p packets.Packet) {
 	}
 }
 
-func (r *rawV5) read(t *testing.T) packets.Packet {
+func (r *rawClient) read(t *testing.T) packets.Packet {
 	t.Helper()
 	r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	p, err := packets.ReadPacket(r.br, r.version(), 0)

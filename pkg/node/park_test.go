@@ -15,9 +15,6 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
-// rawClient is a 3.1.1 client on the project's codec.
-type rawClient = rawV5
-
 func dial311(t *testing.T, addr, id string, keepAlive uint16, will *packets.Will) *rawClient {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
