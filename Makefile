@@ -31,7 +31,7 @@ test: deps build
 	$(MAKE) fuzz FUZZTIME=20s
 
 test-race:
-	$(GO) test -race -short -count=1 -timeout 10m $$($(GO) list ./pkg/... | grep -E 'pkg/(topics|session|broker|store|auth|cluster|metrics|conn|node|listener|admin|poller)')
+	$(GO) test -race -short -count=1 -timeout 10m $$($(GO) list ./pkg/... | grep -E 'pkg/(topics|session|broker|store|auth|cluster|metrics|conn|node|listener|admin|poller|gcfloor)')
 
 FUZZTIME ?= 30s
 fuzz:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/gcfloor"
 	"github.com/vernemq-go/vernemq/pkg/node"
 )
 
@@ -89,6 +90,9 @@ func runConsole(confPath string) error {
 	n, err := node.New(cfg, log)
 	if err != nil {
 		return err
+	}
+	if t := gcfloor.Start(uint64(cfg.Bytes("gc_heap_floor"))); t != nil {
+		defer t.Stop()
 	}
 	// The node runs on its own context: a signal starts the graceful stop below, which must
 	// reach the clients (DISCONNECT 0x8B) before anything closes their sockets.

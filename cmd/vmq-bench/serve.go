@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/gcfloor"
 	"github.com/vernemq-go/vernemq/pkg/node"
 )
 
@@ -31,6 +32,9 @@ func serveCmd(args []string) error {
 	n, err := node.New(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err
+	}
+	if t := gcfloor.Start(uint64(cfg.Bytes("gc_heap_floor"))); t != nil {
+		defer t.Stop() // profile what `vernemq console` runs
 	}
 	if *mem != "" {
 		runtime.MemProfileRate = 64 << 10 // finer than the 512 KiB default, to see small per-message allocations

@@ -23,7 +23,8 @@ type Registerer interface {
 	AuthOnRegister(ctx context.Context, c *Client) (Decision, *RegisterModifiers)
 }
 
-// PublishAuthorizer is auth_on_publish(_m5).
+// PublishAuthorizer is auth_on_publish(_m5). p is valid only during the call (the caller
+// reuses it); copy what must outlive it.
 type PublishAuthorizer interface {
 	AuthOnPublish(ctx context.Context, c *Client, p *Publish) (Decision, *PublishModifiers)
 }

@@ -330,6 +330,7 @@ type wait struct {
 	pending   int
 	err       error
 	done      func(error)
+	ack       Ack
 	congested <-chan struct{} // a subscriber's queue is filling up: slow the publisher
 }
 
@@ -362,6 +363,9 @@ func (w *wait) finish(err error) {
 	}
 	if w.done != nil {
 		w.done(w.err)
+	}
+	if w.ack.To != nil {
+		w.ack.To.PublishDone(w.ack.ID, w.ack.QoS, w.err)
 	}
 	// The last finish is the last use: the creator released it and no write is pending.
 	*w = wait{}

@@ -10,18 +10,38 @@ import (
 // nil) is called once every copy queued for an offline persistent session is durable,
 // which is when a QoS 1/2 publish may be acknowledged. It returns the local matches.
 func (b *Broker) Publish(m *session.Message, done func(error)) int {
-	n, _ := b.PublishFlow(m, done)
+	n, _ := b.publish(m, done, Ack{})
 	return n
 }
 
-// PublishFlow is Publish that also returns, for QoS 1/2, a channel the publisher's reader
-// should wait on (bounded) before reading more: a subscriber's queue is filling up.
-func (b *Broker) PublishFlow(m *session.Message, done func(error)) (int, <-chan struct{}) {
+// Acker is told, once per publish, when a QoS 1/2 publish may be acknowledged: every copy
+// for an offline session is durable (err nil) or could not be stored.
+type Acker interface {
+	PublishDone(id uint16, qos byte, err error)
+}
+
+// Ack names the publish an Acker acknowledges; the zero Ack acknowledges nothing. A value,
+// not a closure, so a publish allocates nothing to be acknowledged.
+type Ack struct {
+	To  Acker
+	ID  uint16
+	QoS byte
+}
+
+// PublishFlow is Publish for a connection's publishes: ack is told when to acknowledge,
+// and it returns a channel the publisher's reader should wait on (bounded) before
+// reading more: a subscriber's queue is filling up.
+func (b *Broker) PublishFlow(m *session.Message, ack Ack) (int, <-chan struct{}) {
+	return b.publish(m, nil, ack)
+}
+
+func (b *Broker) publish(m *session.Message, done func(error), ack Ack) (int, <-chan struct{}) {
 	if m.Retain {
 		b.retain.set(m)
 		b.persist.retained(m)
 	}
 	w := b.persist.newWait(done)
+	w.ack = ack
 	n := b.route(m, w, true)
 	congested := w.congested
 	w.release()

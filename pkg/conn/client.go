@@ -35,6 +35,7 @@ type client struct {
 	aliases    map[uint16]string
 	aliasMax   uint16
 
+	pub       auth.Publish // auth_on_publish's argument, reused: hooks keep it only for the call
 	pendingIn atomic.Int32 // incoming QoS 1/2 publishes not yet acknowledged (v5 Receive Maximum)
 
 	congested <-chan struct{} // a subscriber of our last publish is congested (flow control)

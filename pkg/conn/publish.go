@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/session"
 	"github.com/vernemq-go/vernemq/pkg/topics"
@@ -55,7 +56,9 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 	if !c.srv.allowed("publish") {
 		return c.netsplitPublish(p)
 	}
-	pub := &auth.Publish{Topic: p.Topic, QoS: p.QoS, Retain: p.Retain, Payload: p.Payload}
+	// The hooks get it for the call only (auth.PublishAuthorizer): one per client, not per publish.
+	pub := &c.pub
+	*pub = auth.Publish{Topic: p.Topic, QoS: p.QoS, Retain: p.Retain, Payload: p.Payload}
 	dec, mods := c.srv.Auth.AuthorizePublish(ctx, c.auth, pub)
 	if dec.Result != auth.OK {
 		return c.unauthorizedPublish(p, st)
@@ -73,30 +76,32 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 	c.srv.Auth.NotifyPublish(c.auth, pub)
 	switch p.QoS {
 	case 0:
-		if _, congested := c.srv.Broker.PublishFlow(m, nil); congested != nil {
+		if _, congested := c.srv.Broker.PublishFlow(m, broker.Ack{}); congested != nil {
 			c.congested, c.flowWait = congested, maxFlowWaitQoS0
 		}
 	case 1, 2:
-		kind, id, s := packets.PUBACK, p.PacketID, c.sess
-		ackName := "puback"
-		if p.QoS == 2 {
-			kind, ackName = packets.PUBREC, "pubrec"
-		}
 		c.pendingIn.Add(1)
-		_, congested := c.srv.Broker.PublishFlow(m, func(err error) {
-			c.pendingIn.Add(-1)
-			code := packets.Success
-			if err != nil {
-				code = packets.UnspecifiedError
-				c.reasonSent(ackName, code)
-			}
-			s.Send(c, &packets.Ack{Kind: kind, PacketID: id, ReasonCode: code})
-		})
+		_, congested := c.srv.Broker.PublishFlow(m, broker.Ack{To: c, ID: p.PacketID, QoS: p.QoS})
 		if congested != nil {
 			c.congested, c.flowWait = congested, maxFlowWait
 		}
 	}
 	return false, false
+}
+
+// PublishDone acknowledges a QoS 1/2 publish once the broker has it safe (broker.Acker).
+func (c *client) PublishDone(id uint16, qos byte, err error) {
+	c.pendingIn.Add(-1)
+	kind, ackName := packets.PUBACK, "puback"
+	if qos == 2 {
+		kind, ackName = packets.PUBREC, "pubrec"
+	}
+	code := packets.Success
+	if err != nil {
+		code = packets.UnspecifiedError
+		c.reasonSent(ackName, code)
+	}
+	c.sess.Send(c, &packets.Ack{Kind: kind, PacketID: id, ReasonCode: code})
 }
 
 // unauthorizedPublish answers a refused PUBLISH: v5 with 0x87; 3.x acknowledges and drops,

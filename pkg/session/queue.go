@@ -5,6 +5,7 @@ type queue struct {
 	buf        []Delivery
 	head, size int
 	peak       int // largest size since the queue was last empty
+	recent     int // peak of recent bursts, decaying by 1/8 per emptying
 }
 
 func (q *queue) Len() int { return q.size }
@@ -37,10 +38,12 @@ func (q *queue) pop() Delivery {
 	q.size--
 	if q.size == 0 {
 		q.head = 0
-		// Keep a buffer the last burst used (regrowing it per burst was 8 allocations);
-		// give back one far larger than that burst. trim frees it when the client idles.
-		if len(q.buf) > 64 && q.peak < len(q.buf)/16 {
-			q.buf = nil
+		// Keep a buffer recent bursts used (regrowing it per burst was 8 allocations, and
+		// bursts vary: judging by the last alone freed it every few); give back one far
+		// larger than bursts have needed for a while. trim frees it when the client idles.
+		q.recent = max(q.peak, q.recent-q.recent/8)
+		if len(q.buf) > 64 && q.recent < len(q.buf)/16 {
+			q.buf, q.recent = nil, 0
 		}
 		q.peak = 0
 	}
@@ -50,7 +53,7 @@ func (q *queue) pop() Delivery {
 // trim frees the buffer of an empty queue.
 func (q *queue) trim() {
 	if q.size == 0 {
-		q.buf, q.head, q.peak = nil, 0, 0
+		q.buf, q.head, q.peak, q.recent = nil, 0, 0, 0
 	}
 }
 

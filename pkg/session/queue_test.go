@@ -26,9 +26,24 @@ func TestQueueKeepsBufferOfRecentBursts(t *testing.T) {
 		t.Fatalf("a smaller burst reallocated: buffer %d", len(q.buf))
 	}
 	burst(1000)
-	burst(50) // far smaller than the buffer (1024): give it back
-	if q.buf != nil {
-		t.Fatalf("buffer of %d kept after a burst of 50", len(q.buf))
+	burst(50) // one small burst among big ones: keep the buffer
+	if len(q.buf) != 1024 {
+		t.Fatalf("buffer %d after one burst of 50 following 1000, want 1024 kept", len(q.buf))
+	}
+	// Bursts that vary (a paced fan-in: 400, then a few) must not regrow the buffer.
+	for i := range 100 {
+		burst([]int{1000, 10, 30, 5}[i%4])
+		if len(q.buf) != 1024 {
+			t.Fatalf("buffer %d after varying burst %d, want 1024 kept", len(q.buf), i)
+		}
+	}
+	// Far smaller bursts for a while (far below 1024/16): give it back.
+	n := 0
+	for ; q.buf != nil && n < 100; n++ {
+		burst(50)
+	}
+	if q.buf != nil || n < 10 {
+		t.Fatalf("buffer given back after %d bursts of 50 (nil %v), want after 10-100", n, q.buf == nil)
 	}
 	burst(40)
 	if len(q.buf) != 64 {
