@@ -209,7 +209,7 @@ vmq_diversity.redis.database = 0" run_group this 10 -auth redis -auth-users "$us
 start_node() { # $1 = node name; sets NPID, NPORT, NDATA, NCONF
   local d="$WORK/$1"
   rm -rf "$d"; mkdir -p "$d/data"
-  NPORT=$(bin/vmq-bench freeport); NDATA=$(bin/vmq-bench freeport); NCONF="$d/vernemq.conf"
+  NPORT=$(bin/vmq-bench freeport); NDATA=$(bin/vmq-bench freeport -pair); NCONF="$d/vernemq.conf"
   cat >"$NCONF" <<CONF
 $THIS_AUTH_DEFAULT
 nodename = $1@127.0.0.1

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/freeport"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
@@ -37,6 +38,14 @@ func main() {
 		err = writeCerts(*dir)
 	case "freeport":
 		// The script asks for free loopback ports here: listen on :0, print, close.
+		// -pair: a cluster listener whose port+1 (serf gossip, TCP and UDP) is free too.
+		if len(os.Args) > 2 && os.Args[2] == "-pair" {
+			var p int
+			if p, err = freeport.Pair(); err == nil {
+				fmt.Println(p)
+			}
+			break
+		}
 		var l net.Listener
 		if l, err = net.Listen("tcp", "127.0.0.1:0"); err == nil {
 			fmt.Println(l.Addr().(*net.TCPAddr).Port)

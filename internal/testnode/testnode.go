@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/freeport"
 )
 
 // Bins returns a directory holding the named commands (vernemq, vmq-admin, ...): $VMQ_BIN
@@ -90,15 +92,11 @@ func FreePort(t testing.TB) int {
 // FreePortPair returns a free port p with p+1 also free (a cluster listener and its gossip port).
 func FreePortPair(t testing.TB) int {
 	t.Helper()
-	for i := 0; i < 50; i++ {
-		p := FreePort(t)
-		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
-			l.Close()
-			return p
-		}
+	p, err := freeport.Pair()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port pair on 127.0.0.1")
-	return 0
+	return p
 }
 
 // WriteConf writes kv as a vernemq.conf in a stable key order and returns path.

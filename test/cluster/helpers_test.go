@@ -14,6 +14,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/vernemq-go/vernemq/internal/freeport"
 	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
@@ -46,32 +47,19 @@ func vernemqBin(t *testing.T) string {
 // freePort returns a TCP port that is free, and for pair also port+1 on TCP and UDP (serf's gossip).
 func freePort(t *testing.T, pair bool) int {
 	t.Helper()
-	for i := 0; i < 50; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	if pair {
+		p, err := freeport.Pair()
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := l.Addr().(*net.TCPAddr).Port
-		if !pair {
-			l.Close()
-			return p
-		}
-		l2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
-		if err != nil {
-			l.Close()
-			continue
-		}
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+1))
-		l.Close()
-		l2.Close()
-		if err != nil {
-			continue
-		}
-		u.Close()
 		return p
 	}
-	t.Fatal("no free port pair found")
-	return 0
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 type node struct {

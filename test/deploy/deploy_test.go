@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/freeport"
 )
 
 var (
@@ -161,25 +163,11 @@ func freePorts(t *testing.T, n int, avoid ...int) []int {
 // clusterPort returns a free port p whose p+1 (serf gossip, TCP and UDP) is free too.
 func clusterPort(t *testing.T) int {
 	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		l2, err2 := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
-		u, err3 := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+1))
-		for _, c := range []interface{ Close() error }{l, l2, u} {
-			if c != nil {
-				c.Close()
-			}
-		}
-		if err2 == nil && err3 == nil {
-			return p
-		}
+	p, err := freeport.Pair()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port pair for listener.vmq.clustering and its gossip port+1 in 50 tries")
-	return 0
+	return p
 }
 
 // waitPublish polls mosquitto_pub until a QoS 1 publish to the port succeeds.

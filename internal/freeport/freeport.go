@@ -1,0 +1,39 @@
+// Package freeport finds free loopback ports for test and bench nodes.
+package freeport
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+)
+
+// Pair returns p with p and p+1 free on 127.0.0.1 (TCP, and UDP for p+1): a node's
+// listener.vmq.clustering and its serf gossip port. p is below the kernel's ephemeral
+// range (32768+): a pair taken from :0 has p+1 in that range, where any outgoing
+// connection of the test itself could take it before the node binds it.
+func Pair() (int, error) {
+	for range 200 {
+		p := 20000 + rand.IntN(12000)
+		if free(p, false) && free(p+1, true) {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("no free port pair in 127.0.0.1:20000-32000 after 200 tries")
+}
+
+func free(p int, udp bool) bool {
+	addr := fmt.Sprintf("127.0.0.1:%d", p)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer l.Close()
+	if udp {
+		u, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return false
+		}
+		u.Close()
+	}
+	return true
+}
