@@ -304,7 +304,7 @@ func TestTakeoverOldAcksIgnored(t *testing.T) {
 	}
 }
 
-// Large fan-outs (the indexed path of seenBefore) still deliver once per session, even
+// Large fan-outs (the indexed path of ownerEntries) still deliver once per session, even
 // when the first matching entry is skipped (No Local).
 func TestLargeFanoutDedup(t *testing.T) {
 	b := New(Options{Node: "n1"})
@@ -331,6 +331,43 @@ func TestLargeFanoutDedup(t *testing.T) {
 	}
 	if len(pubLink.published()) != 0 {
 		t.Fatal("No Local ignored")
+	}
+}
+
+// In a large fan-out, sessions with one matching subscription get their copy at its QoS
+// and sessions with overlapping ones one copy at the highest QoS, wherever their entries sit.
+func TestLargeFanoutMergesOverlaps(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	type sub struct {
+		l       *pipeLink
+		overlap bool
+	}
+	var subs []sub
+	for i := range 40 {
+		l := &pipeLink{}
+		s := connect(b, fmt.Sprint("s", i), false, l)
+		filters := []session.Sub{{Filter: "f/#", Options: packets.SubOptions{QoS: 0}}}
+		overlap := i%8 == 3
+		if overlap {
+			filters = append(filters, session.Sub{Filter: "f/+", Options: packets.SubOptions{QoS: 1}})
+		}
+		b.Subscribe(s, filters)
+		subs = append(subs, sub{l, overlap})
+	}
+	b.Publish(msg("f/x", 1, "x"), nil)
+	for i, s := range subs {
+		waitFor(t, fmt.Sprint("delivery ", i), func() bool { return len(s.l.published()) >= 1 })
+	}
+	time.Sleep(20 * time.Millisecond)
+	for i, s := range subs {
+		pubs := s.l.published()
+		want := byte(0)
+		if s.overlap {
+			want = 1
+		}
+		if len(pubs) != 1 || pubs[0].QoS != want {
+			t.Fatalf("subscriber %d (overlap %v): %d copies, QoS %d; want 1 at QoS %d", i, s.overlap, len(pubs), pubs[0].QoS, want)
+		}
 	}
 }
 

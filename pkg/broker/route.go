@@ -84,11 +84,13 @@ func (b *Broker) route(m *session.Message, w *wait, forward bool) int {
 			continue
 		}
 		// Overlapping subscriptions of one session: one copy with the highest QoS and every identifier.
-		if seenBefore(r, i, s) {
+		first, more := ownerEntries(r, i, s)
+		if first < i {
 			continue
 		}
 		d := b.delivery(m, e)
-		for _, o := range r.Direct[i+1:] {
+		for j := i + 1; more && j < len(r.Direct); j++ {
+			o := r.Direct[j]
 			if o.Node == "" && o.Owner == e.Owner && !(o.Options.NoLocal && o.Subscriber.ClientID == m.From) {
 				od := b.delivery(m, o)
 				if od.QoS > d.QoS {
@@ -116,31 +118,50 @@ func (b *Broker) route(m *session.Message, w *wait, forward bool) int {
 	return local
 }
 
-// seenBefore reports whether an earlier entry of r.Direct belongs to s. Small results
-// scan; large fan-outs index the owners once per publish so the check stays O(1).
-func seenBefore(r *topics.Result, i int, s *session.Session) bool {
+// ownerEntries returns the index of s's first entry in r.Direct (i is one of its
+// entries) and whether s has an entry after i. Small results scan; large fan-outs index
+// the owners once per publish, so a fan-out to n sessions costs O(n), not O(n²).
+func ownerEntries(r *topics.Result, i int, s *session.Session) (first int, more bool) {
 	if len(r.Direct) <= 16 {
-		for _, p := range r.Direct[:i] {
-			if p.Node == "" && p.Owner == any(s) {
-				return true
+		first = i
+		for j, p := range r.Direct {
+			if j != i && p.Node == "" && p.Owner == any(s) {
+				first = min(first, j)
+				more = more || j > i
 			}
 		}
-		return false
+		return first, more
 	}
 	if len(r.Seen) == 0 { // built on first use; Reset empties it
 		if r.Seen == nil {
 			r.Seen = map[any]int{}
 		}
+		// Value: the first index, or its last index+1 negated once a second entry shows up.
 		for j, e := range r.Direct {
 			if e.Node != "" {
 				continue
 			}
 			if _, ok := r.Seen[e.Owner]; !ok {
 				r.Seen[e.Owner] = j
+			} else {
+				r.Seen[e.Owner] = -(j + 1)
 			}
 		}
 	}
-	return r.Seen[any(s)] < i
+	v := r.Seen[any(s)]
+	if v >= 0 {
+		return v, false // s's only entry
+	}
+	// Overlapping entries: the first is the earliest index holding s; scan only for s's entries.
+	last := -v - 1
+	first = i
+	for j := 0; j < i; j++ {
+		if r.Direct[j].Node == "" && r.Direct[j].Owner == any(s) {
+			first = j
+			break
+		}
+	}
+	return first, last > i
 }
 
 func contains(s []string, v string) bool {

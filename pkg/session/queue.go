@@ -5,7 +5,8 @@ type queue struct {
 	buf        []Delivery
 	head, size int
 	peak       int // largest size since the queue was last empty
-	recent     int // peak of recent bursts, decaying by 1/8 per emptying
+	recent     int // peak of recent bursts, decaying by 1/8 per buffer's worth of pushes
+	pushes     int // pushes since recent last decayed
 }
 
 func (q *queue) Len() int { return q.size }
@@ -24,6 +25,7 @@ func (q *queue) push(d Delivery) {
 	}
 	q.buf[(q.head+q.size)%len(q.buf)] = d
 	q.size++
+	q.pushes++
 	q.peak = max(q.peak, q.size)
 }
 
@@ -40,8 +42,14 @@ func (q *queue) pop() Delivery {
 		q.head = 0
 		// Keep a buffer recent bursts used (regrowing it per burst was 8 allocations, and
 		// bursts vary: judging by the last alone freed it every few); give back one far
-		// larger than bursts have needed for a while. trim frees it when the client idles.
-		q.recent = max(q.peak, q.recent-q.recent/8)
+		// larger than bursts have needed for a while. The peak decays with traffic, not
+		// per emptying: a fast flusher empties the queue many times within one burst.
+		// trim frees it when the client idles.
+		q.recent = max(q.peak, q.recent)
+		if q.pushes >= len(q.buf) {
+			q.recent -= q.recent / 8
+			q.pushes = 0
+		}
 		if len(q.buf) > 64 && q.recent < len(q.buf)/16 {
 			q.buf, q.recent = nil, 0
 		}
@@ -53,7 +61,7 @@ func (q *queue) pop() Delivery {
 // trim frees the buffer of an empty queue.
 func (q *queue) trim() {
 	if q.size == 0 {
-		q.buf, q.head, q.peak, q.recent = nil, 0, 0, 0
+		q.buf, q.head, q.peak, q.recent, q.pushes = nil, 0, 0, 0, 0
 	}
 }
 

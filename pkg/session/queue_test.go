@@ -37,13 +37,20 @@ func TestQueueKeepsBufferOfRecentBursts(t *testing.T) {
 			t.Fatalf("buffer %d after varying burst %d, want 1024 kept", len(q.buf), i)
 		}
 	}
-	// Far smaller bursts for a while (far below 1024/16): give it back.
+	// An emptying per message (a flusher as fast as the publisher) is no reason to give it back.
+	for range 500 {
+		burst(1)
+	}
+	if len(q.buf) != 1024 {
+		t.Fatalf("buffer %d after 500 single-message bursts, want 1024 kept", len(q.buf))
+	}
+	// Far smaller bursts for a while (far below 1024/16, ~21 decays of 1/8 per 1024 pushes): give it back.
 	n := 0
-	for ; q.buf != nil && n < 100; n++ {
+	for ; q.buf != nil && n < 1000; n++ {
 		burst(50)
 	}
-	if q.buf != nil || n < 10 {
-		t.Fatalf("buffer given back after %d bursts of 50 (nil %v), want after 10-100", n, q.buf == nil)
+	if q.buf != nil || n < 100 {
+		t.Fatalf("buffer given back after %d bursts of 50 (nil %v), want after 100-1000", n, q.buf == nil)
 	}
 	burst(40)
 	if len(q.buf) != 64 {
