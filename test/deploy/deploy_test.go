@@ -14,12 +14,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vernemq-go/vernemq/internal/freeport"
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 var (
@@ -193,35 +193,17 @@ func waitPublish(t *testing.T, port int, exited <-chan struct{}, logs func() str
 	t.Fatalf("no MQTT connection to 127.0.0.1:%d within 20s (last: %s); broker output:\n%s", port, last, logs())
 }
 
-// syncBuffer collects a process's output while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // process is a started long-running command; stop sends SIGTERM and waits.
 type process struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testnode.Output
 	exited chan struct{}
 	err    error
 }
 
 func start(t *testing.T, env []string, name string, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(name, args...), out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &process{cmd: exec.Command(name, args...), out: &testnode.Output{}, exited: make(chan struct{})}
 	p.cmd.Env = env
 	p.cmd.Dir = repoRoot
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
