@@ -22,9 +22,13 @@ type pipeLink struct {
 	other   []packets.Packet
 	kicked  atomic.Int32
 	version byte
+	gate    chan struct{} // when set, Write waits until it is closed: a subscriber that does not read
 }
 
 func (l *pipeLink) Write(b []byte) (int, error) {
+	if l.gate != nil {
+		<-l.gate
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf = append(l.buf, b...)
@@ -369,6 +373,43 @@ func TestLargeFanoutMergesOverlaps(t *testing.T) {
 			t.Fatalf("subscriber %d (overlap %v): %d copies, QoS %d; want 1 at QoS %d", i, s.overlap, len(pubs), pubs[0].QoS, want)
 		}
 	}
+}
+
+// A message from another node that leaves a local subscriber's queue ¾ full hands the
+// cluster link's reader the same flow-control channel a local publisher gets; it closes
+// once the queue is back to half.
+func TestDeliverLocalReportsCongestion(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	b.SetLimits(session.Limits{MaxOnline: 8, MaxOffline: 8, MaxInflight: 20})
+	l := &pipeLink{gate: make(chan struct{})}
+	s := connect(b, "sub", false, l)
+	b.Subscribe(s, []session.Sub{{Filter: "t"}})
+	// The CONNACK/SUBACK write already waits at the gate, so deliveries stay queued.
+	var congested <-chan struct{}
+	for i := 0; i < 8 && congested == nil; i++ {
+		m := msg("t", 0, fmt.Sprint(i))
+		m.Node = "n2"
+		var n int
+		n, congested = b.DeliverLocal(m)
+		if n != 1 {
+			t.Fatalf("delivery %d reached %d sessions", i, n)
+		}
+	}
+	if congested == nil {
+		t.Fatal("a queue at ¾ of max_online_messages did not report congestion")
+	}
+	select {
+	case <-congested:
+		t.Fatal("congestion channel closed while the subscriber reads nothing")
+	default:
+	}
+	close(l.gate)
+	select {
+	case <-congested:
+	case <-time.After(5 * time.Second):
+		t.Fatal("congestion channel not closed after the subscriber drained its queue")
+	}
+	waitFor(t, "queued deliveries", func() bool { return len(l.published()) >= 6 })
 }
 
 // fakeRemote records forwarded shared deliveries.

@@ -49,14 +49,17 @@ func (b *Broker) publish(m *session.Message, done func(error), ack Ack) (int, <-
 }
 
 // DeliverLocal routes m, received from another node, to this node's subscribers only.
-func (b *Broker) DeliverLocal(m *session.Message) int {
+// The channel, when not nil, says a subscriber's queue is filling up: the link reader
+// should wait on it (bounded) before reading more, as a local publisher does.
+func (b *Broker) DeliverLocal(m *session.Message) (int, <-chan struct{}) {
 	if m.Retain {
 		b.retain.set(m)
 	}
 	w := b.persist.newWait(nil)
 	n := b.route(m, w, false)
+	congested := w.congested
 	w.release()
-	return n
+	return n, congested
 }
 
 func (b *Broker) route(m *session.Message, w *wait, forward bool) int {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/session"
@@ -78,6 +79,14 @@ func (d *dec) raw() []byte {
 
 func (d *dec) str() string { return string(d.raw()) }
 
+// aliasStr is b as a string without a copy; b must never change afterwards.
+func aliasStr(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 // bytes copies, so decoded values never alias the read buffer.
 func (d *dec) bytes() []byte {
 	r := d.raw()
@@ -148,11 +157,27 @@ func (d *dec) message() *session.Message {
 	flags := d.u8()
 	m := &session.Message{QoS: d.u8()}
 	m.Retain = flags&msgRetain != 0
-	m.Mountpoint = d.str()
-	m.Topic = d.str()
-	m.Payload = d.bytes()
-	m.From = d.str()
-	m.Node = d.str()
+	// One allocation holds every variable field, as the MQTT decoder does for a PUBLISH:
+	// the strings alias it (nothing writes to it), instead of one copy per field.
+	var raw [5][]byte
+	n := 0
+	for i := range raw {
+		raw[i] = d.raw()
+		n += len(raw[i])
+	}
+	if d.err == nil && n > 0 {
+		buf := make([]byte, 0, n)
+		var f [5][]byte
+		for i, r := range raw {
+			start := len(buf)
+			buf = append(buf, r...)
+			f[i] = buf[start:len(buf):len(buf)]
+		}
+		m.Mountpoint, m.Topic, m.From, m.Node = aliasStr(f[0]), aliasStr(f[1]), aliasStr(f[3]), aliasStr(f[4])
+		if len(f[2]) > 0 {
+			m.Payload = f[2]
+		}
+	}
 	if flags&msgProps != 0 {
 		m.Props = decodeProps(d, d.raw())
 	}

@@ -40,8 +40,31 @@ func TestMessageRoundTripWithProperties(t *testing.T) {
 		t.Fatalf("properties lost: %+v", got.Props)
 	}
 	got.Props, m.Props = nil, nil
+	// The fields share one allocation but never the read buffer, which the link reuses.
+	clear(body)
 	if !reflect.DeepEqual(got, m) {
 		t.Fatalf("got %+v\nwant %+v", got, m)
+	}
+}
+
+// The decoder's fixed fixture: fields back as sent, an empty payload as nil.
+func TestMessageFixtureDecodes(t *testing.T) {
+	for _, c := range []struct {
+		hex  string
+		want session.Message
+	}{
+		{"00" + "00" + "00" + "0174" + "0178" + "00" + "00", session.Message{Topic: "t", Payload: []byte("x")}},
+		{"00" + "01" + "026d70" + "0174" + "00" + "026331" + "026e31", session.Message{Mountpoint: "mp", Topic: "t", QoS: 1, From: "c1", Node: "n1"}},
+	} {
+		b, _ := hex.DecodeString(c.hex)
+		d := &dec{b: b}
+		got := d.message()
+		if err := d.done(); err != nil {
+			t.Fatalf("%s: %v", c.hex, err)
+		}
+		if !reflect.DeepEqual(*got, c.want) {
+			t.Fatalf("%s: got %+v, want %+v", c.hex, *got, c.want)
+		}
 	}
 }
 
@@ -160,5 +183,34 @@ func TestHandshake(t *testing.T) {
 	}
 	if bytes.Equal(GossipKey("secret"), linkKey("secret")) || len(GossipKey("x")) != 32 {
 		t.Fatal("gossip and link keys must differ and the gossip key must be 32 bytes (AES-256)")
+	}
+}
+
+// Forward's pre-sized frame is byte for byte what appendFrame writes for the stamped
+// message, and the caller's message is not stamped in place.
+func TestPublishFrameMatchesAppendFrame(t *testing.T) {
+	c := &Cluster{o: Options{Node: "nodeA@127.0.0.1"}}
+	exp := uint32(5)
+	for _, m := range []*session.Message{
+		{Topic: "t", Payload: []byte("x")},
+		{Mountpoint: "mp", Topic: "sensor/1", Payload: bytes.Repeat([]byte{7}, 300), QoS: 2, Retain: true, From: "dev-1",
+			Expiry: time.Unix(1700000000, 0), Props: &packets.Properties{MessageExpiry: &exp, ContentType: "a/b"}},
+		{Topic: "t", From: "c", Node: "other@127.0.0.1"}, // already stamped elsewhere
+	} {
+		node := m.Node
+		got, err := c.publishFrame(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := appendFrame(nil, fPublish, func(e *enc) error { return e.message(c.stamp(m)) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("topic %s: frame %x, want %x", m.Topic, got, want)
+		}
+		if m.Node != node {
+			t.Fatalf("Forward stamped the shared message: Node %q", m.Node)
+		}
 	}
 }

@@ -57,8 +57,12 @@ func (c *Cluster) forwardMoved(m *session.Message) {
 		d    session.Delivery
 	}
 	var out []fwd
-	now := time.Now()
 	c.mv.mu.Lock()
+	if len(c.mv.m) == 0 { // the common case, checked before reading the clock: once per received message
+		c.mv.mu.Unlock()
+		return
+	}
+	now := time.Now()
 	for id, mv := range c.mv.m {
 		if now.After(mv.until) {
 			delete(c.mv.m, id)

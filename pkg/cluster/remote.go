@@ -7,12 +7,24 @@ import (
 
 // Forward sends m once to node, which delivers it to its own subscribers (broker.Remote).
 func (c *Cluster) Forward(node string, m *session.Message) {
-	f, err := appendFrame(nil, fPublish, func(e *enc) error { return e.message(c.stamp(m)) })
+	f, err := c.publishFrame(m)
 	if err != nil {
 		c.log.Warn("message not forwarded", "node", node, "topic", m.Topic, "error", err)
 		return
 	}
 	c.sendTo(node, f)
+}
+
+// publishFrame encodes m, stamped, as an fPublish frame: once per message per remote node,
+// so one allocation sized for the frame, not a growing one (appendFrame from nil regrew it
+// ~5 times for a small publish).
+func (c *Cluster) publishFrame(m *session.Message) ([]byte, error) {
+	e := enc{b: make([]byte, 5, 32+len(m.Mountpoint)+len(m.Topic)+len(m.Payload)+len(m.From)+len(c.o.Node))}
+	e.b[4] = fPublish
+	if err := e.message(c.stamp(m)); err != nil {
+		return nil, err
+	}
+	return e.finish(0)
 }
 
 // ForwardShared sends m to node for the shared-subscription member sub (broker.Remote).

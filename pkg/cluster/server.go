@@ -51,6 +51,7 @@ func (c *Cluster) serve(conn net.Conn) {
 	}
 	r := bufio.NewReaderSize(conn, 64<<10)
 	var buf []byte
+	var fl linkFlow
 	for {
 		t, body, nb, err := readFrame(r, buf, c.o.IncomingMax)
 		buf = nb
@@ -61,7 +62,7 @@ func (c *Cluster) serve(conn net.Conn) {
 			return
 		}
 		c.received.Add(uint64(len(body) + frameHeader))
-		if err := c.handle(peer, t, body); err != nil {
+		if err := c.handle(peer, t, body, &fl); err != nil {
 			c.log.Warn("bad cluster frame; closing the link", "peer", peer, "type", t, "error", err)
 			return
 		}
@@ -69,7 +70,7 @@ func (c *Cluster) serve(conn net.Conn) {
 }
 
 // handle processes one frame from peer. Bodies alias the read buffer: decoders copy what they keep.
-func (c *Cluster) handle(peer string, t byte, body []byte) error {
+func (c *Cluster) handle(peer string, t byte, body []byte, fl *linkFlow) error {
 	d := &dec{b: body}
 	switch t {
 	case fPublish:
@@ -80,8 +81,11 @@ func (c *Cluster) handle(peer string, t byte, body []byte) error {
 		if m.Retain {
 			c.ret.noteRemote(m)
 		}
-		c.b.DeliverLocal(m)
+		_, congested := c.b.DeliverLocal(m)
 		c.forwardMoved(m)
+		if congested != nil {
+			fl.wait(congested)
+		}
 	case fShared:
 		sub := d.sid()
 		dl := d.delivery()
@@ -133,4 +137,39 @@ func (c *Cluster) handle(peer string, t byte, body []byte) error {
 func syncReqFrame() []byte {
 	f, _ := appendFrame(nil, fSyncReq, func(*enc) error { return nil })
 	return f
+}
+
+// linkFlow is a link reader's flow control toward congested local subscribers. The
+// reader waits, as a local QoS 0 publisher does, at most maxFlowWait for a congested
+// queue to drain to half, giving that subscriber's flusher the CPU before its queue
+// overflows. Everything from the peer shares the link, so the waits are also bounded by
+// a budget per second: a subscriber that stays full costs the link at most a tenth of
+// its time, and its messages are then dropped (and counted) at its queue.
+type linkFlow struct {
+	window time.Time     // start of the current second
+	spent  time.Duration // waited in it
+}
+
+const (
+	maxFlowWait    = 5 * time.Millisecond
+	flowWaitBudget = 100 * time.Millisecond // per second of link time
+)
+
+// wait blocks until congested closes, maxFlowWait passes or the budget is spent.
+func (f *linkFlow) wait(congested <-chan struct{}) {
+	now := time.Now()
+	if now.Sub(f.window) >= time.Second {
+		f.window, f.spent = now, 0
+	}
+	left := flowWaitBudget - f.spent
+	if left <= 0 {
+		return
+	}
+	t := time.NewTimer(min(maxFlowWait, left))
+	select {
+	case <-congested:
+	case <-t.C:
+	}
+	t.Stop()
+	f.spent += time.Since(now)
 }
