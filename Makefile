@@ -5,7 +5,7 @@ VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 CONF     ?= conf/vernemq.conf
 
-.PHONY: all build run test test-unit test-race test-integration fuzz bench deps deps-deploy dist test-deploy clean
+.PHONY: all build run test test-unit test-race test-integration fuzz bench profile deps deps-deploy dist test-deploy clean
 
 all: build
 
@@ -65,6 +65,10 @@ test-deploy: build
 
 bench: build
 	bash scripts/bench.sh
+
+# CPU and allocation profiles of scenarios 1 and 4 (PROFILE_DIR=dir keeps the .pprof files).
+profile: build
+	bash scripts/profile.sh
 
 clean:
 	rm -rf $(BIN) dist
