@@ -89,7 +89,13 @@ func (c *client) Write(b []byte) (int, error) {
 	if wt := c.srv.settings.Load().WriteTimeout; wt > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(wt))
 	}
-	c.traceOut(b)
+	if c.tracedAhead > 0 { // the rest of a direct write, traced already (direct.go)
+		skip := min(c.tracedAhead, len(b))
+		c.tracedAhead -= skip
+		c.traceOut(b[skip:])
+	} else {
+		c.traceOut(b)
+	}
 	return c.nc.Write(b)
 }
 
@@ -156,6 +162,7 @@ func (c *client) run(ctx context.Context) {
 		c.setReadDeadline(time.Time{}) // keep alive 0 turns the mechanism off [MQTT-3.1.2-23]
 	}
 	c.raw = c.parkable()
+	c.direct = c.directWriter()
 	// Park at once if the client sent nothing after CONNECT: this goroutine's stack grew
 	// in the handshake, and an idle client should not keep it.
 	c.parkNow = c.raw != nil
@@ -196,7 +203,7 @@ func (c *client) loop() (parked, graceful bool) {
 			if corked {
 				// Everything read so far is handled: write the answers (PUBACKs...) in one batch
 				// before blocking on the socket.
-				c.sess.Uncork()
+				c.sess.Uncork(c, c.direct)
 				corked = false
 			}
 			now := time.Now()
@@ -213,37 +220,45 @@ func (c *client) loop() (parked, graceful bool) {
 		p, err := packets.ReadPacket(c.br, c.version, c.maxSize())
 		if err != nil {
 			if corked {
-				c.sess.Uncork()
+				c.sess.Uncork(c, c.direct)
 			}
 			c.readError(err)
 			return false, false
 		}
-		if !corked && c.br.Buffered() > 0 {
+		// Cork while more is buffered (one write for the burst's answers), or for a packet
+		// that is answered when the reader can write the answer itself at the next Uncork.
+		if !corked && (c.br.Buffered() > 0 || c.direct != nil && answered(p)) {
 			c.sess.Cork()
 			corked = true
 		}
 		done, g := c.handle(c.ctx, p)
 		if done {
 			if corked {
-				c.sess.Uncork()
+				c.sess.Uncork(c, c.direct)
 			}
 			return false, g
 		}
 		if c.congested != nil {
 			if corked {
-				c.sess.Uncork()
+				c.sess.Uncork(c, c.direct)
 				corked = false
 			}
 			c.waitCongestion()
 		}
 		if c.maxRate > 0 {
 			if corked {
-				c.sess.Uncork()
+				c.sess.Uncork(c, c.direct)
 				corked = false
 			}
 			c.throttle()
 		}
 	}
+}
+
+// answered says whether handling p queues a packet to the client (all but QoS 0 PUBLISH).
+func answered(p packets.Packet) bool {
+	pub, ok := p.(*packets.Publish)
+	return !ok || pub.QoS > 0
 }
 
 // moveDeadline sets the keepalive read deadline: 1.5 times the keep alive

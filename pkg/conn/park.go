@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/session"
 )
 
 // Reader states. An idle connection parks: its reader goroutine ends and its read
@@ -27,13 +29,16 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // parking is the parking state of one connection.
 type parking struct {
-	raw       syscall.RawConn // the socket under TLS/PROXY layers; nil: cannot park
-	key       uint64          // the poller key, unique per connection
-	parkNow   bool            // park at the first wait (right after CONNACK)
-	resumeFn  func()
-	state     atomic.Int32
-	idleSince atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
-	mu        sync.Mutex   // orders the sweeper's past deadline against the reader leaving stIdle
+	raw         syscall.RawConn // the socket under TLS/PROXY layers; nil: cannot park
+	wraw        syscall.RawConn // the socket when nothing frames writes (direct.go)
+	direct      session.DirectWrite
+	tracedAhead int    // bytes of the last direct write that the flusher sends and trace showed already
+	key         uint64 // the poller key, unique per connection
+	parkNow     bool   // park at the first wait (right after CONNACK)
+	resumeFn    func()
+	state       atomic.Int32
+	idleSince   atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
+	mu          sync.Mutex   // orders the sweeper's past deadline against the reader leaving stIdle
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, defaultReadBuffer) }}

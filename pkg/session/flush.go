@@ -15,31 +15,69 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &
 // kickLocked starts the flusher when there is a link and it is not running.
 // The flusher is spawned on demand so that an idle connection costs no goroutine.
 func (s *Session) kickLocked() {
-	if s.flushing || s.link == nil || s.corked {
-		return
-	}
-	if len(s.outbox) == 0 && (s.q.Len() == 0 || !s.windowOpenLocked()) {
+	if s.flushing || s.link == nil || s.corked || !s.readyLocked() {
 		return
 	}
 	s.flushing = true
 	go s.flush()
 }
 
-// Cork holds the flusher back while the connection's reader still has buffered packets
-// to handle, so the answers to a burst (PUBACKs, PUBRECs, freed window slots) go out in
-// one write; Uncork lets it run.
+// readyLocked says whether there is something the flusher could send now.
+func (s *Session) readyLocked() bool {
+	return len(s.outbox) > 0 || s.windowOpenLocked()
+}
+
+// Cork holds the flusher back while the connection's reader handles packets, so the
+// answers to a burst (PUBACKs, PUBRECs, freed window slots) go out in one write; Uncork
+// lets it run.
 func (s *Session) Cork() {
 	s.mu.Lock()
 	s.corked = true
 	s.mu.Unlock()
 }
 
-// Uncork ends Cork and starts the flusher if there is something to send.
-func (s *Session) Uncork() {
+// DirectWrite writes what the socket takes at once and never blocks (a plain TCP socket);
+// a connection that has none (TLS, WebSocket) passes nil to Uncork.
+type DirectWrite func(b []byte) (int, error)
+
+// Uncork ends Cork. Its caller is from's reader: with w it writes one batch of what is
+// ready itself, and starts the flusher only for what w did not take or what is left.
+// That saves waking a flusher goroutine (and often an OS thread) for every small answer,
+// which at modest rates costs more CPU than the write itself.
+func (s *Session) Uncork(from Link, w DirectWrite) {
 	s.mu.Lock()
 	s.corked = false
-	s.kickLocked()
+	if w == nil || s.flushing || s.link == nil || s.link != from || !s.readyLocked() {
+		s.kickLocked()
+		s.mu.Unlock()
+		return
+	}
+	s.flushing = true
+	bp := bufPool.Get().(*[]byte)
+	buf := s.fillLocked((*bp)[:0])
+	s.releaseLocked()
+	s.maybeRefillLocked()
 	s.mu.Unlock()
+	n, err := w(buf)
+	s.metrics.BytesSent.Add(uint64(n))
+	s.mu.Lock()
+	switch {
+	case err != nil:
+		// As in flush: the reader sees the closed socket; what is in flight is resent on reconnect.
+		s.flushing = false
+		s.mu.Unlock()
+		from.Kick(0)
+	case n < len(buf):
+		s.pending = append(s.pending[:0], buf[n:]...)
+		s.mu.Unlock()
+		go s.flush() // still flushing: it writes the rest before anything else
+	default:
+		s.flushing = false
+		s.kickLocked() // more than one batch was ready
+		s.mu.Unlock()
+	}
+	*bp = buf[:0]
+	bufPool.Put(bp)
 }
 
 func (s *Session) windowOpenLocked() bool {
@@ -75,9 +113,15 @@ func (s *Session) flush() {
 			s.mu.Unlock()
 			return
 		}
-		buf := s.fillLocked((*bp)[:0])
-		s.releaseLocked()
-		s.maybeRefillLocked()
+		var buf []byte
+		if len(s.pending) > 0 {
+			buf = append((*bp)[:0], s.pending...)
+			s.pending = nil // rare (a full socket buffer): not worth keeping per session
+		} else {
+			buf = s.fillLocked((*bp)[:0])
+			s.releaseLocked()
+			s.maybeRefillLocked()
+		}
 		if len(buf) == 0 {
 			s.flushing = false
 			s.mu.Unlock()

@@ -71,6 +71,7 @@ type Session struct {
 	outbox   []packets.Packet
 	flushing bool
 	corked   bool
+	pending  []byte        // the part of a reader's direct write the socket did not take; the flusher sends it first
 	drained  chan struct{} // closed when a congested queue is back to half (flow.go)
 	closed   bool
 	scr      *encodeScratch
@@ -130,6 +131,7 @@ func (s *Session) Attach(link Link, info Info, recvMax int, maxPkt uint32, first
 	s.mu.Lock()
 	s.outbox = append(s.outbox[:0], first)
 	s.link, s.info, s.version = link, info, info.Protocol
+	s.pending = nil
 	s.recvMax, s.maxPkt = recvMax, maxPkt
 	s.aliases = nil // aliases belong to a network connection [MQTT-3.3.2-7]
 	s.corked = false
@@ -165,6 +167,7 @@ func (s *Session) Detach(link Link) bool {
 	s.releaseLocked()
 	s.offlineAt = time.Now()
 	s.outbox = nil // control packets belong to the connection that is gone
+	s.pending = nil
 	return true
 }
 

@@ -1,0 +1,102 @@
+package conn
+
+import (
+	"bytes"
+	"crypto/tls"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// tcpPair is a connected loopback TCP pair: the broker's side and the client's.
+func tcpPair(t *testing.T) (server, client net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, _ := l.Accept()
+		ch <- c
+	}()
+	client, err = net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-ch
+	t.Cleanup(func() { server.Close(); client.Close() })
+	return server, client
+}
+
+// A direct write takes what the socket buffer holds and returns at once when it is full;
+// everything it reports written arrives, in order.
+func TestWriteDirectNeverBlocks(t *testing.T) {
+	sc, cc := tcpPair(t)
+	c := &client{nc: sc}
+	w := c.directWriter()
+	if w == nil {
+		t.Fatal("a plain TCP connection has no direct write")
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB: more than loopback buffers hold
+	start := time.Now()
+	n, err := w(big)
+	if err != nil || n <= 0 || n >= len(big) {
+		t.Fatalf("direct write of 16 MiB to a client that reads nothing: n=%d err=%v", n, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("direct write took %v: it blocked", d)
+	}
+	if c.tracedAhead != len(big)-n {
+		t.Fatalf("tracedAhead %d, want %d", c.tracedAhead, len(big)-n)
+	}
+	got := make([]byte, n)
+	if _, err := io.ReadFull(cc, got); err != nil || !bytes.Equal(got, big[:n]) {
+		t.Fatalf("client read %v: bytes differ from the %d written", err, n)
+	}
+	if n2, err := w([]byte("x")); n2 != 1 || err != nil {
+		t.Fatalf("after the client read: n=%d err=%v", n2, err)
+	}
+}
+
+// A passed write deadline (the flusher's write_timeout) means "not now", not an error.
+func TestWriteDirectPastDeadline(t *testing.T) {
+	sc, _ := tcpPair(t)
+	c := &client{nc: sc}
+	w := c.directWriter()
+	sc.SetWriteDeadline(time.Now().Add(-time.Second))
+	if n, err := w([]byte("x")); n != 0 || err != nil {
+		t.Fatalf("n=%d err=%v, want 0, nil", n, err)
+	}
+}
+
+// A closed peer is an error (the session ends the connection).
+func TestWriteDirectClosedPeer(t *testing.T) {
+	sc, cc := tcpPair(t)
+	c := &client{nc: sc}
+	w := c.directWriter()
+	cc.(*net.TCPConn).SetLinger(0)
+	cc.Close() // RST
+	time.Sleep(50 * time.Millisecond)
+	var err error
+	for range 10 {
+		if _, err = w([]byte("x")); err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err == nil {
+		t.Fatal("writes to a reset connection kept succeeding")
+	}
+}
+
+// TLS frames its writes: no direct write under it.
+func TestNoDirectWriteUnderTLS(t *testing.T) {
+	sc, _ := tcpPair(t)
+	c := &client{nc: tls.Server(sc, &tls.Config{})}
+	if c.directWriter() != nil {
+		t.Fatal("a TLS connection got a direct write")
+	}
+}
