@@ -198,6 +198,13 @@ func (c *client) finish(graceful bool) {
 // parks in the poller (parked true: another goroutine resumes it).
 func (c *client) loop() (parked, graceful bool) {
 	corked := false
+	// PUBLISH and ack packets are decoded into one scratch while this reader runs: nothing
+	// keeps a packet past handle (a message keeps the PUBLISH's body, a trace copies it).
+	sc := scratchPool.Get().(*packets.Scratch)
+	defer func() {
+		*sc = packets.Scratch{}
+		scratchPool.Put(sc)
+	}()
 	for {
 		if c.br.Buffered() == 0 {
 			if corked {
@@ -217,7 +224,7 @@ func (c *client) loop() (parked, graceful bool) {
 				return false, false
 			}
 		}
-		p, err := packets.ReadPacket(c.br, c.version, c.maxSize())
+		p, err := packets.ReadPacketInto(c.br, c.version, c.maxSize(), sc)
 		if err != nil {
 			if corked {
 				c.sess.Uncork(c, c.direct)
@@ -254,6 +261,8 @@ func (c *client) loop() (parked, graceful bool) {
 		}
 	}
 }
+
+var scratchPool = sync.Pool{New: func() any { return new(packets.Scratch) }}
 
 // answered says whether handling p queues a packet to the client (all but QoS 0 PUBLISH).
 func answered(p packets.Packet) bool {

@@ -82,7 +82,20 @@ func (c *client) tracersOf() []TraceFunc {
 
 // traceIn reports a packet read from the client.
 func (c *client) traceIn(p packets.Packet) {
-	for _, fn := range c.tracersOf() {
+	fns := c.tracersOf()
+	if fns == nil {
+		return
+	}
+	// The reader reuses its PUBLISH and ack packets (ReadPacketInto); a tracer may keep them.
+	switch x := p.(type) {
+	case *packets.Publish:
+		cp := *x
+		p = &cp
+	case *packets.Ack:
+		cp := *x
+		p = &cp
+	}
+	for _, fn := range fns {
 		fn(TraceIn, p)
 	}
 }

@@ -27,8 +27,12 @@ func (d *decoder) reason(valid *[256]bool, t Type) ReasonCode {
 	return rc
 }
 
-func decodeAck(d *decoder, t Type, v byte) *Ack {
-	a := &Ack{Kind: t, PacketID: d.packetID(t)}
+func decodeAck(d *decoder, t Type, v byte, into *Ack) *Ack {
+	a := into
+	if a == nil {
+		a = new(Ack)
+	}
+	*a = Ack{Kind: t, PacketID: d.packetID(t)}
 	if v != V5 || len(d.b) == 0 || d.err != nil {
 		return a // v5: a missing reason code means Success
 	}

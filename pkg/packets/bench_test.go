@@ -40,6 +40,39 @@ func BenchmarkReadPacketPublish64(b *testing.B) {
 	}
 }
 
+// The broker's reader: PUBLISH decoded into a reused scratch, only the body allocated.
+func BenchmarkReadPacketIntoPublish64(b *testing.B) {
+	wire, err := Encode(nil, benchPublish, V311)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := bufio.NewReader(&repeatReader{b: wire})
+	var sc Scratch
+	b.SetBytes(int64(len(wire)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadPacketInto(r, V311, 0, &sc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// A subscriber's PUBACK, as the broker reads it: no allocation.
+func BenchmarkReadPacketIntoPuback(b *testing.B) {
+	wire, err := Encode(nil, &Ack{Kind: PUBACK, PacketID: 42}, V311)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := bufio.NewReader(&repeatReader{b: wire})
+	var sc Scratch
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadPacketInto(r, V311, 0, &sc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkEncodePublish64(b *testing.B) {
 	buf := make([]byte, 0, 256)
 	b.ReportAllocs()

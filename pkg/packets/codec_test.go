@@ -60,6 +60,20 @@ func TestFixturesDecode(t *testing.T) {
 					t.Fatalf("after the packet want io.EOF, got %v", err)
 				}
 			}
+			// Into a scratch that still holds another packet: nothing of it may remain.
+			exp := uint32(9)
+			sc := &Scratch{
+				Publish: Publish{Dup: true, QoS: 2, Retain: true, Topic: "old", PacketID: 77, Payload: []byte("old"), Props: &Properties{MessageExpiry: &exp}},
+				Ack:     Ack{Kind: PUBREC, PacketID: 77, ReasonCode: 0x80, Props: &Properties{ReasonString: "old"}},
+			}
+			r := bufio.NewReaderSize(bytes.NewReader(f.Bytes), 4096)
+			got, err = ReadPacketInto(r, decodeVersion(f), 0, sc)
+			if err != nil {
+				t.Fatalf("ReadPacketInto: %v", err)
+			}
+			if !reflect.DeepEqual(got, f.Packet) {
+				t.Fatalf("ReadPacketInto:\n got %#v\nwant %#v", got, f.Packet)
+			}
 		})
 	}
 }

@@ -14,6 +14,21 @@ import (
 // before a packet, io.ErrUnexpectedEOF when it ends inside one.
 // The returned packet never aliases r's buffer.
 func ReadPacket(r *bufio.Reader, version byte, maxSize int) (Packet, error) {
+	return ReadPacketInto(r, version, maxSize, nil)
+}
+
+// Scratch holds the packets a client sends most, for ReadPacketInto to overwrite instead
+// of allocating new ones.
+type Scratch struct {
+	Publish Publish
+	Ack     Ack
+}
+
+// ReadPacketInto is ReadPacket that decodes a PUBLISH or an acknowledgement into sc,
+// overwriting the previous one (sc nil: new ones), for a reader that is done with a packet
+// before it reads the next. A PUBLISH's topic and payload still get their own buffer, which
+// a message may keep.
+func ReadPacketInto(r *bufio.Reader, version byte, maxSize int, sc *Scratch) (Packet, error) {
 	header, err := r.ReadByte()
 	if err != nil {
 		return nil, err
@@ -35,7 +50,7 @@ func ReadPacket(r *bufio.Reader, version byte, maxSize int) (Packet, error) {
 		if err != nil {
 			return nil, unexpected(err)
 		}
-		p, derr := decode(header, body, version, false)
+		p, derr := decode(header, body, version, false, sc)
 		if _, err := r.Discard(rl); err != nil {
 			return nil, err
 		}
@@ -45,7 +60,7 @@ func ReadPacket(r *bufio.Reader, version byte, maxSize int) (Packet, error) {
 	if _, err := io.ReadFull(r, body); err != nil {
 		return nil, unexpected(err)
 	}
-	return decode(header, body, version, true)
+	return decode(header, body, version, true, sc)
 }
 
 func unexpected(err error) error {
@@ -77,7 +92,7 @@ func readRemaining(r *bufio.Reader) (rl, n int, err error) {
 // a partial *Connect (name and level set) so the caller can pick the CONNACK
 // version; for every other error the packet is nil.
 func Decode(header byte, body []byte, version byte) (Packet, error) {
-	return decode(header, body, version, false)
+	return decode(header, body, version, false, nil)
 }
 
 // checkHeader validates the packet type and its fixed header flags.
@@ -117,7 +132,7 @@ func checkHeader(header byte, version byte) error {
 	return nil
 }
 
-func decode(header byte, body []byte, version byte, owned bool) (Packet, error) {
+func decode(header byte, body []byte, version byte, owned bool, sc *Scratch) (Packet, error) {
 	if err := checkHeader(header, version); err != nil {
 		return nil, err
 	}
@@ -140,9 +155,17 @@ func decode(header byte, body []byte, version byte, owned bool) (Packet, error) 
 	case CONNACK:
 		p = decodeConnack(d, v)
 	case PUBLISH:
-		p = decodePublish(d, header, v)
+		var into *Publish
+		if sc != nil {
+			into = &sc.Publish
+		}
+		p = decodePublish(d, header, v, into)
 	case PUBACK, PUBREC, PUBREL, PUBCOMP:
-		p = decodeAck(d, t, v)
+		var into *Ack
+		if sc != nil {
+			into = &sc.Ack
+		}
+		p = decodeAck(d, t, v, into)
 	case SUBSCRIBE:
 		p = decodeSubscribe(d, v)
 	case SUBACK:

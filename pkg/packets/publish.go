@@ -2,8 +2,12 @@ package packets
 
 import "unsafe"
 
-func decodePublish(d *decoder, header byte, v byte) *Publish {
-	p := &Publish{
+func decodePublish(d *decoder, header byte, v byte, into *Publish) *Publish {
+	p := into
+	if p == nil {
+		p = new(Publish)
+	}
+	*p = Publish{
 		Dup:    header&0x08 != 0,
 		QoS:    header >> 1 & 0x03,
 		Retain: header&0x01 != 0,
