@@ -19,7 +19,16 @@ func (s *Session) kickLocked() {
 		return
 	}
 	s.flushing = true
-	go s.flush()
+	s.spawnFlusherLocked()
+}
+
+// spawnFlusherLocked starts the flusher goroutine through a method value made once per
+// session: `go s.flush()` would allocate its wrapper on every start.
+func (s *Session) spawnFlusherLocked() {
+	if s.flushFn == nil {
+		s.flushFn = s.flush
+	}
+	go s.flushFn()
 }
 
 // readyLocked says whether there is something the flusher could send now.
@@ -69,8 +78,8 @@ func (s *Session) Uncork(from Link, w DirectWrite) {
 		from.Kick(0)
 	case n < len(buf):
 		s.pending = append(s.pending[:0], buf[n:]...)
+		s.spawnFlusherLocked() // still flushing: it writes the rest before anything else
 		s.mu.Unlock()
-		go s.flush() // still flushing: it writes the rest before anything else
 	default:
 		s.flushing = false
 		s.kickLocked() // more than one batch was ready

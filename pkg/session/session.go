@@ -72,6 +72,7 @@ type Session struct {
 	flushing bool
 	corked   bool
 	pending  []byte        // the part of a reader's direct write the socket did not take; the flusher sends it first
+	flushFn  func()        // s.flush, made at the first flush (flush.go)
 	drained  chan struct{} // closed when a congested queue is back to half (flow.go)
 	closed   bool
 	scr      *encodeScratch
