@@ -2,6 +2,7 @@ package testdb
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -46,6 +47,10 @@ func Postgres(t testing.TB) *Server {
 	s := newServer(t, port, filepath.Join(dir, "log"), syscall.SIGINT, filepath.Join(bin, "postgres"),
 		"-D", data, "-p", strconv.Itoa(port), "-k", dir, "-c", "listen_addresses=127.0.0.1",
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "shared_buffers=16MB")
+	isReady := filepath.Join(bin, "pg_isready")
+	s.ready = func() bool {
+		return exec.Command(isReady, "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(port)).Run() == nil
+	}
 	s.Start()
 	return s
 }

@@ -107,6 +107,9 @@ type Server struct {
 	log  string
 	stop os.Signal // the signal that shuts the server down quickly
 	self bool      // run as the test's own user (binaries nobody cannot reach)
+	// ready, when set, says whether the server accepts work: some listen before they do
+	// (PostgreSQL answers "the database system is starting up" for a while).
+	ready func() bool
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -123,7 +126,8 @@ func newServer(t testing.TB, port int, logFile string, stop os.Signal, name stri
 // Addr is 127.0.0.1:port.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
 
-// Start starts the process and waits (at most 30 s) until the port accepts connections.
+// Start starts the process and waits (at most 30 s) until the port accepts connections
+// and the server says it is ready.
 func (s *Server) Start() {
 	s.t.Helper()
 	s.mu.Lock()
@@ -152,7 +156,9 @@ func (s *Server) Start() {
 		c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
+			if s.ready == nil || s.ready() {
+				return
+			}
 		}
 		select {
 		case <-exited:
@@ -163,7 +169,7 @@ func (s *Server) Start() {
 		}
 		if time.Now().After(deadline) {
 			b, _ := os.ReadFile(s.log)
-			s.t.Fatalf("%s did not listen on %s within 30s:\n%s", filepath.Base(s.name), s.Addr(), tail(b))
+			s.t.Fatalf("%s was not ready on %s within 30s:\n%s", filepath.Base(s.name), s.Addr(), tail(b))
 		}
 	}
 }
