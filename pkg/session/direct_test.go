@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
@@ -142,4 +143,31 @@ func TestUncorkFromOldLinkWritesNothing(t *testing.T) {
 		t.Fatalf("the old reader wrote %x", d.got.Bytes())
 	}
 	wait(t, func() bool { return len(cur.publishes(t)) == 1 })
+}
+
+// A connection taken over while its reader's direct write was under way: the rest of that
+// write must not reach the new connection, whose own packets still go out.
+func TestUncorkPartialWriteAfterTakeover(t *testing.T) {
+	s, _ := newSession(Limits{MaxOnline: 100})
+	old, cur := &countLink{}, &countLink{}
+	s.Attach(old, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
+	wait(t, func() bool { old.mu.Lock(); defer old.mu.Unlock(); return old.writes == 1 })
+	s.Cork()
+	for range 5 {
+		s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: []byte("x")}})
+	}
+	s.Uncork(old, func(b []byte) (int, error) {
+		// The takeover lands while the socket takes only part of the batch.
+		s.Detach(old)
+		s.Attach(cur, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{ReasonCode: 0})
+		return 3, nil
+	})
+	want := enc(t, &packets.Connack{})
+	wait(t, func() bool { cur.mu.Lock(); defer cur.mu.Unlock(); return cur.data.Len() >= len(want) })
+	time.Sleep(20 * time.Millisecond) // a wrongly spawned flusher would write by now
+	cur.mu.Lock()
+	defer cur.mu.Unlock()
+	if !bytes.HasPrefix(cur.data.Bytes(), want) {
+		t.Fatalf("new connection got %x first, want its CONNACK %x", cur.data.Bytes(), want)
+	}
 }

@@ -74,15 +74,19 @@ func (s *Session) Uncork(from Link, w DirectWrite) {
 	case err != nil:
 		// As in flush: the reader sees the closed socket; what is in flight is resent on reconnect.
 		s.flushing = false
+		if s.link != from {
+			s.kickLocked() // a new connection took over meanwhile: its packets go out
+		}
 		s.mu.Unlock()
 		from.Kick(0)
-	case n < len(buf):
+	case n < len(buf) && s.link == from:
 		s.pending = append(s.pending[:0], buf[n:]...)
 		s.spawnFlusherLocked() // still flushing: it writes the rest before anything else
 		s.mu.Unlock()
 	default:
+		// All written, or the connection went away meanwhile and the rest dies with it.
 		s.flushing = false
-		s.kickLocked() // more than one batch was ready
+		s.kickLocked() // more than one batch was ready, or a new connection's packets
 		s.mu.Unlock()
 	}
 	*bp = buf[:0]
