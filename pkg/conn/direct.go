@@ -1,9 +1,7 @@
 package conn
 
 import (
-	"crypto/tls"
 	"errors"
-	"net"
 	"os"
 	"syscall"
 
@@ -15,27 +13,12 @@ import (
 // socket, under the listener's tracking and a PROXY header, has one: TLS and WebSocket
 // must frame what they write.
 func (c *client) directWriter() session.DirectWrite {
-	nc := c.nc
-	for range 4 {
-		switch x := nc.(type) {
-		case *tls.Conn:
-			return nil
-		case *net.TCPConn:
-			rc, err := x.SyscallConn()
-			if err != nil {
-				return nil
-			}
-			c.wraw = rc
-			return c.writeDirect
-		case interface{ NetConn() net.Conn }: // the listener's tracked socket
-			nc = x.NetConn()
-		case interface{ Raw() net.Conn }: // go-proxyproto: the header is read, writes pass through
-			nc = x.Raw()
-		default:
-			return nil
-		}
+	rc, underTLS := socketBeneath(c.nc)
+	if rc == nil || underTLS {
+		return nil
 	}
-	return nil
+	c.wraw = rc
+	return c.writeDirect
 }
 
 // writeDirect writes what the socket's buffer takes now (session.DirectWrite).

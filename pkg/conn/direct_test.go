@@ -31,15 +31,21 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 	return server, client
 }
 
+// directPair is a loopback pair whose broker side is a client with its direct write.
+func directPair(t *testing.T) (c *client, w func([]byte) (int, error), sc, cc net.Conn) {
+	t.Helper()
+	sc, cc = tcpPair(t)
+	c = &client{nc: sc}
+	if w = c.directWriter(); w == nil {
+		t.Fatal("a plain TCP connection has no direct write")
+	}
+	return c, w, sc, cc
+}
+
 // A direct write takes what the socket buffer holds and returns at once when it is full;
 // everything it reports written arrives, in order.
 func TestWriteDirectNeverBlocks(t *testing.T) {
-	sc, cc := tcpPair(t)
-	c := &client{nc: sc}
-	w := c.directWriter()
-	if w == nil {
-		t.Fatal("a plain TCP connection has no direct write")
-	}
+	c, w, _, cc := directPair(t)
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<20) // 16 MiB: more than loopback buffers hold
 	start := time.Now()
 	n, err := w(big)
@@ -63,9 +69,7 @@ func TestWriteDirectNeverBlocks(t *testing.T) {
 
 // A passed write deadline (the flusher's write_timeout) means "not now", not an error.
 func TestWriteDirectPastDeadline(t *testing.T) {
-	sc, _ := tcpPair(t)
-	c := &client{nc: sc}
-	w := c.directWriter()
+	_, w, sc, _ := directPair(t)
 	sc.SetWriteDeadline(time.Now().Add(-time.Second))
 	if n, err := w([]byte("x")); n != 0 || err != nil {
 		t.Fatalf("n=%d err=%v, want 0, nil", n, err)
@@ -74,18 +78,15 @@ func TestWriteDirectPastDeadline(t *testing.T) {
 
 // A closed peer is an error (the session ends the connection).
 func TestWriteDirectClosedPeer(t *testing.T) {
-	sc, cc := tcpPair(t)
-	c := &client{nc: sc}
-	w := c.directWriter()
+	_, w, _, cc := directPair(t)
 	cc.(*net.TCPConn).SetLinger(0)
 	cc.Close() // RST
-	time.Sleep(50 * time.Millisecond)
+	// Polls: the reset reaches the broker's socket asynchronously.
 	var err error
-	for range 10 {
-		if _, err = w([]byte("x")); err != nil {
-			break
+	for deadline := time.Now().Add(5 * time.Second); err == nil && time.Now().Before(deadline); {
+		if _, err = w([]byte("x")); err == nil {
+			time.Sleep(5 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	if err == nil {
 		t.Fatal("writes to a reset connection kept succeeding")

@@ -2,6 +2,7 @@ package conn
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -68,25 +69,36 @@ func (c *client) parkable() syscall.RawConn {
 	if c.srv.poller == nil || c.peer.Detach == nil || c.peer.Type == "ws" || c.peer.Type == "wss" {
 		return nil
 	}
-	nc := c.nc
+	rc, _ := socketBeneath(c.nc)
+	if rc != nil {
+		c.key = c.srv.parkKeys.Add(1)
+	}
+	return rc
+}
+
+// socketBeneath finds the socket under the listener's tracking, a PROXY header and TLS;
+// underTLS says whether a TLS layer frames what is written to it.
+func socketBeneath(nc net.Conn) (rc syscall.RawConn, underTLS bool) {
 	for range 4 {
 		switch x := nc.(type) {
 		case syscall.Conn:
 			rc, err := x.SyscallConn()
 			if err != nil {
-				return nil
+				return nil, underTLS
 			}
-			c.key = c.srv.parkKeys.Add(1)
-			return rc
-		case interface{ NetConn() net.Conn }: // tls.Conn, the listener's tracked socket
+			return rc, underTLS
+		case *tls.Conn:
+			underTLS = true
 			nc = x.NetConn()
-		case interface{ Raw() net.Conn }: // go-proxyproto
+		case interface{ NetConn() net.Conn }: // the listener's tracked socket
+			nc = x.NetConn()
+		case interface{ Raw() net.Conn }: // go-proxyproto: the header is read, writes pass through
 			nc = x.Raw()
 		default:
-			return nil
+			return nil, underTLS
 		}
 	}
-	return nil
+	return nil, underTLS
 }
 
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }

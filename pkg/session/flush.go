@@ -56,16 +56,14 @@ type DirectWrite func(b []byte) (int, error)
 func (s *Session) Uncork(from Link, w DirectWrite) {
 	s.mu.Lock()
 	s.corked = false
-	if w == nil || s.flushing || s.link == nil || s.link != from || !s.readyLocked() {
+	if w == nil || s.flushing || s.link != from || !s.readyLocked() {
 		s.kickLocked()
 		s.mu.Unlock()
 		return
 	}
 	s.flushing = true
 	bp := bufPool.Get().(*[]byte)
-	buf := s.fillLocked((*bp)[:0])
-	s.releaseLocked()
-	s.maybeRefillLocked()
+	buf := s.nextBatchLocked((*bp)[:0])
 	s.mu.Unlock()
 	n, err := w(buf)
 	s.metrics.BytesSent.Add(uint64(n))
@@ -126,15 +124,7 @@ func (s *Session) flush() {
 			s.mu.Unlock()
 			return
 		}
-		var buf []byte
-		if len(s.pending) > 0 {
-			buf = append((*bp)[:0], s.pending...)
-			s.pending = nil // rare (a full socket buffer): not worth keeping per session
-		} else {
-			buf = s.fillLocked((*bp)[:0])
-			s.releaseLocked()
-			s.maybeRefillLocked()
-		}
+		buf := s.nextBatchLocked((*bp)[:0])
 		if len(buf) == 0 {
 			s.flushing = false
 			s.mu.Unlock()
@@ -152,6 +142,21 @@ func (s *Session) flush() {
 		}
 		s.metrics.BytesSent.Add(uint64(len(buf)))
 	}
+}
+
+// nextBatchLocked appends the next batch to write to buf: the rest of a direct write the
+// socket did not take, else what fillLocked encodes, with the flow-control and refill
+// steps that follow taking deliveries out of the queue.
+func (s *Session) nextBatchLocked(buf []byte) []byte {
+	if len(s.pending) > 0 {
+		buf = append(buf, s.pending...)
+		s.pending = nil // rare (a full socket buffer): not worth keeping per session
+		return buf
+	}
+	buf = s.fillLocked(buf)
+	s.releaseLocked()
+	s.maybeRefillLocked()
+	return buf
 }
 
 // fillLocked encodes control packets, then queued deliveries while the inflight window allows.
