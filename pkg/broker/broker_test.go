@@ -23,10 +23,15 @@ type pipeLink struct {
 	kicked  atomic.Int32
 	version byte
 	gate    chan struct{} // when set, Write waits until it is closed: a subscriber that does not read
+	atGate  chan struct{} // when set, closed once a Write waits at the gate
+	gateHit sync.Once
 }
 
 func (l *pipeLink) Write(b []byte) (int, error) {
 	if l.gate != nil {
+		if l.atGate != nil {
+			l.gateHit.Do(func() { close(l.atGate) })
+		}
 		<-l.gate
 	}
 	l.mu.Lock()
@@ -294,9 +299,7 @@ func TestTakeoverOldAcksIgnored(t *testing.T) {
 	waitFor(t, "first delivery", func() bool { return len(l1.published()) == 1 })
 	l2 := &pipeLink{}
 	connect(b, "c", true, l2)
-	if l1.kicked.Load() == 0 {
-		t.Fatal("old connection not kicked on takeover")
-	}
+	waitFor(t, "the old connection kicked", func() bool { return l1.kicked.Load() == 1 })
 	waitFor(t, "resend on the new connection", func() bool { return len(l2.published()) == 1 })
 	if !l2.published()[0].Dup {
 		t.Error("resent message without DUP")
@@ -381,10 +384,16 @@ func TestLargeFanoutMergesOverlaps(t *testing.T) {
 func TestDeliverLocalReportsCongestion(t *testing.T) {
 	b := New(Options{Node: "n1"})
 	b.SetLimits(session.Limits{MaxOnline: 8, MaxOffline: 8, MaxInflight: 20})
-	l := &pipeLink{gate: make(chan struct{})}
+	l := &pipeLink{gate: make(chan struct{}), atGate: make(chan struct{})}
 	s := connect(b, "sub", false, l)
 	b.Subscribe(s, []session.Sub{{Filter: "t"}})
-	// The CONNACK/SUBACK write already waits at the gate, so deliveries stay queued.
+	// Once the flusher's first write (CONNACK, SUBACK) waits at the gate, deliveries stay queued;
+	// before that, its first batch could take some of them along.
+	select {
+	case <-l.atGate:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the flusher never wrote the CONNACK")
+	}
 	var congested <-chan struct{}
 	for i := 0; i < 8 && congested == nil; i++ {
 		m := msg("t", 0, fmt.Sprint(i))
@@ -453,5 +462,127 @@ func TestSharedPolicies(t *testing.T) {
 		if gotRemote != tc.wantRemote || (s.QueueLen() == 1) != tc.wantQueued {
 			t.Errorf("%s: forwarded %v (want %v), queued locally %d (want %v)", tc.policy, gotRemote, tc.wantRemote, s.QueueLen(), tc.wantQueued)
 		}
+	}
+}
+
+// stuckLink is a client that stopped reading: the DISCONNECT written at its kick blocks
+// until release closes, as a socket write does until its deadline.
+type stuckLink struct {
+	pipeLink
+	release chan struct{}
+}
+
+func (l *stuckLink) Kick(code packets.ReasonCode) {
+	select {
+	case <-l.release:
+	case <-time.After(2 * time.Second): // conn's DISCONNECT write deadline
+	}
+	l.pipeLink.Kick(code)
+}
+
+func connectLink(b *Broker, id string, l session.Link) {
+	b.Connect(ConnectRequest{
+		ID: topics.SubscriberID{ClientID: id}, Persistent: true, Expiry: NeverExpire, Link: l,
+		Info:    session.Info{Protocol: packets.V311},
+		Connack: func(present bool) packets.Packet { return &packets.Connack{SessionPresent: present} },
+	})
+}
+
+// Taking over a client whose old connection does not read must stall neither unrelated
+// CONNECTs nor the new connection of that client: the kick happens outside every lock.
+func TestTakeoverOfStuckClientStallsNobody(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	old := &stuckLink{pipeLink: pipeLink{version: packets.V311}, release: make(chan struct{})}
+	defer close(old.release)
+	connectLink(b, "c", old)
+	start := time.Now()
+	connectLink(b, "c", &pipeLink{version: packets.V311})
+	connectLink(b, "other", &pipeLink{version: packets.V311})
+	// Nothing here waits on I/O; 100 ms is the bound and far above what it takes.
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Fatalf("takeover and an unrelated CONNECT took %v behind a stuck client", d)
+	}
+	if old.kicked.Load() != 0 {
+		t.Fatal("the stuck kick returned before its release")
+	}
+}
+
+// on_client_offline of a connection that ends is told before the same client's next
+// connection registers (on_client_wakeup), never after it.
+func TestOfflineHookBeforeReconnect(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	var mu sync.Mutex
+	var events []string
+	note := func(ev string) { mu.Lock(); events = append(events, ev); mu.Unlock() }
+	inOffline := make(chan struct{})
+	release := make(chan struct{})
+	b.SetHooks(Hooks{
+		OnClientWakeup: func(SessionID) { note("wakeup") },
+		OnClientOffline: func(SessionID) {
+			close(inOffline)
+			<-release // a slow hook (a webhook)
+			note("offline")
+		},
+	})
+	l1 := &pipeLink{version: packets.V311}
+	s := connect(b, "c", true, l1)
+	mu.Lock()
+	events = nil
+	mu.Unlock()
+	go b.Disconnect(s, l1, false)
+	<-inOffline
+	reconnected := make(chan struct{})
+	go func() { connect(b, "c", true, &pipeLink{version: packets.V311}); close(reconnected) }()
+	select {
+	case <-reconnected:
+		t.Fatal("the reconnect registered while on_client_offline of its previous connection ran")
+	case <-time.After(50 * time.Millisecond): // bound of the negative check: the reconnect takes microseconds when not held
+	}
+	close(release)
+	<-reconnected
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(events) != "[offline wakeup]" {
+		t.Fatalf("hooks in order %v, want [offline wakeup]", events)
+	}
+}
+
+// Concurrent retained publishes to one topic: the message kept in memory (what subscribers
+// get now) is the one in the store (what they get after a restart).
+func TestRetainedMemoryAndStoreAgree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	st, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := New(Options{Node: "n1", Store: st})
+	const publishers, each = 8, 50
+	var wg sync.WaitGroup
+	for p := 0; p < publishers; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				m := msg("r", 1, fmt.Sprintf("%d/%d", p, i))
+				m.Retain = true
+				ch := make(chan error, 1)
+				b.Publish(m, func(err error) { ch <- err })
+				if err := <-ch; err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var inMemory string
+	b.Retained(func(m *session.Message) bool { inMemory = string(m.Payload); return true })
+	var inStore string
+	if err := st.Retained(func(_, _ string, m store.Message) error { inStore = string(m.Payload); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if inMemory == "" || inMemory != inStore {
+		t.Fatalf("retained in memory %q, in the store %q", inMemory, inStore)
 	}
 }

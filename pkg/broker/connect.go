@@ -33,24 +33,30 @@ type ConnectRequest struct {
 
 // Connect registers the client, taking over an existing connection of the same
 // client id, and returns its session and whether a previous session was resumed.
+// Registrations of one client id run one at a time (its id lock); the registry lock is
+// held only for map updates, never while a connection is kicked or a hook runs.
 func (b *Broker) Connect(req ConnectRequest) (*session.Session, bool) {
+	unlock := b.reg.lockID(req.ID)
+	defer unlock()
 	b.beforeConnect(req.ID, req.CleanStart)
+	var wills []*session.Message
 	b.reg.mu.Lock()
 	e := b.reg.sessions[req.ID]
 	present := false
 	var stale *session.Session
+	var oldLink session.Link
 	if e != nil {
 		// Takeover: the old connection is told 0x8E and closed [MQTT-3.1.4-3]; its will goes
 		// out unless suppress_lwt_on_session_takeover.
 		// A will with a delay is not sent when the session continues on the new connection [MQTT-3.1.3-9].
 		if w, delay := e.s.TakeWill(false); w != nil && !b.Settings().SuppressLWTOnSessionTakeover && (delay == 0 || req.CleanStart) {
-			go b.publishWill(w)
+			wills = append(wills, w)
 		}
-		e.s.Kick(packets.SessionTakenOver)
+		oldLink = e.s.Link() // the new link is attached only after this registration
 		if e.will != nil {
 			// A delayed will is cancelled by the return of the client, unless its session ends now [MQTT-3.1.3-9].
 			if e.will.timer.Stop() && req.CleanStart {
-				go b.publishWill(e.will.will)
+				wills = append(wills, e.will.will)
 			}
 			e.will = nil
 		}
@@ -77,6 +83,15 @@ func (b *Broker) Connect(req ConnectRequest) (*session.Session, bool) {
 	e.s.SetPersistence(req.Persistent, req.Expiry)
 	b.reg.mu.Unlock()
 
+	if oldLink != nil {
+		// The old connection's reader cannot put the session offline meanwhile: its
+		// Disconnect waits for the id lock, and then finds the new link attached. The kick
+		// runs apart: a client that stopped reading may hold its DISCONNECT for seconds.
+		go oldLink.Kick(packets.SessionTakenOver)
+	}
+	for _, w := range wills {
+		go b.publishWill(w)
+	}
 	if stale != nil {
 		b.dropSubscriptions(stale)
 		stale.Close()
@@ -99,7 +114,11 @@ func (b *Broker) Connect(req ConnectRequest) (*session.Session, bool) {
 
 // Disconnect is called when the connection of s ends. graceful means a DISCONNECT
 // with a normal reason was received (the will is discarded [MQTT-3.1.2-10]).
+// It holds s's id lock throughout, so a reconnect of the same client is registered
+// after it, and on_client_offline/on_client_gone never follow the client's return.
 func (b *Broker) Disconnect(s *session.Session, link session.Link, graceful bool) {
+	unlock := b.reg.lockID(s.ID)
+	defer unlock()
 	// Going offline and moving the memory queue to the store happen under the session's
 	// store lock, so a publish routed meanwhile is stored after them (order is kept).
 	s.LockStore()
@@ -133,17 +152,15 @@ func (b *Broker) Disconnect(s *session.Session, link session.Link, graceful bool
 		}
 		return
 	}
+	var willNow *session.Message
 	if willMsg != nil {
-		if willDelay == 0 || (expiry != NeverExpire && willDelay >= expiry) {
+		switch {
+		case willDelay == 0:
+			willNow = willMsg
+		case expiry != NeverExpire && willDelay >= expiry:
 			// The will goes at the earlier of its delay and the session's end [MQTT-3.1.3-9].
-			if willDelay == 0 {
-				b.reg.mu.Unlock()
-				b.publishWill(willMsg)
-				b.reg.mu.Lock()
-			} else {
-				e.will = b.scheduleWill(s.ID, gen, willMsg, time.Duration(expiry)*time.Second)
-			}
-		} else {
+			e.will = b.scheduleWill(s.ID, gen, willMsg, time.Duration(expiry)*time.Second)
+		default:
 			e.will = b.scheduleWill(s.ID, gen, willMsg, time.Duration(willDelay)*time.Second)
 		}
 	}
@@ -151,6 +168,9 @@ func (b *Broker) Disconnect(s *session.Session, link session.Link, graceful bool
 		e.expiry = time.AfterFunc(time.Duration(expiry)*time.Second, func() { b.expire(s.ID, gen) })
 	}
 	b.reg.mu.Unlock()
+	if willNow != nil {
+		b.publishWill(willNow)
+	}
 	b.persist.saveSession(s)
 	if h := b.hooks.Load().OnClientOffline; h != nil {
 		h(s.ID)

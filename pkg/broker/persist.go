@@ -259,13 +259,24 @@ func (p *persister) drop(s *session.Session, d session.Delivery) {
 	}
 }
 
-func (p *persister) retained(m *session.Message) {
+// retained submits m as its topic's retained message (an empty payload deletes it); w,
+// when not nil, waits for the commit, so the publish is acknowledged after it. The caller
+// holds retained.order, so the store commits retained messages in the order memory took them.
+func (p *persister) retained(m *session.Message, w *wait) {
 	if p.st == nil {
 		return
 	}
-	if err := p.st.PutRetained(m.Mountpoint, m.Topic, toStored(session.Delivery{Msg: m, QoS: m.QoS, Retain: true})); err != nil {
-		p.b.log.Error("message store: saving retained message failed", "topic", m.Topic, "error", err)
+	if w != nil {
+		w.add()
 	}
+	p.st.PutRetained(m.Mountpoint, m.Topic, toStored(session.Delivery{Msg: m, QoS: m.QoS, Retain: true}), func(err error) {
+		if err != nil {
+			p.b.log.Error("message store: saving retained message failed", "topic", m.Topic, "error", err)
+		}
+		if w != nil {
+			w.finish(err)
+		}
+	})
 }
 
 func (p *persister) qos2(s *session.Session, id uint16, add bool) {

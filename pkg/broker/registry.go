@@ -22,6 +22,39 @@ type registry struct {
 	mu       sync.Mutex
 	sessions map[SessionID]*entry
 	gen      uint64
+	ids      map[SessionID]*idLock // registrations in progress, one lock per client id
+}
+
+// idLock serialises what happens to one client id (connect, takeover, disconnect) without
+// holding mu, so a slow step for one client (a stuck old connection, a plugin hook, the
+// cluster's registration) never makes the others wait.
+type idLock struct {
+	mu   sync.Mutex
+	refs int // callers holding or waiting for mu; the entry goes when it drops to 0
+}
+
+// lockID takes id's lock and returns its unlock. Never call it holding mu.
+func (r *registry) lockID(id SessionID) (unlock func()) {
+	r.mu.Lock()
+	if r.ids == nil {
+		r.ids = map[SessionID]*idLock{}
+	}
+	l := r.ids[id]
+	if l == nil {
+		l = &idLock{}
+		r.ids[id] = l
+	}
+	l.refs++
+	r.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		r.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(r.ids, id)
+		}
+		r.mu.Unlock()
+	}
 }
 
 func (r *registry) len() int {

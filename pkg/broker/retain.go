@@ -11,9 +11,12 @@ import (
 
 // retained holds the last retained message of each topic, per mountpoint.
 type retained struct {
-	mu   sync.RWMutex
-	byMP map[string]map[string]*session.Message
-	n    int
+	// order is held from the change in memory to its submission to the store, so two
+	// retained messages of a topic reach both in the same order; mu is taken under it.
+	order sync.Mutex
+	mu    sync.RWMutex
+	byMP  map[string]map[string]*session.Message
+	n     int
 }
 
 func (r *retained) len() int {
@@ -42,6 +45,15 @@ func (r *retained) set(m *session.Message) {
 		r.n++
 	}
 	mp[m.Topic] = m
+}
+
+// setRetained makes m its topic's retained message in memory and in the store, in one
+// order for both; w (not nil) waits for the store's commit.
+func (b *Broker) setRetained(m *session.Message, w *wait) {
+	b.retain.order.Lock()
+	b.retain.set(m)
+	b.persist.retained(m, w)
+	b.retain.order.Unlock()
 }
 
 // match calls fn for each unexpired retained message matching filter.
@@ -97,6 +109,8 @@ func (b *Broker) Retained(fn func(m *session.Message) bool) {
 
 // DeleteRetained removes the retained message of topic (vmq-admin retain delete).
 func (b *Broker) DeleteRetained(mountpoint, topic string) bool {
+	b.retain.order.Lock()
+	defer b.retain.order.Unlock()
 	b.retain.mu.Lock()
 	mp := b.retain.byMP[mountpoint]
 	_, ok := mp[topic]
@@ -106,7 +120,7 @@ func (b *Broker) DeleteRetained(mountpoint, topic string) bool {
 	}
 	b.retain.mu.Unlock()
 	if ok {
-		b.persist.retained(&session.Message{Mountpoint: mountpoint, Topic: topic})
+		b.persist.retained(&session.Message{Mountpoint: mountpoint, Topic: topic}, nil)
 	}
 	return ok
 }

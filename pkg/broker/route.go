@@ -36,12 +36,11 @@ func (b *Broker) PublishFlow(m *session.Message, ack Ack) (int, <-chan struct{})
 }
 
 func (b *Broker) publish(m *session.Message, done func(error), ack Ack) (int, <-chan struct{}) {
-	if m.Retain {
-		b.retain.set(m)
-		b.persist.retained(m)
-	}
 	w := b.persist.newWait(done)
 	w.ack = ack
+	if m.Retain {
+		b.setRetained(m, w)
+	}
 	n := b.route(m, w, true)
 	congested := w.congested
 	w.release()

@@ -182,6 +182,13 @@ func (s *Session) Kick(code packets.ReasonCode) {
 	}
 }
 
+// Link returns the connection the session is attached to, or nil while offline.
+func (s *Session) Link() Link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.link
+}
+
 // LockStore and UnlockStore bracket store work that must not interleave for one session.
 func (s *Session) LockStore()   { s.storeMu.Lock() }
 func (s *Session) UnlockStore() { s.storeMu.Unlock() }

@@ -141,7 +141,7 @@ func TestConcurrentMixed(t *testing.T) {
 					_ = s.PutQoS2(k, uint16(i))
 					_, _ = s.QoS2(k)
 				case 4:
-					_ = s.PutRetained("m", fmt.Sprint("r/", w), m)
+					_ = putRetained(s, "m", fmt.Sprint("r/", w), m)
 					_ = s.Retained(func(string, string, Message) error { return nil })
 				}
 				_ = s.Queue(k, func(Queued) error { return nil })

@@ -8,20 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Enqueue appends msg to the queue of every key and returns one seq per key, after
-// the transaction holding them is committed.
-func (s *Store) Enqueue(keys []SessionKey, msg Message) ([]uint64, error) {
-	type result struct {
-		seqs []uint64
-		err  error
-	}
-	ch := make(chan result, 1)
-	s.enqueue(keys, msg, false, func(seqs []uint64, err error) { ch <- result{seqs, err} })
-	r := <-ch
-	return r.seqs, r.err
-}
-
-// EnqueueAsync is Enqueue with a callback after the commit. Callbacks run in commit
+// EnqueueAsync appends msg to the queues of keys and calls done after the commit. Callbacks run in commit
 // order on one goroutine, so PUBACKs of one connection can be sent in order.
 func (s *Store) EnqueueAsync(keys []SessionKey, msg Message, done func([]uint64, error)) {
 	if done == nil {
@@ -144,17 +131,9 @@ func (s *Store) Ack(k SessionKey, seqs ...uint64) error {
 	}, func() { s.addQueueLen(k, -removed) })
 }
 
-// DropOldest removes up to n messages from the head of k's queue (lifo overflow policy).
+// DropOldest removes up to n messages from the head of k's queue (lifo overflow policy;
+// fifo refuses new messages instead, so nothing drops the newest).
 func (s *Store) DropOldest(k SessionKey, n int) (int, error) {
-	return s.drop(k, n, false)
-}
-
-// DropNewest removes up to n messages from the tail of k's queue.
-func (s *Store) DropNewest(k SessionKey, n int) (int, error) {
-	return s.drop(k, n, true)
-}
-
-func (s *Store) drop(k SessionKey, n int, newest bool) (int, error) {
 	if n <= 0 {
 		return 0, nil
 	}
@@ -169,11 +148,7 @@ func (s *Store) drop(k SessionKey, n int, newest bool) (int, error) {
 		// Collect first: deleting under a moving cursor skips keys in bbolt.
 		var seqs []uint64
 		c := q.Cursor()
-		key, _ := c.First()
-		if newest {
-			key, _ = c.Last()
-		}
-		for ; key != nil && len(seqs) < n; key = step(c, newest) {
+		for key, _ := c.First(); key != nil && len(seqs) < n; key, _ = c.Next() {
 			seqs = append(seqs, binary.BigEndian.Uint64(key))
 		}
 		for _, seq := range seqs {
@@ -188,15 +163,6 @@ func (s *Store) drop(k SessionKey, n int, newest bool) (int, error) {
 		return 0, err
 	}
 	return removed, nil
-}
-
-func step(c *bolt.Cursor, back bool) []byte {
-	if back {
-		k, _ := c.Prev()
-		return k
-	}
-	k, _ := c.Next()
-	return k
 }
 
 // DeleteExpired removes queued messages whose Expiry is at or before now.

@@ -7,18 +7,18 @@ import (
 )
 
 // PutRetained stores the retained message of topic; an empty payload deletes it (MQTT rule).
-func (s *Store) PutRetained(mountpoint, topic string, msg Message) error {
-	if len(msg.Payload) == 0 {
-		return s.DeleteRetained(mountpoint, topic)
-	}
-	key, val := retainedKey(mountpoint, topic), encodeMessage(msg)
-	return s.write(func(tx *bolt.Tx) error { return tx.Bucket(bucketRetained).Put(key, val) }, nil)
-}
-
-// DeleteRetained removes the retained message of topic, if any.
-func (s *Store) DeleteRetained(mountpoint, topic string) error {
+// done is told after the commit, on the store's callback goroutine; writes commit in the
+// order they were submitted, so the caller's order is the order after a restart.
+func (s *Store) PutRetained(mountpoint, topic string, msg Message, done func(error)) {
 	key := retainedKey(mountpoint, topic)
-	return s.write(func(tx *bolt.Tx) error { return tx.Bucket(bucketRetained).Delete(key) }, nil)
+	var run func(tx *bolt.Tx) error
+	if len(msg.Payload) == 0 {
+		run = func(tx *bolt.Tx) error { return tx.Bucket(bucketRetained).Delete(key) }
+	} else {
+		val := encodeMessage(msg)
+		run = func(tx *bolt.Tx) error { return tx.Bucket(bucketRetained).Put(key, val) }
+	}
+	s.submit(&request{run: run, done: done, async: true})
 }
 
 // Retained calls fn for every retained message.
