@@ -143,6 +143,26 @@ func (c *Chain) Close() error {
 	return errors.Join(errs...)
 }
 
+// Immediate is implemented by plugins whose authorization hooks answer from memory,
+// without I/O (file ACLs, database ACLs cached at register): a connection's reader may
+// call them while it holds its session's answers back (corked).
+type Immediate interface{ Immediate() }
+
+// MayBlock reports whether auth_on_publish, auth_on_subscribe or on_unsubscribe may wait
+// on I/O: a plugin that has one of them is not Immediate.
+func (c *Chain) MayBlock() bool {
+	for _, p := range c.list() {
+		if _, ok := p.(Immediate); ok {
+			continue
+		}
+		switch p.(type) {
+		case PublishAuthorizer, SubscribeAuthorizer, OnUnsubscribeHook:
+			return true
+		}
+	}
+	return false
+}
+
 // call runs one hook, turning a panic into an Error decision.
 func (c *Chain) call(p Plugin, hook string, f func() Decision) (d Decision) {
 	defer func() {

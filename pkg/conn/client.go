@@ -44,6 +44,10 @@ type client struct {
 	rateWindow time.Time
 	rateCount  int
 	maxRate    int
+	pause      time.Duration // a plugin's throttle modifier: wait this long before reading on
+
+	corked     bool // the session's flusher is held back while this reader works (cork)
+	corkWanted bool // the packet being handled wants the reader to write its answers
 
 	kickOnce sync.Once
 	closed   chan struct{}
@@ -197,7 +201,6 @@ func (c *client) finish(graceful bool) {
 // loop reads and handles packets until the connection ends (parked false) or it
 // parks in the poller (parked true: another goroutine resumes it).
 func (c *client) loop() (parked, graceful bool) {
-	corked := false
 	// PUBLISH and ack packets are decoded into one scratch while this reader runs: nothing
 	// keeps a packet past handle (a message keeps the PUBLISH's body, a trace copies it).
 	sc := scratchPool.Get().(*packets.Scratch)
@@ -207,12 +210,9 @@ func (c *client) loop() (parked, graceful bool) {
 	}()
 	for {
 		if c.br.Buffered() == 0 {
-			if corked {
-				// Everything read so far is handled: write the answers (PUBACKs...) in one batch
-				// before blocking on the socket.
-				c.sess.Uncork(c, c.direct)
-				corked = false
-			}
+			// Everything read so far is handled: write the answers (PUBACKs...) in one batch
+			// before blocking on the socket.
+			c.uncork()
 			now := time.Now()
 			c.moveDeadline(now)
 			park, err := c.waitReadable(now)
@@ -226,39 +226,60 @@ func (c *client) loop() (parked, graceful bool) {
 		}
 		p, err := packets.ReadPacketInto(c.br, c.version, c.maxSize(), sc)
 		if err != nil {
-			if corked {
-				c.sess.Uncork(c, c.direct)
-			}
+			c.uncork()
 			c.readError(err)
 			return false, false
 		}
 		// Cork while more is buffered (one write for the burst's answers), or for a packet
 		// that is answered when the reader can write the answer itself at the next Uncork.
-		if !corked && (c.br.Buffered() > 0 || c.direct != nil && answered(p)) {
-			c.sess.Cork()
-			corked = true
+		// Handlers uncork around plugin calls that may wait (pluginCall).
+		c.corkWanted = c.br.Buffered() > 0 || c.direct != nil && answered(p)
+		if c.corkWanted {
+			c.cork()
 		}
 		done, g := c.handle(c.ctx, p)
 		if done {
-			if corked {
-				c.sess.Uncork(c, c.direct)
-			}
+			c.uncork()
 			return false, g
 		}
 		if c.congested != nil {
-			if corked {
-				c.sess.Uncork(c, c.direct)
-				corked = false
-			}
+			c.uncork()
 			c.waitCongestion()
 		}
-		if c.maxRate > 0 {
-			if corked {
-				c.sess.Uncork(c, c.direct)
-				corked = false
-			}
+		if c.maxRate > 0 || c.pause > 0 {
+			c.uncork()
 			c.throttle()
 		}
+	}
+}
+
+// cork holds the session's flusher back while this reader handles packets (Session.Cork).
+func (c *client) cork() {
+	if !c.corked {
+		c.sess.Cork()
+		c.corked = true
+	}
+}
+
+// uncork writes what the handled packets produced (Session.Uncork).
+func (c *client) uncork() {
+	if c.corked {
+		c.sess.Uncork(c, c.direct)
+		c.corked = false
+	}
+}
+
+// beforePlugin uncorks ahead of an authorization hook that may wait on I/O (a webhook, a
+// database): deliveries to this client must not wait for it. afterPlugin corks again.
+func (c *client) beforePlugin() {
+	if c.corked && c.srv.Auth.MayBlock() {
+		c.uncork()
+	}
+}
+
+func (c *client) afterPlugin() {
+	if c.corkWanted {
+		c.cork()
 	}
 }
 
@@ -365,6 +386,14 @@ func (c *client) waitCongestion() {
 
 // throttle pauses reads when the client publishes faster than max_message_rate, as VerneMQ does.
 func (c *client) throttle() {
+	if c.pause > 0 {
+		// auth_on_publish's throttle modifier (VerneMQ's {throttle, Ms}), never with the session corked.
+		select {
+		case <-time.After(min(c.pause, 10*time.Second)):
+		case <-c.closed:
+		}
+		c.pause = 0
+	}
 	if c.maxRate <= 0 || c.rateCount < c.maxRate {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"os"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -30,7 +31,7 @@ func (c *client) handshake(ctx context.Context) bool {
 				c.version = packets.V311
 				c.writeNow(&packets.Connack{ReasonCode: packets.ConnRefusedProtocolVersion})
 			}
-		} else if errors.Is(err, errDeadline(err)) {
+		} else if errors.Is(err, os.ErrDeadlineExceeded) {
 			c.srv.Metrics.SocketCloseTimeout.Inc()
 		}
 		return false

@@ -2,7 +2,6 @@ package conn
 
 import (
 	"context"
-	"os"
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
@@ -11,8 +10,6 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/session"
 	"github.com/vernemq-go/vernemq/pkg/topics"
 )
-
-func errDeadline(error) error { return os.ErrDeadlineExceeded }
 
 // publish handles an incoming PUBLISH: topic alias, validation, authorization, routing, acknowledgement.
 func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
@@ -59,7 +56,9 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 	// The hooks get it for the call only (auth.PublishAuthorizer): one per client, not per publish.
 	pub := &c.pub
 	*pub = auth.Publish{Topic: p.Topic, QoS: p.QoS, Retain: p.Retain, Payload: p.Payload}
+	c.beforePlugin()
 	dec, mods := c.srv.Auth.AuthorizePublish(ctx, c.auth, pub)
+	c.afterPlugin()
 	if dec.Result != auth.OK {
 		return c.unauthorizedPublish(p, st)
 	}
@@ -69,9 +68,7 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 	}
 	if mods != nil {
 		applyPublishModifiers(m, mods)
-		if mods.Throttle > 0 {
-			time.Sleep(min(mods.Throttle, 10*time.Second))
-		}
+		c.pause = mods.Throttle // the reader waits after this packet, uncorked
 	}
 	c.srv.Auth.NotifyPublish(c.auth, pub)
 	switch p.QoS {

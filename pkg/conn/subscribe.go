@@ -43,7 +43,9 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 		ask = nil
 	}
 	if len(ask) > 0 {
+		c.beforePlugin()
 		dec, granted := c.srv.Auth.AuthorizeSubscribe(ctx, c.auth, ask)
+		c.afterPlugin()
 		if dec.Result != auth.OK {
 			c.srv.Metrics.SubscribeAuthError.Inc()
 			for _, i := range idx {
@@ -111,7 +113,9 @@ func (c *client) unsubscribe(ctx context.Context, p *packets.Unsubscribe) (bool,
 		c.sess.Send(c, &packets.Unsuback{PacketID: p.PacketID, ReasonCodes: codes})
 		return false, false
 	}
+	c.beforePlugin()
 	filters := c.srv.Auth.Unsubscribe(ctx, c.auth, p.Filters)
+	c.afterPlugin()
 	if filters == nil {
 		filters = p.Filters
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +30,7 @@ func startNode(t *testing.T, extra ...string) (*Node, string) {
 	dir := t.TempDir()
 	acl := filepath.Join(dir, "vmq.acl")
 	os.WriteFile(acl, []byte("topic #\n"), 0o644)
-	conf := strings.Join(append([]string{
+	base := []string{
 		"listener.tcp.default = 127.0.0.1:0",
 		"allow_anonymous = on",
 		"plugins.vmq_passwd = off",
@@ -37,7 +38,16 @@ func startNode(t *testing.T, extra ...string) (*Node, string) {
 		"vmq_acl.acl_file = " + acl,
 		"platform_data_dir = " + dir,
 		"log.console = off",
-	}, extra...), "\n")
+	}
+	// A key in extra replaces the base line.
+	var lines []string
+	for _, l := range base {
+		k, _, _ := strings.Cut(l, " =")
+		if !slices.ContainsFunc(extra, func(e string) bool { return strings.HasPrefix(e, k+" =") }) {
+			lines = append(lines, l)
+		}
+	}
+	conf := strings.Join(append(lines, extra...), "\n")
 	cfg, _, err := config.Parse(strings.NewReader(conf), "test.conf", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -144,3 +144,60 @@ func TestNotificationHooksReachPlugins(t *testing.T) {
 		return true
 	})
 }
+
+// A publish whose auth_on_publish webhook is slow must not hold back deliveries to the
+// publishing client meanwhile: its reader does not keep the session corked across the call.
+func TestSlowAuthHookDoesNotDelayDeliveries(t *testing.T) {
+	const hookDelay = time.Second
+	called := make(chan struct{}, 1)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Topic string `json:"topic"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		if body.Topic == "slow" {
+			called <- struct{}{}
+			time.Sleep(hookDelay) // the slow service this test is about
+		}
+		w.Write([]byte(`{"result":"ok"}`))
+	}))
+	defer slow.Close()
+	n, addr := startNode(t, "plugins.vmq_webhooks = on", "plugins.vmq_acl = off")
+	for _, hook := range []string{"auth_on_publish", "auth_on_subscribe"} {
+		if res := adminCall(t, n, "webhooks register hook="+hook+" endpoint="+slow.URL+" --response_timeout=5000"); res.Type != "text" {
+			t.Fatalf("register %s: %+v", hook, res)
+		}
+	}
+	got := make(chan time.Time, 1)
+	a := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("a").SetProtocolVersion(4).
+		SetAutoReconnect(false))
+	if tok := a.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect a: %v", tok.Error())
+	}
+	defer a.Disconnect(0)
+	if tok := a.Subscribe("t", 0, func(mqtt.Client, mqtt.Message) { got <- time.Now() }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	b := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("b").SetProtocolVersion(4).
+		SetAutoReconnect(false))
+	if tok := b.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect b: %v", tok.Error())
+	}
+	defer b.Disconnect(0)
+	a.Publish("slow", 1, false, "x") // its auth_on_publish takes hookDelay
+	select {
+	case <-called:
+	case <-time.After(5 * time.Second):
+		t.Fatal("auth_on_publish webhook not called")
+	}
+	sent := time.Now()
+	b.Publish("t", 0, false, "y")
+	select {
+	case at := <-got:
+		if d := at.Sub(sent); d > hookDelay/2 {
+			t.Fatalf("delivery to a took %v while its own publish waited for auth_on_publish", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no delivery to a")
+	}
+}

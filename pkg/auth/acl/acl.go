@@ -89,6 +89,9 @@ func (p *Plugin) Allowed(c *auth.Client, topic string, write bool) bool {
 	return p.rules.Load().check(acc, topic, c.Username, c.ClientID, c.Mountpoint)
 }
 
+// Immediate: the authorization hooks answer from memory (auth.Immediate).
+func (*Plugin) Immediate() {}
+
 // AuthOnPublish is vmq_acl:auth_on_publish/6.
 func (p *Plugin) AuthOnPublish(_ context.Context, c *auth.Client, pub *auth.Publish) (auth.Decision, *auth.PublishModifiers) {
 	if p.Allowed(c, pub.Topic, true) {

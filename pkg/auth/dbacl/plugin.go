@@ -98,6 +98,9 @@ func (a *Authorizer) Register(c *auth.Client, rows []Row) auth.Decision {
 	return auth.Allow()
 }
 
+// Immediate: the authorization hooks answer from memory (auth.Immediate).
+func (*Authorizer) Immediate() {}
+
 // AuthOnPublish answers from the cached ACLs; a client not logged in through
 // this plugin gets Next so another plugin may decide.
 func (a *Authorizer) AuthOnPublish(_ context.Context, c *auth.Client, p *auth.Publish) (auth.Decision, *auth.PublishModifiers) {
