@@ -20,6 +20,7 @@ type Poller struct {
 	mu    sync.Mutex
 	waits map[uint64]func()
 	done  chan struct{}
+	ready []func() // dispatch's scratch, used by the run goroutine only
 }
 
 // New creates the epoll set and starts dispatching.
@@ -112,12 +113,25 @@ func (p *Poller) run(rc syscall.RawConn) {
 
 func (p *Poller) dispatch(evs []unix.EpollEvent) {
 	p.mu.Lock()
+	fns := p.ready[:0]
 	for i := range evs {
 		key := uint64(uint32(evs[i].Fd)) | uint64(uint32(evs[i].Pad))<<32
 		if fn, ok := p.waits[key]; ok {
 			delete(p.waits, key)
-			go fn()
+			fns = append(fns, fn)
 		}
 	}
 	p.mu.Unlock()
+	// Resume in the order the sockets became readable: the goroutine started last runs
+	// next on this thread, the others queue in the order they started. A client that writes
+	// to one connection and then to another gets them handled in that order (a SUBSCRIBE
+	// on one, then a PUBLISH on the other, as request/response programs do).
+	if len(fns) > 0 {
+		for _, fn := range fns[1:] {
+			go fn()
+		}
+		go fns[0]()
+	}
+	clear(fns)
+	p.ready = fns
 }
