@@ -68,7 +68,7 @@ func TestRetainShowDelete(t *testing.T) {
 	b := realBackend(t)
 	r := New(b)
 	for _, tp := range []string{"a/1", "a/2", "b/1"} {
-		b.Broker.Publish(&session.Message{Topic: tp, Payload: []byte("v" + tp), Retain: true}, nil)
+		b.Broker.Publish(&session.Message{Topic: tp, Payload: []byte("v" + tp), Retain: true})
 	}
 	res := exec(t, r, "retain show --topic=~^a/")
 	if len(res.Rows) != 2 || res.Rows[0][0] != "va/1" || res.Rows[0][1] != "a/1" {

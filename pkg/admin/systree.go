@@ -75,7 +75,7 @@ func (t *SysTree) PublishOnce() int {
 			Payload:    []byte(strconv.FormatFloat(s.Value, 'f', -1, 64)),
 			QoS:        qos,
 			Retain:     retain,
-		}, nil)
+		})
 		n++
 	}
 	return n

@@ -29,8 +29,6 @@ const (
 type Settings struct {
 	SharedPolicy                 string
 	SuppressLWTOnSessionTakeover bool
-	PersistentClientExpiration   uint32        // seconds for 3.1.1 persistent sessions; 0 = never
-	MaxLastWillDelay             int64         // seconds cap on the v5 will delay; < 0 = as the client asks
 	MaxSubscriptionsPerClient    int           // 0 = unlimited
 	RetryInterval                time.Duration // retry_interval: resend unacknowledged QoS 1/2 to 3.x clients
 }
@@ -83,7 +81,7 @@ func New(o Options) *Broker {
 	b.reg.sessions = map[topics.SubscriberID]*entry{}
 	b.retain.byMP = map[string]map[string]*session.Message{}
 	b.limits.Store(&session.Limits{MaxOnline: 1000, MaxOffline: 1000, MaxInflight: 20})
-	b.set.Store(&Settings{SharedPolicy: PolicyPreferLocal, MaxLastWillDelay: -1})
+	b.set.Store(&Settings{SharedPolicy: PolicyPreferLocal})
 	b.hooks.Store(&Hooks{})
 	b.results.New = func() any { return new(topics.Result) }
 	o.Metrics.QueueProcesses.Func(func() int64 { return int64(b.reg.len()) })

@@ -99,6 +99,13 @@ func connect(b *Broker, id string, persistent bool, l *pipeLink) *session.Sessio
 	return s
 }
 
+// ackFunc is an Acker that calls fn when the publish may be acknowledged.
+type ackFunc func(err error)
+
+func (f ackFunc) PublishDone(_ uint16, _ byte, err error) { f(err) }
+
+func (f ackFunc) ack() Ack { return Ack{To: f, QoS: 1} }
+
 func msg(topic string, qos byte, payload string) *session.Message {
 	return &session.Message{Topic: topic, QoS: qos, Payload: []byte(payload)}
 }
@@ -112,10 +119,10 @@ func TestRouteOverlapAndNoLocal(t *testing.T) {
 		{Filter: "a/+", Options: packets.SubOptions{QoS: 1}},
 		{Filter: "x", Options: packets.SubOptions{QoS: 1, NoLocal: true}},
 	})
-	b.Publish(msg("a/b", 1, "one"), nil)
+	b.Publish(msg("a/b", 1, "one"))
 	m := msg("x", 1, "mine")
 	m.From = "sub"
-	b.Publish(m, nil)
+	b.Publish(m)
 	waitFor(t, "one delivery", func() bool { return len(l.published()) == 1 })
 	time.Sleep(20 * time.Millisecond)
 	pubs := l.published()
@@ -133,7 +140,7 @@ func TestQueueLimitsFifoLifo(t *testing.T) {
 		b.Subscribe(s, []session.Sub{{Filter: "t", Options: packets.SubOptions{QoS: 1}}})
 		b.Disconnect(s, l, true)
 		for i := 0; i < 5; i++ {
-			b.Publish(msg("t", 1, fmt.Sprint(i)), nil)
+			b.Publish(msg("t", 1, fmt.Sprint(i)))
 		}
 		if b.m.DropQueueFull.Value() != 2 {
 			t.Fatalf("lifo=%v: %d drops counted, want 2", lifo, b.m.DropQueueFull.Value())
@@ -161,7 +168,7 @@ func TestOfflineQoS0NotStored(t *testing.T) {
 	s := connect(b, "p", true, l)
 	b.Subscribe(s, []session.Sub{{Filter: "t", Options: packets.SubOptions{QoS: 1}}})
 	b.Disconnect(s, l, true)
-	b.Publish(msg("t", 0, "zero"), nil)
+	b.Publish(msg("t", 0, "zero"))
 	if s.QueueLen() != 0 || b.m.QueueMessageUnhandled.Value() != 1 {
 		t.Fatalf("QoS 0 for an offline session: queue %d, unhandled %d", s.QueueLen(), b.m.QueueMessageUnhandled.Value())
 	}
@@ -185,7 +192,7 @@ func TestDurableAck(t *testing.T) {
 	var acked atomic.Int32
 	for i := 0; i < n; i++ {
 		wg.Add(1)
-		b.Publish(msg(fmt.Sprintf("t/%d", i), 1, fmt.Sprint(i)), func(err error) {
+		b.PublishFlow(msg(fmt.Sprintf("t/%d", i), 1, fmt.Sprint(i)), ackFunc(func(err error) {
 			if err != nil {
 				t.Error(err)
 			}
@@ -194,7 +201,7 @@ func TestDurableAck(t *testing.T) {
 			}
 			acked.Add(1)
 			wg.Done()
-		})
+		}).ack())
 	}
 	wg.Wait()
 	if c := st.Stats().Commits; c >= n {
@@ -245,7 +252,7 @@ func TestConcurrentRouting(t *testing.T) {
 		go func(p int) {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				b.Publish(msg(fmt.Sprintf("load/%d", p), 0, "x"), nil)
+				b.Publish(msg(fmt.Sprintf("load/%d", p), 0, "x"))
 			}
 		}(p)
 	}
@@ -273,7 +280,7 @@ func TestSharedSubscriptionOnce(t *testing.T) {
 		b.Subscribe(s, []session.Sub{{Filter: "$share/g/jobs/#", Options: packets.SubOptions{QoS: 1}}})
 	}
 	for i := 0; i < 300; i++ {
-		b.Publish(msg("jobs/1", 0, fmt.Sprint(i)), nil)
+		b.Publish(msg("jobs/1", 0, fmt.Sprint(i)))
 	}
 	total := func() int {
 		n := 0
@@ -295,7 +302,7 @@ func TestTakeoverOldAcksIgnored(t *testing.T) {
 	l1 := &pipeLink{}
 	s := connect(b, "c", true, l1)
 	b.Subscribe(s, []session.Sub{{Filter: "t", Options: packets.SubOptions{QoS: 1}}})
-	b.Publish(msg("t", 1, "a"), nil)
+	b.Publish(msg("t", 1, "a"))
 	waitFor(t, "first delivery", func() bool { return len(l1.published()) == 1 })
 	l2 := &pipeLink{}
 	connect(b, "c", true, l2)
@@ -326,7 +333,7 @@ func TestLargeFanoutDedup(t *testing.T) {
 	}
 	m := msg("f/x", 0, "x")
 	m.From = "pub"
-	b.Publish(m, nil)
+	b.Publish(m)
 	for i, l := range links {
 		waitFor(t, fmt.Sprint("delivery ", i), func() bool { return len(l.published()) >= 1 })
 	}
@@ -361,7 +368,7 @@ func TestLargeFanoutMergesOverlaps(t *testing.T) {
 		b.Subscribe(s, filters)
 		subs = append(subs, sub{l, overlap})
 	}
-	b.Publish(msg("f/x", 1, "x"), nil)
+	b.Publish(msg("f/x", 1, "x"))
 	for i, s := range subs {
 		waitFor(t, fmt.Sprint("delivery ", i), func() bool { return len(s.l.published()) >= 1 })
 	}
@@ -455,7 +462,7 @@ func TestSharedPolicies(t *testing.T) {
 		b.Subscribe(s, []session.Sub{{Filter: "$share/g/jobs", Options: packets.SubOptions{QoS: 1}}})
 		b.Disconnect(s, l, true)
 		b.Index().Add(&topics.Entry{Subscriber: topics.SubscriberID{ClientID: "remote"}, Node: "n2", Filter: "jobs", Group: "g", Options: packets.SubOptions{QoS: 1}})
-		b.Publish(msg("jobs", 1, "j"), nil)
+		b.Publish(msg("jobs", 1, "j"))
 		r.mu.Lock()
 		gotRemote := len(r.shared) == 1
 		r.mu.Unlock()
@@ -566,7 +573,7 @@ func TestRetainedMemoryAndStoreAgree(t *testing.T) {
 				m := msg("r", 1, fmt.Sprintf("%d/%d", p, i))
 				m.Retain = true
 				ch := make(chan error, 1)
-				b.Publish(m, func(err error) { ch <- err })
+				b.PublishFlow(m, ackFunc(func(err error) { ch <- err }).ack())
 				if err := <-ch; err != nil {
 					t.Error(err)
 					return

@@ -5,12 +5,11 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/topics"
 )
 
-// Publish routes m to every matching subscriber: local sessions get a delivery in
-// their queue, each remote node with matching subscribers gets one copy. done (may be
-// nil) is called once every copy queued for an offline persistent session is durable,
-// which is when a QoS 1/2 publish may be acknowledged. It returns the local matches.
-func (b *Broker) Publish(m *session.Message, done func(error)) int {
-	n, _ := b.publish(m, done, Ack{})
+// Publish routes m (a will, a $SYS message) to every matching subscriber: local sessions
+// get a delivery in their queue, each remote node with matching subscribers gets one copy.
+// It returns the local matches. A client's publish goes through PublishFlow instead.
+func (b *Broker) Publish(m *session.Message) int {
+	n, _ := b.publish(m, nil, Ack{})
 	return n
 }
 
@@ -28,7 +27,8 @@ type Ack struct {
 	QoS byte
 }
 
-// PublishFlow is Publish for a connection's publishes: ack is told when to acknowledge,
+// PublishFlow is Publish for a connection's publishes: ack is told when to acknowledge
+// (once every copy queued for an offline persistent session is durable),
 // and it returns a channel the publisher's reader should wait on (bounded) before
 // reading more: a subscriber's queue is filling up.
 func (b *Broker) PublishFlow(m *session.Message, ack Ack) (int, <-chan struct{}) {

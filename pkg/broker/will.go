@@ -31,5 +31,5 @@ func (b *Broker) scheduleWill(id SessionID, gen uint64, m *session.Message, d ti
 }
 
 func (b *Broker) publishWill(m *session.Message) {
-	b.Publish(m, nil)
+	b.Publish(m)
 }

@@ -57,6 +57,7 @@ type client struct {
 	src         countingReader
 	deadlineSet time.Time    // when the keepalive deadline last moved
 	deadline    atomic.Int64 // the read deadline in Unix ns, 0 = none
+	out         socketWriter // every write to the socket (writer.go)
 	parking                  // idle parking (park.go)
 }
 
@@ -88,51 +89,16 @@ func newClient(s *Server, c net.Conn, p Peer) *client {
 	return cl
 }
 
-// Write is the session's way to the socket (session.Link).
-func (c *client) Write(b []byte) (int, error) {
-	if wt := c.srv.settings.Load().WriteTimeout; wt > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(wt))
-	}
-	if c.tracedAhead > 0 { // the rest of a direct write, traced already (direct.go)
-		skip := min(c.tracedAhead, len(b))
-		c.tracedAhead -= skip
-		c.traceOut(b[skip:])
-	} else {
-		c.traceOut(b)
-	}
-	return c.nc.Write(b)
-}
-
 // Kick ends the connection; v5 clients first get a DISCONNECT with code (session.Link).
 func (c *client) Kick(code packets.ReasonCode) {
 	c.kickOnce.Do(func() {
-		if code != 0 && c.version == packets.V5 {
-			c.writeNow(&packets.Disconnect{ReasonCode: code})
+		if code != 0 && c.version == packets.V5 && c.final(&packets.Disconnect{ReasonCode: code}) {
 			c.reasonSent("disconnect", code)
 		}
 		close(c.closed)
 		c.nc.Close()
 		c.unpark() // a parked client has no reader to notice the close
 	})
-}
-
-// writeNow writes one packet directly; only for packets outside the session (before
-// CONNACK, and the final DISCONNECT).
-func (c *client) writeNow(p packets.Packet) {
-	b, err := packets.Encode(nil, p, c.version)
-	if err != nil {
-		return
-	}
-	c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.nc.Write(b); err == nil {
-		c.srv.Metrics.BytesSent.Add(uint64(len(b)))
-		switch p.(type) {
-		case *packets.Disconnect:
-			c.srv.Metrics.DisconnectSent.Inc()
-		case *packets.Connack:
-			c.srv.Metrics.ConnackSent.Inc()
-		}
-	}
 }
 
 // reasonSent counts one CONNACK refusal, PUBACK/PUBREC failure or DISCONNECT by reason code,

@@ -29,7 +29,7 @@ func (c *client) handshake(ctx context.Context) bool {
 			if pe.Code == packets.UnsupportedProtocolVersion {
 				// Answer in 3.1.1 form: the client may not speak v5 [MQTT-3.1.2-2].
 				c.version = packets.V311
-				c.writeNow(&packets.Connack{ReasonCode: packets.ConnRefusedProtocolVersion})
+				c.packet(&packets.Connack{ReasonCode: packets.ConnRefusedProtocolVersion})
 			}
 		} else if errors.Is(err, os.ErrDeadlineExceeded) {
 			c.srv.Metrics.SocketCloseTimeout.Inc()
@@ -193,7 +193,7 @@ func (c *client) refuse(code packets.ReasonCode, why string) {
 	if c.version == packets.V5 && why != "" {
 		ack.Props = &packets.Properties{ReasonString: why}
 	}
-	c.writeNow(ack)
+	c.packet(ack)
 }
 
 func v3ConnackCode(code packets.ReasonCode) packets.ReasonCode {

@@ -30,16 +30,14 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // parking is the parking state of one connection.
 type parking struct {
-	raw         syscall.RawConn // the socket under TLS/PROXY layers; nil: cannot park
-	wraw        syscall.RawConn // the socket when nothing frames writes (direct.go)
-	direct      session.DirectWrite
-	tracedAhead int    // bytes of the last direct write that the flusher sends and trace showed already
-	key         uint64 // the poller key, unique per connection
-	parkNow     bool   // park at the first wait (right after CONNACK)
-	resumeFn    func()
-	state       atomic.Int32
-	idleSince   atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
-	mu          sync.Mutex   // orders the sweeper's past deadline against the reader leaving stIdle
+	raw       syscall.RawConn     // the socket under TLS/PROXY layers; nil: cannot park
+	direct    session.DirectWrite // the reader's write at Uncork, nil without one (writer.go)
+	key       uint64              // the poller key, unique per connection
+	parkNow   bool                // park at the first wait (right after CONNACK)
+	resumeFn  func()
+	state     atomic.Int32
+	idleSince atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
+	mu        sync.Mutex   // orders the sweeper's past deadline against the reader leaving stIdle
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, defaultReadBuffer) }}

@@ -1,6 +1,7 @@
 // Package conn runs one MQTT client connection: the CONNECT handshake, the reader
 // loop that decodes packets and hands them to the session and the router, and
-// keepalive and rate limits. Writing belongs to the session's flusher.
+// keepalive and rate limits. Every write to the socket goes through the connection's
+// socketWriter (writer.go), which describes who writes when.
 package conn
 
 import (
@@ -33,7 +34,6 @@ type Settings struct {
 	ConnectTimeout                    time.Duration
 	PersistentClientExpiration        uint32 // seconds for 3.1.1 persistent sessions, 0 = never
 	MaxLastWillDelay                  int64  // seconds, < 0 = as the client asks
-	WriteTimeout                      time.Duration
 	ParkIdleAfter                     time.Duration // idle time after which a reader parks (0 = never)
 }
 
@@ -41,7 +41,7 @@ type Settings struct {
 func DefaultSettings() Settings {
 	return Settings{
 		MaxClientIDSize: 100, TopicMaxDepth: 10, ReceiveMaxBroker: 65535, TopicAliasMaxBroker: 0,
-		ConnectTimeout: 30 * time.Second, MaxLastWillDelay: -1, WriteTimeout: 60 * time.Second,
+		ConnectTimeout: 30 * time.Second, MaxLastWillDelay: -1,
 		ParkIdleAfter: 2 * time.Second,
 	}
 }
@@ -81,6 +81,7 @@ type Server struct {
 	poller   *poller.Poller
 	parkKeys atomic.Uint64
 	stopped  chan struct{}
+	traces   traceSet // vmq-admin trace client (trace.go)
 }
 
 // NewServer returns a server with s as settings.

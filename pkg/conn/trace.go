@@ -24,51 +24,44 @@ type tracer struct {
 	fn                   TraceFunc
 }
 
-// traceSet holds the tracers of one Server; kept outside Server so tracing needs no
-// change to its struct.
+// traceSet holds the tracers of one Server.
 type traceSet struct {
+	active atomic.Int32 // tracers: zero keeps the packet path to one load
 	mu     sync.Mutex
 	byID   map[uint64]tracer
 	nextID uint64
 }
 
-var (
-	tracing   atomic.Int32 // tracers of all servers: zero keeps the packet path to one load
-	traceSets sync.Map     // *Server → *traceSet
-)
-
 // Trace calls fn for every packet read from or written to the client mountpoint/clientID
 // until the returned stop is called (vmq-admin trace client).
 func (s *Server) Trace(mountpoint, clientID string, fn TraceFunc) (stop func()) {
-	v, _ := traceSets.LoadOrStore(s, &traceSet{byID: map[uint64]tracer{}})
-	ts := v.(*traceSet)
+	ts := &s.traces
 	ts.mu.Lock()
+	if ts.byID == nil {
+		ts.byID = map[uint64]tracer{}
+	}
 	ts.nextID++
 	id := ts.nextID
 	ts.byID[id] = tracer{mountpoint: mountpoint, clientID: clientID, fn: fn}
 	ts.mu.Unlock()
-	tracing.Add(1)
+	ts.active.Add(1)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			ts.mu.Lock()
 			delete(ts.byID, id)
 			ts.mu.Unlock()
-			tracing.Add(-1)
+			ts.active.Add(-1)
 		})
 	}
 }
 
 // tracersOf returns the tracers watching c, or nil.
 func (c *client) tracersOf() []TraceFunc {
-	if tracing.Load() == 0 || c.sess == nil {
+	ts := &c.srv.traces
+	if ts.active.Load() == 0 || c.sess == nil {
 		return nil
 	}
-	v, ok := traceSets.Load(c.srv)
-	if !ok {
-		return nil
-	}
-	ts := v.(*traceSet)
 	var out []TraceFunc
 	ts.mu.Lock()
 	for _, t := range ts.byID {

@@ -133,8 +133,6 @@ func (n *Node) apply() {
 	n.Broker.SetSettings(broker.Settings{
 		SharedPolicy:                 c.String("shared_subscription_policy"),
 		SuppressLWTOnSessionTakeover: c.Bool("suppress_lwt_on_session_takeover"),
-		PersistentClientExpiration:   pce,
-		MaxLastWillDelay:             willCap,
 		MaxSubscriptionsPerClient:    int(c.Int("max_subscriptions_per_client")),
 		RetryInterval:                c.Duration("retry_interval"),
 	})

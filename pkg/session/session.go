@@ -50,7 +50,9 @@ type Info struct {
 	TopicAliasMax uint16
 }
 
-// Session is one MQTT session. Every field behind mu; the only writer to the link is the flusher.
+// Session is one MQTT session. Its state is behind mu, but for ID, limits, metrics and
+// persist (set at creation) and what storeMu guards. It decides what is written to its link
+// and when: the flusher, or the link's reader at Uncork (see conn's socketWriter).
 type Session struct {
 	ID topics.SubscriberID
 

@@ -7,6 +7,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
 // tcpPair is a connected loopback TCP pair: the broker's side and the client's.
@@ -35,7 +37,7 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 func directPair(t *testing.T) (c *client, w func([]byte) (int, error), sc, cc net.Conn) {
 	t.Helper()
 	sc, cc = tcpPair(t)
-	c = &client{nc: sc}
+	c = &client{nc: sc, srv: &Server{}}
 	if w = c.directWriter(); w == nil {
 		t.Fatal("a plain TCP connection has no direct write")
 	}
@@ -55,8 +57,8 @@ func TestWriteDirectNeverBlocks(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("direct write took %v: it blocked", d)
 	}
-	if c.tracedAhead != len(big)-n {
-		t.Fatalf("tracedAhead %d, want %d", c.tracedAhead, len(big)-n)
+	if c.out.owed != len(big)-n {
+		t.Fatalf("owed %d, want %d", c.out.owed, len(big)-n)
 	}
 	got := make([]byte, n)
 	if _, err := io.ReadFull(cc, got); err != nil || !bytes.Equal(got, big[:n]) {
@@ -99,5 +101,41 @@ func TestNoDirectWriteUnderTLS(t *testing.T) {
 	c := &client{nc: tls.Server(sc, &tls.Config{})}
 	if c.directWriter() != nil {
 		t.Fatal("a TLS connection got a direct write")
+	}
+}
+
+// The kick of a client that stopped reading does not wait behind the flusher's blocked
+// write, and writes no DISCONNECT into the middle of it.
+func TestKickDoesNotWaitForABlockedWrite(t *testing.T) {
+	c, _, _, _ := directPair(t)
+	c.version = packets.V5
+	c.closed = make(chan struct{})
+	writing := make(chan error, 1)
+	go func() {
+		_, err := c.Write(bytes.Repeat([]byte("x"), 64<<20)) // more than loopback buffers hold: blocks
+		writing <- err
+	}()
+	// The write holds the writer's lock for as long as it blocks; poll until it does.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if !c.out.mu.TryLock() {
+			break
+		}
+		c.out.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatal("the write never started")
+		}
+	}
+	start := time.Now()
+	c.Kick(packets.SessionTakenOver)
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Fatalf("kick took %v behind a blocked write", d)
+	}
+	select {
+	case err := <-writing:
+		if err == nil {
+			t.Fatal("the blocked write succeeded after the socket closed")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("closing the socket did not end the blocked write")
 	}
 }

@@ -1,0 +1,138 @@
+package conn
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/session"
+)
+
+// socketWriter owns every write to one client's socket. The protocol, in one place:
+//
+//   - Before the session exists (CONNACK, a refusal) and for the last packet of a connection
+//     (the DISCONNECT of a kick), the connection writes one encoded packet itself (packet,
+//     final), with a deadline of packetTimeout.
+//   - While the client is online, its session decides what is written and when, and only
+//     one of two writers runs at a time (the session's flushing flag): the flusher goroutine
+//     through Write (session.Link), which may block up to writeTimeout, or the reader at
+//     Uncork through direct, a raw write(2) that stops at EAGAIN and never blocks (plain
+//     TCP only: TLS and WebSocket frame their writes). What a direct write leaves unwritten
+//     the session hands to the flusher, which writes it before anything else; owed counts
+//     those bytes so that the trace shows them once.
+//   - mu is held for the length of each write, so the bytes of two packets never
+//     interleave. final does not wait for it: a client that does not read holds a write in
+//     progress, and its kick must not wait behind it; nor does final write while the
+//     session still owes the rest of a partial write. The connection then simply closes.
+type socketWriter struct {
+	mu   sync.Mutex
+	raw  syscall.RawConn // the socket when nothing frames writes: direct writes
+	owed int             // bytes of the last direct write that the flusher still writes
+}
+
+const (
+	// writeTimeout bounds a flusher write to a client that stopped reading; the socket
+	// buffers and max_online_messages bound what waits behind it meanwhile.
+	writeTimeout = 60 * time.Second
+	// packetTimeout bounds a packet the connection writes itself (CONNACK, DISCONNECT).
+	packetTimeout = 2 * time.Second
+)
+
+// directWriter gives the session a write that never blocks (session.Uncork), or nil when a
+// layer frames what is written (TLS, WebSocket). Only a plain TCP socket, under the
+// listener's tracking and a PROXY header, has one.
+func (c *client) directWriter() session.DirectWrite {
+	rc, underTLS := socketBeneath(c.nc)
+	if rc == nil || underTLS {
+		return nil
+	}
+	c.out.raw = rc
+	return c.writeDirect
+}
+
+// Write is the flusher's write (session.Link).
+func (c *client) Write(b []byte) (int, error) {
+	w := &c.out
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	skip := min(w.owed, len(b)) // the rest of a direct write, traced already
+	w.owed -= skip
+	c.traceOut(b[skip:])
+	return c.nc.Write(b)
+}
+
+// writeDirect writes what the socket's buffer takes now (session.DirectWrite).
+func (c *client) writeDirect(b []byte) (n int, err error) {
+	w := &c.out
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	werr := w.raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, e := syscall.Write(int(fd), b[n:])
+			if m > 0 {
+				n += m
+			}
+			switch {
+			case e == syscall.EINTR:
+				continue
+			case e == syscall.EAGAIN:
+				return true // full: the flusher waits for room
+			case e != nil:
+				err = e
+				return true
+			}
+		}
+		return true
+	})
+	if n > 0 {
+		// Traced whole: the session hands the rest to the flusher, whose Write skips it.
+		c.traceOut(b)
+		w.owed = len(b) - n
+	}
+	// The flusher's last write deadline may have passed since: it sets a new one.
+	if werr != nil && !errors.Is(werr, os.ErrDeadlineExceeded) && err == nil {
+		err = werr
+	}
+	return n, err
+}
+
+// packet writes p before the session exists (CONNACK, a refusal).
+func (c *client) packet(p packets.Packet) {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	c.writePacketLocked(p)
+}
+
+// final writes p as the connection's last packet, unless a write is in progress or owed
+// (see socketWriter): it reports whether p was written.
+func (c *client) final(p packets.Packet) bool {
+	w := &c.out
+	if !w.mu.TryLock() {
+		return false
+	}
+	defer w.mu.Unlock()
+	return w.owed == 0 && c.writePacketLocked(p)
+}
+
+func (c *client) writePacketLocked(p packets.Packet) bool {
+	b, err := packets.Encode(nil, p, c.version)
+	if err != nil {
+		return false
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(packetTimeout))
+	if _, err := c.nc.Write(b); err != nil {
+		return false
+	}
+	c.srv.Metrics.BytesSent.Add(uint64(len(b)))
+	switch p.(type) {
+	case *packets.Disconnect:
+		c.srv.Metrics.DisconnectSent.Inc()
+	case *packets.Connack:
+		c.srv.Metrics.ConnackSent.Inc()
+	}
+	return true
+}
