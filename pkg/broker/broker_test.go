@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -91,7 +92,7 @@ func connect(b *Broker, id string, persistent bool, l *pipeLink) *session.Sessio
 	if persistent {
 		exp = NeverExpire
 	}
-	s, _ := b.Connect(ConnectRequest{
+	s, _ := b.Connect(context.Background(), ConnectRequest{
 		ID: topics.SubscriberID{ClientID: id}, Persistent: persistent, Expiry: exp, Link: l,
 		Info:    session.Info{Protocol: l.version},
 		Connack: func(present bool) packets.Packet { return &packets.Connack{SessionPresent: present} },
@@ -488,7 +489,7 @@ func (l *stuckLink) Kick(code packets.ReasonCode) {
 }
 
 func connectLink(b *Broker, id string, l session.Link) {
-	b.Connect(ConnectRequest{
+	b.Connect(context.Background(), ConnectRequest{
 		ID: topics.SubscriberID{ClientID: id}, Persistent: true, Expiry: NeverExpire, Link: l,
 		Info:    session.Info{Protocol: packets.V311},
 		Connack: func(present bool) packets.Packet { return &packets.Connack{SessionPresent: present} },

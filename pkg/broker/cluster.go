@@ -22,12 +22,12 @@ type Registrar interface {
 const registrarTimeout = 10 * time.Second
 
 // beforeConnect asks the cluster (when the Remote is a Registrar) to move or drop id's session.
-func (b *Broker) beforeConnect(id SessionID, cleanStart bool) {
+func (b *Broker) beforeConnect(ctx context.Context, id SessionID, cleanStart bool) {
 	r, ok := b.remoteNodes().(Registrar)
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), registrarTimeout)
+	ctx, cancel := context.WithTimeout(ctx, registrarTimeout)
 	defer cancel()
 	if err := r.BeforeConnect(ctx, id, cleanStart); err != nil {
 		b.log.Warn("cluster registration incomplete; connecting with this node's state", "client_id", id.ClientID, "error", err)

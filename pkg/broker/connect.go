@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/packets"
@@ -35,10 +36,11 @@ type ConnectRequest struct {
 // client id, and returns its session and whether a previous session was resumed.
 // Registrations of one client id run one at a time (its id lock); the registry lock is
 // held only for map updates, never while a connection is kicked or a hook runs.
-func (b *Broker) Connect(req ConnectRequest) (*session.Session, bool) {
+// ctx is the connection's: the cluster's registration gives up when the client goes away.
+func (b *Broker) Connect(ctx context.Context, req ConnectRequest) (*session.Session, bool) {
 	unlock := b.reg.lockID(req.ID)
 	defer unlock()
-	b.beforeConnect(req.ID, req.CleanStart)
+	b.beforeConnect(ctx, req.ID, req.CleanStart)
 	var wills []*session.Message
 	b.reg.mu.Lock()
 	e := b.reg.sessions[req.ID]

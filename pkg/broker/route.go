@@ -198,12 +198,17 @@ func (b *Broker) deliverShared(m *session.Message, sm topics.SharedMatch, w *wai
 	policy := b.set.Load().SharedPolicy
 	var online, offline, remotes []*topics.Entry
 	for _, e := range sm.Members {
-		switch {
-		case e.Node != "":
+		if e.Node != "" {
 			if forward && remote != nil && policy != PolicyLocalOnly {
 				remotes = append(remotes, e)
 			}
-		case e.Owner.(*session.Session).Online():
+			continue
+		}
+		s, ok := e.Owner.(*session.Session)
+		switch {
+		case !ok:
+			continue // a local entry always has its session; nothing to deliver to without one
+		case s.Online():
 			online = append(online, e)
 		default:
 			offline = append(offline, e)
@@ -229,7 +234,7 @@ func (b *Broker) deliverShared(m *session.Message, sm topics.SharedMatch, w *wai
 			b.m.RouterMatchesRemote.Inc()
 			return false
 		}
-		s := e.Owner.(*session.Session)
+		s := e.Owner.(*session.Session) // local members were checked above
 		d := b.delivery(m, e)
 		if b.persist.deliver(s, d, w) {
 			return true

@@ -52,13 +52,35 @@ type client struct {
 	kickOnce sync.Once
 	closed   chan struct{}
 
-	ctx         context.Context
+	ctx         context.Context // &life, or the listener's before run
+	life        lifetime
 	lifetime    *time.Timer
 	src         countingReader
 	deadlineSet time.Time    // when the keepalive deadline last moved
 	deadline    atomic.Int64 // the read deadline in Unix ns, 0 = none
 	out         socketWriter // every write to the socket (writer.go)
 	parking                  // idle parking (park.go)
+}
+
+// lifetime is the connection's context: Done when it is kicked (a takeover, an admin
+// disconnect, the node stopping), so a plugin call or cluster registration made for a
+// client that was replaced ends. Err also reports the listener's context ending (the
+// listener closes its sockets then). A field of the client rather than a
+// context.WithCancel, which cost every idle connection ~600 B (TestIdleConnectionMemory).
+type lifetime struct {
+	context.Context // the listener's
+	closed          chan struct{}
+}
+
+func (l *lifetime) Done() <-chan struct{} { return l.closed }
+
+func (l *lifetime) Err() error {
+	select {
+	case <-l.closed:
+		return context.Canceled
+	default:
+		return l.Context.Err()
+	}
 }
 
 type countingReader struct {
@@ -119,6 +141,9 @@ func (c *client) maxSize() int {
 // run is Serve's part: the handshake, then the reader loop, which may park the
 // connection (and end this goroutine) while the client is idle.
 func (c *client) run(ctx context.Context) {
+	// Plugin calls and the cluster's registration made for this client end when it is kicked.
+	c.life = lifetime{Context: ctx, closed: c.closed}
+	ctx = &c.life
 	c.ctx = ctx
 	if !c.handshake(ctx) {
 		c.finish(false)

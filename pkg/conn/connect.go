@@ -159,7 +159,7 @@ func (c *client) handshake(ctx context.Context) bool {
 		RecvMax: recvMax, MaxPacket: maxPkt, Will: will,
 		Connack: func(present bool) packets.Packet { return c.connack(present, assigned, st) },
 	}
-	c.sess, _ = c.srv.Broker.Connect(req)
+	c.sess, _ = c.srv.Broker.Connect(ctx, req)
 	c.srv.Metrics.ConnackSent.Inc()
 	c.srv.Auth.NotifyRegister(ac)
 	c.srv.Log.Debug("client connected", "client_id", ac.ClientID, "peer", c.peer.Addr, "protocol", c.version)
