@@ -1,6 +1,7 @@
 package topics
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -110,7 +111,10 @@ func (ix *Index) Add(e *Entry) bool {
 		members := n.shared[e.Group]
 		for i, m := range members {
 			if m.Subscriber == e.Subscriber && m.Node == e.Node {
+				// Copy on write: a Match result holds this slice after the read lock.
+				members = slices.Clone(members)
 				members[i] = e
+				n.shared[e.Group] = members
 				return false
 			}
 		}

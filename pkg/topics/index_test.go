@@ -160,3 +160,34 @@ func BenchmarkIndexMatch(b *testing.B) {
 		ix.Match("", "sensor/42/temp", &r)
 	}
 }
+
+// A shared member re-subscribing while a router reads a Match result (after the read
+// lock) must not change the result under it: run with -race.
+func TestSharedResubscribeDuringMatch(t *testing.T) {
+	ix := NewIndex()
+	for i := 0; i < 4; i++ {
+		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint("m", i)}, Filter: "jobs/#", Group: "g"})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 2000; i++ {
+			ix.Add(&Entry{Subscriber: SubscriberID{ClientID: "m1"}, Filter: "jobs/#", Group: "g", SubID: uint32(i)})
+		}
+	}()
+	var r Result
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		ix.Match("", "jobs/1", &r)
+		for _, sm := range r.Shared {
+			for _, e := range sm.Members {
+				_ = e.SubID
+			}
+		}
+		r.Reset()
+	}
+}
