@@ -119,7 +119,7 @@ func convergence(o opts, tB target, join []string, subs int) (convResult, []*cli
 	deadline := t0.Add(2 * time.Minute)
 	for !got.Load() {
 		if time.Now().After(deadline) {
-			return res, cs, fmt.Errorf("B did not route %s within 2 min of the join", lastTopic)
+			return res, cs, fmt.Errorf("node B did not route %s within 2 min of the join", lastTopic)
 		}
 		if err := probe.send(pkt, true); err != nil { // B may drop a client while it settles: dial again
 			probe.close()
@@ -198,7 +198,7 @@ func crossStepUp(o opts, tB target, f flow) ([]stepResult, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	for n, _ := r.tally(); n == 0; n, _ = r.tally() {
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("A did not route to B's subscriber within 30 s")
+			return nil, fmt.Errorf("node A did not route to B's subscriber within 30 s")
 		}
 		fill(payload, 0)
 		if err := r.pubs[0].send(&packets.Publish{Topic: f.topic(0), Payload: payload}, true); err != nil {

@@ -147,6 +147,7 @@ func (r *passwordReader) twice() ([]byte, error) {
 	}
 	fmt.Fprint(r.out, "\n")
 	if string(pw1) != string(pw2) {
+		//lint:ignore ST1005 printed as "Error: <msg>." word for word like VerneMQ's vmq-passwd
 		return nil, fmt.Errorf("Passwords do not match")
 	}
 	return pw1, nil
@@ -164,6 +165,7 @@ func (r *passwordReader) one() ([]byte, error) {
 		if err != nil && err != io.EOF {
 			return nil, fmt.Errorf("reading password: %v", err)
 		}
+		//lint:ignore ST1005 printed as "Error: <msg>." word for word like VerneMQ's vmq-passwd
 		return nil, fmt.Errorf("Empty password")
 	}
 	return []byte(line), nil

@@ -7,9 +7,8 @@ import (
 )
 
 type willState struct {
-	will      *session.Message
-	timer     *time.Timer
-	published bool
+	will  *session.Message
+	timer *time.Timer
 }
 
 // scheduleWill publishes m after d unless the client comes back first (v5 Will Delay Interval).

@@ -87,15 +87,6 @@ func aliasStr(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// bytes copies, so decoded values never alias the read buffer.
-func (d *dec) bytes() []byte {
-	r := d.raw()
-	if len(r) == 0 {
-		return nil
-	}
-	return append([]byte(nil), r...)
-}
-
 func (d *dec) sid() topics.SubscriberID {
 	mp := d.str()
 	return topics.SubscriberID{Mountpoint: mp, ClientID: d.str()}

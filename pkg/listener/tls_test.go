@@ -236,7 +236,7 @@ func TestTLSEncryptedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	block, _ := pem.Decode(keyPEM)
-	//nolint:staticcheck // legacy encrypted PEM is what keypasswd is for
+	//lint:ignore SA1019 legacy encrypted PEM is what keypasswd is for
 	enc, err := x509.EncryptPEMBlock(rand.Reader, "PRIVATE KEY", block.Bytes, []byte("s3cret"), x509.PEMCipherAES256)
 	if err != nil {
 		t.Fatal(err)

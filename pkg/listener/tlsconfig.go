@@ -138,10 +138,12 @@ func decryptKeyPEM(keyPEM []byte, passwd, keyFile string) ([]byte, error) {
 		return nil, fmt.Errorf("keyfile %s: PKCS#8 encrypted keys are not supported: convert with `openssl pkey -in %s -out key.pem -traditional -aes256`, or decrypt it", keyFile, keyFile)
 	}
 	// Legacy (deprecated) PEM encryption is what keypasswd means in VerneMQ setups.
-	if !x509.IsEncryptedPEMBlock(block) { //nolint:staticcheck // legacy format on purpose
+	//lint:ignore SA1019 VerneMQ's keypasswd reads legacy encrypted PEM keys; users bring theirs
+	if !x509.IsEncryptedPEMBlock(block) {
 		return keyPEM, nil // keypasswd set on a plain key: harmless
 	}
-	der, err := x509.DecryptPEMBlock(block, []byte(passwd)) //nolint:staticcheck // legacy format on purpose
+	//lint:ignore SA1019 see above: the legacy format is the one keypasswd is for
+	der, err := x509.DecryptPEMBlock(block, []byte(passwd))
 	if err != nil {
 		return nil, fmt.Errorf("keyfile %s: cannot decrypt with keypasswd: %w: check the password", keyFile, err)
 	}

@@ -18,7 +18,6 @@ type countLink struct {
 	mu     sync.Mutex
 	data   bytes.Buffer
 	writes int
-	fail   atomic.Bool
 }
 
 func (l *countLink) Write(b []byte) (int, error) {
