@@ -18,6 +18,7 @@ type Config struct {
 	vals     map[string]value  // keys set by file, env or Set
 	from     map[string]origin // where each set key came from
 	ignored  map[string]string // accepted but not implemented keys
+	file     string            // the conf file Load read, for messages not tied to a key
 	onChange []func(key, value string)
 }
 
@@ -46,7 +47,7 @@ func (c *Config) resolve(name string) (*Key, value) {
 	}
 	first := k
 	for range 4 {
-		if v, ok := c.vals[name]; ok {
+		if v, ok := c.vals[name]; ok && !v.unset {
 			return first, v
 		}
 		if k.Inherit == nil {

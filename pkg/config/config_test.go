@@ -82,7 +82,7 @@ listener.ssl.s.allowed_protocol_versions = 5
 listener.ssl.s.use_identity_as_username = on
 listener.http.api = 127.0.0.1:0
 listener.http.api.http_modules = vmq_health_http
-listener.vmq.clustering = 127.0.0.1:0
+listener.vmq.clustering = 127.0.0.1:44053
 listener.tcp.unix = local:/tmp/x.sock:0
 `)
 	ls := c.Listeners()

@@ -74,7 +74,6 @@ func diversityDBKeys() []*Key {
 		{"mysql2", "3306", "root", "vernemq_db", []string{"password", "md5", "sha1", "sha256"}, true},
 		{"mongodb", "27017", "", "", nil, true},
 		{"redis", "6379", "", "0", nil, true},
-		{"memcached", "11211", "", "", nil, false},
 	}
 	var out []*Key
 	for _, d := range dbs {

@@ -159,7 +159,11 @@ func parseBytes(s string) (int64, error) {
 }
 
 // splitList splits a comma-separated list, trimming blanks and dropping empty items.
+// VerneMQ's schema writes some list defaults in Erlang form, "[a, b]": the brackets go.
 func splitList(s string) []string {
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		s = s[1 : len(s)-1]
+	}
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {
