@@ -51,16 +51,16 @@ func (c *Config) CheckStartable() (errs []error, warns []string) {
 	}
 
 	plugin := func(name string) bool { _, v := c.resolve("plugins." + name); return v.b }
-	for _, f := range []struct{ plugin, key, what string }{
-		{"vmq_passwd", "vmq_passwd.password_file", "password file (create it with vmq-passwd -c FILE USER)"},
-		{"vmq_acl", "vmq_acl.acl_file", "ACL file"},
+	for _, f := range []struct{ plugin, key, what, fix string }{
+		{"vmq_passwd", "vmq_passwd.password_file", "password file", "create it with vmq-passwd -c FILE USER; until then vmq_passwd knows no users"},
+		{"vmq_acl", "vmq_acl.acl_file", "ACL file", "until then vmq_acl grants nothing"},
 	} {
 		if !plugin(f.plugin) {
 			continue
 		}
 		_, v := c.resolve(f.key)
 		if err := readable(c.expand(v.raw, 0)); err != nil {
-			warn(f.key, fmt.Sprintf("%s %v; the node starts and loads it once it can be read (until then %s denies every client it is asked about)", f.what, err, f.plugin))
+			warn(f.key, fmt.Sprintf("%s %v; the node starts and reads it once it can (%s)", f.what, err, f.fix))
 		}
 	}
 	if plugin("vmq_webhooks") {
