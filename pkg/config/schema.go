@@ -23,6 +23,7 @@ type Key struct {
 	Min, Max int64              // range for TypeInt/TypeBytes when Ranged
 	Ranged   bool               // Min/Max apply
 	MinDur   time.Duration      // lower bound for TypeDuration
+	MaxDur   time.Duration      // upper bound for TypeDuration when > 0
 	Infinity bool               // TypeInt: "infinity" accepted, read as 0 (unlimited)
 	Never    string             // TypeDuration: sentinel word read as 0 ("never", "client")
 	Expiry   bool               // TypeDuration: VerneMQ month/year units (m = 4w, y = 48w)
@@ -127,6 +128,9 @@ func (k *Key) parse(raw string) (value, error) {
 		}
 		if d < k.MinDur {
 			return v, fmt.Errorf("%q is below the minimum %s", raw, k.MinDur)
+		}
+		if k.MaxDur > 0 && d > k.MaxDur {
+			return v, fmt.Errorf("%q is above the maximum %s", raw, k.MaxDur)
 		}
 		v.d = d
 	case TypeEnum:

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"time"
 )
 
 // coreKeys: auth, sessions, queues and MQTT limits (VerneMQ vmq_server.schema, §3a).
@@ -78,7 +79,7 @@ func coreKeys() []*Key {
 			Doc: "A plain or TLS connection that sends nothing for this long gives up its reader goroutine and read buffer until data arrives (about 9 KiB less per idle client); 0 = never."},
 		rng(&Key{Name: "gc_heap_floor", Type: TypeBytes, Default: "16MB", Unit: "bytes",
 			Doc: "Let the Go heap grow to this before collecting while it is small (fewer GC cycles under load, costs at most this much RSS); 0 = Go default. A GOGC environment variable overrides it."}, 0, math.MaxInt64),
-		{Name: "max_keepalive", Type: TypeDuration, Default: "0", Unit: "s", Runtime: true,
+		{Name: "max_keepalive", Type: TypeDuration, Default: "0", Unit: "s", Runtime: true, MaxDur: 65535 * time.Second,
 			Doc: "Cap on the client keep alive (ours, as Mosquitto's): a larger or zero keep alive is lowered to it, announced to MQTT 5 clients as Server Keep Alive and enforced on 3.x clients; 0 = no cap. At most 65535s."},
 		{Name: "mqtt_connect_timeout", Type: TypeDuration, Default: "5000ms", Unit: "ms", MinDur: 1e6,
 			Doc: "Close sockets that send no CONNECT within this time."},

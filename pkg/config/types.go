@@ -87,6 +87,9 @@ func parseDuration(s string, base time.Duration, expiry bool) (time.Duration, er
 		if n < 0 {
 			return 0, fmt.Errorf("%q is negative (durations must be >= 0)", s)
 		}
+		if n == 0 {
+			return 0, nil // 0 is 0 in any unit
+		}
 		if base == 0 {
 			return 0, fmt.Errorf("%q has no unit (use units %s)", s, allowed)
 		}
