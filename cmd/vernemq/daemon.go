@@ -32,8 +32,14 @@ type nodeFiles struct {
 	pid, socket, logf string
 }
 
-func files(confPath, pidFile string) (nodeFiles, error) {
-	cfg, _, err := config.Load(confPath, os.Environ())
+// start checks the conf as console will (startable); stop, ping and getpid only
+// read it, so a node whose certificate vanished can still be stopped.
+func files(confPath, pidFile string, startable bool) (nodeFiles, error) {
+	load := config.Read
+	if startable {
+		load = config.Load
+	}
+	cfg, _, err := load(confPath, os.Environ())
 	if err != nil {
 		return nodeFiles{}, err
 	}
@@ -60,7 +66,7 @@ func pingNode(socket string) error {
 }
 
 func ping(confPath string) error {
-	f, err := files(confPath, "")
+	f, err := files(confPath, "", false)
 	if err != nil {
 		return err
 	}
@@ -112,7 +118,7 @@ func writePidFile(path string) (func(), error) {
 }
 
 func getpid(confPath, pidFile string) error {
-	f, err := files(confPath, pidFile)
+	f, err := files(confPath, pidFile, false)
 	if err != nil {
 		return err
 	}
@@ -128,7 +134,7 @@ func getpid(confPath, pidFile string) error {
 // start runs `vernemq console` detached (own session, output to start.log) and
 // returns once the node answers ping, or fails with the end of its output.
 func start(confPath, pidFile string) error {
-	f, err := files(confPath, pidFile)
+	f, err := files(confPath, pidFile, true)
 	if err != nil {
 		return fmt.Errorf("refusing to start:\n%w", err)
 	}
@@ -199,7 +205,7 @@ func tail(path string, offset int64) string {
 
 // stop sends SIGTERM to the node in the pid file and waits until it has exited.
 func stop(confPath, pidFile string) error {
-	f, err := files(confPath, pidFile)
+	f, err := files(confPath, pidFile, false)
 	if err != nil {
 		return err
 	}

@@ -233,3 +233,41 @@ func TestCheckStartable(t *testing.T) {
 		t.Errorf("webhooks cafile: %v", err)
 	}
 }
+
+// The effective conf loads back to the same values, including pattern and ignored keys.
+func TestWriteEffectiveRoundTrip(t *testing.T) {
+	c := mustParseWarn(t, "listener.tcp.default = 127.0.0.1:1883\nlistener.tcp.default.mountpoint = m1\nmax_inflight_messages = 3\n"+
+		"vmq_webhooks.w.hook = on_publish\nvmq_webhooks.w.endpoint = http://127.0.0.1:1/x\ngraphite_enabled = on\n", "DOCKER_VERNEMQ_MAX_OFFLINE_MESSAGES=9")
+	var b strings.Builder
+	if err := c.WriteEffective(&b); err != nil {
+		t.Fatal(err)
+	}
+	c2, _, err := parse(t, b.String())
+	if err != nil {
+		t.Fatalf("effective conf does not load:\n%v\n%s", err, b.String())
+	}
+	k1, k2 := c.Keys(), c2.Keys()
+	if len(k1) != len(k2) {
+		t.Fatalf("%d keys, reloaded %d", len(k1), len(k2))
+	}
+	for i := range k1 {
+		if k1[i].Name != k2[i].Name || k1[i].Value != k2[i].Value {
+			t.Errorf("%s = %q, reloaded %s = %q", k1[i].Name, k1[i].Value, k2[i].Name, k2[i].Value)
+		}
+	}
+	if v, _ := c2.Raw("graphite_enabled"); v != "on" || c2.Int("max_offline_messages") != 9 {
+		t.Errorf("ignored key or env value lost: graphite_enabled=%q max_offline_messages=%d", v, c2.Int("max_offline_messages"))
+	}
+	if !strings.Contains(b.String(), "max_offline_messages = 9    ## DOCKER_VERNEMQ_MAX_OFFLINE_MESSAGES\n") {
+		t.Errorf("source of an env value not shown:\n%s", b.String())
+	}
+}
+
+func mustParseWarn(t *testing.T, text string, env ...string) *Config {
+	t.Helper()
+	c, _, err := parse(t, text, env...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

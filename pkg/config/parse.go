@@ -28,6 +28,16 @@ const maxIncludeDepth = 10
 // listener and the files the conf names (see CheckStartable). `vernemq config check`
 // and `vernemq console` both call Load, so they report the same errors.
 func Load(path string, environ []string) (*Config, []string, error) {
+	return load(path, environ, true)
+}
+
+// Read is Load without CheckStartable, for tools that only need settings of a node
+// that already runs (vmq-admin's admin.socket, vernemq stop's pid file).
+func Read(path string, environ []string) (*Config, []string, error) {
+	return load(path, environ, false)
+}
+
+func load(path string, environ []string, startable bool) (*Config, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config: %w (pass the path of vernemq.conf)", err)
@@ -36,7 +46,7 @@ func Load(path string, environ []string) (*Config, []string, error) {
 	p := newParser()
 	p.c.file = path
 	p.read(f, path, 0)
-	if c := p.finish(environ); c != nil {
+	if c := p.finish(environ); c != nil && startable {
 		errs, warns := c.CheckStartable()
 		p.errs, p.warns = append(p.errs, errs...), append(p.warns, warns...)
 	}

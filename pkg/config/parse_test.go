@@ -2,6 +2,9 @@ package config
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +35,17 @@ func TestShippedConf(t *testing.T) {
 	}
 	if len(warns) != 0 {
 		t.Fatalf("conf/vernemq.conf warnings: %q", warns)
+	}
+	// The comments name paths that exist from where make run starts the node, and the
+	// vmq-passwd line writes the file the conf reads.
+	text, _ := os.ReadFile("conf/vernemq.conf")
+	for _, m := range regexp.MustCompile(`(?m)^#.*?(\./[\w./-]+)`).FindAllStringSubmatch(string(text), -1) {
+		if _, err := os.Stat(filepath.Dir(m[1])); err != nil {
+			t.Errorf("conf comment names %s, whose directory does not exist: %v", m[1], err)
+		}
+	}
+	if m := regexp.MustCompile(`vmq-passwd -c (\S+)`).FindStringSubmatch(string(text)); m == nil || filepath.Clean(m[1]) != filepath.Clean(c.String("vmq_passwd.password_file")) {
+		t.Errorf("vmq-passwd comment %v does not name vmq_passwd.password_file %s", m, c.String("vmq_passwd.password_file"))
 	}
 	if !c.Bool("allow_anonymous") || c.String("nodename") != "VerneMQ@127.0.0.1" {
 		t.Errorf("allow_anonymous/nodename not as shipped")
