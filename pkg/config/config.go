@@ -198,7 +198,7 @@ func (c *Config) OnChange(fn func(key, value string)) {
 	c.onChange = append(c.onChange, fn)
 }
 
-// Keys lists literal schema keys and set pattern keys, sorted by name.
+// Keys lists literal schema keys, set pattern keys and set accepted-but-ignored keys, sorted by name.
 func (c *Config) Keys() []KeyInfo {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -219,6 +219,9 @@ func (c *Config) Keys() []KeyInfo {
 		if k := c.s.lookup(name); k.isPattern() {
 			add(name, k)
 		}
+	}
+	for name, v := range c.ignored {
+		out = append(out, KeyInfo{Name: name, Type: TypeString, Value: v, Doc: "accepted and ignored (a VerneMQ key this broker does not implement)"})
 	}
 	slices.SortFunc(out, func(a, b KeyInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out

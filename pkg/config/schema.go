@@ -249,17 +249,6 @@ func (s *schema) lookup(name string) *Key {
 	return best
 }
 
-// all returns every key definition sorted by name.
-func (s *schema) all() []*Key {
-	out := make([]*Key, 0, len(s.literal)+len(s.patterns))
-	for _, k := range s.literal {
-		out = append(out, k)
-	}
-	out = append(out, s.patterns...)
-	slices.SortFunc(out, func(a, b *Key) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
-
 // suggest returns a literal key within edit distance 2 of name, for "did you mean".
 func (s *schema) suggest(name string) string {
 	best, bestD := "", 3
