@@ -187,7 +187,7 @@ func TestValueForms(t *testing.T) {
 	c := mustParse(t, `max_ws_frame_size = infinity
 http_modules = [vmq_metrics_http,vmq_http_mgmt_api, vmq_status_http]
 listener.max_connections = infinity
-vmq_webhooks.use_crls = true
+vmq_webhooks.verify_peer = true
 log.console.file.format = json
 `)
 	if c.Bytes("max_ws_frame_size") != 0 || c.Int("listener.max_connections") != 0 {

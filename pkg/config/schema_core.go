@@ -108,9 +108,9 @@ func clusterKeys() []*Key {
 			Doc: "Largest accepted inter-node frame."}, 1, math.MaxInt64),
 		{Name: "remote_enqueue_timeout", Warn: "accepted and ignored: remote deliveries are queued on the cluster link", Type: TypeDuration, Default: "5000ms", Unit: "ms", MinDur: 1e6, Never: "infinity",
 			Doc: "Timeout for enqueueing to a queue on another node."},
-		rng(&Key{Name: "max_drain_time", Type: TypeInt, Default: "500", Unit: "ms",
+		rng(&Key{Name: "max_drain_time", Warn: "accepted and ignored: a migrating queue moves to its new node over the cluster link in one stream", Type: TypeInt, Default: "500", Unit: "ms",
 			Doc: "Keep a migrated queue this long for late messages."}, 0, math.MaxInt32),
-		rng(&Key{Name: "max_msgs_per_drain_step", Type: TypeInt, Default: "100",
+		rng(&Key{Name: "max_msgs_per_drain_step", Warn: "accepted and ignored: a migrating queue moves to its new node over the cluster link in one stream", Type: TypeInt, Default: "100",
 			Doc: "Messages per batch when migrating a queue to another node."}, 1, math.MaxInt32),
 	}
 }
