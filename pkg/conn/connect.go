@@ -171,14 +171,14 @@ func (c *client) handshake(ctx context.Context) bool {
 // the cap. An MQTT 5 client is told with Server Keep Alive [MQTT-3.2.2-21]; a 3.x
 // client cannot be told, and is held to the cap all the same (disconnected after
 // 1.5 times it of silence). The second result is the Server Keep Alive to send, or nil.
-func capKeepAlive(client, max uint16, version byte) (uint16, *uint16) {
-	if max == 0 || (client != 0 && client <= max) {
+func capKeepAlive(client, limit uint16, version byte) (uint16, *uint16) {
+	if limit == 0 || (client != 0 && client <= limit) {
 		return client, nil
 	}
 	if version == packets.V5 {
-		return max, &max
+		return limit, &limit
 	}
-	return max, nil
+	return limit, nil
 }
 
 func (c *client) connack(present bool, assigned string, serverKeepAlive *uint16, st *Settings) packets.Packet {
