@@ -39,7 +39,12 @@ func files(confPath, pidFile string, startable bool) (nodeFiles, error) {
 	if startable {
 		load = config.Load
 	}
-	cfg, _, err := load(confPath, os.Environ())
+	cfg, warnings, err := load(confPath, os.Environ())
+	if startable {
+		for _, w := range warnings {
+			fmt.Fprintln(os.Stderr, "warning:", w)
+		}
+	}
 	if err != nil {
 		return nodeFiles{}, err
 	}
