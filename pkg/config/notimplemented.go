@@ -7,7 +7,7 @@ import "strings"
 // hint saying what to use instead. Patterns match by dot-separated segment: "*"
 // is one segment, a trailing "**" one or more (see matchKey). Keys of the schema
 // that are accepted but ignored carry the same kind of hint in Key.Warn.
-var ignored = []struct{ pattern, hint string }{
+var ignoredTable = []struct{ pattern, hint string }{
 	{"graphite_*", "no Graphite reporter; scrape /metrics on an http listener (vmq_metrics_http) instead"},
 	{"vmq_bridge.**", "no MQTT bridge plugin; run a bridge beside the broker (e.g. mosquitto's bridge)"},
 	{"plugins.vmq_bridge.**", "no MQTT bridge plugin"},
@@ -64,7 +64,7 @@ var ignored = []struct{ pattern, hint string }{
 
 // removed are keys VerneMQ 2.x refuses too (0.x/1.x names, removed features):
 // they stay errors here, with the hint a user needs to fix the line.
-var removed = []struct{ pattern, hint string }{
+var removedTable = []struct{ pattern, hint string }{
 	{"allow_multiple_sessions", "removed in VerneMQ 2.0 (one session per client id); remove the line, and use shared subscriptions ($share/group/topic) to balance messages between clients"},
 	{"acl_file", "a VerneMQ 0.x key; use vmq_acl.acl_file"},
 	{"password_file", "a VerneMQ 0.x key; use vmq_passwd.password_file"},
@@ -88,10 +88,10 @@ var removed = []struct{ pattern, hint string }{
 var notImplementedPlugins = map[string]bool{"vmq_bridge": true, "vmq_http_pub": true, "vmq_web_ui": true}
 
 // ignoredKey reports whether key is a known VerneMQ key we ignore, and what to use instead.
-func ignoredKey(key string) (string, bool) { return matchTable(ignored, key) }
+func ignoredKey(key string) (string, bool) { return matchTable(ignoredTable, key) }
 
 // removedKey reports whether key is refused by VerneMQ 2.x as well, with the fix.
-func removedKey(key string) (string, bool) { return matchTable(removed, key) }
+func removedKey(key string) (string, bool) { return matchTable(removedTable, key) }
 
 func matchTable(t []struct{ pattern, hint string }, key string) (string, bool) {
 	for _, e := range t {
