@@ -32,8 +32,8 @@ type Settings struct {
 	MaxMessageRate                    int    // publishes per second per client, 0 = unlimited
 	DisconnectOnUnauthorizedPublishV3 bool
 	ConnectTimeout                    time.Duration
-	PersistentClientExpiration        uint32 // seconds for 3.1.1 persistent sessions, 0 = never
-	MaxLastWillDelay                  int64  // seconds, < 0 = as the client asks
+	PersistentClientExpiration        uint32        // seconds for 3.1.1 persistent sessions, 0 = never
+	MaxLastWillDelay                  int64         // seconds, < 0 = as the client asks
 	ParkIdleAfter                     time.Duration // idle time after which a reader parks (0 = never)
 	MaxKeepAlive                      uint16        // max_keepalive in seconds: cap on the client keep alive, 0 = none
 }
