@@ -2,7 +2,7 @@
 GO       ?= go
 BIN      := bin
 VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -X main.version=$(VERSION)
+LDFLAGS  := -X github.com/vernemq-go/vernemq/pkg/node.Version=$(VERSION)
 CONF     ?= conf/vernemq.conf
 
 .PHONY: all build run test test-unit test-race lint fuzz bench profile deps deps-deploy dist test-deploy clean

@@ -32,11 +32,18 @@ func newLogger(cfg *config.Config) (*slog.Logger, func(), error) {
 			setLevel(value)
 		}
 	})
-	var outs []io.Writer
+	opts := &slog.HandlerOptions{Level: &level}
+	handler := func(w io.Writer, format string) slog.Handler {
+		if format == "json" {
+			return slog.NewJSONHandler(w, opts)
+		}
+		return slog.NewTextHandler(w, opts)
+	}
+	var hs []slog.Handler
 	closer := func() {}
 	mode := cfg.String("log.console")
 	if mode == "console" || mode == "both" {
-		outs = append(outs, os.Stderr)
+		hs = append(hs, handler(os.Stderr, cfg.String("log.console.console.format")))
 	}
 	if mode == "file" || mode == "both" {
 		path := cfg.String("log.console.file")
@@ -47,17 +54,14 @@ func newLogger(cfg *config.Config) (*slog.Logger, func(), error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("log.console.file: %w (check platform_log_dir)", err)
 		}
-		outs = append(outs, f)
+		hs = append(hs, handler(f, cfg.String("log.console.file.format")))
 		closer = func() { f.Close() }
 	}
-	w := io.Discard
-	if len(outs) > 0 {
-		w = io.MultiWriter(outs...)
+	switch len(hs) {
+	case 0:
+		return slog.New(slog.DiscardHandler), closer, nil
+	case 1:
+		return slog.New(hs[0]), closer, nil
 	}
-	opts := &slog.HandlerOptions{Level: &level}
-	var h slog.Handler = slog.NewTextHandler(w, opts)
-	if cfg.String("log.console.format") == "json" {
-		h = slog.NewJSONHandler(w, opts)
-	}
-	return slog.New(h), closer, nil
+	return slog.New(slog.NewMultiHandler(hs...)), closer, nil
 }

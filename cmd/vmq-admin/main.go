@@ -24,8 +24,9 @@ func main() {
 Arguments are key=value, flags are --name or --name=value, as in VerneMQ:
   vmq-admin session show --client_id --queue_size --client_id=~^sensor
   vmq-admin set max_offline_messages=5000`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		SilenceUsage:               true,
+		SilenceErrors:              true,
+		SuggestionsMinimumDistance: 2,
 	}
 	root.PersistentFlags().StringP("conf", "c", defaultConf(), "vernemq.conf whose admin.socket to use (env VERNEMQ_CONF)")
 	root.PersistentFlags().String("socket", "", "admin socket path (overrides -c)")

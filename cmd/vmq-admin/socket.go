@@ -75,7 +75,7 @@ func socketPath(g globals) (path, from string, err error) {
 	if _, statErr := os.Stat(g.conf); statErr != nil && !g.confSet {
 		return config.Defaults().String("admin.socket"), "the default admin.socket (no " + g.conf + " found)", nil
 	}
-	cfg, _, err := config.Load(g.conf, os.Environ())
+	cfg, _, err := config.Read(g.conf, os.Environ())
 	if err != nil {
 		return "", "", fmt.Errorf("cannot read %s to find admin.socket: %w\npass the node's conf with -c FILE or its socket with --socket PATH", g.conf, err)
 	}

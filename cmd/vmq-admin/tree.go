@@ -24,7 +24,7 @@ func addCommands(root *cobra.Command, cmds []admin.Command) {
 		if i := strings.LastIndex(path, " "); i >= 0 {
 			parentPath, name = path[:i], path[i+1:]
 		}
-		g := &cobra.Command{Use: name, Short: name + " commands"}
+		g := &cobra.Command{Use: name, Short: name + " commands", RunE: groupRun, SuggestionsMinimumDistance: 2}
 		group(parentPath).AddCommand(g)
 		groups[path] = g
 		return g
@@ -38,10 +38,35 @@ func addCommands(root *cobra.Command, cmds []admin.Command) {
 	}
 }
 
+// groupRun makes a group command (session, cluster ...) refuse an unknown subcommand
+// with a suggestion and a non-zero exit, as cobra does only for the root; without a
+// subcommand it prints the group's help.
+func groupRun(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	var subs []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			subs = append(subs, c.Name())
+		}
+	}
+	return fmt.Errorf("%s\n\n%s has: %s (see %s --help)", msg, cmd.CommandPath(), strings.Join(subs, ", "), cmd.CommandPath())
+}
+
 // leaf is a command whose arguments vmq-admin passes through to the node unparsed
 // (key=value and --flag[=value] are VerneMQ's syntax, not cobra's).
 func leaf(c admin.Command, name string) *cobra.Command {
+	var aliases []string
+	if name == "show" {
+		aliases = []string{"list", "ls", "status"} // what other CLIs call it
+	}
 	return &cobra.Command{
+		SuggestFor:         aliases,
 		Use:                name + synopsis(c),
 		Short:              c.Help,
 		Long:               longHelp(c),
@@ -74,7 +99,9 @@ func synopsis(c admin.Command) string {
 	if c.AnyArgs {
 		parts = append(parts, "key=value [key=value ...]")
 	}
-	if c.Words != "" {
+	if c.Words != "" && c.NoWordsOK {
+		parts = append(parts, "["+c.Words+" ...]")
+	} else if c.Words != "" {
 		parts = append(parts, c.Words+" ["+c.Words+" ...]")
 	}
 	if len(c.Flags) > 0 || c.AnyFlags {

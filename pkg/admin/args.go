@@ -35,7 +35,7 @@ func (r *Registry) Parse(argv []string) (*Command, *Request, error) {
 			return nil, nil, fmt.Errorf("%s needs %s=<value> (%s); see vmq-admin %s --help", cmd.Path, a.Name, a.Help, cmd.Path)
 		}
 	}
-	if cmd.Words != "" && len(req.Words) == 0 {
+	if cmd.Words != "" && !cmd.NoWordsOK && len(req.Words) == 0 {
 		return nil, nil, fmt.Errorf("%s needs at least one %s; see vmq-admin %s --help", cmd.Path, cmd.Words, cmd.Path)
 	}
 	return cmd, req, nil

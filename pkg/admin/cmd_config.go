@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -44,9 +45,10 @@ func configCommands(r *Registry, b *Backend) {
 		},
 	})
 	r.Register(Command{
-		Path:  "show",
-		Help:  "Show current settings: show key [key ...]",
-		Words: "key",
+		Path:      "show",
+		Help:      "Show current settings: show key [key ...]; without a key, every key with its value and whether set can change it",
+		Words:     "key",
+		NoWordsOK: true,
 		Flags: []Param{
 			{Name: "node", Value: "NODE", Help: "node to ask (only this node for now)"},
 			{Name: "all", Help: "ask every node (only this node for now)"},
@@ -58,8 +60,16 @@ func configCommands(r *Registry, b *Backend) {
 			if res, ok := checkNode(b, req); !ok {
 				return res
 			}
+			keys := b.Config.Keys()
+			if len(req.Words) == 0 {
+				rows := make([][]string, 0, len(keys))
+				for _, k := range keys {
+					rows = append(rows, []string{k.Name, k.Value, strconv.FormatBool(k.Runtime)})
+				}
+				return Table([]string{"key", "value", "runtime"}, rows)
+			}
 			known := map[string]string{}
-			for _, k := range b.Config.Keys() {
+			for _, k := range keys {
 				known[k.Name] = k.Value
 			}
 			row := []string{b.NodeName}
@@ -67,7 +77,7 @@ func configCommands(r *Registry, b *Backend) {
 				v, ok := known[w]
 				if !ok {
 					if v, ok = b.Config.Raw(w); !ok {
-						return Errorf("unknown setting %q; `vernemq config check` lists the keys of a conf, and pkg/config's schema has them all", w)
+						return Errorf("unknown setting %q; `vmq-admin show` without a key lists every key", w)
 					}
 				}
 				row = append(row, v)

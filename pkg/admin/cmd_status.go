@@ -84,6 +84,11 @@ func statusCommands(r *Registry, b *Backend) {
 		}),
 	})
 	r.Register(Command{
+		Path: "node ping",
+		Help: "Answer pong when the node runs (what vernemq ping and container health checks ask)",
+		Run:  func(ctx context.Context, req *Request) Result { return Text("pong") },
+	})
+	r.Register(Command{
 		Path: "cluster show",
 		Help: "List the cluster's nodes and whether each runs",
 		Run: func(ctx context.Context, req *Request) Result {

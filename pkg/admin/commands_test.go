@@ -56,8 +56,26 @@ func TestSetAndShow(t *testing.T) {
 	if res := exec(t, r, "set nodename=x@y"); res.Type != "error" || !strings.Contains(res.Error, "restart") {
 		t.Fatalf("non-runtime key: %+v", res)
 	}
-	if res := exec(t, r, "show no_such_key"); res.Type != "error" {
+	if res := exec(t, r, "show no_such_key"); res.Type != "error" || !strings.Contains(res.Error, "`vmq-admin show` without a key lists every key") {
 		t.Fatalf("unknown key: %+v", res)
+	}
+	// Without a key: every key, its value and whether set can change it.
+	all := exec(t, r, "show")
+	if strings.Join(all.Headers, ",") != "key,value,runtime" || len(all.Rows) < 100 {
+		t.Fatalf("show without key: headers %v, %d rows", all.Headers, len(all.Rows))
+	}
+	rows := map[string][]string{}
+	for _, row := range all.Rows {
+		rows[row[0]] = row
+	}
+	if got := rows["max_offline_messages"]; got == nil || got[1] != "5" || got[2] != "true" {
+		t.Errorf("max_offline_messages row = %v, want value 5 runtime true", got)
+	}
+	if got := rows["nodename"]; got == nil || got[2] != "false" {
+		t.Errorf("nodename row = %v, want runtime false", got)
+	}
+	if got := rows["listener.tcp.default"]; got == nil || got[1] != "127.0.0.1:0" {
+		t.Errorf("listener row = %v", got)
 	}
 	if res := exec(t, r, "set --node=other@host a=1"); res.Type != "error" || !strings.Contains(res.Error, "not this node") {
 		t.Fatalf("--node: %+v", res)

@@ -28,10 +28,11 @@ type Command struct {
 	Long      string  `json:"long,omitempty"`
 	Args      []Param `json:"args,omitempty"`
 	Flags     []Param `json:"flags,omitempty"`
-	AnyFlags  bool    `json:"any_flags,omitempty"` // accepts --<field>[=value] beyond Flags (field selection and filters)
-	AnyArgs   bool    `json:"any_args,omitempty"`  // accepts any key=value (set)
-	Words     string  `json:"words,omitempty"`     // placeholder of bare words it takes ("key"); empty = none
-	Streaming bool    `json:"streaming,omitempty"` // writes lines while it runs (trace)
+	AnyFlags  bool    `json:"any_flags,omitempty"`   // accepts --<field>[=value] beyond Flags (field selection and filters)
+	AnyArgs   bool    `json:"any_args,omitempty"`    // accepts any key=value (set)
+	Words     string  `json:"words,omitempty"`       // placeholder of bare words it takes ("key"); empty = none
+	NoWordsOK bool    `json:"no_words_ok,omitempty"` // the words may be left out (show lists every key)
+	Streaming bool    `json:"streaming,omitempty"`   // writes lines while it runs (trace)
 	Run       Handler `json:"-"`
 }
 

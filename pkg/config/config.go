@@ -18,6 +18,7 @@ type Config struct {
 	vals     map[string]value  // keys set by file, env or Set
 	from     map[string]origin // where each set key came from
 	ignored  map[string]string // accepted but not implemented keys
+	file     string            // the conf file Load read, for messages not tied to a key
 	onChange []func(key, value string)
 }
 
@@ -46,7 +47,7 @@ func (c *Config) resolve(name string) (*Key, value) {
 	}
 	first := k
 	for range 4 {
-		if v, ok := c.vals[name]; ok {
+		if v, ok := c.vals[name]; ok && !v.unset {
 			return first, v
 		}
 		if k.Inherit == nil {
@@ -197,7 +198,7 @@ func (c *Config) OnChange(fn func(key, value string)) {
 	c.onChange = append(c.onChange, fn)
 }
 
-// Keys lists literal schema keys and set pattern keys, sorted by name.
+// Keys lists literal schema keys, set pattern keys and set accepted-but-ignored keys, sorted by name.
 func (c *Config) Keys() []KeyInfo {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -218,6 +219,9 @@ func (c *Config) Keys() []KeyInfo {
 		if k := c.s.lookup(name); k.isPattern() {
 			add(name, k)
 		}
+	}
+	for name, v := range c.ignored {
+		out = append(out, KeyInfo{Name: name, Type: TypeString, Value: v, Doc: "accepted and ignored (a VerneMQ key this broker does not implement)"})
 	}
 	slices.SortFunc(out, func(a, b KeyInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out

@@ -82,7 +82,7 @@ listener.ssl.s.allowed_protocol_versions = 5
 listener.ssl.s.use_identity_as_username = on
 listener.http.api = 127.0.0.1:0
 listener.http.api.http_modules = vmq_health_http
-listener.vmq.clustering = 127.0.0.1:0
+listener.vmq.clustering = 127.0.0.1:44053
 listener.tcp.unix = local:/tmp/x.sock:0
 `)
 	ls := c.Listeners()
@@ -185,7 +185,7 @@ func TestSet(t *testing.T) {
 }
 
 func TestPluginsOrder(t *testing.T) {
-	c := mustParse(t, `
+	c, warns, err := parse(t, `
 plugins.vmq_diversity = on
 plugins.vmq_diversity.priority = 5
 plugins.vmq_passwd.priority = 2
@@ -193,6 +193,9 @@ plugins.vmq_acl = off
 plugins.my_plugin = on
 plugins.my_plugin.path = /opt/my_plugin
 `)
+	if err != nil || len(warns) != 1 || !strings.Contains(warns[0], "plugins.my_plugin.path: accepted and ignored") {
+		t.Fatalf("warnings %q, err %v", warns, err)
+	}
 	got := fmt.Sprint(c.Plugins())
 	if got != "[{vmq_passwd 2} {vmq_diversity 5} {my_plugin 1000}]" {
 		t.Errorf("Plugins = %s", got)

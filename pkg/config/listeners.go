@@ -2,6 +2,7 @@ package config
 
 import (
 	"cmp"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ type Listener struct {
 	Ciphers                                       string
 	RequireCertificate, UseIdentityAsUsername     bool
 	Depth                                         int
+	TLSHandshakeTimeout                           time.Duration // 0 = the listener's default
 
 	SndBuf, RecBuf, Buffer int // 0 = OS/default
 
@@ -113,6 +115,7 @@ func (c *Config) listener(typ, name string) Listener {
 	l.RequireCertificate = boolOpt("require_certificate")
 	l.UseIdentityAsUsername = boolOpt("use_identity_as_username")
 	l.Depth = intOpt("depth")
+	l.TLSHandshakeTimeout = durOpt("tls_handshake_timeout")
 	l.SndBuf, l.RecBuf, l.Buffer = intOpt("sndbuf"), intOpt("recbuf"), intOpt("buffer")
 	if bs := str("buffer_sizes"); bs != "" {
 		parts := strings.Split(bs, ",")
@@ -180,7 +183,12 @@ func (c *Config) Plugins() []Plugin {
 func (p *parser) crossCheck() {
 	c := p.c
 	defined := map[string]bool{}
-	addrs := map[string]string{}
+	type bound struct {
+		ip   net.IP
+		port int
+		name string
+	}
+	var ports []bound
 	for _, tn := range c.listenerNames() {
 		base := "listener." + tn[0] + "." + tn[1]
 		defined[base] = true
@@ -193,21 +201,50 @@ func (p *parser) crossCheck() {
 			if l.RequireCertificate && l.CAFile == "" {
 				p.fail(o, base, "require_certificate is on but no cafile is set (set %s.cafile)", base)
 			}
-		}
-		if !strings.HasSuffix(l.Addr, ":0") {
-			id := l.Network + " " + l.Addr
-			if other, dup := addrs[id]; dup {
-				p.fail(o, base, "address %s is already used by %s; give each listener its own port", l.Addr, other)
+			if l.CRLFile != "" && l.CAFile == "" {
+				p.fail(o, base, "crlfile needs cafile to check the CRL's signature (set %s.cafile)", base)
 			}
-			addrs[id] = base
+		}
+		if l.Network != "tcp" {
+			continue
+		}
+		host, portStr, _ := net.SplitHostPort(l.Addr)
+		port, _ := strconv.Atoi(portStr)
+		ip := net.ParseIP(host)
+		if l.Type == "vmq" && (port == 0 || port >= 65535) {
+			p.fail(o, base, "a cluster listener needs a fixed port below 65535: the gossip uses its port+1")
+			continue
+		}
+		claim := func(port int, name string) {
+			for _, b := range ports {
+				if b.port == port && (b.ip.Equal(ip) || b.ip.IsUnspecified() || ip.IsUnspecified()) {
+					p.fail(o, base, "port %d of %s is already used by %s; give each listener its own port", port, name, b.name)
+					return
+				}
+			}
+			ports = append(ports, bound{ip, port, name})
+		}
+		if port != 0 {
+			claim(port, base)
+		}
+		if l.Type == "vmq" {
+			claim(port+1, "the cluster gossip of "+base+" (its port+1)")
 		}
 	}
-	// Options for a listener name that has no address line are almost always typos.
+	// VerneMQ ignores options of a listener that is not defined (its stock conf sets
+	// listener.ssl.name.allow_anonymous_override without listener.ssl.name): warn.
+	var undefined []error
 	for key := range c.vals {
 		segs := strings.Split(key, ".")
-		if len(segs) == 4 && segs[0] == "listener" && !defined[strings.Join(segs[:3], ".")] {
-			p.fail(c.from[key], key, "no listener %s is defined (add %s = ip:port)", strings.Join(segs[:3], "."), strings.Join(segs[:3], "."))
+		if len(segs) >= 4 && segs[0] == "listener" && slices.Contains(ListenerTypes, segs[1]) && !defined[strings.Join(segs[:3], ".")] {
+			base := strings.Join(segs[:3], ".")
+			undefined = append(undefined, &Error{Source: c.from[key].source, Line: c.from[key].line, Key: key,
+				Msg: "ignored: no listener " + base + " is defined (add " + base + " = ip:port to use it)"})
 		}
+	}
+	slices.SortFunc(undefined, func(a, b error) int { return cmp.Compare(errPos(a), errPos(b)) })
+	for _, e := range undefined {
+		p.warns = append(p.warns, e.Error())
 	}
 	// A webhook needs both its hook and its endpoint.
 	reported := map[string]bool{}

@@ -2,65 +2,126 @@ package config
 
 import "strings"
 
-// notImplemented lists VerneMQ keys this broker accepts but ignores, so an
-// existing vernemq.conf still loads; each use yields one warning naming the key.
-// A trailing "*" or "." makes the entry a prefix.
-var notImplemented = []string{
-	"graphite_*",              // Graphite push reporter
-	"vmq_bridge.",             // MQTT bridge plugin
-	"plugins.vmq_bridge.",     // its priority/path
-	"leveldb.",                // replaced by store.*
-	"vmq_generic_msg_store.",  // replaced by store.*
-	"message_store_plugin",    // one built-in store
-	"erlang.",                 // Erlang VM tuning
-	"distributed_cookie_file", // Erlang distribution
-	"vmq_swc.",                // metadata store tuning
-	"plumtree.",               // legacy metadata store
-	"vmq_bcrypt.",             // bcrypt worker pools
-	"vmq_web_ui.",             // web UI
-	"vmq_http_pub.",           // REST publish plugin options
-	"log.error",               // separate error log
-	"log.error.",              //
-	"log.crash",               // Erlang crash log
-	"log.crash.",              //
-	"log.sasl",                // Erlang SASL log
-	"log.syslog",              // syslog output
-	"log.syslog.",             //
-	"log.console.rotation.",   // log rotation
-	"log.file.",               //
-	"log.template",            // Erlang logger template
-	"logging.obfuscation_secret",
-	"fanout.",                // experimental VerneMQ fan-out sharding
-	"default_reg_view",       // routing index selection
-	"reg_views",              //
-	"queue_sup_sup_children", // Erlang supervisor tuning
-	"tcp_listen_options",     // Erlang socket options
-	"outgoing_connect_options",
-	"outgoing_clustering_flush_threshold",
-	"outgoing_cluster_handshake_ack_timeout",
-	"cluster_ready_rpc_timeout",
-	"nodetool.",
-	"accept_eula",
+// VerneMQ 2.2 keys this broker accepts but ignores, so an existing vernemq.conf
+// still loads; each use yields one warning "accepted and ignored: <hint>", the
+// hint saying what to use instead. Patterns match by dot-separated segment: "*"
+// is one segment, a trailing "**" one or more (see matchKey). Keys of the schema
+// that are accepted but ignored carry the same kind of hint in Key.Warn.
+var ignoredTable = []struct{ pattern, hint string }{
+	{"graphite_*", "no Graphite reporter; scrape /metrics on an http listener (vmq_metrics_http) instead"},
+	{"vmq_bridge.**", "no MQTT bridge plugin; run a bridge beside the broker (e.g. mosquitto's bridge)"},
+	{"plugins.vmq_bridge.**", "no MQTT bridge plugin"},
+	{"leveldb.**", "the message store is bbolt; use store.dir, store.commit_delay and store.fsync"},
+	{"vmq_generic_msg_store.**", "the message store is bbolt; use store.dir, store.commit_delay and store.fsync"},
+	{"message_store_plugin", "one built-in message store; use store.* keys"},
+	{"erlang.**", "Erlang VM tuning; the broker is a Go program (GOMAXPROCS, gc_heap_floor)"},
+	{"distributed_cookie_file", "use distributed_cookie"},
+	{"vmq_swc.**", "one built-in metadata store (serf gossip); nothing to tune"},
+	{"plumtree.**", "one built-in metadata store (serf gossip); nothing to tune"},
+	{"vmq_bcrypt.**", "bcrypt runs in the broker's goroutines; nothing to tune"},
+	{"vmq_web_ui.**", "no web UI; use the status page (/status on an http listener with vmq_status_http)"},
+	{"vmq_http_pub.**", "no HTTP publish plugin (vmq_http_pub); publish with an MQTT client"},
+	{"listener.*.*.http_modules.vmq_http_pub.**", "no HTTP publish plugin (vmq_http_pub); publish with an MQTT client"},
+	{"log.error", "errors go to the console log (log.console, log.console.file)"},
+	{"log.error.**", "errors go to the console log (log.console, log.console.file)"},
+	{"log.crash", "no Erlang crash log; Go panics go to the console log"},
+	{"log.crash.**", "no Erlang crash log; Go panics go to the console log"},
+	{"log.sasl", "no Erlang SASL log"},
+	{"log.sasl.**", "no Erlang SASL log"},
+	{"sasl", "no Erlang SASL log"},
+	{"log.syslog", "no syslog output; set log.console = console and let systemd/journald or Docker collect it"},
+	{"log.syslog.**", "no syslog output; set log.console = console and let systemd/journald or Docker collect it"},
+	{"log.console.rotation.**", "no built-in log rotation; use logrotate (copytruncate) or log.console = console"},
+	{"log.file.**", "use log.console.file"},
+	{"log.template", "log lines are key=value text or JSON; use log.console.console.format / log.console.file.format"},
+	{"log.level", "use log.console.level"},
+	{"logging.obfuscation_secret", "client data in logs is not obfuscated; lower log.console.level to keep it out"},
+	{"fanout.**", "deliveries fan out per session queue; nothing to tune"},
+	{"default_reg_view", "one built-in routing index"},
+	{"reg_views", "one built-in routing index"},
+	{"systree_reg_view", "one built-in routing index"},
+	{"queue_sup_sup_children", "Erlang supervisor tuning; nothing to tune"},
+	{"tcp_listen_options", "Erlang socket options; use listener.*.sndbuf/recbuf/buffer"},
+	{"outgoing_connect_options", "Erlang socket options of cluster links; nothing to tune"},
+	{"outgoing_clustering_flush_threshold", "cluster links flush per batch; use outgoing_clustering_buffer_size"},
+	{"outgoing_cluster_handshake_ack_timeout", "cluster links authenticate with distributed_cookie; nothing to tune"},
+	{"cluster_ready_rpc_timeout", "cluster readiness comes from serf gossip; nothing to tune"},
+	{"crl_refresh_interval", "CRLs are read at start; send SIGHUP to the node to reload certificates and CRLs"},
+	{"wait_for_proc", "Erlang release setting"},
+	{"default_schema_dir", "Erlang release setting"},
+	{"setup.**", "Erlang release setting; use platform_data_dir and platform_log_dir"},
+	{"nodetool.**", "Erlang release setting"},
+	{"accept_eula", "this broker needs no EULA"},
+	{"vmq_diversity.auth_*.script", "the database lookups are built in (no Lua); the script's queries are fixed, as in VerneMQ's stock scripts"},
+	{"vmq_diversity.*.ssl.**", "TLS towards the database verifies the server with the system CAs or cafile"},
+	{"vmq_diversity.mongodb.w_mode", "the built-in MongoDB lookups only read"},
+	{"vmq_diversity.mongodb.read_preference", "the built-in MongoDB lookups use the driver's default read preference"},
+	{"vmq_diversity.memcache.**", "no Lua scripts, so no memcache access"},
+	{"vmq_diversity.memcached.**", "no Lua scripts, so no memcache access"},
+	{"vmq_diversity.clique_lead_line", "CLI text of VerneMQ's plugin"},
+	{"vmq_webhooks.clique_lead_line", "CLI text of VerneMQ's plugin"},
 }
 
-// notImplementedPlugins are plugin switches accepted only when off.
+// removed are keys VerneMQ 2.x refuses too (0.x/1.x names, removed features):
+// they stay errors here, with the hint a user needs to fix the line.
+var removedTable = []struct{ pattern, hint string }{
+	{"allow_multiple_sessions", "removed in VerneMQ 2.0 (one session per client id); remove the line, and use shared subscriptions ($share/group/topic) to balance messages between clients"},
+	{"acl_file", "a VerneMQ 0.x key; use vmq_acl.acl_file"},
+	{"password_file", "a VerneMQ 0.x key; use vmq_passwd.password_file"},
+	{"acl_reload_interval", "a VerneMQ 0.x key; use vmq_acl.acl_reload_interval"},
+	{"password_reload_interval", "a VerneMQ 0.x key; use vmq_passwd.password_reload_interval"},
+	{"sys_interval", "a VerneMQ 0.x key; use systree_interval (milliseconds)"},
+	{"trade_consistency", "a VerneMQ 0.x key; use allow_register_during_netsplit, allow_publish_during_netsplit, allow_subscribe_during_netsplit and allow_unsubscribe_during_netsplit"},
+	{"graphite.**", "a VerneMQ 0.x key; the 2.x keys are graphite_enabled, graphite_host, graphite_port, graphite_interval (accepted and ignored here)"},
+	{"max_connections", "a VerneMQ 0.x key; use listener.max_connections"},
+	{"nr_of_acceptors", "a VerneMQ 0.x key; use listener.nr_of_acceptors"},
+	{"message_size_limit", "a VerneMQ 0.x key; use max_message_size"},
+	{"msg_store_opts", "a VerneMQ 0.x key; the message store is set with store.* keys"},
+	{"lager.**", "VerneMQ 1.x logging (lager was removed in 2.0); use log.console, log.console.level, log.console.file"},
+	{"log.console.size", "VerneMQ 1.x lager rotation; no built-in rotation, use logrotate"},
+	{"log.console.rotation", "VerneMQ 1.x lager rotation; no built-in rotation, use logrotate"},
+	{"vmq_pulse.**", "vmq_pulse was removed in VerneMQ 2.1"},
+	{"plugins.vmq_pulse", "vmq_pulse was removed in VerneMQ 2.1"},
+}
+
+// notImplementedPlugins are plugin switches accepted only with a warning when on.
 var notImplementedPlugins = map[string]bool{"vmq_bridge": true, "vmq_http_pub": true, "vmq_web_ui": true}
 
-// isNotImplemented reports whether key is a known VerneMQ key we ignore.
-func isNotImplemented(key string) bool {
-	for _, p := range notImplemented {
-		switch {
-		case strings.HasSuffix(p, "*"):
-			if strings.HasPrefix(key, strings.TrimSuffix(p, "*")) {
-				return true
-			}
-		case strings.HasSuffix(p, "."):
-			if strings.HasPrefix(key, p) {
-				return true
-			}
-		case key == p:
-			return true
+// ignoredKey reports whether key is a known VerneMQ key we ignore, and what to use instead.
+func ignoredKey(key string) (string, bool) { return matchTable(ignoredTable, key) }
+
+// removedKey reports whether key is refused by VerneMQ 2.x as well, with the fix.
+func removedKey(key string) (string, bool) { return matchTable(removedTable, key) }
+
+func matchTable(t []struct{ pattern, hint string }, key string) (string, bool) {
+	for _, e := range t {
+		if matchKey(e.pattern, key) {
+			return e.hint, true
 		}
 	}
-	return false
+	return "", false
+}
+
+// matchKey matches dot-separated segments: "*" is any one segment, a trailing "**"
+// one or more segments, "x_*" any segment starting x_; anything else literally.
+func matchKey(pattern, key string) bool {
+	ps, ks := strings.Split(pattern, "."), strings.Split(key, ".")
+	for i, p := range ps {
+		if p == "**" && i == len(ps)-1 {
+			return len(ks) > i
+		}
+		if i >= len(ks) {
+			return false
+		}
+		switch {
+		case p == "*":
+		case strings.HasSuffix(p, "*"):
+			if !strings.HasPrefix(ks[i], strings.TrimSuffix(p, "*")) {
+				return false
+			}
+		case p != ks[i]:
+			return false
+		}
+	}
+	return len(ps) == len(ks)
 }

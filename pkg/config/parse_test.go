@@ -2,6 +2,9 @@ package config
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,12 +28,24 @@ func mustParse(t *testing.T, text string, env ...string) *Config {
 }
 
 func TestShippedConf(t *testing.T) {
-	c, warns, err := Load("../../conf/vernemq.conf", nil)
+	t.Chdir("../..") // the conf's paths are relative to the repository, where make run starts the node
+	c, warns, err := Load("conf/vernemq.conf", nil)
 	if err != nil {
 		t.Fatalf("conf/vernemq.conf: %v", err)
 	}
 	if len(warns) != 0 {
 		t.Fatalf("conf/vernemq.conf warnings: %q", warns)
+	}
+	// The comments name paths that exist from where make run starts the node, and the
+	// vmq-passwd line writes the file the conf reads.
+	text, _ := os.ReadFile("conf/vernemq.conf")
+	for _, m := range regexp.MustCompile(`(?m)^#.*?(\./[\w./-]+)`).FindAllStringSubmatch(string(text), -1) {
+		if _, err := os.Stat(filepath.Dir(m[1])); err != nil {
+			t.Errorf("conf comment names %s, whose directory does not exist: %v", m[1], err)
+		}
+	}
+	if m := regexp.MustCompile(`vmq-passwd -c (\S+)`).FindStringSubmatch(string(text)); m == nil || filepath.Clean(m[1]) != filepath.Clean(c.String("vmq_passwd.password_file")) {
+		t.Errorf("vmq-passwd comment %v does not name vmq_passwd.password_file %s", m, c.String("vmq_passwd.password_file"))
 	}
 	if !c.Bool("allow_anonymous") || c.String("nodename") != "VerneMQ@127.0.0.1" {
 		t.Errorf("allow_anonymous/nodename not as shipped")
@@ -166,19 +181,26 @@ func TestErrors(t *testing.T) {
 		{"no equals", "allow_anonymous on\n", []string{"test.conf:1: expected KEY = VALUE"}},
 		{"bad key", "allow anonymous = on\n", []string{"test.conf:1: allow anonymous: not a valid key"}},
 		{"empty value", "max_inflight_messages =\n", []string{"test.conf:1: max_inflight_messages:"}},
-		{"duplicate", "allow_anonymous = on\n\nallow_anonymous = off\n", []string{"test.conf:3: allow_anonymous: set twice (first at test.conf:1)"}},
 		{"addr", "listener.tcp.default = localhost:1883\n", []string{"test.conf:1: listener.tcp.default:", "not an IP address"}},
 		{"tls", "listener.ssl.default = 127.0.0.1:8883\n", []string{"test.conf:1: listener.ssl.default: TLS listener needs certfile and keyfile"}},
 		{"require cert", "listener.ssl.certfile = c\nlistener.ssl.keyfile = k\nlistener.ssl.default = 127.0.0.1:8883\nlistener.ssl.require_certificate = on\n",
 			[]string{"test.conf:3: listener.ssl.default: require_certificate is on but no cafile"}},
 		{"tls opt on tcp", "listener.tcp.certfile = x\n", []string{"test.conf:1: listener.tcp.certfile: certfile is not an option of tcp listeners (it applies to: ssl, wss, vmqs, https)"}},
 		{"tls opt on tcp name", "listener.tcp.default = 127.0.0.1:1\nlistener.tcp.default.use_identity_as_username = on\n", []string{"test.conf:2:", "use_identity_as_username is not an option of tcp listeners"}},
-		{"undefined listener", "listener.tcp.other.max_connections = 5\n", []string{"test.conf:1: listener.tcp.other.max_connections: no listener listener.tcp.other is defined"}},
+		{"gossip port", "listener.vmq.clustering = 127.0.0.1:44053\nlistener.http.default = 127.0.0.1:44054\n",
+			[]string{"test.conf:2: listener.http.default: port 44054 of listener.http.default is already used by the cluster gossip of listener.vmq.clustering (its port+1)"}},
+		{"gossip port first", "listener.tcp.default = 0.0.0.0:44054\nlistener.vmq.clustering = 127.0.0.1:44053\n",
+			[]string{"test.conf:2: listener.vmq.clustering: port 44054 of the cluster gossip of listener.vmq.clustering (its port+1) is already used by listener.tcp.default"}},
+		{"cluster port 0", "listener.vmq.clustering = 127.0.0.1:0\n", []string{"test.conf:1: listener.vmq.clustering: a cluster listener needs a fixed port below 65535"}},
+		{"wildcard port", "listener.tcp.a = 0.0.0.0:1883\nlistener.ws.b = 127.0.0.1:1883\n", []string{"test.conf:2: listener.ws.b: port 1883", "already used by listener.tcp.a"}},
+		{"crl without ca", "listener.ssl.certfile = c\nlistener.ssl.keyfile = k\nlistener.ssl.crlfile = r\nlistener.ssl.default = 127.0.0.1:8883\n",
+			[]string{"test.conf:4: listener.ssl.default: crlfile needs cafile"}},
+		{"psk on tcp", "listener.tcp.pskfile = x\n", []string{"pskfile is not an option of tcp listeners (it applies to: ssl)"}},
 		{"same port", "listener.tcp.a = 127.0.0.1:1883\nlistener.tcp.b = 127.0.0.1:1883\n", []string{"already used by"}},
 		{"webhook", "vmq_webhooks.w.hook = on_publish\n", []string{"test.conf:1: vmq_webhooks.w.hook: webhook w has no endpoint"}},
 		{"webhook hook", "vmq_webhooks.w.hook = on_foo\nvmq_webhooks.w.endpoint = http://x/\n", []string{"vmq_webhooks.w.hook:", `"on_foo" is not allowed`}},
 		{"webhook url", "vmq_webhooks.w.hook = on_publish\nvmq_webhooks.w.endpoint = ftp://x/\n", []string{"vmq_webhooks.w.endpoint:", "not an http:// or https:// URL"}},
-		{"nodename", "nodename = VerneMQ\n", []string{"nodename:", "not name@host"}},
+		{"nodename", "nodename = Verne MQ\n", []string{"nodename:", "not name@host"}},
 		{"socket mode", "admin.socket_mode = 0999\n", []string{"admin.socket_mode:", "octal file mode"}},
 		{"plugin prio", "plugins.vmq_acl.priority = high\n", []string{"plugins.vmq_acl.priority:", "not an integer"}},
 	}
@@ -205,7 +227,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestAllErrorsCollected(t *testing.T) {
-	_, _, err := parse(t, "a_bad_key = 1\nmax_inflight_messages = x\nallow_anonymous = maybe\nqueue_type = lifo\nqueue_type = fifo\n")
+	_, _, err := parse(t, "a_bad_key = 1\nmax_inflight_messages = x\nallow_anonymous = maybe\nqueue_type = lifo\nqueue_type = stack\n")
 	if err == nil {
 		t.Fatal("no error")
 	}

@@ -23,6 +23,7 @@ type Key struct {
 	Min, Max int64              // range for TypeInt/TypeBytes when Ranged
 	Ranged   bool               // Min/Max apply
 	MinDur   time.Duration      // lower bound for TypeDuration
+	MaxDur   time.Duration      // upper bound for TypeDuration when > 0
 	Infinity bool               // TypeInt: "infinity" accepted, read as 0 (unlimited)
 	Never    string             // TypeDuration: sentinel word read as 0 ("never", "client")
 	Expiry   bool               // TypeDuration: VerneMQ month/year units (m = 4w, y = 48w)
@@ -30,7 +31,9 @@ type Key struct {
 	NonEmpty bool               // TypeList/TypeString: at least one item / character
 	Check    func(string) error // extra check of a string value or of each list item
 	Inherit  func(name string) string
-	Warn     string // warning emitted when the key is set: accepted but ignored
+	Warn     string              // warning emitted when the key is set: accepted but ignored
+	Unset    string              // a value meaning "as if not set": take the parent's (VerneMQ's -1 on listener levels)
+	Canon    func(string) string // rewrites a value before it is checked (nodename without @host)
 
 	segs []string
 }
@@ -44,10 +47,18 @@ type value struct {
 	b    bool
 	d    time.Duration
 	list []string
+	// unset marks Key.Unset: resolve goes on to the parent key.
+	unset bool
 }
 
 // parse validates raw for k; the error says what is allowed.
 func (k *Key) parse(raw string) (value, error) {
+	if k.Unset != "" && raw == k.Unset && k.Inherit != nil {
+		return value{raw: raw, unset: true}, nil
+	}
+	if k.Canon != nil {
+		raw = k.Canon(raw)
+	}
 	v := value{raw: raw}
 	switch k.Type {
 	case TypeString:
@@ -90,8 +101,14 @@ func (k *Key) parse(raw string) (value, error) {
 		}
 		v.i = n
 	case TypeBytes:
+		if k.Infinity && raw == "infinity" {
+			return v, nil
+		}
 		n, err := parseBytes(raw)
 		if err != nil {
+			if k.Infinity {
+				err = fmt.Errorf("%w, or infinity", err)
+			}
 			return v, err
 		}
 		if err := k.inRange(n, raw); err != nil {
@@ -111,6 +128,9 @@ func (k *Key) parse(raw string) (value, error) {
 		}
 		if d < k.MinDur {
 			return v, fmt.Errorf("%q is below the minimum %s", raw, k.MinDur)
+		}
+		if k.MaxDur > 0 && d > k.MaxDur {
+			return v, fmt.Errorf("%q is above the maximum %s", raw, k.MaxDur)
 		}
 		v.d = d
 	case TypeEnum:

@@ -3,7 +3,9 @@ package config
 import (
 	"fmt"
 	"math"
+	"os"
 	"strings"
+	"time"
 )
 
 // coreKeys: auth, sessions, queues and MQTT limits (VerneMQ vmq_server.schema, §3a).
@@ -42,8 +44,6 @@ func coreKeys() []*Key {
 			Doc: "Incoming publishes per second per session; 0 = unlimited."}, 0),
 		rng(&Key{Name: "max_message_size", Type: TypeBytes, Default: "0", Runtime: true, Unit: "bytes",
 			Doc: "Largest accepted incoming PUBLISH; 0 = unlimited (MQTT max 256MB)."}, 0, 268435455),
-		rng(&Key{Name: "message_size_limit", Warn: "accepted and ignored: use max_message_size", Type: TypeBytes, Default: "0", Runtime: true, Unit: "bytes",
-			Doc: "Largest accepted payload (older VerneMQ name); 0 = unlimited."}, 0, 268435455),
 		atLeast(&Key{Name: "max_subscriptions_per_client", Type: TypeInt, Default: "0", Runtime: true,
 			Doc: "Subscriptions per client; 0 = unlimited."}, 0),
 		{Name: "upgrade_outgoing_qos", Type: TypeBool, Default: "off", Runtime: true,
@@ -79,10 +79,12 @@ func coreKeys() []*Key {
 			Doc: "A plain or TLS connection that sends nothing for this long gives up its reader goroutine and read buffer until data arrives (about 9 KiB less per idle client); 0 = never."},
 		rng(&Key{Name: "gc_heap_floor", Type: TypeBytes, Default: "16MB", Unit: "bytes",
 			Doc: "Let the Go heap grow to this before collecting while it is small (fewer GC cycles under load, costs at most this much RSS); 0 = Go default. A GOGC environment variable overrides it."}, 0, math.MaxInt64),
+		{Name: "max_keepalive", Type: TypeDuration, Default: "0", Unit: "s", Runtime: true, MaxDur: 65535 * time.Second,
+			Doc: "Cap on the client keep alive (ours, as Mosquitto's): a larger or zero keep alive is lowered to it, announced to MQTT 5 clients as Server Keep Alive and enforced on 3.x clients; 0 = no cap. At most 65535s."},
 		{Name: "mqtt_connect_timeout", Type: TypeDuration, Default: "5000ms", Unit: "ms", MinDur: 1e6,
 			Doc: "Close sockets that send no CONNECT within this time."},
-		rng(&Key{Name: "max_ws_frame_size", Type: TypeBytes, Default: "256MB", Unit: "bytes",
-			Doc: "Largest accepted WebSocket frame; larger frames disconnect."}, 1, math.MaxInt64),
+		rng(&Key{Name: "max_ws_frame_size", Type: TypeBytes, Default: "256MB", Unit: "bytes", Infinity: true,
+			Doc: "Largest accepted WebSocket frame; larger frames disconnect; infinity reads as the 256MB default."}, 1, math.MaxInt64),
 		{Name: "logging.keepalive_as_warning", Type: TypeBool, Default: "on", Runtime: true,
 			Doc: "Log keepalive expiry at warning (on) or debug (off) level."},
 	}
@@ -91,8 +93,8 @@ func coreKeys() []*Key {
 // clusterKeys: node identity, netsplit behaviour and inter-node buffers (§3b).
 func clusterKeys() []*Key {
 	return []*Key{
-		{Name: "nodename", Type: TypeString, Default: "VerneMQ@127.0.0.1", NonEmpty: true, Check: checkNodename,
-			Doc: "Unique node name name@host; do not change after first start."},
+		{Name: "nodename", Type: TypeString, Default: "VerneMQ@127.0.0.1", NonEmpty: true, Check: checkNodename, Canon: addHost,
+			Doc: "Unique node name name@host (a name without @host gets this machine's host name, as Erlang's -name does); do not change after first start."},
 		{Name: "distributed_cookie", Type: TypeString, Default: "vmq", NonEmpty: true,
 			Doc: "Shared secret of cluster nodes; change it from the default."},
 		{Name: "coordinate_registrations", Type: TypeBool, Default: "on", Runtime: true,
@@ -104,13 +106,26 @@ func clusterKeys() []*Key {
 			Doc: "Bytes buffered per unreachable peer before dropping."}, 0, math.MaxInt64),
 		rng(&Key{Name: "incoming_clustering_buffer_size", Type: TypeBytes, Default: "64MB", Unit: "bytes",
 			Doc: "Largest accepted inter-node frame."}, 1, math.MaxInt64),
-		{Name: "remote_enqueue_timeout", Warn: "accepted and ignored: remote deliveries are queued on the cluster link", Type: TypeDuration, Default: "5000ms", Unit: "ms", MinDur: 1e6,
+		{Name: "remote_enqueue_timeout", Warn: "accepted and ignored: remote deliveries are queued on the cluster link", Type: TypeDuration, Default: "5000ms", Unit: "ms", MinDur: 1e6, Never: "infinity",
 			Doc: "Timeout for enqueueing to a queue on another node."},
-		rng(&Key{Name: "max_drain_time", Type: TypeInt, Default: "500", Unit: "ms",
+		rng(&Key{Name: "max_drain_time", Warn: "accepted and ignored: a migrating queue moves to its new node over the cluster link in one stream", Type: TypeInt, Default: "500", Unit: "ms",
 			Doc: "Keep a migrated queue this long for late messages."}, 0, math.MaxInt32),
-		rng(&Key{Name: "max_msgs_per_drain_step", Type: TypeInt, Default: "100",
+		rng(&Key{Name: "max_msgs_per_drain_step", Warn: "accepted and ignored: a migrating queue moves to its new node over the cluster link in one stream", Type: TypeInt, Default: "100",
 			Doc: "Messages per batch when migrating a queue to another node."}, 1, math.MaxInt32),
 	}
+}
+
+// addHost completes a nodename without @host the way Erlang's -name does, with this
+// machine's host name (the Docker image's nodename = vernemq-docker relies on it).
+func addHost(s string) string {
+	if s == "" || strings.Contains(s, "@") {
+		return s
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "127.0.0.1"
+	}
+	return s + "@" + host
 }
 
 // checkNodename requires VerneMQ's name@host form.

@@ -19,6 +19,10 @@ var (
 	proxyTypes = []string{"tcp", "ws", "http"} // VerneMQ supports PROXY protocol on these
 	wsTypes    = []string{"ws", "wss"}
 	httpTypes  = []string{"http", "https"}
+	mqttVMQ    = []string{"tcp", "ssl", "ws", "wss", "vmq", "vmqs"} // VerneMQ's schema has mountpoint on these
+	tlsHTTPWS  = []string{"http", "https", "ws", "wss"}             // cowboy-served listeners
+	pluginsOn  = []string{"tcp", "ssl", "ws", "wss"}                // per-listener plugin lists
+	tcpSSL     = []string{"tcp", "ssl"}                             // Erlang active_n
 )
 
 // listenerOpt is one option resolved through listener.<opt> → listener.<type>.<opt>
@@ -31,12 +35,12 @@ type listenerOpt struct {
 
 func listenerOpts() []listenerOpt {
 	return []listenerOpt{
-		{key: *atLeast(&Key{Name: "max_connections", Type: TypeInt, Default: "10000", Infinity: true,
-			Doc: "Concurrent connections per listener; infinity (read as 0) = unlimited."}, 0), types: allTypes},
-		{key: *rng(&Key{Name: "nr_of_acceptors", Type: TypeInt, Default: "10",
-			Doc: "Goroutines accepting connections concurrently per listener."}, 1, 1024), types: allTypes},
+		{key: *atLeast(&Key{Name: "max_connections", Type: TypeInt, Default: "10000", Infinity: true, Unset: "-1",
+			Doc: "Concurrent connections per listener; infinity (read as 0) = unlimited; -1 on a type or name = inherit."}, -1), types: allTypes},
+		{key: *rng(&Key{Name: "nr_of_acceptors", Type: TypeInt, Default: "10", Unset: "-1",
+			Doc: "Goroutines accepting connections concurrently per listener; -1 on a type or name = inherit."}, 1, 1024), types: allTypes},
 		{key: Key{Name: "mountpoint", Type: TypeString, Default: "", Check: checkMountpoint,
-			Doc: "Topic-tree prefix isolating this listener's clients; off or empty = none."}, types: mqttTypes},
+			Doc: "Topic-tree prefix isolating this listener's clients; off or empty = none."}, types: mqttVMQ},
 		{key: Key{Name: "max_connection_lifetime", Type: TypeDuration, Default: "0", Unit: "s",
 			Doc: "Disconnect clients after this long to force re-authentication; 0 = off."}, types: mqttTypes},
 		{key: Key{Name: "allowed_protocol_versions", Type: TypeList, Default: "3,4,5", NonEmpty: true,
@@ -63,6 +67,18 @@ func listenerOpts() []listenerOpt {
 			Enum: []string{"tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"}, Doc: "Accepted TLS versions."}, types: tlsTypes},
 		{key: Key{Name: "ciphers", Type: TypeString, Default: "",
 			Doc: "Colon-separated cipher suite names; empty = Go's defaults."}, types: tlsTypes},
+		{key: Key{Name: "tls_handshake_timeout", Type: TypeDuration, Default: "10000ms", Unit: "ms", Never: "infinity", Unset: "-1",
+			Doc: "Close TLS connections whose handshake takes longer; infinity reads as the 10s default (an endless handshake would let idle sockets pile up)."}, types: tlsTypes},
+		{key: Key{Name: "eccs", Type: TypeString, Default: "", Warn: "accepted and ignored: Go's TLS picks its curves (X25519, P-256, P-384); restrict TLS with tls_version and ciphers",
+			Doc: "Elliptic curves offered (VerneMQ); ignored here."}, types: tlsTypes},
+		{key: Key{Name: "psk_support", Type: TypeBool, Default: "off", Warn: "accepted and ignored: no TLS-PSK (Go's TLS has no PSK cipher suites); use certificates",
+			Doc: "TLS-PSK (VerneMQ); ignored here."}, types: []string{"ssl"}},
+		{key: Key{Name: "psk_identity_hint", Type: TypeString, Default: "VMQ_PSK", Warn: "accepted and ignored: no TLS-PSK; use certificates",
+			Doc: "TLS-PSK identity hint (VerneMQ); ignored here."}, types: []string{"ssl"}},
+		{key: Key{Name: "pskfile", Type: TypeString, Default: "$(platform_etc_dir)/vmq.psk", Warn: "accepted and ignored: no TLS-PSK; use certificates",
+			Doc: "TLS-PSK key file (VerneMQ); ignored here."}, types: []string{"ssl"}},
+		{key: Key{Name: "pskfile_separator", Type: TypeString, Default: ":", Warn: "accepted and ignored: no TLS-PSK; use certificates",
+			Doc: "Separator in the PSK file (VerneMQ); ignored here."}, types: []string{"ssl"}},
 		{key: *rng(&Key{Name: "depth", Type: TypeInt, Default: "1",
 			Doc: "Maximum intermediate certificates in a client chain."}, 0, 100), types: tlsTypes},
 		{key: *atLeast(&Key{Name: "sndbuf", Type: TypeBytes, Default: "0", Doc: "Socket send buffer; 0 = OS default."}, 0), types: allTypes},
@@ -70,6 +86,38 @@ func listenerOpts() []listenerOpt {
 		{key: *atLeast(&Key{Name: "buffer", Type: TypeBytes, Default: "0", Doc: "User-space read buffer; 0 = default."}, 0), types: allTypes},
 		{key: Key{Name: "buffer_sizes", Type: TypeString, Default: "", Check: checkBufferSizes,
 			Doc: "VerneMQ form sndbuf,recbuf,buffer; used where sndbuf/recbuf/buffer are 0."}, types: allTypes},
+		{key: *atLeast(&Key{Name: "active_n", Type: TypeInt, Default: "100", Warn: "accepted and ignored: Erlang socket tuning; a Go connection reads as data arrives",
+			Doc: "Erlang {active, N} (VerneMQ); ignored here."}, 1), types: tcpSSL},
+		{key: Key{Name: "forward_connection_opts", Type: TypeBool, Default: "off", Warn: "accepted and ignored: plugins see the peer address and certificate CN, not socket options",
+			Doc: "Pass socket options to plugins (VerneMQ); ignored here."}, types: mqttTypes},
+		{key: Key{Name: "auth_plugins", Type: TypeString, Default: "", Warn: "accepted and ignored: every listener uses the one plugin chain (plugins.*); use allow_anonymous_override or a mountpoint per listener",
+			Doc: "Authentication plugins of this listener (VerneMQ); ignored here."}, types: pluginsOn},
+		{key: Key{Name: "authz_plugins", Type: TypeString, Default: "", Warn: "accepted and ignored: every listener uses the one plugin chain (plugins.*); use a mountpoint per listener",
+			Doc: "Authorization plugins of this listener (VerneMQ); ignored here."}, types: pluginsOn},
+		{key: Key{Name: "proxy_xff_support", Type: TypeBool, Default: "off", Warn: "accepted and ignored: no X-Forwarded-For; use proxy_protocol on the listener",
+			Doc: "Take the peer from X-Forwarded-For (VerneMQ); ignored here."}, types: []string{"ws"}},
+		{key: Key{Name: "proxy_xff_trusted_intermediate", Type: TypeString, Default: "", Warn: "accepted and ignored: no X-Forwarded-For; use proxy_protocol on the listener",
+			Doc: "Trusted proxies of X-Forwarded-For (VerneMQ); ignored here."}, types: []string{"ws"}},
+		{key: Key{Name: "proxy_xff_use_cn_as_username", Type: TypeBool, Default: "off", Warn: "accepted and ignored: no X-Forwarded-For; use proxy_protocol and proxy_protocol_use_cn_as_username",
+			Doc: "Username from a forwarded certificate CN header (VerneMQ); ignored here."}, types: []string{"ws"}},
+		{key: Key{Name: "proxy_xff_cn_header", Type: TypeString, Default: "x-ssl-client-cn", Warn: "accepted and ignored: no X-Forwarded-For; use proxy_protocol and proxy_protocol_use_cn_as_username",
+			Doc: "Header carrying the certificate CN (VerneMQ); ignored here."}, types: []string{"ws"}},
+		{key: *atLeast(&Key{Name: "max_request_line_length", Type: TypeInt, Default: "8000", Warn: "accepted and ignored: Go's HTTP server bounds request headers at 1 MB in total",
+			Doc: "Cowboy request line limit (VerneMQ); ignored here."}, 1), types: tlsHTTPWS},
+		{key: *atLeast(&Key{Name: "max_header_value_length", Type: TypeInt, Default: "4096", Warn: "accepted and ignored: Go's HTTP server bounds request headers at 1 MB in total",
+			Doc: "Cowboy header value limit (VerneMQ); ignored here."}, 1), types: tlsHTTPWS},
+		{key: Key{Name: "config_mod", Type: TypeString, Default: "vmq_http_config", Warn: "accepted and ignored: Erlang module of VerneMQ's HTTP listener; use http_modules",
+			Doc: "Erlang config module (VerneMQ); ignored here."}, types: httpTypes},
+		{key: Key{Name: "config_fun", Type: TypeString, Default: "config", Warn: "accepted and ignored: Erlang function of VerneMQ's HTTP listener; use http_modules",
+			Doc: "Erlang config function (VerneMQ); ignored here."}, types: httpTypes},
+		{key: *atLeast(&Key{Name: "high_watermark", Type: TypeInt, Default: "8192", Warn: "accepted and ignored: cluster links are bounded by outgoing_clustering_buffer_size",
+			Doc: "Erlang socket watermark (VerneMQ); ignored here."}, 0), types: []string{"vmq"}},
+		{key: *atLeast(&Key{Name: "low_watermark", Type: TypeInt, Default: "4096", Warn: "accepted and ignored: cluster links are bounded by outgoing_clustering_buffer_size",
+			Doc: "Erlang socket watermark (VerneMQ); ignored here."}, 0), types: []string{"vmq"}},
+		{key: *atLeast(&Key{Name: "high_msgq_watermark", Type: TypeInt, Default: "8192", Warn: "accepted and ignored: cluster links are bounded by outgoing_clustering_buffer_size",
+			Doc: "Erlang port queue watermark (VerneMQ); ignored here."}, 0), types: []string{"vmq"}},
+		{key: *atLeast(&Key{Name: "low_msgq_watermark", Type: TypeInt, Default: "4096", Warn: "accepted and ignored: cluster links are bounded by outgoing_clustering_buffer_size",
+			Doc: "Erlang port queue watermark (VerneMQ); ignored here."}, 0), types: []string{"vmq"}},
 		{key: Key{Name: "ws_path", Type: TypeString, Default: "/mqtt", NonEmpty: true, Check: checkPath,
 			Doc: "HTTP path of the WebSocket endpoint (ours; VerneMQ fixes /mqtt)."}, types: wsTypes},
 		{key: Key{Name: "http_modules", Type: TypeList, Enum: httpModules,
@@ -104,6 +152,11 @@ func listenerKeys() []*Key {
 			nk.Inherit = func(string) string { return typeKey }
 			out = append(out, &tk, &nk)
 		}
+	}
+	// Per-listener authentication of one HTTP module, over http_module.$name.auth.mode.
+	for _, t := range httpTypes {
+		out = append(out, &Key{Name: "listener." + t + ".$name.http_module.$module.auth.mode", Type: TypeEnum,
+			Enum: []string{"apikey", "noauth"}, Doc: "Authentication of one HTTP module on this listener: apikey or noauth."})
 	}
 	return out
 }

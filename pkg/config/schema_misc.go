@@ -24,7 +24,11 @@ func miscKeys() []*Key {
 		{Name: "log.console.file", Type: TypeString, Default: "$(platform_log_dir)/console.log", NonEmpty: true,
 			Doc: "Console log file when log.console is file or both."},
 		{Name: "log.console.format", Type: TypeEnum, Default: "text", Enum: []string{"text", "json"},
-			Doc: "Console log line format."},
+			Doc: "Log line format of both outputs unless log.console.console.format or log.console.file.format says otherwise (ours)."},
+		{Name: "log.console.console.format", Type: TypeEnum, Enum: []string{"text", "json"}, Inherit: inheritFrom("log.console.format"),
+			Doc: "Log line format on the console (stderr)."},
+		{Name: "log.console.file.format", Type: TypeEnum, Enum: []string{"text", "json"}, Inherit: inheritFrom("log.console.format"),
+			Doc: "Log line format in log.console.file."},
 
 		{Name: "store.dir", Type: TypeString, Default: "$(platform_data_dir)/msgstore", NonEmpty: true,
 			Doc: "Directory of the message store (replaces VerneMQ's leveldb/msg store keys)."},
@@ -59,6 +63,8 @@ func miscKeys() []*Key {
 			Doc: "File mode of the admin socket, octal (ours)."}, 0, 0o777),
 	}
 }
+
+func inheritFrom(key string) func(string) string { return func(string) string { return key } }
 
 var httpModules = []string{"vmq_metrics_http", "vmq_http_mgmt_api", "vmq_status_http", "vmq_health_http",
 	"vmq_http_v2_api", "vmq_http_pub", "vmq_web_ui"}

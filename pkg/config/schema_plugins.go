@@ -13,12 +13,15 @@ var webhookHooks = []string{
 	"on_publish_m5", "on_subscribe_m5", "on_unsubscribe_m5", "on_deliver_m5", "on_auth_m5",
 }
 
+// luaHint: vmq_diversity runs no Lua here; its database backends are built in.
+const luaHint = "accepted and ignored: no Lua scripts; the database lookups of VerneMQ's stock scripts are built in (vmq_diversity.auth_<db>.enabled = on)"
+
 // pluginKeys: plugin switches and the bundled plugins' keys (§5).
 func pluginKeys() []*Key {
 	keys := []*Key{
 		{Name: "plugins.$name", Type: TypeBool, Default: "off", Doc: "Enable (on) or disable (off) a plugin."},
 		{Name: "plugins.$name.priority", Type: TypeInt, Doc: "Chain position: lower runs first; unset runs after prioritized plugins."},
-		{Name: "plugins.$name.path", Type: TypeString, Doc: "Plugin location (VerneMQ); informational here."},
+		{Name: "plugins.$name.path", Type: TypeString, Warn: "accepted and ignored: plugins are built into the broker; there is no plugin code to load", Doc: "Plugin location (VerneMQ); informational here."},
 		{Name: "plugins.vmq_passwd", Type: TypeBool, Default: "on", Doc: "File-based authentication (vmq.passwd)."},
 		{Name: "plugins.vmq_acl", Type: TypeBool, Default: "on", Doc: "File-based authorization (vmq.acl)."},
 		{Name: "plugins.vmq_diversity", Type: TypeBool, Default: "off", Doc: "Lua scripts and database authentication."},
@@ -45,17 +48,17 @@ func pluginKeys() []*Key {
 		{Name: "vmq_webhooks.cafile", Type: TypeString, Doc: "CA bundle for https endpoints."},
 		{Name: "vmq_webhooks.certfile", Type: TypeString, Doc: "Client certificate for https endpoints."},
 		{Name: "vmq_webhooks.keyfile", Type: TypeString, Doc: "Client key for https endpoints."},
-		{Name: "vmq_webhooks.keyfile_password", Type: TypeString, Doc: "Password of the client key."},
-		{Name: "vmq_webhooks.tls_version", Type: TypeEnum, Default: "tlsv1.2", Enum: []string{"tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"},
+		{Name: "vmq_webhooks.keyfile_password", Type: TypeString, Warn: "accepted and ignored: use an unencrypted vmq_webhooks.keyfile (readable by the broker only)", Doc: "Password of the client key."},
+		{Name: "vmq_webhooks.tls_version", Warn: "accepted and ignored: endpoints are reached with TLS 1.2 or 1.3", Type: TypeEnum, Default: "tlsv1.2", Enum: []string{"tlsv1", "tlsv1.1", "tlsv1.2", "tlsv1.3"},
 			Doc: "Minimum TLS version towards endpoints."},
 		{Name: "vmq_webhooks.verify_peer", Type: TypeBool, Default: "on", Doc: "Verify endpoint certificates."},
-		rng(&Key{Name: "vmq_webhooks.depth", Type: TypeInt, Default: "100", Doc: "Maximum certificate chain depth."}, 0, 1000),
-		{Name: "vmq_webhooks.use_crls", Type: TypeBool, Default: "off", Doc: "Check endpoint certificates against CRLs."},
+		rng(&Key{Name: "vmq_webhooks.depth", Warn: "accepted and ignored: the endpoint's whole chain is verified against vmq_webhooks.cafile or the system CAs", Type: TypeInt, Default: "100", Doc: "Maximum certificate chain depth."}, 0, 1000),
+		{Name: "vmq_webhooks.use_crls", Warn: "accepted and ignored: endpoint certificates are not checked against CRLs", Type: TypeBool, Default: "off", Doc: "Check endpoint certificates against CRLs."},
 
-		{Name: "vmq_diversity.script_dir", Type: TypeString, Default: "./share/lua", Doc: "Lua scripts loaded at start."},
-		{Name: "vmq_diversity.$name.file", Type: TypeString, NonEmpty: true, Doc: "An extra Lua script to load."},
-		rng(&Key{Name: "vmq_diversity.nr_lua_states", Type: TypeInt, Default: "1", Doc: "Lua states per script."}, 1, 1024),
-		{Name: "vmq_diversity.keep_state", Type: TypeBool, Default: "off", Doc: "Keep Lua state between calls."},
+		{Name: "vmq_diversity.script_dir", Warn: luaHint, Type: TypeString, Default: "./share/lua", Doc: "Lua scripts loaded at start."},
+		{Name: "vmq_diversity.$name.file", Warn: luaHint, Type: TypeString, NonEmpty: true, Doc: "An extra Lua script to load."},
+		rng(&Key{Name: "vmq_diversity.nr_lua_states", Warn: luaHint, Type: TypeInt, Default: "1", Doc: "Lua states per script."}, 1, 1024),
+		{Name: "vmq_diversity.keep_state", Warn: luaHint, Type: TypeBool, Default: "off", Doc: "Keep Lua state between calls."},
 	}
 	return append(keys, diversityDBKeys()...)
 }
@@ -74,7 +77,6 @@ func diversityDBKeys() []*Key {
 		{"mysql2", "3306", "root", "vernemq_db", []string{"password", "md5", "sha1", "sha256"}, true},
 		{"mongodb", "27017", "", "", nil, true},
 		{"redis", "6379", "", "0", nil, true},
-		{"memcached", "11211", "", "", nil, false},
 	}
 	var out []*Key
 	for _, d := range dbs {

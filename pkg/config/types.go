@@ -87,6 +87,9 @@ func parseDuration(s string, base time.Duration, expiry bool) (time.Duration, er
 		if n < 0 {
 			return 0, fmt.Errorf("%q is negative (durations must be >= 0)", s)
 		}
+		if n == 0 {
+			return 0, nil // 0 is 0 in any unit
+		}
 		if base == 0 {
 			return 0, fmt.Errorf("%q has no unit (use units %s)", s, allowed)
 		}
@@ -159,7 +162,11 @@ func parseBytes(s string) (int64, error) {
 }
 
 // splitList splits a comma-separated list, trimming blanks and dropping empty items.
+// VerneMQ's schema writes some list defaults in Erlang form, "[a, b]": the brackets go.
 func splitList(s string) []string {
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		s = s[1 : len(s)-1]
+	}
 	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {

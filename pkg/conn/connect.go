@@ -108,7 +108,8 @@ func (c *client) handshake(ctx context.Context) bool {
 	}
 	c.auth = ac
 	c.mountpoint = ac.Mountpoint
-	c.keepAlive = time.Duration(cp.KeepAlive) * time.Second
+	keepAlive, serverKeepAlive := capKeepAlive(cp.KeepAlive, st.MaxKeepAlive, c.version)
+	c.keepAlive = time.Duration(keepAlive) * time.Second
 	c.aliasMax = st.TopicAliasMaxBroker
 	if c.maxRate == 0 {
 		c.maxRate = st.MaxMessageRate
@@ -154,10 +155,10 @@ func (c *client) handshake(ctx context.Context) bool {
 		ID: id, CleanStart: cleanStart, Persistent: persistent, Expiry: expiry, Link: c,
 		Info: session.Info{
 			Username: username, Peer: c.peer.Addr, Listener: c.peer.Listener, Protocol: c.version,
-			CleanStart: cleanStart, KeepAlive: cp.KeepAlive, Connected: time.Now(), TopicAliasMax: aliasOut,
+			CleanStart: cleanStart, KeepAlive: keepAlive, Connected: time.Now(), TopicAliasMax: aliasOut,
 		},
 		RecvMax: recvMax, MaxPacket: maxPkt, Will: will,
-		Connack: func(present bool) packets.Packet { return c.connack(present, assigned, st) },
+		Connack: func(present bool) packets.Packet { return c.connack(present, assigned, serverKeepAlive, st) },
 	}
 	c.sess, _ = c.srv.Broker.Connect(ctx, req)
 	c.srv.Metrics.ConnackSent.Inc()
@@ -166,10 +167,24 @@ func (c *client) handshake(ctx context.Context) bool {
 	return true
 }
 
-func (c *client) connack(present bool, assigned string, st *Settings) packets.Packet {
+// capKeepAlive applies max_keepalive: a keep alive above the cap, or 0 (none), becomes
+// the cap. An MQTT 5 client is told with Server Keep Alive [MQTT-3.2.2-21]; a 3.x
+// client cannot be told, and is held to the cap all the same (disconnected after
+// 1.5 times it of silence). The second result is the Server Keep Alive to send, or nil.
+func capKeepAlive(client, limit uint16, version byte) (uint16, *uint16) {
+	if limit == 0 || (client != 0 && client <= limit) {
+		return client, nil
+	}
+	if version == packets.V5 {
+		return limit, &limit
+	}
+	return limit, nil
+}
+
+func (c *client) connack(present bool, assigned string, serverKeepAlive *uint16, st *Settings) packets.Packet {
 	ack := &packets.Connack{SessionPresent: present, ReasonCode: packets.Success}
 	if c.version == packets.V5 {
-		props := &packets.Properties{AssignedClientID: assigned}
+		props := &packets.Properties{AssignedClientID: assigned, ServerKeepAlive: serverKeepAlive}
 		if st.ReceiveMaxBroker > 0 && st.ReceiveMaxBroker < 65535 {
 			rm := st.ReceiveMaxBroker
 			props.ReceiveMaximum = &rm

@@ -35,6 +35,7 @@ type Settings struct {
 	PersistentClientExpiration        uint32        // seconds for 3.1.1 persistent sessions, 0 = never
 	MaxLastWillDelay                  int64         // seconds, < 0 = as the client asks
 	ParkIdleAfter                     time.Duration // idle time after which a reader parks (0 = never)
+	MaxKeepAlive                      uint16        // max_keepalive in seconds: cap on the client keep alive, 0 = none
 }
 
 // DefaultSettings are VerneMQ's defaults.

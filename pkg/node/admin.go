@@ -10,8 +10,10 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
-// Version is what vmq-admin node status and /status.json report; set at link time
-// with -ldflags "-X github.com/vernemq-go/vernemq/pkg/node.Version=...".
+// Version is the one version of the build: vernemq version, vmq-admin node status and
+// /status.json report it. make sets it at link time (-ldflags "-X
+// github.com/vernemq-go/vernemq/pkg/node.Version=$(git describe --tags --always --dirty)");
+// a plain go build falls back to the commit Go recorded (see version.go).
 var Version = "dev"
 
 // mqttTypeNames are VerneMQ's listener type names in listener show.

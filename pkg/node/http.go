@@ -107,7 +107,11 @@ func (n *Node) httpMux(lc config.Listener, reg *admin.Registry, b *admin.Backend
 	}
 	if slices.Contains(mods, "vmq_http_mgmt_api") {
 		needKey := func() bool {
-			mode, ok := n.Cfg.Raw("http_module.vmq_http_mgmt_api.auth.mode")
+			// listener.<type>.<name>.http_module.<module>.auth.mode overrides http_module.<module>.auth.mode.
+			mode, ok := n.Cfg.Raw("listener." + lc.Type + "." + lc.Name + ".http_module.vmq_http_mgmt_api.auth.mode")
+			if !ok {
+				mode, ok = n.Cfg.Raw("http_module.vmq_http_mgmt_api.auth.mode")
+			}
 			return !ok || mode != "noauth"
 		}
 		mux.Handle(admin.APIPrefix, reg.APIHandler(keys, needKey))

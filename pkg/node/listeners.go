@@ -43,7 +43,7 @@ func listenerOptions(lc config.Listener, maxWSFrame int64) listener.Options {
 		ProxyProtocolUseCNAsUsername: lc.ProxyProtocolUseCNAsUsername, ProxyHeaderTimeout: lc.ProxyProtocolTimeout,
 		CAFile: lc.CAFile, CertFile: lc.CertFile, KeyFile: lc.KeyFile, KeyPasswd: lc.KeyPasswd, CRLFile: lc.CRLFile,
 		TLSVersion: lc.TLSVersion, Ciphers: lc.Ciphers, RequireCertificate: lc.RequireCertificate,
-		UseIdentityAsUsername: lc.UseIdentityAsUsername, Depth: lc.Depth,
+		UseIdentityAsUsername: lc.UseIdentityAsUsername, Depth: lc.Depth, TLSHandshakeTimeout: lc.TLSHandshakeTimeout,
 		SndBuf: lc.SndBuf, RecBuf: lc.RecBuf, WSPath: lc.WSPath, NrOfAcceptors: lc.NrOfAcceptors,
 		MaxWSFrameSize: maxWSFrame,
 	}

@@ -151,6 +151,7 @@ func (n *Node) apply() {
 	st.PersistentClientExpiration = pce
 	st.MaxLastWillDelay = willCap
 	st.ParkIdleAfter = c.Duration("park_idle_connections_after")
+	st.MaxKeepAlive = uint16(c.Duration("max_keepalive") / time.Second)
 	n.Server.SetSettings(st)
 }
 

@@ -3,9 +3,12 @@ package ops
 import (
 	"encoding/base64"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 // The HTTP API answers a good key, and refuses a wrong key, an expired key and no key.
@@ -51,5 +54,27 @@ func TestAPIKeys(t *testing.T) {
 	}
 	if code, _ := call(map[string]string{"x-api-key": good}); code != http.StatusOK {
 		t.Fatalf("good key after another expired: %d", code)
+	}
+}
+
+// listener.<type>.<name>.http_module.<module>.auth.mode overrides http_module.<module>.auth.mode
+// for that listener only (VerneMQ 2.2): a local listener without keys beside a keyed one.
+func TestPerListenerHTTPModuleAuthMode(t *testing.T) {
+	t.Parallel()
+	local := "127.0.0.1:" + strconv.Itoa(testnode.FreePort(t))
+	n := startNode(t, "", map[string]string{
+		"listener.http.local": local,
+		"listener.http.local.http_module.vmq_http_mgmt_api.auth.mode": "noauth",
+	})
+	if code, body := n.get("/api/v1/node/status", nil); code != http.StatusUnauthorized {
+		t.Fatalf("default listener without key: %d %s, want 401", code, body)
+	}
+	resp, err := httpClient.Get("http://" + local + "/api/v1/node/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("noauth listener: %d, want 200 without a key", resp.StatusCode)
 	}
 }
