@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -73,17 +74,6 @@ func (l *pipeLink) published() []*packets.Publish {
 	return append([]*packets.Publish(nil), l.pubs...)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func connect(b *Broker, id string, persistent bool, l *pipeLink) *session.Session {
 	if l.version == 0 {
 		l.version = packets.V311
@@ -124,8 +114,8 @@ func TestRouteOverlapAndNoLocal(t *testing.T) {
 	m := msg("x", 1, "mine")
 	m.From = "sub"
 	b.Publish(m)
-	waitFor(t, "one delivery", func() bool { return len(l.published()) == 1 })
-	time.Sleep(20 * time.Millisecond)
+	eventually.True(t, eventually.Wait, "one delivery", func() bool { return len(l.published()) == 1 })
+	eventually.Never(t, eventually.Settle, "a second copy", func() bool { return len(l.published()) > 1 })
 	pubs := l.published()
 	if len(pubs) != 1 || pubs[0].QoS != 1 || string(pubs[0].Payload) != "one" {
 		t.Fatalf("want one QoS 1 copy of a/b, got %+v", pubs)
@@ -148,7 +138,7 @@ func TestQueueLimitsFifoLifo(t *testing.T) {
 		}
 		l2 := &pipeLink{}
 		connect(b, "p", true, l2)
-		waitFor(t, "3 queued messages", func() bool { return len(l2.published()) == 3 })
+		eventually.True(t, eventually.Wait, "3 queued messages", func() bool { return len(l2.published()) == 3 })
 		want := "012"
 		if lifo {
 			want = "234"
@@ -228,9 +218,9 @@ func TestDurableAck(t *testing.T) {
 	}
 	l2 := &pipeLink{}
 	connect(b2, "p", true, l2)
-	waitFor(t, "stored messages after restart", func() bool { return len(l2.published()) >= 20 })
+	eventually.True(t, eventually.Wait, "stored messages after restart", func() bool { return len(l2.published()) >= 20 })
 	// Only the inflight window (20) is sent until acknowledged.
-	time.Sleep(20 * time.Millisecond)
+	eventually.Never(t, eventually.Settle, "more than the inflight window sent", func() bool { return len(l2.published()) > 20 })
 	if got := len(l2.published()); got != 20 {
 		t.Fatalf("%d messages sent with max_inflight_messages 20", got)
 	}
@@ -268,7 +258,7 @@ func TestConcurrentRouting(t *testing.T) {
 	}()
 	wg.Wait()
 	for i, l := range links {
-		waitFor(t, fmt.Sprint("all messages at subscriber ", i), func() bool { return len(l.published()) == pubs*each })
+		eventually.True(t, eventually.Wait, fmt.Sprint("all messages at subscriber ", i), func() bool { return len(l.published()) == pubs*each })
 	}
 }
 
@@ -290,7 +280,7 @@ func TestSharedSubscriptionOnce(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "300 deliveries", func() bool { return total() == 300 })
+	eventually.True(t, eventually.Wait, "300 deliveries", func() bool { return total() == 300 })
 	for i, l := range links {
 		if len(l.published()) == 0 {
 			t.Errorf("member %d got nothing", i)
@@ -304,11 +294,11 @@ func TestTakeoverOldAcksIgnored(t *testing.T) {
 	s := connect(b, "c", true, l1)
 	b.Subscribe(s, []session.Sub{{Filter: "t", Options: packets.SubOptions{QoS: 1}}})
 	b.Publish(msg("t", 1, "a"))
-	waitFor(t, "first delivery", func() bool { return len(l1.published()) == 1 })
+	eventually.True(t, eventually.Wait, "first delivery", func() bool { return len(l1.published()) == 1 })
 	l2 := &pipeLink{}
 	connect(b, "c", true, l2)
-	waitFor(t, "the old connection kicked", func() bool { return l1.kicked.Load() == 1 })
-	waitFor(t, "resend on the new connection", func() bool { return len(l2.published()) == 1 })
+	eventually.True(t, eventually.Wait, "the old connection kicked", func() bool { return l1.kicked.Load() == 1 })
+	eventually.True(t, eventually.Wait, "resend on the new connection", func() bool { return len(l2.published()) == 1 })
 	if !l2.published()[0].Dup {
 		t.Error("resent message without DUP")
 	}
@@ -336,9 +326,16 @@ func TestLargeFanoutDedup(t *testing.T) {
 	m.From = "pub"
 	b.Publish(m)
 	for i, l := range links {
-		waitFor(t, fmt.Sprint("delivery ", i), func() bool { return len(l.published()) >= 1 })
+		eventually.True(t, eventually.Wait, fmt.Sprint("delivery ", i), func() bool { return len(l.published()) >= 1 })
 	}
-	time.Sleep(20 * time.Millisecond)
+	eventually.Never(t, eventually.Settle, "a duplicate delivery", func() bool {
+		for _, l := range links {
+			if len(l.published()) > 1 {
+				return true
+			}
+		}
+		return false
+	})
 	for i, l := range links {
 		if n := len(l.published()); n != 1 {
 			t.Fatalf("subscriber %d got %d copies", i, n)
@@ -371,9 +368,16 @@ func TestLargeFanoutMergesOverlaps(t *testing.T) {
 	}
 	b.Publish(msg("f/x", 1, "x"))
 	for i, s := range subs {
-		waitFor(t, fmt.Sprint("delivery ", i), func() bool { return len(s.l.published()) >= 1 })
+		eventually.True(t, eventually.Wait, fmt.Sprint("delivery ", i), func() bool { return len(s.l.published()) >= 1 })
 	}
-	time.Sleep(20 * time.Millisecond)
+	eventually.Never(t, eventually.Settle, "a duplicate delivery", func() bool {
+		for _, s := range subs {
+			if len(s.l.published()) > 1 {
+				return true
+			}
+		}
+		return false
+	})
 	for i, s := range subs {
 		pubs := s.l.published()
 		want := byte(0)
@@ -426,7 +430,7 @@ func TestDeliverLocalReportsCongestion(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("congestion channel not closed after the subscriber drained its queue")
 	}
-	waitFor(t, "queued deliveries", func() bool { return len(l.published()) >= 6 })
+	eventually.True(t, eventually.Wait, "queued deliveries", func() bool { return len(l.published()) >= 6 })
 }
 
 // fakeRemote records forwarded shared deliveries.

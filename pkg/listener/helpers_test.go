@@ -269,18 +269,6 @@ func expectClosed(t *testing.T, c net.Conn) {
 	t.Fatal("server kept sending data; want the connection closed")
 }
 
-// waitFor polls cond until it holds or 5s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func dial(t *testing.T, l *Listener) net.Conn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", l.Addr().String(), 5*time.Second)

@@ -1,6 +1,7 @@
 package listener
 
 import (
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"net"
 	"testing"
 	"time"
@@ -120,7 +121,7 @@ func TestProxyMissingOrInvalidHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectClosed(t, c)
-	waitFor(t, "ProxyErrors 1", func() bool { return l.Stats().ProxyErrors == 1 })
+	eventually.True(t, eventually.Wait, "ProxyErrors 1", func() bool { return l.Stats().ProxyErrors == 1 })
 
 	// A malformed v1 line.
 	c2 := dial(t, l)
@@ -128,9 +129,9 @@ func TestProxyMissingOrInvalidHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectClosed(t, c2)
-	waitFor(t, "ProxyErrors 2", func() bool { return l.Stats().ProxyErrors == 2 })
+	eventually.True(t, eventually.Wait, "ProxyErrors 2", func() bool { return l.Stats().ProxyErrors == 2 })
 	rec.none(t)
-	waitFor(t, "Active 0", func() bool { return l.Stats().Active == 0 })
+	eventually.True(t, eventually.Wait, "Active 0", func() bool { return l.Stats().Active == 0 })
 }
 
 func TestProxyHeaderTimeout(t *testing.T) {
@@ -141,7 +142,7 @@ func TestProxyHeaderTimeout(t *testing.T) {
 	if took := time.Since(began); took < 100*time.Millisecond || took > 3*time.Second {
 		t.Fatalf("closed after %v, want about the 150ms header timeout", took)
 	}
-	waitFor(t, "ProxyErrors 1", func() bool { return l.Stats().ProxyErrors == 1 })
+	eventually.True(t, eventually.Wait, "ProxyErrors 1", func() bool { return l.Stats().ProxyErrors == 1 })
 	rec.none(t)
 }
 

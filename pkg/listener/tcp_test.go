@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"net"
 	"path/filepath"
 	"strings"
@@ -35,7 +36,7 @@ func TestTCPEchoAndPeer(t *testing.T) {
 		t.Errorf("stats = %+v, want Accepted 1 Active 1", s)
 	}
 	_ = c.Close()
-	waitFor(t, "Active back to 0", func() bool { return l.Stats().Active == 0 })
+	eventually.True(t, eventually.Wait, "Active back to 0", func() bool { return l.Stats().Active == 0 })
 }
 
 func TestTCPNotProxyPassesHeaderBytes(t *testing.T) {
@@ -56,11 +57,11 @@ func TestMaxConnectionsRefuses(t *testing.T) {
 	rec.next(t)
 	c2 := dial(t, l)
 	expectClosed(t, c2)
-	waitFor(t, "refusal counted", func() bool { return l.Stats().RefusedMaxConns == 1 })
+	eventually.True(t, eventually.Wait, "refusal counted", func() bool { return l.Stats().RefusedMaxConns == 1 })
 	rec.none(t)
 	echo(t, c1, "still here")
 	_ = c1.Close()
-	waitFor(t, "slot freed", func() bool { return l.Stats().Active == 0 })
+	eventually.True(t, eventually.Wait, "slot freed", func() bool { return l.Stats().Active == 0 })
 	c3 := dial(t, l)
 	echo(t, c3, "three")
 	rec.next(t)
@@ -102,7 +103,7 @@ func TestStopStartAndCloseConnections(t *testing.T) {
 	l.CloseConnections()
 	expectClosed(t, c1)
 	expectClosed(t, c2)
-	waitFor(t, "no active connections", func() bool { return l.Stats().Active == 0 })
+	eventually.True(t, eventually.Wait, "no active connections", func() bool { return l.Stats().Active == 0 })
 	if !l.Running() {
 		t.Fatal("CloseConnections must not stop the listener")
 	}
@@ -139,7 +140,7 @@ func TestContextCancelStopsAll(t *testing.T) {
 	rec.next(t)
 	cancel()
 	expectClosed(t, c)
-	waitFor(t, "listener stopped", func() bool { return !l.Running() })
+	eventually.True(t, eventually.Wait, "listener stopped", func() bool { return !l.Running() })
 }
 
 func TestHandlerContextCancelledOnClose(t *testing.T) {
@@ -156,7 +157,7 @@ func TestHandlerContextCancelledOnClose(t *testing.T) {
 	}
 	defer l.StopAll()
 	dial(t, l)
-	waitFor(t, "connection active", func() bool { return l.Stats().Active == 1 })
+	eventually.True(t, eventually.Wait, "connection active", func() bool { return l.Stats().Active == 1 })
 	l.CloseConnections()
 	select {
 	case err := <-done:

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"math/big"
 	"net"
 	"os"
@@ -77,10 +78,10 @@ func TestTLSRejections(t *testing.T) {
 			t.Fatalf("%s client certificate accepted", c.name)
 		}
 		want := uint64(i + 1)
-		waitFor(t, c.name+" counted in TLSErrors", func() bool { return l.Stats().TLSErrors == want })
+		eventually.True(t, eventually.Wait, c.name+" counted in TLSErrors", func() bool { return l.Stats().TLSErrors == want })
 	}
 	rec.none(t)
-	waitFor(t, "no active connections", func() bool { return l.Stats().Active == 0 })
+	eventually.True(t, eventually.Wait, "no active connections", func() bool { return l.Stats().Active == 0 })
 }
 
 func TestTLSOptionalClientCert(t *testing.T) {
@@ -130,7 +131,7 @@ func TestTLSDepth(t *testing.T) {
 			t.Fatalf("depth %d, %s: err = %v, want ok=%v", tc.depth, tc.cert.Leaf.Subject.CommonName, err, tc.ok)
 		}
 		if !tc.ok {
-			waitFor(t, "TLS error counted", func() bool { return l.Stats().TLSErrors == 1 })
+			eventually.True(t, eventually.Wait, "TLS error counted", func() bool { return l.Stats().TLSErrors == 1 })
 			rec.none(t)
 			continue
 		}

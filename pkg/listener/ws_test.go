@@ -3,6 +3,7 @@ package listener
 import (
 	"context"
 	"crypto/tls"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"net"
 	"net/http"
 	"strings"
@@ -96,7 +97,7 @@ func TestWebSocketRoundTrip(t *testing.T) {
 		}
 		c.Close(websocket.StatusNormalClosure, "")
 	}
-	waitFor(t, "Active 0", func() bool { return l.Stats().Active == 0 })
+	eventually.True(t, eventually.Wait, "Active 0", func() bool { return l.Stats().Active == 0 })
 	if s := l.Stats(); s.Accepted != 2 {
 		t.Fatalf("stats = %+v", s)
 	}
@@ -119,7 +120,7 @@ func TestWebSocketRejectsWithoutSubprotocolOrWrongPath(t *testing.T) {
 		t.Fatalf("wrong path: err = %v resp = %v, want 404", err, resp)
 	}
 	rec.none(t)
-	waitFor(t, "Active 0", func() bool { return l.Stats().Active == 0 })
+	eventually.True(t, eventually.Wait, "Active 0", func() bool { return l.Stats().Active == 0 })
 }
 
 func TestWebSocketProxyProtocol(t *testing.T) {
@@ -167,5 +168,5 @@ func TestWSSClientCertAndStop(t *testing.T) {
 	if _, _, err := c.Read(ctx); err == nil || ctx.Err() != nil {
 		t.Fatalf("read after CloseConnections = %v, want connection closed", err)
 	}
-	waitFor(t, "Active 0", func() bool { return l.Stats().Active == 0 })
+	eventually.True(t, eventually.Wait, "Active 0", func() bool { return l.Stats().Active == 0 })
 }

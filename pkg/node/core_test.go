@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"io"
 	"log/slog"
 	"net"
@@ -116,17 +117,6 @@ func idOf(clientID string) topics.SubscriberID { return topics.SubscriberID{Clie
 
 func storeKey(clientID string) store.SessionKey { return store.SessionKey{ClientID: clientID} }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // [MQTT-3.3.4-4] one message carries every matching subscription identifier; [MQTT-3.3.5-1] highest QoS.
 func TestV5SubscriptionIdentifiersOverlap(t *testing.T) {
 	_, addr := startNode(t)
@@ -145,8 +135,8 @@ func TestV5SubscriptionIdentifiersOverlap(t *testing.T) {
 	if _, err := pub.c.Publish(ctx, &paho.Publish{Topic: "a/b", QoS: 2, Payload: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "delivery", func() bool { return len(sub.received()) > 0 })
-	time.Sleep(50 * time.Millisecond)
+	eventually.True(t, eventually.Wait, "delivery", func() bool { return len(sub.received()) > 0 })
+	eventually.Never(t, eventually.Settle, "a second copy", func() bool { return len(sub.received()) > 1 })
 	got := sub.received()
 	if len(got) != 1 || got[0].QoS != 2 {
 		t.Fatalf("want one QoS 2 delivery, got %d (first QoS %d)", len(got), got[0].QoS)
@@ -161,8 +151,8 @@ func TestDollarTopicsNotMatchedByWildcards(t *testing.T) {
 	sub.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "#"}, {Topic: "$app/+"}}})
 	pub, _ := dialV5(t, addr, "pub", nil)
 	pub.c.Publish(ctx, &paho.Publish{Topic: "$app/x", QoS: 1, Payload: []byte("1")})
-	waitUntil(t, "delivery", func() bool { return len(sub.received()) > 0 })
-	time.Sleep(50 * time.Millisecond)
+	eventually.True(t, eventually.Wait, "delivery", func() bool { return len(sub.received()) > 0 })
+	eventually.Never(t, eventually.Settle, "$app/x delivered twice", func() bool { return len(sub.received()) > 1 })
 	if n := len(sub.received()); n != 1 {
 		t.Fatalf("$app/x delivered %d times; '#' must not match it", n)
 	}

@@ -3,6 +3,7 @@ package node
 import (
 	"bufio"
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"net"
 	"os"
 	"runtime"
@@ -49,7 +50,7 @@ func TestIdleConnectionMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, "every idle client parked", func() bool { return n.Server.Parked() == count })
+	eventually.True(t, eventually.Wait, "every idle client parked", func() bool { return n.Server.Parked() == count })
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&after)

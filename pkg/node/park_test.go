@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"net"
 	"runtime"
 	"strconv"
@@ -50,7 +51,7 @@ func TestIdleClientsParkAndResume(t *testing.T) {
 	for i := range cs {
 		cs[i] = dial311(t, addr, fmt.Sprintf("idle-%d", i), 60, nil)
 	}
-	waitUntil(t, "every idle client parked", func() bool { return n.Server.Parked() == count })
+	eventually.True(t, eventually.Wait, "every idle client parked", func() bool { return n.Server.Parked() == count })
 	if g := runtime.NumGoroutine() - g0; g > count/4 {
 		t.Fatalf("%d more goroutines with %d parked clients; parked clients should hold none", g, count)
 	}
@@ -60,7 +61,7 @@ func TestIdleClientsParkAndResume(t *testing.T) {
 			t.Fatalf("client %d: no SUBACK after resuming", i)
 		}
 	}
-	waitUntil(t, "subscribers parked again", func() bool { return n.Server.Parked() == count })
+	eventually.True(t, eventually.Wait, "subscribers parked again", func() bool { return n.Server.Parked() == count })
 	pub := dial311(t, addr, "publisher", 60, nil)
 	for i := range cs {
 		pub.send(t, &packets.Publish{Topic: "park/" + strconv.Itoa(i), QoS: 1, PacketID: uint16(i + 1), Payload: []byte("to a parked client")})
@@ -92,7 +93,7 @@ func TestParkedClientKeepaliveExpires(t *testing.T) {
 	watcher.send(t, &packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: "wills/#"}}})
 	watcher.read(t)
 	c := dial311(t, addr, "sleepy", 1, &packets.Will{Topic: "wills/sleepy", Payload: []byte("gone")})
-	waitUntil(t, "the silent client parked", func() bool { return n.Server.Parked() >= 1 })
+	eventually.True(t, eventually.Wait, "the silent client parked", func() bool { return n.Server.Parked() >= 1 })
 	before := n.Metrics.KeepaliveExpired.Value()
 	start := time.Now()
 	if !c.closedWithin(5 * time.Second) {
@@ -114,24 +115,24 @@ func TestParkedClientKeepaliveExpires(t *testing.T) {
 func TestParkedClientsEndFromOutside(t *testing.T) {
 	n, addr := startNode(t, "park_idle_connections_after = 100ms")
 	old := dial311(t, addr, "twin", 60, nil)
-	waitUntil(t, "first twin parked", func() bool { return n.Server.Parked() == 1 })
+	eventually.True(t, eventually.Wait, "first twin parked", func() bool { return n.Server.Parked() == 1 })
 	dial311(t, addr, "twin", 60, nil) // takeover kicks the parked one
 	if !old.closedWithin(5 * time.Second) {
 		t.Fatal("parked client not closed by the takeover")
 	}
-	waitUntil(t, "one connection left", func() bool { return n.Server.Count() == 1 })
+	eventually.True(t, eventually.Wait, "one connection left", func() bool { return n.Server.Count() == 1 })
 
 	for i := range 5 {
 		dial311(t, addr, fmt.Sprintf("victim-%d", i), 60, nil)
 	}
-	waitUntil(t, "six parked", func() bool { return n.Server.Parked() == 6 })
+	eventually.True(t, eventually.Wait, "six parked", func() bool { return n.Server.Parked() == 6 })
 	host, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
 	if err := n.StopListener(host, p, true); err != nil {
 		t.Fatal(err)
 	}
 	// The listener closes sockets under parked clients; the sweeper ends their sessions.
-	waitUntil(t, "every connection ended after listener stop --kill", func() bool {
+	eventually.True(t, eventually.Wait, "every connection ended after listener stop --kill", func() bool {
 		return n.Server.Count() == 0 && n.Server.Parked() == 0 && n.Metrics.ActiveConnections.Value() == 0
 	})
 	if err := n.StartListener(context.Background(), host, p); err != nil {
@@ -140,7 +141,7 @@ func TestParkedClientsEndFromOutside(t *testing.T) {
 	for i := range 3 {
 		dial311(t, addr, fmt.Sprintf("late-%d", i), 60, nil)
 	}
-	waitUntil(t, "three parked", func() bool { return n.Server.Parked() == 3 })
+	eventually.True(t, eventually.Wait, "three parked", func() bool { return n.Server.Parked() == 3 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := n.Stop(ctx); err != nil {
@@ -194,6 +195,6 @@ func TestParkResumeChurn(t *testing.T) {
 		t.Fatalf("%d distinct messages, want %d", len(got), pubs*each)
 	}
 	if n.Server.Parked() == 0 {
-		waitUntil(t, "clients parked after the churn", func() bool { return n.Server.Parked() > 0 })
+		eventually.True(t, eventually.Wait, "clients parked after the churn", func() bool { return n.Server.Parked() > 0 })
 	}
 }

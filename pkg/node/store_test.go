@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"io"
 	"log/slog"
 	"os"
@@ -51,7 +52,7 @@ func TestOfflineLimitAtRuntime(t *testing.T) {
 	sub := v3(t, addr, "offline", false)
 	sub.Subscribe("q/#", 1, nil).WaitTimeout(5 * time.Second)
 	sub.Disconnect(50)
-	waitUntil(t, "session offline", func() bool { s := n.Broker.Session(idOf("offline")); return s != nil && !s.Online() })
+	eventually.True(t, eventually.Wait, "session offline", func() bool { s := n.Broker.Session(idOf("offline")); return s != nil && !s.Online() })
 	pub := v3(t, addr, "pub", true)
 	defer pub.Disconnect(10)
 	send := func(k int) {
@@ -90,10 +91,10 @@ func TestPersistentClientExpiration(t *testing.T) {
 	pub := v3(t, addr, "pub", true)
 	pub.Publish("e/1", 1, false, "m").WaitTimeout(5 * time.Second)
 	pub.Disconnect(10)
-	waitUntil(t, "session expired", func() bool { return n.Broker.Session(idOf("short")) == nil })
-	waitUntil(t, "queue removed from the store", func() bool { return n.Store.QueueLen(storeKey("short")) == 0 })
+	eventually.True(t, eventually.Wait, "session expired", func() bool { return n.Broker.Session(idOf("short")) == nil })
+	eventually.True(t, eventually.Wait, "queue removed from the store", func() bool { return n.Store.QueueLen(storeKey("short")) == 0 })
 	// The counter follows the store cleanup, a moment after the session leaves the registry.
-	waitUntil(t, "session_expired counted", func() bool { return metric(n, "session_expired") == 1 })
+	eventually.True(t, eventually.Wait, "session_expired counted", func() bool { return metric(n, "session_expired") == 1 })
 }
 
 // A v5 message expiry passes while the message waits in an offline queue: it is not delivered.
@@ -108,13 +109,20 @@ func TestMessageExpiryInQueue(t *testing.T) {
 	one := uint32(1)
 	pub.c.Publish(ctx, &paho.Publish{Topic: "x/short", QoS: 1, Payload: []byte("short"), Properties: &paho.PublishProperties{MessageExpiry: &one}})
 	pub.c.Publish(ctx, &paho.Publish{Topic: "x/long", QoS: 1, Payload: []byte("long")})
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // the property under test is elapsed time: outlive the 1 s message expiry
 	again, ack := dialV5Resume(t, addr, "exp-sub", exp)
 	if !ack.SessionPresent {
 		t.Fatal("session not present")
 	}
-	waitUntil(t, "long-lived message", func() bool { return len(again.received()) >= 1 })
-	time.Sleep(100 * time.Millisecond)
+	eventually.True(t, eventually.Wait, "long-lived message", func() bool { return len(again.received()) >= 1 })
+	eventually.Never(t, eventually.Settle, "the expired message delivered", func() bool {
+		for _, m := range again.received() {
+			if string(m.Payload) == "short" {
+				return true
+			}
+		}
+		return false
+	})
 	for _, m := range again.received() {
 		if string(m.Payload) == "short" {
 			t.Fatal("expired message delivered")
@@ -173,7 +181,7 @@ func TestStoreSizeStaysBounded(t *testing.T) {
 			}
 		}
 		// Every PUBACK removes its stored copy (asynchronously): wait for that while the client is still connected.
-		waitUntil(t, "store drained", func() bool { return n.Store.QueueLen(storeKey("cycle")) == 0 })
+		eventually.True(t, eventually.Wait, "store drained", func() bool { return n.Store.QueueLen(storeKey("cycle")) == 0 })
 		c.Disconnect(100)
 		sizes = append(sizes, n.Store.Stats().FileSize)
 	}
@@ -192,11 +200,11 @@ func TestClientExpirationChangedAtRuntime(t *testing.T) {
 	sub := v3(t, addr, "later", false)
 	sub.Subscribe("e/#", 1, nil).WaitTimeout(5 * time.Second)
 	sub.Disconnect(50)
-	waitUntil(t, "offline", func() bool { s := n.Broker.Session(idOf("later")); return s != nil && !s.Online() })
+	eventually.True(t, eventually.Wait, "offline", func() bool { s := n.Broker.Session(idOf("later")); return s != nil && !s.Online() })
 	if err := n.Set("persistent_client_expiration", "1s"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "session expired after the run-time change", func() bool { return n.Broker.Session(idOf("later")) == nil })
+	eventually.True(t, eventually.Wait, "session expired after the run-time change", func() bool { return n.Broker.Session(idOf("later")) == nil })
 }
 
 var _ = fmt.Sprint
@@ -209,7 +217,7 @@ func TestLongOfflineQueueDrainsInOrder(t *testing.T) {
 	sub := v3(t, addr, "backlog", false)
 	sub.Subscribe("b/#", 1, nil).WaitTimeout(5 * time.Second)
 	sub.Disconnect(50)
-	waitUntil(t, "offline", func() bool { s := n.Broker.Session(idOf("backlog")); return s != nil && !s.Online() })
+	eventually.True(t, eventually.Wait, "offline", func() bool { s := n.Broker.Session(idOf("backlog")); return s != nil && !s.Online() })
 	pub := v3(t, addr, "pub", true)
 	defer pub.Disconnect(10)
 	const stored, live = 2200, 300

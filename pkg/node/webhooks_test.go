@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/json"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -129,12 +130,12 @@ func TestNotificationHooksReachPlugins(t *testing.T) {
 	sub := v3(t, addr, "sleepy", false)
 	sub.Subscribe("n/#", 1, nil).WaitTimeout(5 * time.Second)
 	sub.Disconnect(50)
-	waitUntil(t, "offline", func() bool { s := n.Broker.Session(idOf("sleepy")); return s != nil && !s.Online() })
+	eventually.True(t, eventually.Wait, "offline", func() bool { s := n.Broker.Session(idOf("sleepy")); return s != nil && !s.Online() })
 	pub := v3(t, addr, "waker", true)
 	pub.Publish("n/1", 1, false, "m").WaitTimeout(5 * time.Second)
 	pub.Disconnect(50) // a clean session ends: on_client_gone
 	want := []string{"on_client_wakeup sleepy", "on_offline_message sleepy", "on_client_gone waker"}
-	waitUntil(t, "notification webhooks", func() bool {
+	eventually.True(t, eventually.Wait, "notification webhooks", func() bool {
 		seen := strings.Join(rec.seen(), "\n")
 		for _, w := range want {
 			if !strings.Contains(seen, w) {

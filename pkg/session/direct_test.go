@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"errors"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"sync/atomic"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestUncorkWritesDirect(t *testing.T) {
 	s, m := newSession(Limits{MaxOnline: 100, MaxInflight: 10})
 	l := &countLink{}
 	s.Attach(l, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
-	wait(t, func() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.writes == 1 }) // the CONNACK, by the flusher
+	eventually.True(t, eventually.Wait, "the condition", func() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.writes == 1 }) // the CONNACK, by the flusher
 	sent := m.BytesSent.Value()
 
 	s.Cork()
@@ -80,7 +81,7 @@ func TestUncorkPartialDirectWrite(t *testing.T) {
 	s, _ := newSession(Limits{MaxOnline: 100, MaxInflight: 0})
 	l := &countLink{}
 	s.Attach(l, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
-	wait(t, func() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.writes == 1 })
+	eventually.True(t, eventually.Wait, "the condition", func() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.writes == 1 })
 
 	s.Cork()
 	var want []byte
@@ -95,7 +96,7 @@ func TestUncorkPartialDirectWrite(t *testing.T) {
 	s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: []byte{20}}})
 	want = append(want, enc(t, &packets.Publish{Topic: "t", Payload: []byte{20}})...)
 
-	wait(t, func() bool {
+	eventually.True(t, eventually.Wait, "the condition", func() bool {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		return d.got.Len()+l.data.Len()-4 == len(want) // 4: the CONNACK
@@ -113,7 +114,7 @@ func TestUncorkDirectWriteError(t *testing.T) {
 	s, _ := newSession(Limits{MaxOnline: 100})
 	l := &kickLink{}
 	s.Attach(l, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
-	wait(t, func() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.writes == 1 })
+	eventually.True(t, eventually.Wait, "the condition", func() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.writes == 1 })
 	s.Cork()
 	s.Send(l, &packets.Ack{Kind: packets.PUBACK, PacketID: 1})
 	s.Uncork(l, (&directSink{err: errors.New("broken pipe")}).write)
@@ -124,7 +125,7 @@ func TestUncorkDirectWriteError(t *testing.T) {
 	l2 := &countLink{}
 	s.Detach(l)
 	s.Attach(l2, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
-	wait(t, func() bool { l2.mu.Lock(); defer l2.mu.Unlock(); return l2.writes == 1 })
+	eventually.True(t, eventually.Wait, "the condition", func() bool { l2.mu.Lock(); defer l2.mu.Unlock(); return l2.writes == 1 })
 }
 
 // A reader whose connection was taken over must not write the new connection's packets.
@@ -141,7 +142,7 @@ func TestUncorkFromOldLinkWritesNothing(t *testing.T) {
 	if d.calls != 0 {
 		t.Fatalf("the old reader wrote %x", d.got.Bytes())
 	}
-	wait(t, func() bool { return len(cur.publishes(t)) == 1 })
+	eventually.True(t, eventually.Wait, "the condition", func() bool { return len(cur.publishes(t)) == 1 })
 }
 
 // A connection taken over while its reader's direct write was under way: the rest of that
@@ -150,7 +151,7 @@ func TestUncorkPartialWriteAfterTakeover(t *testing.T) {
 	s, _ := newSession(Limits{MaxOnline: 100})
 	old, cur := &countLink{}, &countLink{}
 	s.Attach(old, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
-	wait(t, func() bool { old.mu.Lock(); defer old.mu.Unlock(); return old.writes == 1 })
+	eventually.True(t, eventually.Wait, "the condition", func() bool { old.mu.Lock(); defer old.mu.Unlock(); return old.writes == 1 })
 	s.Cork()
 	for range 5 {
 		s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: []byte("x")}})
@@ -164,7 +165,7 @@ func TestUncorkPartialWriteAfterTakeover(t *testing.T) {
 	want := enc(t, &packets.Connack{})
 	// The flusher writes a leftover before anything else: had the rest of the old write been
 	// kept, it would come before the CONNACK.
-	wait(t, func() bool { cur.mu.Lock(); defer cur.mu.Unlock(); return cur.data.Len() >= len(want) })
+	eventually.True(t, eventually.Wait, "the condition", func() bool { cur.mu.Lock(); defer cur.mu.Unlock(); return cur.data.Len() >= len(want) })
 	cur.mu.Lock()
 	defer cur.mu.Unlock()
 	if !bytes.HasPrefix(cur.data.Bytes(), want) {

@@ -3,10 +3,10 @@ package session
 import (
 	"bufio"
 	"bytes"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/metrics"
 	"github.com/vernemq-go/vernemq/pkg/packets"
@@ -53,17 +53,6 @@ func newSession(l Limits) (*Session, *metrics.Broker) {
 	return New(topics.SubscriberID{ClientID: "c"}, &lim, m, nil), m
 }
 
-func wait(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // Deliveries queued while the flusher runs are written in few batches, not one write each.
 func TestBatchedWrites(t *testing.T) {
 	s, _ := newSession(Limits{MaxOnline: 100000, MaxInflight: 0})
@@ -73,7 +62,7 @@ func TestBatchedWrites(t *testing.T) {
 	for i := 0; i < 5000; i++ {
 		s.Enqueue(Delivery{Msg: m})
 	}
-	wait(t, func() bool { return len(l.publishes(t)) == 5000 })
+	eventually.True(t, eventually.Wait, "the condition", func() bool { return len(l.publishes(t)) == 5000 })
 	l.mu.Lock()
 	writes := l.writes
 	l.mu.Unlock()
@@ -91,8 +80,8 @@ func TestInflightWindow(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		s.Enqueue(Delivery{Msg: m, QoS: 1})
 	}
-	wait(t, func() bool { return len(l.publishes(t)) == 5 })
-	time.Sleep(10 * time.Millisecond)
+	eventually.True(t, eventually.Wait, "the window's 5 sent", func() bool { return len(l.publishes(t)) == 5 })
+	eventually.Never(t, eventually.Settle, "more than the window sent", func() bool { return len(l.publishes(t)) > 5 })
 	if n := len(l.publishes(t)); n != 5 {
 		t.Fatalf("%d sent with a window of 5", n)
 	}
@@ -101,7 +90,7 @@ func TestInflightWindow(t *testing.T) {
 			t.Fatalf("PUBACK %d unknown", p.PacketID)
 		}
 	}
-	wait(t, func() bool { return len(l.publishes(t)) == 10 })
+	eventually.True(t, eventually.Wait, "the condition", func() bool { return len(l.publishes(t)) == 10 })
 	if s.Puback(l, 999) {
 		t.Fatal("unknown packet id acknowledged")
 	}
@@ -116,7 +105,7 @@ func TestOnlineQueueFull(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		s.Enqueue(Delivery{Msg: msg, QoS: 1})
 	}
-	wait(t, func() bool { return len(l.publishes(t)) == 1 })
+	eventually.True(t, eventually.Wait, "the condition", func() bool { return len(l.publishes(t)) == 1 })
 	// Every message is sent, queued (at most 2) or dropped and counted: nothing is buffered beyond the limit.
 	if q := s.QueueLen(); q > 2 {
 		t.Fatalf("queue holds %d, limit 2", q)
@@ -133,7 +122,7 @@ func TestMaxPacketSizeDrop(t *testing.T) {
 	s.Attach(l, Info{Protocol: packets.V5}, 0, 64, &packets.Connack{})
 	s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: make([]byte, 100)}})
 	s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: []byte("small")}})
-	wait(t, func() bool { return m.PublishSent.Value() == 1 })
+	eventually.True(t, eventually.Wait, "the condition", func() bool { return m.PublishSent.Value() == 1 })
 	if m.DropMaxPacketSize.Value() != 1 {
 		t.Fatalf("max_packet_size_exceeded drops = %d", m.DropMaxPacketSize.Value())
 	}

@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +34,7 @@ func TestVmqAdminClusterJoinLeave(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cluster join: %v\n%s", err, out)
 	}
-	waitFor(t, 15*time.Second, "both nodes in cluster show", func() bool {
+	eventually.True(t, 15*time.Second, "both nodes in cluster show", func() bool {
 		out, _ := vmqAdmin(t, a, "cluster", "show")
 		return strings.Contains(out, a.name) && strings.Contains(out, b.name) && strings.Count(out, "true") == 2
 	})
@@ -41,7 +42,7 @@ func TestVmqAdminClusterJoinLeave(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cluster leave: %v\n%s", err, out)
 	}
-	waitFor(t, 15*time.Second, "the leaving node gone from cluster show", func() bool {
+	eventually.True(t, 15*time.Second, "the leaving node gone from cluster show", func() bool {
 		out, _ := vmqAdmin(t, a, "cluster", "show")
 		return !strings.Contains(out, b.name)
 	})

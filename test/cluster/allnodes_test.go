@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"encoding/json"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"slices"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func TestAdminAllNodes(t *testing.T) {
 	connect(t, b.mqtt, "client-on-b", true, nil)
 
 	var rows []map[string]string
-	waitFor(t, 20*time.Second, "session show --all on A listing both clients", func() bool {
+	eventually.True(t, 20*time.Second, "session show --all on A listing both clients", func() bool {
 		var err error
 		rows, err = adminTable(t, a, "session", "show", "--all")
 		got := clientsByNode(rows)

@@ -3,6 +3,7 @@ package cluster_test
 
 import (
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"slices"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ func TestThreeNodeCluster(t *testing.T) {
 	n1 := startNode(t, "n1", "c00kie", "")
 	n2 := startNode(t, "n2", "c00kie", n1.data)
 	n3 := startNode(t, "n3", "c00kie", n1.data)
-	waitFor(t, 20*time.Second, "n1 to see both members join", func() bool {
+	eventually.True(t, 20*time.Second, "n1 to see both members join", func() bool {
 		return n1.logHas("cluster member joined", "node="+n2.name) && n1.logHas("cluster member joined", "node="+n3.name)
 	})
 
@@ -30,7 +31,7 @@ func TestThreeNodeCluster(t *testing.T) {
 			publish(t, pub, "fwd/data", 1, false, fmt.Sprint(i))
 			want = append(want, fmt.Sprintf("fwd/data=%d", i))
 		}
-		waitFor(t, 10*time.Second, "50 forwarded messages", func() bool { return len(box.with("fwd/data")) >= 50 })
+		eventually.True(t, 10*time.Second, "50 forwarded messages", func() bool { return len(box.with("fwd/data")) >= 50 })
 		if got := box.with("fwd/data"); !slices.Equal(got, want) {
 			t.Fatalf("got %v, want each once in order", got)
 		}
@@ -44,7 +45,7 @@ func TestThreeNodeCluster(t *testing.T) {
 		subscribe(t, cb, "$share/g/sh/#", 1, b)
 		pub := connect(t, n3.mqtt, "pub-sh", true, nil)
 		i := 0
-		waitFor(t, 30*time.Second, "both group members to get a probe", func() bool {
+		eventually.True(t, 30*time.Second, "both group members to get a probe", func() bool {
 			if len(a.with("sh/probe")) > 0 && len(b.with("sh/probe")) > 0 {
 				return true
 			}
@@ -57,7 +58,7 @@ func TestThreeNodeCluster(t *testing.T) {
 		for i := 0; i < 40; i++ {
 			publish(t, pub, "sh/data", 1, false, fmt.Sprint(i))
 		}
-		waitFor(t, 10*time.Second, "40 shared messages", func() bool {
+		eventually.True(t, 10*time.Second, "40 shared messages", func() bool {
 			return len(a.with("sh/data"))+len(b.with("sh/data")) >= 40
 		})
 		got := append(a.with("sh/data"), b.with("sh/data")...)
@@ -74,7 +75,7 @@ func TestThreeNodeCluster(t *testing.T) {
 		pub := connect(t, n2.mqtt, "pub-ret", true, nil)
 		publish(t, pub, "ret/1", 1, true, "kept")
 		i := 0
-		waitFor(t, 10*time.Second, "the retained message on n3", func() bool {
+		eventually.True(t, 10*time.Second, "the retained message on n3", func() bool {
 			i++
 			box := &inbox{}
 			c := connect(t, n3.mqtt, fmt.Sprintf("ret-sub-%d", i), true, box)
@@ -105,7 +106,7 @@ func TestThreeNodeCluster(t *testing.T) {
 			publish(t, pub, "mig/data", 1, false, fmt.Sprint(i))
 			want = append(want, fmt.Sprintf("mig/data=%d", i))
 		}
-		waitFor(t, 10*time.Second, "the helper to get every message", func() bool { return len(hbox.with("mig/data")) >= 10 })
+		eventually.True(t, 10*time.Second, "the helper to get every message", func() bool { return len(hbox.with("mig/data")) >= 10 })
 
 		back := &inbox{}
 		connect(t, n3.mqtt, "mover", false, back) // the load balancer sent it to another node
@@ -119,7 +120,7 @@ func TestThreeNodeCluster(t *testing.T) {
 			}
 			return got
 		}
-		waitFor(t, 10*time.Second, "the offline queue on n3", func() bool { return len(moved()) >= 10 })
+		eventually.True(t, 10*time.Second, "the offline queue on n3", func() bool { return len(moved()) >= 10 })
 		if got := moved(); !slices.Equal(got, want) {
 			t.Fatalf("before moving got %v, after %v; want %v in order", box.with("mig/data"), back.with("mig/data"), want)
 		}
@@ -129,7 +130,7 @@ func TestThreeNodeCluster(t *testing.T) {
 		// The session's subscriptions moved too: new messages from n1 reach the client on n3.
 		pub1 := connect(t, n1.mqtt, "pub-mig-1", true, nil)
 		publish(t, pub1, "mig/after", 1, false, "x")
-		waitFor(t, 15*time.Second, "a message published on n1 after the move", func() bool {
+		eventually.True(t, 15*time.Second, "a message published on n1 after the move", func() bool {
 			if len(back.with("mig/after")) > 0 {
 				return true
 			}
@@ -145,7 +146,7 @@ func TestThreeNodeCluster(t *testing.T) {
 		pub := connect(t, n1.mqtt, "pub-k", true, nil)
 		untilReceived(t, pub, "k/probe", box, "k/probe")
 		n3.kill9(t)
-		waitFor(t, 30*time.Second, "n1 and n2 to remove n3's subscriptions", func() bool {
+		eventually.True(t, 30*time.Second, "n1 and n2 to remove n3's subscriptions", func() bool {
 			return n1.logHas("removed the subscriptions of a departed node", "node="+n3.name) &&
 				n2.logHas("removed the subscriptions of a departed node", "node="+n3.name)
 		})
@@ -162,7 +163,7 @@ func TestWrongCookieCannotJoin(t *testing.T) {
 	}
 	good := startNode(t, "good", "right", "")
 	bad := startNode(t, "bad", "wrong", good.data)
-	waitFor(t, 20*time.Second, "the bad node to fail joining", func() bool { return bad.logHas("cluster join failed") })
+	eventually.True(t, 20*time.Second, "the bad node to fail joining", func() bool { return bad.logHas("cluster join failed") })
 	// It keeps trying; nothing may get through in the meantime.
 	box := &inbox{}
 	c := connect(t, bad.mqtt, "bad-sub", true, box)

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"strings"
 	"syscall"
 	"testing"
@@ -68,13 +69,13 @@ func TestSubscriptionsConvergeAfterNetsplit(t *testing.T) {
 		"B": connect(t, b.mqtt, "healPubB", true, nil),
 		"C": connect(t, c.mqtt, "healPubC", true, nil),
 	}
-	waitFor(t, 20*time.Second, "the initial subscriptions routed from every node", func() bool {
+	eventually.True(t, 20*time.Second, "the initial subscriptions routed from every node", func() bool {
 		return roundDelivered(t, pubs, []string{"heal/keep", "heal/drop"}, &boxA, "warm", time.Second)
 	})
 
 	c.cmd.Process.Signal(syscall.SIGSTOP)
 	defer c.cmd.Process.Signal(syscall.SIGCONT)
-	waitFor(t, 30*time.Second, "A to see C as down", func() bool {
+	eventually.True(t, 30*time.Second, "A to see C as down", func() bool {
 		out, _ := vmqAdmin(t, a, "cluster", "show")
 		return strings.Count(out, "true") == 2
 	})

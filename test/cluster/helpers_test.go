@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"net"
 	"os"
 	"os/exec"
@@ -152,7 +153,7 @@ func (n *node) start(t *testing.T, confPath string) {
 			t.Logf("--- log of %s ---\n%s", n.name, tail(string(b), 80))
 		}
 	})
-	waitFor(t, 15*time.Second, n.name+" accepting MQTT", func() bool {
+	eventually.True(t, 15*time.Second, n.name+" accepting MQTT", func() bool {
 		c, err := net.DialTimeout("tcp", n.mqtt, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
@@ -187,18 +188,6 @@ func tail(s string, lines int) string {
 		ls = ls[len(ls)-lines:]
 	}
 	return strings.Join(ls, "\n")
-}
-
-// waitFor polls cond every 50ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // inbox collects received messages.
@@ -263,7 +252,7 @@ func publish(t *testing.T, c mqtt.Client, topic string, qos byte, retain bool, p
 func untilReceived(t *testing.T, pub mqtt.Client, topic string, box *inbox, prefix string) {
 	t.Helper()
 	i := 0
-	waitFor(t, 30*time.Second, "a probe on "+topic+" to arrive", func() bool {
+	eventually.True(t, 30*time.Second, "a probe on "+topic+" to arrive", func() bool {
 		if len(box.with(prefix)) > 0 {
 			return true
 		}

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,7 +49,7 @@ func TestClusterMigration(t *testing.T) {
 	n2 := startNode(t, "m2", "mig-cookie", n1.data)
 	n3 := startNode(t, "m3", "mig-cookie", n1.data)
 	nodes := []*node{n1, n2, n3}
-	waitFor(t, 20*time.Second, "three members on every node", func() bool {
+	eventually.True(t, 20*time.Second, "three members on every node", func() bool {
 		for _, n := range nodes {
 			out, _ := vmqAdmin(t, n, "cluster", "show")
 			if strings.Count(out, "true") != 3 {
@@ -79,13 +80,13 @@ func TestClusterMigration(t *testing.T) {
 			pairs = append(pairs, pair{id, ca, cb})
 		}
 		for _, p := range pairs {
-			waitFor(t, 10*time.Second, "one connection of "+p.id, func() bool {
+			eventually.True(t, 10*time.Second, "one connection of "+p.id, func() bool {
 				return p.a.IsConnected() != p.b.IsConnected()
 			})
 		}
 		// The sessions settle on the winner's node; session show of both nodes lists each once.
 		for _, p := range pairs {
-			waitFor(t, 10*time.Second, p.id+" listed once on n1 and n2 together", func() bool {
+			eventually.True(t, 10*time.Second, p.id+" listed once on n1 and n2 together", func() bool {
 				return sessionRows(t, n1, p.id)+sessionRows(t, n2, p.id) == 1
 			})
 			if p.a.IsConnected() == p.b.IsConnected() {
@@ -125,11 +126,11 @@ func TestClusterMigration(t *testing.T) {
 			}
 		}()
 		count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
-		waitFor(t, 10*time.Second, "traffic before the move", func() bool { return count() >= 50 })
+		eventually.True(t, 10*time.Second, "traffic before the move", func() bool { return count() >= 50 })
 		back := &inbox{}
 		connect(t, n2.mqtt, "roamer", false, back) // the load balancer sent it elsewhere
 		before := count()
-		waitFor(t, 10*time.Second, "traffic after the move", func() bool { return count() >= before+100 })
+		eventually.True(t, 10*time.Second, "traffic after the move", func() bool { return count() >= before+100 })
 		close(stop)
 		<-done
 		mu.Lock()
@@ -176,17 +177,17 @@ func TestClusterMigration(t *testing.T) {
 			publish(t, pub, "leave/data", 1, false, fmt.Sprint(i))
 			want = append(want, fmt.Sprintf("leave/data=%d", i))
 		}
-		waitFor(t, 10*time.Second, "the helper on n3 to get every message", func() bool { return len(helperBox.with("leave/data")) >= 20 })
+		eventually.True(t, 10*time.Second, "the helper on n3 to get every message", func() bool { return len(helperBox.with("leave/data")) >= 20 })
 		if out, err := vmqAdmin(t, n1, "cluster", "leave", "node="+n3.name); err != nil {
 			t.Fatalf("cluster leave: %v\n%s", err, out)
 		}
-		waitFor(t, 20*time.Second, "n3 gone from cluster show", func() bool {
+		eventually.True(t, 20*time.Second, "n3 gone from cluster show", func() bool {
 			out, _ := vmqAdmin(t, n1, "cluster", "show")
 			return !strings.Contains(out, n3.name)
 		})
 		again := &inbox{}
 		connect(t, n1.mqtt, "stayer", false, again)
-		waitFor(t, 10*time.Second, "the queued messages on n1", func() bool { return len(again.with("leave/data")) >= 20 })
+		eventually.True(t, 10*time.Second, "the queued messages on n1", func() bool { return len(again.with("leave/data")) >= 20 })
 		if got := again.with("leave/data"); !slices.Equal(got, want) {
 			t.Fatalf("got %v, want %v in order", got, want)
 		}
@@ -205,7 +206,7 @@ func TestRestartRejoins(t *testing.T) {
 		out, _ := vmqAdmin(t, a, "cluster", "show")
 		return strings.Contains(out, b.name) && strings.Count(out, "true") == 2
 	}
-	waitFor(t, 20*time.Second, "a cluster of two", twoRunning)
+	eventually.True(t, 20*time.Second, "a cluster of two", twoRunning)
 	b.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-b.exited:
@@ -226,9 +227,9 @@ func TestRestartRejoins(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "r1 to see r2 down", func() bool { return !twoRunning() })
+	eventually.True(t, 20*time.Second, "r1 to see r2 down", func() bool { return !twoRunning() })
 	b.start(t, conf)
-	waitFor(t, 20*time.Second, "r2 back in the cluster by itself", twoRunning)
+	eventually.True(t, 20*time.Second, "r2 back in the cluster by itself", twoRunning)
 	box := &inbox{}
 	sub := connect(t, b.mqtt, "rejoin-sub", true, box)
 	subscribe(t, sub, "rj/#", 1, box)

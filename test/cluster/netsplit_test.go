@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,7 +24,7 @@ func TestNetsplitRefusesSubscribe(t *testing.T) {
 	a := startNode(t, "splitA", "cookie-s", "")
 	b := startNode(t, "splitB", "cookie-s", a.data)
 	c := connect(t, a.mqtt, "watcher", true, nil)
-	waitFor(t, 15*time.Second, "cluster of two", func() bool {
+	eventually.True(t, 15*time.Second, "cluster of two", func() bool {
 		out, _ := vmqAdmin(t, a, "cluster", "show")
 		return containsAll(out, a.name, b.name)
 	})
@@ -32,11 +33,11 @@ func TestNetsplitRefusesSubscribe(t *testing.T) {
 	}
 	b.cmd.Process.Signal(syscall.SIGSTOP)
 	defer b.cmd.Process.Signal(syscall.SIGCONT)
-	waitFor(t, 30*time.Second, "subscriptions refused during the netsplit", func() bool {
+	eventually.True(t, 30*time.Second, "subscriptions refused during the netsplit", func() bool {
 		return subackCode(c, "during/#") == 0x80
 	})
 	b.cmd.Process.Signal(syscall.SIGCONT)
-	waitFor(t, 30*time.Second, "subscriptions accepted after the netsplit", func() bool {
+	eventually.True(t, 30*time.Second, "subscriptions accepted after the netsplit", func() bool {
 		return subackCode(c, "after/#") == 1
 	})
 }

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -73,7 +74,7 @@ func TestNetworkPartitionHeals(t *testing.T) {
 		data: fmt.Sprintf("%s:%d", ns.hostIP, freePort(t, true))})
 	c := startNodeAt(t, "partC", "cookie-p", a.data, placement{netns: ns.name,
 		mqtt: ns.peerIP + ":1883", data: ns.peerIP + ":44053"})
-	waitFor(t, 20*time.Second, "three members running", func() bool {
+	eventually.True(t, 20*time.Second, "three members running", func() bool {
 		out, _ := vmqAdmin(t, a, "cluster", "show")
 		return strings.Count(out, "true") == 3
 	})
@@ -89,7 +90,7 @@ func TestNetworkPartitionHeals(t *testing.T) {
 	untilReceived(t, pubA, "ab/x", boxB, "ab/x")
 
 	ns.cut(t)
-	waitFor(t, 30*time.Second, "A refusing subscriptions during the split", func() bool {
+	eventually.True(t, 30*time.Second, "A refusing subscriptions during the split", func() bool {
 		return subackCode(subA, "during/#") == 0x80
 	})
 	// With the other switches at their defaults too, A refuses new registrations (CONNACK 3)
@@ -101,16 +102,16 @@ func TestNetworkPartitionHeals(t *testing.T) {
 		t.Fatal("a new client registered on A during the netsplit (allow_register_during_netsplit = off)")
 	}
 	pubA.Publish("ab/during", 1, false, "x").WaitTimeout(5 * time.Second)
-	waitFor(t, 10*time.Second, "the 3.1.1 publisher disconnected", func() bool { return !pubA.IsConnected() })
+	eventually.True(t, 10*time.Second, "the 3.1.1 publisher disconnected", func() bool { return !pubA.IsConnected() })
 
 	ns.heal(t)
 	healed := time.Now()
-	waitFor(t, 30*time.Second, "A accepting subscriptions again", func() bool {
+	eventually.True(t, 30*time.Second, "A accepting subscriptions again", func() bool {
 		return subackCode(subA, "after/#") == 1
 	})
 	// C sees the split end a moment later than A; until then it refuses registrations.
 	var pubC mqtt.Client
-	waitFor(t, 30*time.Second, "C accepting registrations again", func() bool {
+	eventually.True(t, 30*time.Second, "C accepting registrations again", func() bool {
 		cl := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + c.mqtt).SetClientID("pub-c").
 			SetAutoReconnect(false).SetConnectRetry(false).SetProtocolVersion(4))
 		if tok := cl.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {

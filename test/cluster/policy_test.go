@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,7 +17,7 @@ func threeNodes(t *testing.T, prefix, cookie string) (a, b, c *node) {
 	b = startNode(t, prefix+"B", cookie, a.data)
 	c = startNode(t, prefix+"C", cookie, a.data)
 	for _, n := range []*node{a, b, c} {
-		waitFor(t, 20*time.Second, n.name+" sees a cluster of three", func() bool {
+		eventually.True(t, 20*time.Second, n.name+" sees a cluster of three", func() bool {
 			out, _ := vmqAdmin(t, n, "cluster", "show")
 			return containsAll(out, a.name, b.name, c.name) && strings.Count(out, "true") == 3
 		})
@@ -76,7 +77,7 @@ func TestSharedPolicyAcrossNodes(t *testing.T) {
 	for i := 0; i < n; i++ {
 		publish(t, pubA, "pol/random", 1, false, fmt.Sprintf("r%d", i))
 	}
-	waitFor(t, 15*time.Second, "all random messages delivered", func() bool {
+	eventually.True(t, 15*time.Second, "all random messages delivered", func() bool {
 		return len(boxA.with("pol/random="))+len(boxB.with("pol/random=")) >= n
 	})
 	ra, rb := len(boxA.with("pol/random=")), len(boxB.with("pol/random="))
@@ -96,7 +97,7 @@ func TestSharedPolicyAcrossNodes(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		publish(t, pubA, "pol/local", 1, false, fmt.Sprintf("l%d-%s", i, big))
 	}
-	waitFor(t, 15*time.Second, "A's member to get all local_only messages", func() bool {
+	eventually.True(t, 15*time.Second, "A's member to get all local_only messages", func() bool {
 		return len(boxA.with("pol/local=")) >= 100
 	})
 	sent := bytesSent(t, a) - before
@@ -125,12 +126,12 @@ func TestSharedPolicyAcrossNodes(t *testing.T) {
 		publish(t, pubA, "wild/a/"+strconv.Itoa(i%5), 1, false, fmt.Sprintf("a%d", i))
 		publish(t, pubB, "wild/b/"+strconv.Itoa(i%5), 1, false, fmt.Sprintf("b%d", i))
 	}
-	waitFor(t, 15*time.Second, "C's wildcard subscriber to get 100 messages", func() bool {
+	eventually.True(t, 15*time.Second, "C's wildcard subscriber to get 100 messages", func() bool {
 		return len(wild.with("wild/a/"))+len(wild.with("wild/b/")) >= 100
 	})
 	// A marker after the batch: once it arrives, any duplicate of the batch would have too.
 	publish(t, pubA, "wild/end", 1, false, "end")
-	waitFor(t, 10*time.Second, "the end marker on C", func() bool { return len(wild.with("wild/end=")) > 0 })
+	eventually.True(t, 10*time.Second, "the end marker on C", func() bool { return len(wild.with("wild/end=")) > 0 })
 	for prefix, want := range map[string]string{"wild/a/": "a", "wild/b/": "b"} {
 		got := countPayloads(&wild, prefix)
 		for i := 0; i < 50; i++ {

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"encoding/base64"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"net/http"
 	"strconv"
 	"strings"
@@ -45,7 +46,7 @@ func TestAPIKeys(t *testing.T) {
 			t.Fatalf("%s: %d %s, want 401 telling how to get a key", name, code, body)
 		}
 	}
-	waitFor(t, 10*time.Second, "the short-lived key to expire", func() bool { return time.Now().After(exp) })
+	eventually.True(t, 10*time.Second, "the short-lived key to expire", func() bool { return time.Now().After(exp) })
 	if code, body := call(map[string]string{"x-api-key": short}); code != http.StatusUnauthorized {
 		t.Fatalf("expired key: %d %s, want 401", code, body)
 	}

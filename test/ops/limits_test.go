@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"net"
 	"regexp"
 	"strconv"
@@ -40,7 +41,7 @@ func TestLimitCounters(t *testing.T) {
 	}
 	extra.Close()
 	refused := `vernemq_socket_refused_max_connections\{listener="tcp/default",node="VerneMQ@127\.0\.0\.1"\}`
-	waitFor(t, 5*time.Second, "socket_refused_max_connections = 1", func() bool { return promValue(t, n, refused) == 1 })
+	eventually.True(t, 5*time.Second, "socket_refused_max_connections = 1", func() bool { return promValue(t, n, refused) == 1 })
 
 	// Over max_message_rate (2/s) the publisher is throttled.
 	for i := range 5 {
@@ -56,10 +57,10 @@ func TestLimitCounters(t *testing.T) {
 	// A persistent session without a client id is refused with client_identifier_not_valid.
 	o := mqtt.NewClientOptions().AddBroker("tcp://" + n.addr).SetClientID("").SetCleanSession(false).
 		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(3 * time.Second)
-	waitFor(t, 5*time.Second, "the listener slot to free", func() bool { return n.metric("active_mqtt_connections") == 0 })
+	eventually.True(t, 5*time.Second, "the listener slot to free", func() bool { return n.metric("active_mqtt_connections") == 0 })
 	if tok := mqtt.NewClient(o).Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() == nil {
 		t.Fatal("a persistent session with an empty client id was accepted")
 	}
 	rc := `vernemq_mqtt_connack_sent_reason\{node="VerneMQ@127\.0\.0\.1",reason_code="client_identifier_not_valid"\}`
-	waitFor(t, 5*time.Second, "mqtt_connack_sent_reason{client_identifier_not_valid} = 1", func() bool { return promValue(t, n, rc) == 1 })
+	eventually.True(t, 5*time.Second, "mqtt_connack_sent_reason{client_identifier_not_valid} = 1", func() bool { return promValue(t, n, rc) == 1 })
 }

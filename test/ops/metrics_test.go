@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"net/http"
 	"net/url"
 	"os"
@@ -100,7 +101,7 @@ scrape_configs:
 	})
 	q := "http://" + listen + "/api/v1/query?query=" + url.QueryEscape(`vernemq_mqtt_connect_received{job="vernemq"}`)
 	var got string
-	waitFor(t, 25*time.Second, "prometheus to scrape vernemq_mqtt_connect_received", func() bool {
+	eventually.True(t, 25*time.Second, "prometheus to scrape vernemq_mqtt_connect_received", func() bool {
 		select {
 		case <-exited:
 			t.Fatalf("prometheus exited:\n%s", out)

@@ -157,15 +157,3 @@ func connect(t *testing.T, addr, id string, clean bool, onMsg mqtt.MessageHandle
 	t.Cleanup(func() { c.Disconnect(50) })
 	return c
 }
-
-// waitFor polls cond every 25 ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,7 +26,7 @@ func TestSetMaxOfflineMessages(t *testing.T) {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
 	sub.Disconnect(50)
-	waitFor(t, 5*time.Second, "the session to go offline", func() bool {
+	eventually.True(t, 5*time.Second, "the session to go offline", func() bool {
 		return n.metric("active_mqtt_connections") == 0
 	})
 	dropsBefore := n.metric("queue_message_drop")
@@ -36,7 +37,7 @@ func TestSetMaxOfflineMessages(t *testing.T) {
 			t.Fatalf("publish %d: %v", i, tok.Error())
 		}
 	}
-	waitFor(t, 5*time.Second, "3 drops in metrics show", func() bool {
+	eventually.True(t, 5*time.Second, "3 drops in metrics show", func() bool {
 		return n.metric("queue_message_drop")-dropsBefore == sent-2
 	})
 	var got atomic.Int32
