@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,49 +16,13 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/vernemq-go/vernemq/pkg/admin"
-	"github.com/vernemq-go/vernemq/pkg/config"
 )
 
 // adminNode starts a node with an MQTT and an HTTP listener on free ports; it returns
-// the node, the conf text and the conf's path.
+// the node and the conf's path.
 func adminNode(t *testing.T) (*Node, string) {
 	t.Helper()
-	dir := t.TempDir()
-	acl := filepath.Join(dir, "vmq.acl")
-	if err := os.WriteFile(acl, []byte("topic #\ntopic $SYS/#\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	conf := strings.Join([]string{
-		"plugins.vmq_acl = on",
-		"vmq_acl.acl_file = " + acl,
-		"listener.tcp.default = 127.0.0.1:0",
-		"listener.http.default = 127.0.0.1:0",
-		"allow_anonymous = on",
-		"platform_data_dir = " + dir,
-		"systree_interval = 100ms",
-		"log.console = off",
-	}, "\n") + "\n"
-	confPath := filepath.Join(dir, "vernemq.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, _, err := config.Parse(strings.NewReader(conf), confPath, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		n.Stop(ctx)
-	})
-	return n, confPath
+	return startNodeIn(t, t.TempDir(), "listener.http.default = 127.0.0.1:0", "systree_interval = 100ms")
 }
 
 func adminCall(t *testing.T, n *Node, line string) admin.Result {

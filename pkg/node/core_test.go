@@ -28,9 +28,18 @@ import (
 // startNode runs a node in-process on a free port with conf lines added to a quickstart conf.
 func startNode(t *testing.T, extra ...string) (*Node, string) {
 	t.Helper()
-	dir := t.TempDir()
+	n, _ := startNodeIn(t, t.TempDir(), extra...)
+	return n, n.ListenerAddr("tcp")
+}
+
+// startNodeIn is startNode in dir, whose vernemq.conf it writes (the admin commands read it);
+// it returns the conf's path. The one in-process start-up of this package's tests.
+func startNodeIn(t *testing.T, dir string, extra ...string) (*Node, string) {
+	t.Helper()
 	acl := filepath.Join(dir, "vmq.acl")
-	os.WriteFile(acl, []byte("topic #\n"), 0o644)
+	if err := os.WriteFile(acl, []byte("topic #\ntopic $SYS/#\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	base := []string{
 		"listener.tcp.default = 127.0.0.1:0",
 		"allow_anonymous = on",
@@ -48,8 +57,12 @@ func startNode(t *testing.T, extra ...string) (*Node, string) {
 			lines = append(lines, l)
 		}
 	}
-	conf := strings.Join(append(lines, extra...), "\n")
-	cfg, _, err := config.Parse(strings.NewReader(conf), "test.conf", nil)
+	conf := strings.Join(append(lines, extra...), "\n") + "\n"
+	confPath := filepath.Join(dir, "vernemq.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := config.Parse(strings.NewReader(conf), confPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +78,7 @@ func startNode(t *testing.T, extra ...string) (*Node, string) {
 		defer cancel()
 		n.Stop(ctx)
 	})
-	return n, n.ListenerAddr("tcp")
+	return n, confPath
 }
 
 type v5client struct {
