@@ -6,15 +6,11 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/cluster"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
-
-// clusters holds each node's cluster; kept beside Node so node.go needs no new field.
-var clusters sync.Map // *Node → *cluster.Cluster
 
 // deadNodeGraceEnv overrides how long a failed member keeps its subscriptions (a Go duration).
 const deadNodeGraceEnv = "VMQ_CLUSTER_DEAD_NODE_GRACE"
@@ -61,10 +57,10 @@ func (n *Node) startCluster(ctx context.Context) error {
 	if err := cl.Start(); err != nil {
 		return err
 	}
-	clusters.Store(n, cl)
+	n.cluster.Store(cl)
 	n.Server.Allowed = cl.Allowed // allow_*_during_netsplit
 	n.addCloser(func() error {
-		clusters.Delete(n)
+		n.cluster.Store(nil)
 		return cl.Close()
 	})
 	if seed := n.Cfg.String("cluster.discovery_node"); seed != "" {
@@ -111,10 +107,7 @@ var errNotClustered = errors.New("this node is not clustered: configure listener
 
 // Cluster returns the node's cluster, or nil when listener.vmq is not configured.
 func (n *Node) Cluster() *cluster.Cluster {
-	if v, ok := clusters.Load(n); ok {
-		return v.(*cluster.Cluster)
-	}
-	return nil
+	return n.cluster.Load()
 }
 
 // ClusterJoin joins the cluster of the node at addr (vmq-admin cluster join discovery-node=).

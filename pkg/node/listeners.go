@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"sync"
+	"sync/atomic"
 
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/conn"
@@ -16,6 +16,9 @@ import (
 type mqttListener struct {
 	cfg config.Listener
 	l   *listener.Listener
+	// lastBound is the address it last had bound, so one configured on port 0 is shown,
+	// found and started again with that port after listener stop.
+	lastBound atomic.Pointer[string]
 }
 
 func isMQTT(typ string) bool {
@@ -186,18 +189,15 @@ func (n *Node) findListener(address string, port int) (*mqttListener, error) {
 	return nil, fmt.Errorf("no listener on %s:%d (see vmq-admin listener show)", address, port)
 }
 
-// lastBound remembers each listener's last bound address, so one configured on port 0
-// is shown, found and started again with the port it had after listener stop.
-var lastBound sync.Map // *mqttListener → string
-
 // boundAddr is the bound address while running, else the last one seen bound, else the configured one.
 func (ml *mqttListener) boundAddr() string {
 	if a := ml.l.Addr(); a != nil {
-		lastBound.Store(ml, a.String())
-		return a.String()
+		s := a.String()
+		ml.lastBound.Store(&s)
+		return s
 	}
-	if v, ok := lastBound.Load(ml); ok {
-		return v.(string)
+	if s := ml.lastBound.Load(); s != nil {
+		return *s
 	}
 	return ml.cfg.Addr
 }

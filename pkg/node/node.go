@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/auth/webhooks"
 	"github.com/vernemq-go/vernemq/pkg/broker"
+	"github.com/vernemq-go/vernemq/pkg/cluster"
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/conn"
 	"github.com/vernemq-go/vernemq/pkg/metrics"
@@ -36,6 +39,9 @@ type Node struct {
 	closers   []func() error
 	started   time.Time
 	cancel    context.CancelFunc
+
+	cluster  atomic.Pointer[cluster.Cluster] // nil unless listener.vmq.clustering is set
+	webhooks atomic.Pointer[webhooks.Plugin] // nil unless plugins.vmq_webhooks is on and running
 }
 
 // New builds a node from cfg; nothing listens until Start.

@@ -4,21 +4,17 @@ import (
 	"crypto/tls"
 	"errors"
 	"strings"
-	"sync"
 
 	"github.com/vernemq-go/vernemq/pkg/admin"
 	"github.com/vernemq-go/vernemq/pkg/auth/dbacl"
 	"github.com/vernemq-go/vernemq/pkg/auth/webhooks"
 )
 
-// webhookPlugins holds each node's vmq_webhooks plugin; kept beside Node so node.go needs no new field.
-var webhookPlugins sync.Map // *Node → *webhooks.Plugin
-
 // keepWebhooks remembers the node's vmq_webhooks plugin until the node stops.
 func (n *Node) keepWebhooks(w *webhooks.Plugin) {
-	webhookPlugins.Store(n, w)
+	n.webhooks.Store(w)
 	n.addCloser(func() error {
-		webhookPlugins.Delete(n)
+		n.webhooks.Store(nil)
 		return nil
 	})
 }
@@ -27,10 +23,7 @@ var errWebhooksGone = errors.New("vmq_webhooks is not running on this node (stop
 
 // Webhooks returns the node's vmq_webhooks plugin, or nil when plugins.vmq_webhooks is off.
 func (n *Node) Webhooks() *webhooks.Plugin {
-	if v, ok := webhookPlugins.Load(n); ok {
-		return v.(*webhooks.Plugin)
-	}
-	return nil
+	return n.webhooks.Load()
 }
 
 // wireWebhooks gives the webhooks commands the plugin, looked up at each call.
