@@ -105,7 +105,7 @@ func readBufferSize(n int) int {
 }
 
 func newClient(s *Server, c net.Conn, p Peer) *client {
-	cl := &client{srv: s, nc: c, peer: p, closed: make(chan struct{})}
+	cl := &client{srv: s, nc: c, peer: p, closed: make(chan struct{}), out: newSocketWriter()}
 	cl.src = countingReader{c, s.Metrics.BytesReceived}
 	cl.br = newReader(&cl.src, readBufferSize(p.ReadBuffer))
 	return cl

@@ -3,7 +3,6 @@ package conn
 import (
 	"errors"
 	"os"
-	"sync"
 	"syscall"
 	"time"
 
@@ -23,14 +22,37 @@ import (
 //     TCP only: TLS and WebSocket frame their writes). What a direct write leaves unwritten
 //     the session hands to the flusher, which writes it before anything else; owed counts
 //     those bytes so that the trace shows them once.
-//   - mu is held for the length of each write, so the bytes of two packets never
-//     interleave. final does not wait for it: a client that does not read holds a write in
-//     progress, and its kick must not wait behind it; nor does final write while the
-//     session still owes the rest of a partial write. The connection then simply closes.
+//   - The writer's lock (sem) is held for the length of each write, so the bytes of two
+//     packets never interleave. final waits for it at most finalWait: a client that does not
+//     read holds a write in progress for up to writeTimeout, and its kick must not wait that
+//     long; nor does final write while the session still owes the rest of a partial write.
+//     The connection then closes without the DISCONNECT.
 type socketWriter struct {
-	mu   sync.Mutex
+	sem  chan struct{}   // capacity 1: the lock, as a channel so final can wait for it with a bound
 	raw  syscall.RawConn // the socket when nothing frames writes: direct writes
 	owed int             // bytes of the last direct write that the flusher still writes
+}
+
+func newSocketWriter() socketWriter { return socketWriter{sem: make(chan struct{}, 1)} }
+
+func (w *socketWriter) lock()   { w.sem <- struct{}{} }
+func (w *socketWriter) unlock() { <-w.sem }
+
+// lockWithin takes the lock unless d passes first.
+func (w *socketWriter) lockWithin(d time.Duration) bool {
+	select {
+	case w.sem <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case w.sem <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 const (
@@ -39,6 +61,9 @@ const (
 	writeTimeout = 60 * time.Second
 	// packetTimeout bounds a packet the connection writes itself (CONNACK, DISCONNECT).
 	packetTimeout = 2 * time.Second
+	// finalWait bounds how long a kick waits for a write in progress before closing without
+	// its DISCONNECT: far above a write to a client that reads, far below writeTimeout.
+	finalWait = 250 * time.Millisecond
 )
 
 // directWriter gives the session a write that never blocks (session.Uncork), or nil when a
@@ -56,8 +81,8 @@ func (c *client) directWriter() session.DirectWrite {
 // Write is the flusher's write (session.Link).
 func (c *client) Write(b []byte) (int, error) {
 	w := &c.out
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.lock()
+	defer w.unlock()
 	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	skip := min(w.owed, len(b)) // the rest of a direct write, traced already
 	w.owed -= skip
@@ -68,8 +93,8 @@ func (c *client) Write(b []byte) (int, error) {
 // writeDirect writes what the socket's buffer takes now (session.DirectWrite).
 func (c *client) writeDirect(b []byte) (n int, err error) {
 	w := &c.out
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.lock()
+	defer w.unlock()
 	werr := w.raw.Write(func(fd uintptr) bool {
 		for n < len(b) {
 			m, e := syscall.Write(int(fd), b[n:])
@@ -102,8 +127,8 @@ func (c *client) writeDirect(b []byte) (n int, err error) {
 
 // packet writes p before the session exists (CONNACK, a refusal).
 func (c *client) packet(p packets.Packet) {
-	c.out.mu.Lock()
-	defer c.out.mu.Unlock()
+	c.out.lock()
+	defer c.out.unlock()
 	c.writePacketLocked(p)
 }
 
@@ -111,10 +136,10 @@ func (c *client) packet(p packets.Packet) {
 // (see socketWriter): it reports whether p was written.
 func (c *client) final(p packets.Packet) bool {
 	w := &c.out
-	if !w.mu.TryLock() {
+	if !w.lockWithin(finalWait) {
 		return false
 	}
-	defer w.mu.Unlock()
+	defer w.unlock()
 	return w.owed == 0 && c.writePacketLocked(p)
 }
 

@@ -3,6 +3,7 @@ package conn
 import (
 	"bytes"
 	"crypto/tls"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"io"
 	"net"
 	"testing"
@@ -37,7 +38,7 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 func directPair(t *testing.T) (c *client, w func([]byte) (int, error), sc, cc net.Conn) {
 	t.Helper()
 	sc, cc = tcpPair(t)
-	c = &client{nc: sc, srv: &Server{}}
+	c = &client{nc: sc, srv: &Server{}, out: newSocketWriter()}
 	if w = c.directWriter(); w == nil {
 		t.Fatal("a plain TCP connection has no direct write")
 	}
@@ -115,20 +116,12 @@ func TestKickDoesNotWaitForABlockedWrite(t *testing.T) {
 		_, err := c.Write(bytes.Repeat([]byte("x"), 64<<20)) // more than loopback buffers hold: blocks
 		writing <- err
 	}()
-	// The write holds the writer's lock for as long as it blocks; poll until it does.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		if !c.out.mu.TryLock() {
-			break
-		}
-		c.out.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatal("the write never started")
-		}
-	}
+	// The write holds the writer's lock for as long as it blocks.
+	eventually.True(t, eventually.Wait, "the blocked write holding the writer", func() bool { return len(c.out.sem) == 1 })
 	start := time.Now()
 	c.Kick(packets.SessionTakenOver)
-	if d := time.Since(start); d > 100*time.Millisecond {
-		t.Fatalf("kick took %v behind a blocked write", d)
+	if d := time.Since(start); d > finalWait+time.Second {
+		t.Fatalf("kick took %v behind a blocked write (bound %v)", d, finalWait)
 	}
 	select {
 	case err := <-writing:
