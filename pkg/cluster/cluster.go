@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"log/slog"
 	"net"
@@ -195,6 +196,14 @@ func (c *Cluster) Start() error {
 			return fmt.Errorf("cluster snapshot directory: %w", err)
 		}
 		conf.SnapshotPath = filepath.Join(dir, "serf.snapshot")
+		// A graceful stop leaves the gossip too (so that the others do not take it for a
+		// netsplit), and serf would then not rejoin from its snapshot at the next start.
+		// Only `cluster leave` is meant to be final: it leaves a marker file.
+		_, err := os.Stat(c.leftMarker())
+		conf.RejoinAfterLeave = errors.Is(err, fs.ErrNotExist)
+		if !conf.RejoinAfterLeave {
+			c.log.Info("this node left its cluster with cluster leave: not rejoining the members of its snapshot (use cluster join)")
+		}
 	}
 	c.events = make(chan serf.Event, 256)
 	conf.EventCh = c.events
@@ -227,6 +236,7 @@ func (c *Cluster) Join(addr string) error {
 	for _, a := range tries {
 		n, err := c.serf.Join([]string{a}, true)
 		if n > 0 {
+			c.clearLeftMarker()
 			return nil
 		}
 		errs = append(errs, err)
@@ -277,6 +287,9 @@ func (c *Cluster) Allowed(op string) bool {
 // node is asked to leave; a failed node is removed at once with its subscriptions.
 func (c *Cluster) Leave(node string, killSessions bool) error {
 	if node == "" || node == c.o.Node {
+		if err := c.writeLeftMarker(); err != nil {
+			return err
+		}
 		return c.serf.Leave()
 	}
 	for _, m := range c.serf.Members() {
@@ -295,9 +308,20 @@ func (c *Cluster) Leave(node string, killSessions bool) error {
 	return fmt.Errorf("cluster leave: no member named %q (see cluster show)", node)
 }
 
-// Close leaves the gossip (without `cluster leave` semantics: the node is failed, not
-// left, so the others keep its sessions for DeadNodeGrace) and closes every link.
+// Close is this node's graceful stop: it first tells the others that it goes (a serf
+// leave, so that they drop it from membership at once instead of detecting a failure and
+// refusing clients as in a netsplit), then closes every link. Unlike `cluster leave` the
+// node rejoins the members of its snapshot when it starts again.
 func (c *Cluster) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	if err := c.serf.Leave(); err != nil {
+		c.log.Warn("leaving the gossip before stopping failed; the others will detect a failure", "error", err)
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -338,3 +362,28 @@ func (w slogWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = slogWriter{}
+
+// leftMarker is the file whose presence says this node left with `cluster leave`: it
+// does not rejoin the members of its snapshot at start.
+func (c *Cluster) leftMarker() string {
+	return filepath.Join(c.o.DataDir, "cluster", "left")
+}
+
+func (c *Cluster) writeLeftMarker() error {
+	if c.o.DataDir == "" {
+		return nil
+	}
+	if err := os.WriteFile(c.leftMarker(), []byte(c.o.Node+"\n"), 0o644); err != nil {
+		return fmt.Errorf("cluster leave: %w", err)
+	}
+	return nil
+}
+
+func (c *Cluster) clearLeftMarker() {
+	if c.o.DataDir == "" {
+		return
+	}
+	if err := os.Remove(c.leftMarker()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		c.log.Warn("cluster join: could not remove the left marker; the next start will not rejoin by itself", "error", err)
+	}
+}

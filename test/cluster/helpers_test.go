@@ -65,7 +65,8 @@ func freePort(t *testing.T, pair bool) int {
 
 type node struct {
 	name, mqtt, data, dir string
-	netns                 string // network namespace the process runs in ("" = this one)
+	netns                 string   // network namespace the process runs in ("" = this one)
+	env                   []string // extra environment, after the defaults (a later value wins)
 	cmd                   *exec.Cmd
 	exited                chan struct{}
 }
@@ -80,12 +81,14 @@ func startNode(t *testing.T, name, cookie, seed string) *node {
 // network namespace to run in (for partition tests).
 type placement struct {
 	mqtt, data, netns string
+	env               []string // e.g. VMQ_CLUSTER_DEAD_NODE_GRACE=30s to run with the default grace
+	conf              []string // extra conf lines
 }
 
 func startNodeAt(t *testing.T, name, cookie, seed string, at placement) *node {
 	t.Helper()
 	dir := t.TempDir()
-	n := &node{name: name + "@127.0.0.1", dir: dir, netns: at.netns,
+	n := &node{name: name + "@127.0.0.1", dir: dir, netns: at.netns, env: at.env,
 		mqtt: fmt.Sprintf("127.0.0.1:%d", freePort(t, false)),
 		data: fmt.Sprintf("127.0.0.1:%d", freePort(t, true))}
 	if at.mqtt != "" {
@@ -112,6 +115,9 @@ func startNodeAt(t *testing.T, name, cookie, seed string, at placement) *node {
 	if seed != "" {
 		conf += "cluster.discovery_node = " + seed + "\n"
 	}
+	for _, l := range at.conf {
+		conf += l + "\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "vmq.acl"), []byte("topic #\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +140,7 @@ func (n *node) start(t *testing.T, confPath string) {
 		cmd = exec.Command("ip", "netns", "exec", n.netns, vernemqBin(t), "console", "-c", confPath)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "VMQ_CLUSTER_DEAD_NODE_GRACE=2s")
+	cmd.Env = append(append(os.Environ(), "VMQ_CLUSTER_DEAD_NODE_GRACE=2s"), n.env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
