@@ -29,9 +29,7 @@ func (n *Node) startAdmin(ctx context.Context) error {
 	web := &httpListeners{}
 	b := n.adminBackend(ctx, keys, web)
 	reg := admin.New(b)
-	if cl := n.Cluster(); cl != nil {
-		cl.SetAdminHandler(reg.ExecForPeer) // other nodes' --all / --node= requests
-	}
+	n.adminExec = reg.ExecForPeer // other nodes' --all / --node= requests, once clustered
 	closeSock, err := admin.ServeUnix(ctx, n.Cfg.String("admin.socket"), os.FileMode(n.Cfg.Int("admin.socket_mode")), reg, n.Log)
 	if err != nil {
 		return err

@@ -54,6 +54,9 @@ func (n *Node) startCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if n.adminExec != nil {
+		cl.SetAdminHandler(n.adminExec)
+	}
 	if err := cl.Start(); err != nil {
 		return err
 	}

@@ -131,6 +131,19 @@ func startNodeAt(t *testing.T, name, cookie, seed string, at placement) *node {
 
 func (n *node) start(t *testing.T, confPath string) {
 	t.Helper()
+	n.spawn(t, confPath)
+	eventually.True(t, 15*time.Second, n.name+" accepting MQTT", func() bool {
+		c, err := net.DialTimeout("tcp", n.mqtt, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
+// spawn starts the node's process without waiting for it to serve.
+func (n *node) spawn(t *testing.T, confPath string) {
+	t.Helper()
 	logf, err := os.OpenFile(filepath.Join(n.dir, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -159,13 +172,6 @@ func (n *node) start(t *testing.T, confPath string) {
 			t.Logf("--- log of %s ---\n%s", n.name, tail(string(b), 80))
 		}
 	})
-	eventually.True(t, 15*time.Second, n.name+" accepting MQTT", func() bool {
-		c, err := net.DialTimeout("tcp", n.mqtt, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
 }
 
 func (n *node) kill9(t *testing.T) {
@@ -186,6 +192,22 @@ func (n *node) logHas(parts ...string) bool {
 		}
 	}
 	return false
+}
+
+// logCount counts the lines of the node's log that contain every part.
+func (n *node) logCount(parts ...string) int {
+	b, _ := os.ReadFile(filepath.Join(n.dir, "node.log"))
+	count := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			count++
+		}
+	}
+	return count
 }
 
 func tail(s string, lines int) string {

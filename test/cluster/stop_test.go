@@ -10,6 +10,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 // prober connects and disconnects clean clients to one node in a loop and counts
@@ -81,7 +83,7 @@ func (p *prober) end() {
 func clusterOf(t *testing.T, nodes ...*node) {
 	t.Helper()
 	for _, n := range nodes {
-		waitFor(t, 30*time.Second, n.name+" seeing all members running", func() bool {
+		eventually.True(t, 30*time.Second, n.name+" seeing all members running", func() bool {
 			out, err := vmqAdmin(t, n, "cluster", "show")
 			if err != nil {
 				return false
@@ -117,7 +119,7 @@ func TestGracefulStopIsNotANetsplit(t *testing.T) {
 	clusterOf(t, a, b, c)
 
 	pa, pb := startProber("a", a.mqtt), startProber("b", b.mqtt)
-	waitFor(t, 20*time.Second, "probes connecting on both healthy nodes", func() bool {
+	eventually.True(t, 20*time.Second, "probes connecting on both healthy nodes", func() bool {
 		oa, _ := pa.counts()
 		ob, _ := pb.counts()
 		return oa >= 5 && ob >= 5
