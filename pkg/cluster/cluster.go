@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,14 +74,15 @@ type Cluster struct {
 	gone   map[string]bool        // failed members past DeadNodeGrace: no longer a netsplit
 	closed bool
 
-	tab  table
-	mig  migrations
-	ret  retainSync
-	reg  registrations
-	mv   movedSessions
-	adm  adminCalls // remote vmq-admin commands (admin.go)
-	inMu sync.Mutex
-	in   map[net.Conn]struct{}
+	tab      table
+	mig      migrations
+	ret      retainSync
+	reg      registrations
+	mv       movedSessions
+	adm      adminCalls // remote vmq-admin commands (admin.go)
+	refusals refusals
+	inMu     sync.Mutex
+	in       map[net.Conn]struct{}
 }
 
 // New validates o and prepares a cluster; Start opens the sockets.
@@ -125,6 +127,7 @@ func New(o Options) (*Cluster, error) {
 	c.ret.init()
 	c.reg.init()
 	c.mv.init()
+	c.refusals.init(r)
 	c.gone = map[string]bool{}
 	return c, nil
 }
@@ -261,26 +264,98 @@ func (c *Cluster) Members() []Member {
 // matching allow_*_during_netsplit is on (see Allowed). A member failed for longer than
 // DeadNodeGrace has had its subscriptions removed and no longer counts.
 func (c *Cluster) Consistent() bool {
+	return len(c.unreachable()) == 0
+}
+
+// unreachable lists the failed members that make the cluster inconsistent.
+func (c *Cluster) unreachable() []string {
 	if c.serf == nil {
-		return true
+		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var out []string
 	for _, m := range c.serf.Members() {
 		if m.Name != c.o.Node && m.Status == serf.StatusFailed && !c.gone[m.Name] {
-			return false
+			out = append(out, m.Name)
 		}
 	}
-	return true
+	return out
 }
+
+// netsplitOps are the operations a netsplit refuses, each unless allow_<op>_during_netsplit.
+var netsplitOps = []string{"register", "publish", "subscribe", "unsubscribe"}
 
 // Allowed tells the connection layer whether op ("register", "publish", "subscribe"
 // or "unsubscribe") may proceed now: always while Consistent, else only when
 // allow_<op>_during_netsplit is on. Refuse CONNECT with 0x88 (v5)/3 (v3) server
 // unavailable, PUBLISH/SUBSCRIBE/UNSUBSCRIBE with 0x80 unspecified error (v5) or by
-// disconnecting (v3 has no negative PUBACK).
+// disconnecting (v3 has no negative PUBACK). Every refusal is counted in
+// netsplit_refused{op} and logged, at most once per refuseLogEvery and op.
 func (c *Cluster) Allowed(op string) bool {
-	return c.Consistent() || c.o.Setting("allow_"+op+"_during_netsplit")
+	down := c.unreachable()
+	if len(down) == 0 || c.o.Setting("allow_"+op+"_during_netsplit") {
+		return true
+	}
+	c.refusals.note(c, op, down)
+	return false
+}
+
+// NotReady gives the reasons this node refuses clients for cluster reasons now (nil when
+// it does not): /health answers 503 with them, as a load balancer needs.
+func (c *Cluster) NotReady() []string {
+	down := c.unreachable()
+	if len(down) == 0 {
+		return nil
+	}
+	var refused []string
+	for _, op := range netsplitOps {
+		if !c.o.Setting("allow_" + op + "_during_netsplit") {
+			refused = append(refused, op)
+		}
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("cluster not consistent: %s unreachable (for up to the grace period %v); refusing %s (allow_*_during_netsplit off)",
+		strings.Join(down, ", "), c.o.DeadNodeGrace, strings.Join(refused, ", "))}
+}
+
+// refuseLogEvery bounds the log lines about refusals: one per op per period, with a count.
+const refuseLogEvery = 10 * time.Second
+
+// refusals counts and logs what a netsplit refuses.
+type refusals struct {
+	counters map[string]*metrics.Counter
+	mu       sync.Mutex
+	last     map[string]time.Time
+	since    map[string]int // refusals not logged yet
+}
+
+func (r *refusals) init(reg *metrics.Registry) {
+	r.counters = map[string]*metrics.Counter{}
+	for _, op := range netsplitOps {
+		r.counters[op] = reg.Counter("netsplit_refused", "Operations refused because the cluster is not consistent (a member unreachable) and allow_<op>_during_netsplit is off.", map[string]string{"op": op})
+	}
+	r.last, r.since = map[string]time.Time{}, map[string]int{}
+}
+
+func (r *refusals) note(c *Cluster, op string, down []string) {
+	if ctr := r.counters[op]; ctr != nil {
+		ctr.Inc()
+	}
+	r.mu.Lock()
+	r.since[op]++
+	now := time.Now()
+	if now.Sub(r.last[op]) < refuseLogEvery {
+		r.mu.Unlock()
+		return
+	}
+	n := r.since[op]
+	r.since[op], r.last[op] = 0, now
+	r.mu.Unlock()
+	c.log.Warn("refusing clients: the cluster is not consistent", "op", op, "refused", n,
+		"unreachable", strings.Join(down, ","), "switch", "allow_"+op+"_during_netsplit", "log_every", refuseLogEvery)
 }
 
 // Leave makes node leave the cluster: this node leaves gracefully; another running

@@ -80,6 +80,12 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 			}
 			return out
 		},
+		NotReady: func() []string {
+			if cl := n.Cluster(); cl != nil {
+				return cl.NotReady()
+			}
+			return nil
+		},
 		ClusterJoin:  n.clusterJoinNamed,
 		ClusterLeave: n.ClusterLeave,
 		Nodes: func() []string {
