@@ -99,7 +99,7 @@ func (n *Node) leaveCluster(kill bool) {
 	n.Server.Shutdown(sctx, packets.UseAnotherServer) // v5 clients are told to reconnect elsewhere
 	cancel()
 	if cl := n.Cluster(); cl != nil {
-		cl.Drain(kill)
+		cl.Drain(kill, cluster.DrainWait)
 		if err := cl.Leave("", kill); err != nil {
 			n.Log.Warn("cluster leave failed", "error", err)
 		}
@@ -159,4 +159,19 @@ func (n *Node) clusterJoinNamed(discovery string) error {
 		discovery = net.JoinHostPort(host, port)
 	}
 	return n.ClusterJoin(discovery)
+}
+
+// handOverOnStop is the cluster part of a graceful stop, once the clients are
+// disconnected: the persistent sessions go to the remaining nodes (bounded by
+// cluster.stop_handover_timeout); Close then leaves the gossip before closing the links.
+func (n *Node) handOverOnStop() {
+	cl := n.Cluster()
+	if cl == nil {
+		return
+	}
+	wait := n.Cfg.Duration("cluster.stop_handover_timeout")
+	if wait <= 0 {
+		return
+	}
+	cl.Drain(false, wait)
 }

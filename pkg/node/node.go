@@ -107,7 +107,8 @@ func (n *Node) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops accepting, disconnects clients (v5 clients are told 0x8B), and closes the store.
+// Stop stops accepting, disconnects clients (v5 clients are told 0x8B), hands the
+// persistent sessions to the other cluster nodes, leaves the cluster and closes the store.
 func (n *Node) Stop(ctx context.Context) error {
 	n.Log.Info("stopping node: closing listeners")
 	n.stopListeners()
@@ -116,6 +117,7 @@ func (n *Node) Stop(ctx context.Context) error {
 	if err != nil {
 		n.Log.Warn("not every connection ended in time", "error", err)
 	}
+	n.handOverOnStop()
 	var errs []error
 	for i := len(n.closers) - 1; i >= 0; i-- {
 		errs = append(errs, n.closers[i]())

@@ -155,3 +155,72 @@ func TestGracefulStopIsNotANetsplit(t *testing.T) {
 		}
 	}
 }
+
+// A graceful stop hands the persistent sessions with their queued messages to the
+// remaining nodes (committed there before they are acknowledged): a client that
+// reconnects to another node gets every message queued for it while it was away
+// (issue 17: 0 of 20 arrived before).
+func TestGracefulStopHandsOverSessions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real node processes")
+	}
+	grace := placement{env: []string{"VMQ_CLUSTER_DEAD_NODE_GRACE=30s"}}
+	a := startNodeAt(t, "handA", "hand-cookie", "", grace)
+	b := startNodeAt(t, "handB", "hand-cookie", a.data, grace)
+	c := startNodeAt(t, "handC", "hand-cookie", a.data, grace)
+	clusterOf(t, a, b, c)
+
+	const clients, msgs = 3, 20
+	for i := 0; i < clients; i++ {
+		p := connect(t, c.mqtt, fmt.Sprintf("away-%d", i), false, nil)
+		subscribe(t, p, "hand/#", 1, &inbox{})
+		p.Disconnect(100)
+	}
+	// A clean helper subscribed after them: once a routes to it, a knows their subscriptions too.
+	hbox := &inbox{}
+	helper := connect(t, c.mqtt, "hand-helper", true, hbox)
+	subscribe(t, helper, "hand/#", 1, hbox)
+	pub := connect(t, a.mqtt, "hand-pub", true, nil)
+	untilReceived(t, pub, "hand/probe", hbox, "hand/probe")
+	for i := 0; i < msgs; i++ {
+		publish(t, pub, "hand/data", 1, false, fmt.Sprint(i))
+	}
+	// The helper's copies travel in the same frames as the queued ones: when it has all, c queued all.
+	waitFor(t, 10*time.Second, "the helper on c to get every message", func() bool { return len(hbox.with("hand/data")) >= msgs })
+
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.exited:
+	case <-time.After(40 * time.Second):
+		t.Fatal("handC did not stop on SIGTERM")
+	}
+	if !c.logHas("sessions handed to the remaining nodes", fmt.Sprintf("moved=%d", clients), "not_moved=0") {
+		t.Errorf("handC did not log that it moved its %d sessions", clients)
+	}
+	lost, dups := 0, 0
+	for i := 0; i < clients; i++ {
+		box := &inbox{}
+		to := []*node{a, b}[i%2] // wherever the load balancer sends it, not necessarily the node that took the session
+		connect(t, to.mqtt, fmt.Sprintf("away-%d", i), false, box)
+		waitFor(t, 10*time.Second, fmt.Sprintf("away-%d to get its %d queued messages on %s", i, msgs, to.name), func() bool {
+			return len(box.with("hand/data")) >= msgs
+		})
+		got := box.with("hand/data")
+		seen := map[string]bool{}
+		for _, m := range got {
+			if seen[m] {
+				dups++
+			}
+			seen[m] = true
+		}
+		for j := 0; j < msgs; j++ {
+			if !seen[fmt.Sprintf("hand/data=%d", j)] {
+				lost++
+			}
+		}
+	}
+	t.Logf("%d clients x %d queued QoS 1 messages after a graceful stop: %d lost, %d duplicates", clients, msgs, lost, dups)
+	if lost > 0 {
+		t.Fatalf("%d queued messages lost", lost)
+	}
+}
