@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -301,6 +302,42 @@ func (c *Cluster) Allowed(op string) bool {
 	return false
 }
 
+// AllowedRegister decides a CONNECT of id while the cluster may be split: a client whose
+// session lives on an unreachable member (serf says it failed, or its data link cannot
+// connect: a crashed node is known so at once) is refused unless
+// allow_register_during_netsplit is on, since registering it here would start a second
+// session beside the one (and its queue) on that node. Every other client (a session on
+// a reachable node, or none) registers at once, even during a netsplit: it needs no
+// unreachable node.
+func (c *Cluster) AllowedRegister(id broker.SessionID) bool {
+	if c.o.Setting("allow_register_during_netsplit") {
+		return true
+	}
+	var down []string
+	for _, o := range c.tab.owners(id) {
+		if o != c.o.Node && c.peerUnreachable(o) {
+			down = append(down, o)
+		}
+	}
+	if len(down) == 0 {
+		return true
+	}
+	c.refusals.note(c, "register", down)
+	return false
+}
+
+// peerUnreachable reports whether node is failed (and its grace has not run out) or its
+// data link cannot connect.
+func (c *Cluster) peerUnreachable(node string) bool {
+	if slices.Contains(c.unreachable(), node) {
+		return true
+	}
+	c.mu.Lock()
+	l := c.links[node]
+	c.mu.Unlock()
+	return l != nil && l.Unreachable()
+}
+
 // NotReady gives the reasons this node refuses clients for cluster reasons now (nil when
 // it does not): /health answers 503 with them, as a load balancer needs.
 func (c *Cluster) NotReady() []string {
@@ -311,6 +348,9 @@ func (c *Cluster) NotReady() []string {
 	var refused []string
 	for _, op := range netsplitOps {
 		if !c.o.Setting("allow_" + op + "_during_netsplit") {
+			if op == "register" {
+				op = "register of sessions on " + strings.Join(down, ", ") // see AllowedRegister
+			}
 			refused = append(refused, op)
 		}
 	}

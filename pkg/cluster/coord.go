@@ -99,6 +99,11 @@ func (c *Cluster) rendezvous(id broker.SessionID, except string) string {
 // node that registered id last ("" if unknown). It gives up after regLockWait.
 func (c *Cluster) lockRegistration(ctx context.Context, id broker.SessionID) (string, error) {
 	coord := c.coordinator(id)
+	if coord != c.o.Node && c.peerUnreachable(coord) {
+		// A crashed coordinator is known by its link long before serf drops it: do not
+		// make the connect wait regLockWait for an answer that cannot come.
+		return "", fmt.Errorf("registration lock: coordinator %s unreachable", coord)
+	}
 	ch := make(chan regGrant, 1)
 	c.reg.mu.Lock()
 	c.reg.next++

@@ -31,6 +31,10 @@ type link struct {
 	queue  [][]byte
 	queued int64
 	up     bool
+	// unreachable: the last dial failed (the peer's port refuses or times out), so the
+	// peer is most likely down; a crashed peer is known so within milliseconds, long
+	// before serf's failure detector says it (seconds).
+	unreachable bool
 }
 
 const (
@@ -70,6 +74,13 @@ func (l *link) setAddr(addr string) {
 	l.mu.Lock()
 	l.addr = addr
 	l.mu.Unlock()
+}
+
+// Unreachable reports whether the last attempt to connect to the peer failed.
+func (l *link) Unreachable() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.unreachable
 }
 
 // Up reports whether the link is connected and authenticated.
@@ -116,6 +127,9 @@ func (l *link) run(ctx context.Context) {
 	var batch []byte
 	for ctx.Err() == nil {
 		c, err := l.dial(ctx)
+		l.mu.Lock()
+		l.unreachable = err != nil
+		l.mu.Unlock()
 		if err != nil {
 			if ctx.Err() == nil {
 				l.log.Debug("cluster link down", "peer", l.peer, "error", err)
@@ -132,8 +146,11 @@ func (l *link) run(ctx context.Context) {
 		l.setUp(true)
 		l.log.Info("cluster link up", "peer", l.peer)
 		stop := context.AfterFunc(ctx, func() { c.Close() })
-		// A peer never writes on our outgoing link: a read returning means it closed.
-		go func() { var b [1]byte; c.Read(b[:]); c.Close() }()
+		// A peer never writes on our outgoing link: a read returning means it closed, and
+		// the link redials at once (so a crashed peer is seen as unreachable at once).
+		gone := make(chan struct{})
+		go func() { var b [1]byte; c.Read(b[:]); c.Close(); close(gone) }()
+	writing:
 		for ctx.Err() == nil {
 			var n int
 			batch, n = l.take(batch[:0])
@@ -141,6 +158,8 @@ func (l *link) run(ctx context.Context) {
 				select {
 				case <-ctx.Done():
 				case <-l.wake:
+				case <-gone:
+					break writing
 				}
 				continue
 			}

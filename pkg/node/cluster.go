@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/cluster"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
@@ -62,6 +63,9 @@ func (n *Node) startCluster(ctx context.Context) error {
 	}
 	n.cluster.Store(cl)
 	n.Server.Allowed = cl.Allowed // allow_*_during_netsplit
+	n.Server.AllowRegister = func(mountpoint, clientID string) bool {
+		return cl.AllowedRegister(broker.SessionID{Mountpoint: mountpoint, ClientID: clientID})
+	}
 	n.addCloser(func() error {
 		n.cluster.Store(nil)
 		return cl.Close()

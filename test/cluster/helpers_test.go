@@ -194,6 +194,11 @@ func (n *node) logHas(parts ...string) bool {
 	return false
 }
 
+func readLog(n *node) string {
+	b, _ := os.ReadFile(filepath.Join(n.dir, "node.log"))
+	return string(b)
+}
+
 // logCount counts the lines of the node's log that contain every part.
 func (n *node) logCount(parts ...string) int {
 	b, _ := os.ReadFile(filepath.Join(n.dir, "node.log"))

@@ -55,7 +55,8 @@ func containsAll(s string, parts ...string) bool {
 	return true
 }
 
-// While a node refuses clients because a member is unreachable, /health answers 503
+// While a node refuses clients because a member is unreachable (here: the CONNECTs of
+// a client whose session is on that member, and every publish), /health answers 503
 // naming the member and the refused operations, netsplit_refused{op} counts each
 // refusal, and one log line per op and 10 s names the reason; when the member is back,
 // /health is 200 again.
@@ -70,6 +71,13 @@ func TestNetsplitHealthAndRefusals(t *testing.T) {
 	})
 	b := startNodeAt(t, "healthB", "cookie-h", a.data, placement{env: []string{"VMQ_CLUSTER_DEAD_NODE_GRACE=60s"}})
 	clusterOf(t, a, b)
+	// A persistent session on b, known to a's table (a helper subscribed after it gets a's probe).
+	onB := connect(t, b.mqtt, "lives-on-b", false, nil)
+	subscribe(t, onB, "hl/#", 1, &inbox{})
+	onB.Disconnect(100)
+	hbox := &inbox{}
+	subscribe(t, connect(t, b.mqtt, "hl-helper", true, hbox), "hl/#", 1, hbox)
+	untilReceived(t, connect(t, a.mqtt, "hl-pub", true, nil), "hl/probe", hbox, "hl/probe")
 	health := func() (int, string) {
 		resp, err := http.Get("http://" + web + "/health")
 		if err != nil {
@@ -90,18 +98,18 @@ func TestNetsplitHealthAndRefusals(t *testing.T) {
 		code, body = health()
 		return code == 503
 	})
-	if !containsAll(body, "DOWN", b.name, "unreachable", "register") {
+	if !containsAll(body, "DOWN", b.name, "unreachable", "register of sessions on", "publish") {
 		t.Fatalf("/health does not name the reason: %s", body)
 	}
 	const tries = 5
 	for i := 0; i < tries; i++ {
-		o := mqtt.NewClientOptions().AddBroker("tcp://" + a.mqtt).SetClientID(fmt.Sprintf("refused-%d", i)).
+		o := mqtt.NewClientOptions().AddBroker("tcp://" + a.mqtt).SetClientID("lives-on-b").SetCleanSession(false).
 			SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second) // no fallback to 3.1: one CONNECT each
 		c := mqtt.NewClient(o)
 		tok := c.Connect()
 		if !tok.WaitTimeout(6*time.Second) || tok.Error() == nil {
 			c.Disconnect(0)
-			t.Fatalf("CONNECT %d accepted during the netsplit", i)
+			t.Fatalf("CONNECT %d of a client whose session is on the unreachable node accepted during the netsplit", i)
 		}
 	}
 	resp, err := http.Get("http://" + web + "/metrics")

@@ -186,7 +186,7 @@ func TestGracefulStopHandsOverSessions(t *testing.T) {
 		publish(t, pub, "hand/data", 1, false, fmt.Sprint(i))
 	}
 	// The helper's copies travel in the same frames as the queued ones: when it has all, c queued all.
-	waitFor(t, 10*time.Second, "the helper on c to get every message", func() bool { return len(hbox.with("hand/data")) >= msgs })
+	eventually.True(t, 10*time.Second, "the helper on c to get every message", func() bool { return len(hbox.with("hand/data")) >= msgs })
 
 	c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -202,7 +202,7 @@ func TestGracefulStopHandsOverSessions(t *testing.T) {
 		box := &inbox{}
 		to := []*node{a, b}[i%2] // wherever the load balancer sends it, not necessarily the node that took the session
 		connect(t, to.mqtt, fmt.Sprintf("away-%d", i), false, box)
-		waitFor(t, 10*time.Second, fmt.Sprintf("away-%d to get its %d queued messages on %s", i, msgs, to.name), func() bool {
+		eventually.True(t, 10*time.Second, fmt.Sprintf("away-%d to get its %d queued messages on %s", i, msgs, to.name), func() bool {
 			return len(box.with("hand/data")) >= msgs
 		})
 		got := box.with("hand/data")
