@@ -228,28 +228,101 @@ func (c *Cluster) Start() error {
 }
 
 // Join joins the cluster of the node at addr (host:port): its listener.vmq.clustering
-// address (its gossip port, port+1, is tried first) or its gossip address.
+// address (its gossip port, port+1, is tried first) or its gossip address. It refuses
+// this node's own addresses.
 func (c *Cluster) Join(addr string) error {
+	if c.isSelf(addr) {
+		return fmt.Errorf("cluster join %s: that is this node's own address; give another node's listener.vmq.clustering address", addr)
+	}
 	tries := []string{addr}
 	if host, port, e := net.SplitHostPort(addr); e == nil {
 		if p, e := strconv.Atoi(port); e == nil && p < 65535 {
 			tries = []string{net.JoinHostPort(host, strconv.Itoa(p+1)), addr}
 		}
 	}
-	var errs []error
+	var first error
 	for _, a := range tries {
 		n, err := c.serf.Join([]string{a}, true)
 		if n > 0 {
 			c.clearLeftMarker()
 			return nil
 		}
-		errs = append(errs, err)
+		if first == nil {
+			first = err
+		}
 	}
-	return fmt.Errorf("cluster join %s: no node reached (is it running with the same distributed_cookie?): %w", addr, errors.Join(errs...))
+	return fmt.Errorf("cluster join %s: no node answered (tried its gossip port %s, then %s): %s; is it running, reachable, with the same distributed_cookie?",
+		addr, tries[0], tries[len(tries)-1], joinCause(first))
+}
+
+// joinCause is the reason of serf's first failed attempt, without memberlist's multierror wrapping.
+func joinCause(err error) string {
+	if err == nil {
+		return "no answer"
+	}
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(line, "* "); ok {
+			if _, cause, ok := strings.Cut(rest, ": "); ok && strings.HasPrefix(strings.ToLower(rest), "failed to join") {
+				return cause
+			}
+			return rest
+		}
+	}
+	return err.Error()
+}
+
+// isSelf reports whether addr (host:port) is this node's data or gossip address.
+func (c *Cluster) isSelf(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || c.ln == nil {
+		return false
+	}
+	p, _ := strconv.Atoi(port)
+	own := c.ln.Addr().(*net.TCPAddr)
+	_, gport, _ := c.gossipAddr()
+	if p != own.Port && p != gport {
+		return false
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil {
+		return false
+	}
+	for _, ip := range ips {
+		if ip.Equal(own.IP) || (own.IP.IsUnspecified() && isLocalIP(ip)) {
+			return true
+		}
+	}
+	return false
+}
+
+func isLocalIP(ip net.IP) bool {
+	if ip.IsLoopback() {
+		return true
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// DataAddr is the bound address of the data link's listener (listener.vmq.clustering).
+func (c *Cluster) DataAddr() string {
+	if c.ln == nil {
+		return c.o.DataAddr
+	}
+	return c.ln.Addr().String()
 }
 
 // Members lists every known node, this one included, and whether it is reachable.
+// A node that left (or is leaving) lists only itself: it is no longer part of the others' cluster.
 func (c *Cluster) Members() []Member {
+	if st := c.serf.State(); st == serf.SerfLeaving || st == serf.SerfLeft {
+		return []Member{{Name: c.o.Node, Running: true}}
+	}
 	var out []Member
 	for _, m := range c.serf.Members() {
 		if m.Status == serf.StatusLeft {

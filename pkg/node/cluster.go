@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -147,20 +148,23 @@ func (n *Node) ClusterMembers() []cluster.Member {
 	return []cluster.Member{{Name: n.Broker.Node(), Running: true}}
 }
 
-// clusterJoinNamed accepts VerneMQ's node-name form (VerneMQ@host, joined on this node's
-// clustering port) as well as host:port.
+// vernemqClusteringPort is VerneMQ's default listener.vmq.clustering port.
+const vernemqClusteringPort = "44053"
+
+// clusterJoinNamed accepts VerneMQ's node-name form (VerneMQ@host, or VerneMQ@host:port;
+// without a port VerneMQ's default clustering port 44053) as well as host:port, and
+// refuses this node's own name.
 func (n *Node) clusterJoinNamed(discovery string) error {
 	if at := strings.LastIndexByte(discovery, '@'); at >= 0 {
-		host := discovery[at+1:]
-		port := "44053"
-		for _, l := range n.Cfg.Listeners() {
-			if l.Type == "vmq" {
-				if _, p, err := net.SplitHostPort(l.Addr); err == nil && p != "0" {
-					port = p
-				}
-			}
+		if discovery == n.Broker.Node() {
+			return fmt.Errorf("%s is this node: give the name of a node of the cluster to join", discovery)
 		}
-		discovery = net.JoinHostPort(host, port)
+		host := discovery[at+1:]
+		if h, p, err := net.SplitHostPort(host); err == nil {
+			discovery = net.JoinHostPort(h, p)
+		} else {
+			discovery = net.JoinHostPort(host, vernemqClusteringPort)
+		}
 	}
 	return n.ClusterJoin(discovery)
 }
