@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"path/filepath"
+	"strconv"
 
 	"github.com/vernemq-go/vernemq/pkg/admin"
 	"github.com/vernemq-go/vernemq/pkg/conn"

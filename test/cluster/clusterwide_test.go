@@ -70,7 +70,9 @@ func TestAdminClusterWide(t *testing.T) {
 
 	_, dataPort, _ := net.SplitHostPort(a.data)
 	rows, err = adminTable(t, a, "listener", "show")
-	if err != nil || !slicesFunc(rows, func(r map[string]string) bool { return r["type"] == "vmq" && r["port"] == dataPort && r["status"] == "running" }) {
+	if err != nil || !slicesFunc(rows, func(r map[string]string) bool {
+		return r["type"] == "vmq" && r["port"] == dataPort && r["status"] == "running"
+	}) {
 		t.Errorf("listener show lacks the clustering listener on %s: %v %v", a.data, err, rows)
 	}
 	if out, err := vmqAdmin(t, a, "listener", "stop", "address=127.0.0.1", "port="+dataPort); err == nil || !strings.Contains(out, "cluster listener") {
