@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -82,8 +83,11 @@ type Cluster struct {
 	mv       movedSessions
 	adm      adminCalls // remote vmq-admin commands (admin.go)
 	refusals refusals
-	inMu     sync.Mutex
-	in       map[net.Conn]struct{}
+	// rejoining: serf rejoins the members of its snapshot at start (see WaitSynced).
+	rejoining bool
+	syncing   atomicBool
+	inMu      sync.Mutex
+	in        map[net.Conn]struct{}
 }
 
 // New validates o and prepares a cluster; Start opens the sockets.
@@ -205,6 +209,9 @@ func (c *Cluster) Start() error {
 		// Only `cluster leave` is meant to be final: it leaves a marker file.
 		_, err := os.Stat(c.leftMarker())
 		conf.RejoinAfterLeave = errors.Is(err, fs.ErrNotExist)
+		if st, err := os.Stat(conf.SnapshotPath); err == nil && st.Size() > 0 && conf.RejoinAfterLeave {
+			c.rejoining = true
+		}
 		if !conf.RejoinAfterLeave {
 			c.log.Info("this node left its cluster with cluster leave: not rejoining the members of its snapshot (use cluster join)")
 		}
@@ -411,9 +418,67 @@ func (c *Cluster) peerUnreachable(node string) bool {
 	return l != nil && l.Unreachable()
 }
 
+// WaitSynced holds a starting node back, at most bound, until it holds the session
+// table of every running member: a node that served clients before would route their
+// publishes to its own subscribers only, and the others' would miss them. It waits for
+// members to appear when the node rejoins from its snapshot or joins discoveryNode.
+func (c *Cluster) WaitSynced(bound time.Duration, joining bool) {
+	joining = joining || c.rejoining
+	c.syncing.set(true)
+	defer c.syncing.set(false)
+	start := time.Now()
+	for {
+		missing := c.unsynced()
+		others := c.othersAlive()
+		if len(missing) == 0 && (others > 0 || !joining) {
+			if others > 0 {
+				c.log.Info("holding the session tables of every running member", "members", others, "took", time.Since(start).Round(time.Millisecond))
+			}
+			return
+		}
+		if time.Since(start) > bound {
+			c.log.Warn("serving clients before holding every member's session table", "missing", strings.Join(missing, ","),
+				"running_members", others, "waited", bound)
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // polls membership; bounded by bound
+	}
+}
+
+// othersAlive counts the running members besides this node.
+func (c *Cluster) othersAlive() int {
+	n := 0
+	for _, m := range c.serf.Members() {
+		if m.Name != c.o.Node && m.Status == serf.StatusAlive {
+			n++
+		}
+	}
+	return n
+}
+
+// unsynced lists the running members whose session table this node does not hold yet.
+func (c *Cluster) unsynced() []string {
+	var out []string
+	for _, m := range c.serf.Members() {
+		if m.Name == c.o.Node || m.Status != serf.StatusAlive {
+			continue
+		}
+		c.tab.mu.Lock()
+		_, ok := c.tab.nodes[m.Name]
+		c.tab.mu.Unlock()
+		if !ok {
+			out = append(out, m.Name)
+		}
+	}
+	return out
+}
+
 // NotReady gives the reasons this node refuses clients for cluster reasons now (nil when
 // it does not): /health answers 503 with them, as a load balancer needs.
 func (c *Cluster) NotReady() []string {
+	if c.syncing.get() {
+		return []string{"joining the cluster: waiting for the session tables of " + strings.Join(c.unsynced(), ", ")}
+	}
 	down := c.unreachable()
 	if len(down) == 0 {
 		return nil
@@ -575,3 +640,9 @@ func (c *Cluster) clearLeftMarker() {
 		c.log.Warn("cluster join: could not remove the left marker; the next start will not rejoin by itself", "error", err)
 	}
 }
+
+// atomicBool is a flag read by other goroutines (/health).
+type atomicBool struct{ v atomic.Bool }
+
+func (b *atomicBool) set(v bool) { b.v.Store(v) }
+func (b *atomicBool) get() bool  { return b.v.Load() }

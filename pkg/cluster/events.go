@@ -55,6 +55,7 @@ func (c *Cluster) memberEvent(t serf.EventType, m serf.Member) {
 			c.links[m.Name] = l
 		} else {
 			l.setAddr(addr)
+			l.redialNow() // a restarted peer: do not wait out the backoff of the dead one
 		}
 		c.mu.Unlock()
 		if isNew || t == serf.EventMemberJoin {

@@ -23,6 +23,7 @@ type link struct {
 	drop   *metrics.Counter
 	upG    *metrics.Gauge // cluster_link_up{peer}
 	wake   chan struct{}
+	redial chan struct{} // ends a redial backoff early (the peer was seen joining again)
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -47,7 +48,7 @@ const (
 func newLink(peer, self, addr string, key []byte, max int64, log *slog.Logger, sent, drop *metrics.Counter, upG *metrics.Gauge) *link {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &link{peer: peer, self: self, addr: addr, key: key, max: max, log: log, sent: sent, drop: drop, upG: upG,
-		wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+		wake: make(chan struct{}, 1), redial: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	go l.run(ctx)
 	return l
 }
@@ -68,6 +69,14 @@ func (l *link) send(frame []byte) bool {
 	default:
 	}
 	return true
+}
+
+// redialNow ends a running redial backoff: the peer has just (re)joined.
+func (l *link) redialNow() {
+	select {
+	case l.redial <- struct{}{}:
+	default:
+	}
 }
 
 func (l *link) setAddr(addr string) {
@@ -138,6 +147,9 @@ func (l *link) run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-time.After(backoff):
+			case <-l.redial:
+				backoff = redialMin
+				continue
 			}
 			backoff = min(backoff*2, redialMax)
 			continue

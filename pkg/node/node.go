@@ -101,6 +101,9 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.startCluster(ctx); err != nil {
 		return err
 	}
+	if cl := n.Cluster(); cl != nil {
+		cl.WaitSynced(syncWait, n.Cfg.String("cluster.discovery_node") != "")
+	}
 	close(n.ready)
 	go n.Broker.RunRetries(ctx)
 	n.Log.Info("node started", "nodename", n.Broker.Node(), "listeners", len(n.listeners))
@@ -183,5 +186,9 @@ func sessionLimits(c *config.Config) sessionLimitsT {
 }
 
 func (n *Node) addCloser(f func() error) { n.closers = append(n.closers, f) }
+
+// syncWait bounds how long a starting cluster node waits for the others' session tables
+// before it serves clients (a member that does not answer must not keep it down).
+const syncWait = 10 * time.Second
 
 var errNoListener = fmt.Errorf("no MQTT listener configured: add e.g. listener.tcp.default = 127.0.0.1:1883")
