@@ -6,6 +6,7 @@
 package cluster
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,9 @@ type Options struct {
 	Setting func(key string) bool
 	// OnLeaveRequest is called when `cluster leave` names this node from another node.
 	OnLeaveRequest func(killSessions bool)
+	// TLS (listener.vmqs): the data link is mutual TLS, ServerTLS for the connections of
+	// the others, ClientTLS for ours to them; nil = plain TCP (listener.vmq).
+	ServerTLS, ClientTLS *tls.Config
 }
 
 // Member is one cluster node as `vmq-admin cluster show` lists it.
@@ -170,6 +174,9 @@ func (c *Cluster) Start() error {
 		return fmt.Errorf("listener.vmq.clustering %s: %w", c.o.DataAddr, err)
 	}
 	c.ln = ln
+	if c.o.ServerTLS != nil {
+		c.ln = tls.NewListener(ln, c.o.ServerTLS)
+	}
 	host, port, err := c.gossipAddr()
 	if err != nil {
 		ln.Close()
@@ -420,17 +427,18 @@ func (c *Cluster) peerUnreachable(node string) bool {
 
 // WaitSynced holds a starting node back, at most bound, until it holds the session
 // table of every running member: a node that served clients before would route their
-// publishes to its own subscribers only, and the others' would miss them. It waits for
-// members to appear when the node rejoins from its snapshot or joins discoveryNode.
-func (c *Cluster) WaitSynced(bound time.Duration, joining bool) {
-	joining = joining || c.rejoining
+// publishes to its own subscribers only, and the others' would miss them. joined says
+// the node has just joined a member; a node that rejoins from its snapshot waits up to
+// rejoinWait for a member to answer.
+func (c *Cluster) WaitSynced(bound time.Duration, joined bool) {
 	c.syncing.set(true)
 	defer c.syncing.set(false)
 	start := time.Now()
 	for {
 		missing := c.unsynced()
 		others := c.othersAlive()
-		if len(missing) == 0 && (others > 0 || !joining) {
+		expect := joined || (c.rejoining && time.Since(start) < rejoinWait)
+		if len(missing) == 0 && (others > 0 || !expect) {
 			if others > 0 {
 				c.log.Info("holding the session tables of every running member", "members", others, "took", time.Since(start).Round(time.Millisecond))
 			}
@@ -444,6 +452,10 @@ func (c *Cluster) WaitSynced(bound time.Duration, joining bool) {
 		time.Sleep(20 * time.Millisecond) // polls membership; bounded by bound
 	}
 }
+
+// rejoinWait bounds the wait for a member of the snapshot to answer a rejoin (serf
+// rejoins in the background; a reachable member answers within milliseconds).
+const rejoinWait = 3 * time.Second
 
 // othersAlive counts the running members besides this node.
 func (c *Cluster) othersAlive() int {

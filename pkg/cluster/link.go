@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -24,6 +26,7 @@ type link struct {
 	upG    *metrics.Gauge // cluster_link_up{peer}
 	wake   chan struct{}
 	redial chan struct{} // ends a redial backoff early (the peer was seen joining again)
+	tls    *tls.Config   // listener.vmqs: mutual TLS under the cookie handshake; nil = plain TCP
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -209,6 +212,17 @@ func (l *link) dial(ctx context.Context) (net.Conn, error) {
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if l.tls != nil {
+		tc := tls.Client(c, l.tls)
+		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+		}
+		c = tc
 	}
 	if err := clientHandshake(c, l.key, l.self); err != nil {
 		c.Close()

@@ -158,14 +158,14 @@ func (n *Node) clusterListenerInfo() []admin.ListenerInfo {
 		return nil
 	}
 	host, port, _ := net.SplitHostPort(cl.DataAddr())
-	name := "clustering"
+	typ, name := "vmq", "clustering"
 	for _, lc := range n.Cfg.Listeners() {
-		if lc.Type == "vmq" {
-			name = lc.Name
+		if lc.Type == "vmq" || lc.Type == "vmqs" {
+			typ, name = lc.Type, lc.Name
 			break
 		}
 	}
-	return []admin.ListenerInfo{{Type: "vmq", Name: name, Status: "running", Address: host, Port: port}}
+	return []admin.ListenerInfo{{Type: typ, Name: name, Status: "running", Address: host, Port: port}}
 }
 
 // notStoppable explains why listener stop/start refuses a listener that listener show
@@ -174,7 +174,7 @@ func (n *Node) notStoppable(web *httpListeners, address string, port int) error 
 	at := net.JoinHostPort(address, strconv.Itoa(port))
 	for _, l := range n.clusterListenerInfo() {
 		if net.JoinHostPort(l.Address, l.Port) == at {
-			return fmt.Errorf("%s is the cluster listener (listener.vmq.%s): it carries the other nodes' data links and cannot stop at run time; use vmq-admin cluster leave", at, l.Name)
+			return fmt.Errorf("%s is the cluster listener (listener.%s.%s): it carries the other nodes' data links and cannot stop at run time; use vmq-admin cluster leave", at, l.Type, l.Name)
 		}
 	}
 	for _, l := range web.infos() {

@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/cluster"
+	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
@@ -22,9 +25,16 @@ const deadNodeGraceEnv = "VMQ_CLUSTER_DEAD_NODE_GRACE"
 // (if set) is joined in the background until it answers.
 func (n *Node) startCluster(ctx context.Context) error {
 	var addr string
+	var serverTLS, clientTLS *tls.Config
 	for _, lc := range n.Cfg.Listeners() {
-		if lc.Type == "vmq" {
+		if lc.Type == "vmq" || lc.Type == "vmqs" {
 			addr = lc.Addr
+			if lc.Type == "vmqs" {
+				var err error
+				if serverTLS, clientTLS, err = clusterTLS(lc); err != nil {
+					return fmt.Errorf("listener.vmqs.%s: %w", lc.Name, err)
+				}
+			}
 			break
 		}
 	}
@@ -52,6 +62,8 @@ func (n *Node) startCluster(ctx context.Context) error {
 		Log:            n.Log,
 		Setting:        n.Cfg.Bool,
 		OnLeaveRequest: func(kill bool) { n.leaveCluster(kill) },
+		ServerTLS:      serverTLS,
+		ClientTLS:      clientTLS,
 	})
 	if err != nil {
 		return err
@@ -71,11 +83,40 @@ func (n *Node) startCluster(ctx context.Context) error {
 		n.cluster.Store(nil)
 		return cl.Close()
 	})
+	joined := false
 	if seed := n.Cfg.String("cluster.discovery_node"); seed != "" {
-		go n.joinUntil(ctx, cl, seed)
+		joined = n.joinFirst(ctx, cl, seed)
 	}
+	cl.WaitSynced(syncWait, joined)
 	return nil
 }
+
+// joinFirst makes the first attempt to join seed during the start (so that the node
+// serves clients with the cluster's session tables), for at most joinFirstWait; while
+// it fails, joinUntil goes on in the background.
+func (n *Node) joinFirst(ctx context.Context, cl *cluster.Cluster, seed string) bool {
+	res := make(chan error, 1)
+	go func() { res <- cl.Join(seed) }()
+	select {
+	case err := <-res:
+		if err == nil {
+			n.Log.Info("joined cluster", "discovery_node", seed)
+			return true
+		}
+		n.Log.Warn("cluster join failed; retrying", "discovery_node", seed, "error", err)
+		go n.joinUntil(ctx, cl, seed)
+	case <-time.After(joinFirstWait):
+		go func() {
+			if err := <-res; err != nil {
+				n.joinUntil(ctx, cl, seed)
+			}
+		}()
+	}
+	return false
+}
+
+// joinFirstWait bounds the start's wait for the first join (an address that drops packets costs serf 10 s per try).
+const joinFirstWait = 5 * time.Second
 
 // joinUntil retries the discovery node for a minute, since cluster nodes often start together.
 func (n *Node) joinUntil(ctx context.Context, cl *cluster.Cluster, seed string) {
@@ -182,4 +223,59 @@ func (n *Node) handOverOnStop() {
 		return
 	}
 	cl.Drain(false, wait)
+}
+
+// clusterTLS builds the mutual TLS of listener.vmqs (VerneMQ's TLS cluster listener): each
+// node presents certfile/keyfile and accepts only peers whose certificate chains to cafile,
+// both ways. Peers are dialled by the address in their gossip tags, often an IP, so the
+// chain is checked against the cluster's own CA but not the host name; the cookie
+// handshake inside the TLS session then proves the node name.
+func clusterTLS(lc config.Listener) (server, client *tls.Config, err error) {
+	if lc.CAFile == "" {
+		return nil, nil, errors.New("a TLS cluster listener needs cafile: the CA that signed every node's certificate")
+	}
+	cert, err := tls.LoadX509KeyPair(lc.CertFile, lc.KeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("certfile/keyfile: %w", err)
+	}
+	pem, err := os.ReadFile(lc.CAFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cafile: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, nil, fmt.Errorf("cafile %s: no PEM certificate in it", lc.CAFile)
+	}
+	server = &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool,
+		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
+	client = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+		InsecureSkipVerify: true, // the chain is verified below, against the cluster CA only
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			return verifyChain(raw, pool)
+		}}
+	return server, client, nil
+}
+
+// verifyChain checks a peer's certificate chain against the cluster CA, for server use.
+func verifyChain(raw [][]byte, roots *x509.CertPool) error {
+	if len(raw) == 0 {
+		return errors.New("cluster peer sent no certificate")
+	}
+	certs := make([]*x509.Certificate, len(raw))
+	for i, r := range raw {
+		c, err := x509.ParseCertificate(r)
+		if err != nil {
+			return fmt.Errorf("cluster peer certificate: %w", err)
+		}
+		certs[i] = c
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	if err != nil {
+		return fmt.Errorf("cluster peer certificate not signed by the cluster CA (cafile): %w", err)
+	}
+	return nil
 }

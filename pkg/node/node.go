@@ -101,9 +101,6 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.startCluster(ctx); err != nil {
 		return err
 	}
-	if cl := n.Cluster(); cl != nil {
-		cl.WaitSynced(syncWait, n.Cfg.String("cluster.discovery_node") != "")
-	}
 	close(n.ready)
 	go n.Broker.RunRetries(ctx)
 	n.Log.Info("node started", "nodename", n.Broker.Node(), "listeners", len(n.listeners))

@@ -83,6 +83,8 @@ type placement struct {
 	mqtt, data, netns string
 	env               []string // e.g. VMQ_CLUSTER_DEAD_NODE_GRACE=30s to run with the default grace
 	conf              []string // extra conf lines
+	// tls (cert, key, ca files): the cluster listener is listener.vmqs.clustering with them
+	tls *[3]string
 }
 
 func startNodeAt(t *testing.T, name, cookie, seed string, at placement) *node {
@@ -107,7 +109,7 @@ func startNodeAt(t *testing.T, name, cookie, seed string, at placement) *node {
 		"platform_data_dir = " + filepath.Join(dir, "data"),
 		"platform_log_dir = " + filepath.Join(dir, "log"),
 		"listener.tcp.default = " + n.mqtt,
-		"listener.vmq.clustering = " + n.data,
+		clusterListener(n.data, at.tls),
 		"log.console = console",
 		"log.console.level = debug",
 		"systree_enabled = off",
@@ -127,6 +129,15 @@ func startNodeAt(t *testing.T, name, cookie, seed string, at placement) *node {
 	}
 	n.start(t, confPath)
 	return n
+}
+
+// clusterListener is the conf of the cluster listener: listener.vmq, or listener.vmqs with TLS files.
+func clusterListener(addr string, files *[3]string) string {
+	if files == nil {
+		return "listener.vmq.clustering = " + addr
+	}
+	return strings.Join([]string{"listener.vmqs.clustering = " + addr, "listener.vmqs.clustering.certfile = " + files[0],
+		"listener.vmqs.clustering.keyfile = " + files[1], "listener.vmqs.clustering.cafile = " + files[2]}, "\n")
 }
 
 func (n *node) start(t *testing.T, confPath string) {
