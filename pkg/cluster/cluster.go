@@ -599,6 +599,10 @@ func (c *Cluster) Close() error {
 		t.Stop()
 	}
 	c.mu.Unlock()
+	flushBy := time.Now().Add(closeFlush)
+	for _, l := range links {
+		l.flush(flushBy)
+	}
 	close(c.stop)
 	err := c.serf.Shutdown()
 	c.ln.Close()
@@ -627,6 +631,9 @@ func (w slogWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = slogWriter{}
+
+// closeFlush bounds how long Close waits for the links to write what is queued.
+const closeFlush = 2 * time.Second
 
 // leftMarker is the file whose presence says this node left with `cluster leave`: it
 // does not rejoin the members of its snapshot at start.

@@ -102,6 +102,21 @@ func (l *link) Up() bool {
 	return l.up
 }
 
+// flush waits, at most until deadline, for the frames queued so far to be written, while
+// the link is connected: a stopping node's last frames (messages it forwards for the
+// sessions it handed over) must not die in its buffer.
+func (l *link) flush(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		l.mu.Lock()
+		empty, up := len(l.queue) == 0, l.up
+		l.mu.Unlock()
+		if empty || !up {
+			return
+		}
+		time.Sleep(5 * time.Millisecond) // bounded by deadline
+	}
+}
+
 func (l *link) close() {
 	l.cancel()
 	<-l.done

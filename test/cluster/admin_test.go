@@ -52,9 +52,9 @@ func TestVmqAdminClusterJoinLeave(t *testing.T) {
 	b.cmd.Process.Signal(syscall.SIGTERM)
 	<-b.exited
 	b.start(t, filepath.Join(b.dir, "vernemq.conf"))
-	if !b.logHas("not rejoining the members of its snapshot") {
-		t.Fatalf("%s did not start as a node that left", b.name)
-	}
+	waitFor(t, 10*time.Second, b.name+" starting as a node that left", func() bool {
+		return b.logHas("not rejoining the members of its snapshot")
+	})
 	if out, _ := vmqAdmin(t, a, "cluster", "show"); strings.Contains(out, b.name) {
 		t.Fatalf("%s is back in cluster show after a restart:\n%s", b.name, out)
 	}
