@@ -52,7 +52,7 @@ func TestVmqAdminClusterJoinLeave(t *testing.T) {
 	b.cmd.Process.Signal(syscall.SIGTERM)
 	<-b.exited
 	b.start(t, filepath.Join(b.dir, "vernemq.conf"))
-	waitFor(t, 10*time.Second, b.name+" starting as a node that left", func() bool {
+	eventually.True(t, 10*time.Second, b.name+" starting as a node that left", func() bool {
 		return b.logHas("not rejoining the members of its snapshot")
 	})
 	if out, _ := vmqAdmin(t, a, "cluster", "show"); strings.Contains(out, b.name) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 // vmq-admin sees the whole cluster as VerneMQ's does (issue 17): session show and
@@ -22,7 +24,7 @@ func TestAdminClusterWide(t *testing.T) {
 	clusterOf(t, a, b)
 	onB := connect(t, b.mqtt, "wide-on-b", false, nil)
 
-	waitFor(t, 20*time.Second, "session show on A (no --all) listing B's client", func() bool {
+	eventually.True(t, 20*time.Second, "session show on A (no --all) listing B's client", func() bool {
 		rows, err := adminTable(t, a, "session", "show", "--client_id")
 		return err == nil && slices0(rows, "client_id", "wide-on-b")
 	})
@@ -34,7 +36,7 @@ func TestAdminClusterWide(t *testing.T) {
 	if out, err := vmqAdmin(t, a, "session", "disconnect", "client-id=wide-on-b"); err != nil {
 		t.Fatalf("session disconnect on A of a client on B: %v\n%s", err, out)
 	}
-	waitFor(t, 10*time.Second, "B's client disconnected", func() bool { return !onB.IsConnected() })
+	eventually.True(t, 10*time.Second, "B's client disconnected", func() bool { return !onB.IsConnected() })
 	if out, err := vmqAdmin(t, a, "session", "disconnect", "client-id=nobody-anywhere"); err == nil || !strings.Contains(out, "on any node") {
 		t.Errorf("session disconnect of an unknown client: want an error saying no node has it, got %v\n%s", err, out)
 	}
@@ -82,7 +84,7 @@ func TestAdminClusterWide(t *testing.T) {
 	if out, err := vmqAdmin(t, b, "cluster", "leave", "node="+b.name); err != nil {
 		t.Fatalf("cluster leave: %v\n%s", err, out)
 	}
-	waitFor(t, 30*time.Second, "A without B", func() bool {
+	eventually.True(t, 30*time.Second, "A without B", func() bool {
 		out, _ := vmqAdmin(t, a, "cluster", "show")
 		return !strings.Contains(out, b.name)
 	})

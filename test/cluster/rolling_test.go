@@ -9,6 +9,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 // roamer is a client that, when its node goes away, reconnects to the next node of the
@@ -134,7 +136,7 @@ func underLoad(t *testing.T, crash bool) {
 	// Every subscriber gets a probe from every node: the tables have converged.
 	for i, n := range nodes {
 		p := connect(t, n.mqtt, fmt.Sprintf("roll-probe-%d", i), true, nil)
-		waitFor(t, 30*time.Second, "probes from "+n.name+" reaching every subscriber", func() bool {
+		eventually.True(t, 30*time.Second, "probes from "+n.name+" reaching every subscriber", func() bool {
 			publish(t, p, "roll/probe", 1, false, "probe-"+n.name)
 			for _, tl := range tallies {
 				tl.mu.Lock()
@@ -230,7 +232,7 @@ func underLoad(t *testing.T, crash bool) {
 		}
 		if crash {
 			n.kill9(t)
-			waitFor(t, 20*time.Second, "the others to detect the crash", func() bool {
+			eventually.True(t, 20*time.Second, "the others to detect the crash", func() bool {
 				return a.logHas("cluster member unreachable", "node="+n.name) && b.logHas("cluster member unreachable", "node="+n.name)
 			})
 		} else {
