@@ -33,6 +33,9 @@ type Backend struct {
 	ClusterJoin func(discoveryNode string) error
 	// ClusterLeave makes node leave the cluster gracefully.
 	ClusterLeave func(node string, killSessions bool) error
+	// NotReady gives why this node refuses clients for cluster reasons now (nil: it does
+	// not); /health answers 503 with them. Nil when not clustered.
+	NotReady func() []string
 	// Nodes lists the running cluster nodes, this one included (for --all).
 	Nodes func() []string
 	// Remote runs a show command on another node (for --all and --node=); nil when not clustered.

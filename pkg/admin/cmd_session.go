@@ -30,7 +30,7 @@ func sessionCommands(r *Registry, b *Backend) {
 			strings.Join(sessionTable.Default, ", ") + ". Selecting or filtering on topic or qos gives one row per subscription.",
 		Flags:    append(append(sessionTable.Params(), Param{Name: "rowtimeout", Value: "MS", Help: "accepted for VerneMQ compatibility; ignored"}), clusterFlags...),
 		AnyFlags: true,
-		Run:      clustered(b, func(ctx context.Context, req *Request) Result { return sessionShow(ctx, b, req) }),
+		Run:      clusterWide(b, func(ctx context.Context, req *Request) Result { return sessionShow(ctx, b, req) }),
 	})
 	r.Register(Command{
 		Path: "session disconnect",
@@ -46,6 +46,9 @@ func sessionCommands(r *Registry, b *Backend) {
 			}
 			id := broker.SessionID{Mountpoint: req.Args["mountpoint"], ClientID: req.Args["client-id"]}
 			s := b.Broker.Session(id)
+			if s == nil && !req.fromPeer && b.Nodes != nil && b.Remote != nil {
+				return disconnectElsewhere(ctx, b, req, id)
+			}
 			if s == nil {
 				return Errorf("no session %s; see vmq-admin session show --client_id --mountpoint", describeID(id))
 			}
@@ -80,6 +83,30 @@ func sessionCommands(r *Registry, b *Backend) {
 			return Text("Done")
 		},
 	})
+}
+
+// disconnectElsewhere runs session disconnect on the other running nodes: the session
+// lives on one node, wherever its client connected.
+func disconnectElsewhere(ctx context.Context, b *Backend, req *Request, id broker.SessionID) Result {
+	var others []string
+	for _, n := range b.Nodes() {
+		if n != b.NodeName {
+			others = append(others, n)
+		}
+	}
+	var errs []string
+	for i, res := range onNodes(ctx, b, others, req, nil) {
+		if res.Type != "error" {
+			return res
+		}
+		if !strings.HasPrefix(res.Error, "no session") {
+			errs = append(errs, others[i]+": "+res.Error)
+		}
+	}
+	if len(errs) > 0 {
+		return Errorf("no session %s on this node, and not every other node could be asked: %s", describeID(id), strings.Join(errs, "; "))
+	}
+	return Errorf("no session %s on any node; see vmq-admin session show --client_id --mountpoint", describeID(id))
 }
 
 func describeID(id broker.SessionID) string {

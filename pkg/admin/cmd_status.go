@@ -106,14 +106,14 @@ func statusCommands(r *Registry, b *Backend) {
 	r.Register(Command{
 		Path: "cluster join",
 		Help: "Join this node to the cluster of another node",
-		Long: "discovery-node is the other node's listener.vmq.clustering address (host:port) or its VerneMQ node name (VerneMQ@host).",
+		Long: "discovery-node is the other node's listener.vmq.clustering address (host:port) or its VerneMQ node name (VerneMQ@host, on VerneMQ's default clustering port 44053, or VerneMQ@host:port).",
 		Args: []Param{{Name: "discovery-node", Required: true, Help: "address or name of a cluster node"}},
 		Run: func(ctx context.Context, req *Request) Result {
 			if b.ClusterJoin == nil {
 				return Errorf("this node has no cluster listener: set listener.vmq.clustering = ip:port and restart")
 			}
 			if err := b.ClusterJoin(req.Args["discovery-node"]); err != nil {
-				return Errorf("join failed: %v (check that the other node is reachable on its clustering port and uses the same distributed_cookie)", err)
+				return Errorf("%v", err)
 			}
 			return Text("Done")
 		},

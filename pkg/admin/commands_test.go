@@ -77,7 +77,7 @@ func TestSetAndShow(t *testing.T) {
 	if got := rows["listener.tcp.default"]; got == nil || got[1] != "127.0.0.1:0" {
 		t.Errorf("listener row = %v", got)
 	}
-	if res := exec(t, r, "set --node=other@host a=1"); res.Type != "error" || !strings.Contains(res.Error, "not this node") {
+	if res := exec(t, r, "set --node=other@host a=1"); res.Type != "error" || !strings.Contains(res.Error, "not clustered") {
 		t.Fatalf("--node: %+v", res)
 	}
 }

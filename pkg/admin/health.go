@@ -30,6 +30,9 @@ func HealthHandler(b *Backend) http.Handler {
 				}
 			}
 		}
+		if r.URL.Path != "/health/listeners" && b.NotReady != nil {
+			reasons = append(reasons, b.NotReady()...)
+		}
 		if r.URL.Path == "/health/listeners_full_cluster" && b.Cluster != nil {
 			for _, m := range b.Cluster() {
 				if !m.Running {

@@ -48,6 +48,8 @@ type Request struct {
 	Words    []string
 	// Out writes one line of a streaming command; never nil inside a handler.
 	Out func(line string)
+	// fromPeer: another cluster node forwarded the command; it runs here only, never fans out again.
+	fromPeer bool
 }
 
 // FlagValue is one flag as given.

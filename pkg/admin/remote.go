@@ -17,7 +17,10 @@ var clusterFlags = []Param{
 }
 
 // peerCommands may be run by another cluster node on this one: read-only commands only.
-var peerCommands = map[string]bool{"session show": true, "metrics show": true, "listener show": true, "node status": true}
+// set, show and session disconnect are the writes VerneMQ runs cluster-wide (set/show --all,
+// session disconnect of a client on another node); the data link is authenticated by the cookie.
+var peerCommands = map[string]bool{"session show": true, "metrics show": true, "listener show": true, "node status": true,
+	"set": true, "show": true, "session disconnect": true}
 
 // clustered wraps a show command so --all and --node= send it to other nodes.
 func clustered(b *Backend, run Handler) Handler {
@@ -40,10 +43,88 @@ func clustered(b *Backend, run Handler) Handler {
 			}
 			return res
 		case all && b.Nodes != nil && b.Remote != nil:
-			return gather(ctx, b, run, local)
+			return gather(ctx, b, run, local, true)
 		}
 		return run(ctx, local) // --node=<this node>, --all on a single node, or neither
 	}
+}
+
+// clusterWide is clustered, but without --all or --node= it still answers for the whole
+// cluster, in the command's own table shape (no node column), as VerneMQ's session show does.
+func clusterWide(b *Backend, run Handler) Handler {
+	c := clustered(b, run)
+	return func(ctx context.Context, req *Request) Result {
+		_, one := req.Flag("node")
+		_, all := req.Flag("all")
+		if one || all || req.fromPeer || b.Nodes == nil || b.Remote == nil || len(b.Nodes()) < 2 {
+			return c(ctx, req)
+		}
+		return gather(ctx, b, run, req, false)
+	}
+}
+
+// targetNodes are the nodes --all (every running node) or --node=NAME name; this node without them.
+func targetNodes(b *Backend, req *Request) ([]string, error) {
+	node, one := req.Flag("node")
+	_, all := req.Flag("all")
+	switch {
+	case all && one:
+		return nil, fmt.Errorf("give either --all or --node=NAME, not both")
+	case one && node == "":
+		return nil, fmt.Errorf("--node needs a node name, e.g. --node=VerneMQ@10.0.0.2; see vmq-admin cluster show")
+	case one && node != b.NodeName:
+		if b.Remote == nil {
+			return nil, fmt.Errorf("this node is not clustered: --node=%s cannot be reached", node)
+		}
+		return []string{node}, nil
+	case all && b.Nodes != nil && b.Remote != nil:
+		nodes := b.Nodes()
+		if !slices.Contains(nodes, b.NodeName) {
+			nodes = append(nodes, b.NodeName)
+		}
+		slices.Sort(nodes)
+		return nodes, nil
+	}
+	return []string{b.NodeName}, nil
+}
+
+// onNodes runs req (without --all/--node) on each node, this one through run, in order.
+func onNodes(ctx context.Context, b *Backend, nodes []string, req *Request, run Handler) []Result {
+	local := stripClusterFlags(req)
+	argv := requestArgv(local)
+	results := make([]Result, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if n == b.NodeName {
+				results[i] = run(ctx, local)
+				return
+			}
+			res, err := b.Remote(ctx, n, argv)
+			if err != nil {
+				res = Errorf("%v", err)
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// failedOn names the nodes whose result is an error, or "" when none is.
+func failedOn(nodes []string, results []Result) string {
+	var failed []string
+	for i, res := range results {
+		if res.Type == "error" {
+			failed = append(failed, nodes[i]+": "+res.Error)
+		}
+	}
+	if len(failed) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("failed on %d of %d nodes: %s", len(failed), len(nodes), strings.Join(failed, "; "))
 }
 
 // stripClusterFlags returns req without --all and --node, as the local command and peers see it.
@@ -80,8 +161,9 @@ func requestArgv(req *Request) []string {
 	return append(argv, req.Words...)
 }
 
-// gather runs req on every running node at once and merges the answers in node order.
-func gather(ctx context.Context, b *Backend, run Handler, req *Request) Result {
+// gather runs req on every running node at once and merges the answers in node order
+// (tables with a node column first when withNode).
+func gather(ctx context.Context, b *Backend, run Handler, req *Request, withNode bool) Result {
 	nodes := b.Nodes()
 	if !slices.Contains(nodes, b.NodeName) {
 		nodes = append(nodes, b.NodeName)
@@ -106,12 +188,12 @@ func gather(ctx context.Context, b *Backend, run Handler, req *Request) Result {
 		}()
 	}
 	wg.Wait()
-	return mergeResults(nodes, results)
+	return mergeResults(nodes, results, withNode)
 }
 
 // mergeResults puts tables under one header with a node column first, and texts one
 // section per node; a node's error becomes a note (or a section) instead of failing all.
-func mergeResults(nodes []string, results []Result) Result {
+func mergeResults(nodes []string, results []Result, withNode bool) Result {
 	var headers []string
 	rows := [][]string{}
 	var notes, texts []string
@@ -130,6 +212,11 @@ func mergeResults(nodes []string, results []Result) Result {
 			for _, r := range res.Rows {
 				rows = append(rows, append([]string{n}, r...))
 			}
+			if !withNode {
+				for j := len(rows) - len(res.Rows); j < len(rows); j++ {
+					rows[j] = rows[j][1:]
+				}
+			}
 			if res.Note != "" {
 				notes = append(notes, "node "+n+": "+res.Note)
 			}
@@ -145,6 +232,9 @@ func mergeResults(nodes []string, results []Result) Result {
 		return Errorf("%s", strings.Join(notes, "; "))
 	}
 	if table {
+		if !withNode {
+			headers = headers[1:]
+		}
 		res := Table(headers, rows)
 		res.Note = strings.Join(notes, "\n")
 		return res
@@ -178,6 +268,7 @@ func (r *Registry) execForPeer(ctx context.Context, argv []string) Result {
 		return Errorf("a forwarded command cannot be forwarded again (--node)")
 	}
 	req.Out = func(string) {}
+	req.fromPeer = true
 	return r.run(ctx, cmd, req)
 }
 

@@ -99,6 +99,11 @@ func (c *Cluster) rendezvous(id broker.SessionID, except string) string {
 // node that registered id last ("" if unknown). It gives up after regLockWait.
 func (c *Cluster) lockRegistration(ctx context.Context, id broker.SessionID) (string, error) {
 	coord := c.coordinator(id)
+	if coord != c.o.Node && c.peerUnreachable(coord) {
+		// A crashed coordinator is known by its link long before serf drops it: do not
+		// make the connect wait regLockWait for an answer that cannot come.
+		return "", fmt.Errorf("registration lock: coordinator %s unreachable", coord)
+	}
 	ch := make(chan regGrant, 1)
 	c.reg.mu.Lock()
 	c.reg.next++
@@ -113,19 +118,35 @@ func (c *Cluster) lockRegistration(ctx context.Context, id broker.SessionID) (st
 	}
 	ctx, cancel := context.WithTimeout(ctx, regLockWait)
 	defer cancel()
-	select {
-	case g := <-ch:
-		c.reg.mu.Lock()
-		c.reg.held[id] = heldLock{coord: coord, token: g.token}
-		c.reg.mu.Unlock()
-		return g.owner, nil
-	case <-ctx.Done():
-		c.reg.mu.Lock()
-		delete(c.reg.pending, req) // a late grant is released at once (regGranted)
-		c.reg.mu.Unlock()
-		return "", fmt.Errorf("registration lock at %s: %w", coord, ctx.Err())
+	// A coordinator that crashes while we wait is seen by its link within milliseconds.
+	check := time.NewTicker(coordCheck)
+	defer check.Stop()
+	for {
+		select {
+		case g := <-ch:
+			c.reg.mu.Lock()
+			c.reg.held[id] = heldLock{coord: coord, token: g.token}
+			c.reg.mu.Unlock()
+			return g.owner, nil
+		case <-check.C:
+			if coord == c.o.Node || !c.peerUnreachable(coord) {
+				continue
+			}
+			c.reg.mu.Lock()
+			delete(c.reg.pending, req)
+			c.reg.mu.Unlock()
+			return "", fmt.Errorf("registration lock: coordinator %s became unreachable", coord)
+		case <-ctx.Done():
+			c.reg.mu.Lock()
+			delete(c.reg.pending, req) // a late grant is released at once (regGranted)
+			c.reg.mu.Unlock()
+			return "", fmt.Errorf("registration lock at %s: %w", coord, ctx.Err())
+		}
 	}
 }
+
+// coordCheck is how often a connect waiting for a registration lock checks its coordinator.
+const coordCheck = 50 * time.Millisecond
 
 // unlockRegistration releases the lock a connect of id holds, naming this node the owner.
 func (c *Cluster) unlockRegistration(id broker.SessionID) {

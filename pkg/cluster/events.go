@@ -52,9 +52,11 @@ func (c *Cluster) memberEvent(t serf.EventType, m serf.Member) {
 		isNew := l == nil
 		if isNew {
 			l = newLink(m.Name, c.o.Node, addr, c.key, c.o.OutgoingBuffer, c.log, c.sent, c.dropped, c.linkGauge(m.Name))
+			l.tls = c.o.ClientTLS
 			c.links[m.Name] = l
 		} else {
 			l.setAddr(addr)
+			l.redialNow() // a restarted peer: do not wait out the backoff of the dead one
 		}
 		c.mu.Unlock()
 		if isNew || t == serf.EventMemberJoin {

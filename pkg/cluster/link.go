@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -23,6 +25,8 @@ type link struct {
 	drop   *metrics.Counter
 	upG    *metrics.Gauge // cluster_link_up{peer}
 	wake   chan struct{}
+	redial chan struct{} // ends a redial backoff early (the peer was seen joining again)
+	tls    *tls.Config   // listener.vmqs: mutual TLS under the cookie handshake; nil = plain TCP
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -31,6 +35,10 @@ type link struct {
 	queue  [][]byte
 	queued int64
 	up     bool
+	// unreachable: the last dial failed (the peer's port refuses or times out), so the
+	// peer is most likely down; a crashed peer is known so within milliseconds, long
+	// before serf's failure detector says it (seconds).
+	unreachable bool
 }
 
 const (
@@ -43,7 +51,7 @@ const (
 func newLink(peer, self, addr string, key []byte, max int64, log *slog.Logger, sent, drop *metrics.Counter, upG *metrics.Gauge) *link {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &link{peer: peer, self: self, addr: addr, key: key, max: max, log: log, sent: sent, drop: drop, upG: upG,
-		wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+		wake: make(chan struct{}, 1), redial: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	go l.run(ctx)
 	return l
 }
@@ -66,10 +74,25 @@ func (l *link) send(frame []byte) bool {
 	return true
 }
 
+// redialNow ends a running redial backoff: the peer has just (re)joined.
+func (l *link) redialNow() {
+	select {
+	case l.redial <- struct{}{}:
+	default:
+	}
+}
+
 func (l *link) setAddr(addr string) {
 	l.mu.Lock()
 	l.addr = addr
 	l.mu.Unlock()
+}
+
+// Unreachable reports whether the last attempt to connect to the peer failed.
+func (l *link) Unreachable() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.unreachable
 }
 
 // Up reports whether the link is connected and authenticated.
@@ -77,6 +100,21 @@ func (l *link) Up() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.up
+}
+
+// flush waits, at most until deadline, for the frames queued so far to be written, while
+// the link is connected: a stopping node's last frames (messages it forwards for the
+// sessions it handed over) must not die in its buffer.
+func (l *link) flush(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		l.mu.Lock()
+		empty, up := len(l.queue) == 0, l.up
+		l.mu.Unlock()
+		if empty || !up {
+			return
+		}
+		time.Sleep(5 * time.Millisecond) // bounded by deadline
+	}
 }
 
 func (l *link) close() {
@@ -116,6 +154,9 @@ func (l *link) run(ctx context.Context) {
 	var batch []byte
 	for ctx.Err() == nil {
 		c, err := l.dial(ctx)
+		l.mu.Lock()
+		l.unreachable = err != nil
+		l.mu.Unlock()
 		if err != nil {
 			if ctx.Err() == nil {
 				l.log.Debug("cluster link down", "peer", l.peer, "error", err)
@@ -124,6 +165,9 @@ func (l *link) run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-time.After(backoff):
+			case <-l.redial:
+				backoff = redialMin
+				continue
 			}
 			backoff = min(backoff*2, redialMax)
 			continue
@@ -132,8 +176,11 @@ func (l *link) run(ctx context.Context) {
 		l.setUp(true)
 		l.log.Info("cluster link up", "peer", l.peer)
 		stop := context.AfterFunc(ctx, func() { c.Close() })
-		// A peer never writes on our outgoing link: a read returning means it closed.
-		go func() { var b [1]byte; c.Read(b[:]); c.Close() }()
+		// A peer never writes on our outgoing link: a read returning means it closed, and
+		// the link redials at once (so a crashed peer is seen as unreachable at once).
+		gone := make(chan struct{})
+		go func() { var b [1]byte; c.Read(b[:]); c.Close(); close(gone) }()
+	writing:
 		for ctx.Err() == nil {
 			var n int
 			batch, n = l.take(batch[:0])
@@ -141,6 +188,8 @@ func (l *link) run(ctx context.Context) {
 				select {
 				case <-ctx.Done():
 				case <-l.wake:
+				case <-gone:
+					break writing
 				}
 				continue
 			}
@@ -178,6 +227,17 @@ func (l *link) dial(ctx context.Context) (net.Conn, error) {
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if l.tls != nil {
+		tc := tls.Client(c, l.tls)
+		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+		}
+		c = tc
 	}
 	if err := clientHandshake(c, l.key, l.self); err != nil {
 		c.Close()

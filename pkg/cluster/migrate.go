@@ -65,8 +65,8 @@ func (c *Cluster) BeforeConnect(ctx context.Context, id broker.SessionID, cleanS
 		}
 	}
 	for _, node := range owners {
-		if !c.running(node) {
-			continue // a failed or departed member cannot answer; its sessions are handled by DeadNodeGrace
+		if !c.running(node) || c.peerUnreachable(node) {
+			continue // a failed, crashed or departed member cannot answer (AllowedRegister refused this connect unless allow_register_during_netsplit)
 		}
 		hctx, cancel := context.WithTimeout(ctx, handoverWait)
 		_, err := c.requestHandover(hctx, node, id, cleanStart)

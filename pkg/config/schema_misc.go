@@ -57,6 +57,8 @@ func miscKeys() []*Key {
 
 		{Name: "cluster.discovery_node", Type: TypeString, Default: "",
 			Doc: "host:port of a cluster node (its listener.vmq.clustering or gossip port) to join at start (ours; vmq-admin cluster join at run time)."},
+		{Name: "cluster.stop_handover_timeout", Type: TypeDuration, Default: "20s", Runtime: true,
+			Doc: "On a graceful stop, how long a clustered node may take to hand its persistent sessions and their offline queues to the remaining nodes (each committed to the new node's store before it is acknowledged); what is not acknowledged in time stays on this node's disk. 0 = hand nothing over (ours)."},
 		{Name: "admin.socket", Type: TypeString, Default: "$(platform_data_dir)/vmq-admin.sock", NonEmpty: true,
 			Doc: "Unix socket of vmq-admin (ours)."},
 		rng(&Key{Name: "admin.socket_mode", Type: TypeInt, Default: "0600", Octal: true,

@@ -97,8 +97,8 @@ func (c *client) handshake(ctx context.Context) bool {
 		c.refuse(code, dec.Reason)
 		return false
 	}
-	if !c.srv.allowed("register") {
-		c.refuse(packets.ServerUnavailable, "cluster netsplit: registrations refused (allow_register_during_netsplit = off)")
+	if !c.srv.allowedRegister(ac.Mountpoint, clientID) {
+		c.refuse(packets.ServerUnavailable, "cluster netsplit: the client's session is on an unreachable node (allow_register_during_netsplit = off)")
 		return false
 	}
 	cleanStart := cp.CleanStart

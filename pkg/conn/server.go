@@ -73,6 +73,9 @@ type Server struct {
 	// "unsubscribe") may proceed now; a cluster in a netsplit refuses those whose
 	// allow_*_during_netsplit is off. Nil allows everything (a single node).
 	Allowed func(op string) bool
+	// AllowRegister decides a CONNECT of a client id during a netsplit (only a client
+	// whose session is on an unreachable node is refused); nil: Allowed("register").
+	AllowRegister func(mountpoint, clientID string) bool
 
 	settings atomic.Pointer[Settings]
 	mu       sync.Mutex
@@ -158,6 +161,13 @@ func (s *Server) Shutdown(ctx context.Context, code packets.ReasonCode) error {
 
 func (s *Server) allowed(op string) bool {
 	return s.Allowed == nil || s.Allowed(op)
+}
+
+func (s *Server) allowedRegister(mountpoint, clientID string) bool {
+	if s.AllowRegister != nil {
+		return s.AllowRegister(mountpoint, clientID)
+	}
+	return s.allowed("register")
 }
 
 // Count is the number of open connections.

@@ -2,8 +2,11 @@ package node
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/vernemq-go/vernemq/pkg/admin"
 	"github.com/vernemq-go/vernemq/pkg/conn"
@@ -29,9 +32,7 @@ func (n *Node) startAdmin(ctx context.Context) error {
 	web := &httpListeners{}
 	b := n.adminBackend(ctx, keys, web)
 	reg := admin.New(b)
-	if cl := n.Cluster(); cl != nil {
-		cl.SetAdminHandler(reg.ExecForPeer) // other nodes' --all / --node= requests
-	}
+	n.adminExec = reg.ExecForPeer // other nodes' --all / --node= requests, once clustered
 	closeSock, err := admin.ServeUnix(ctx, n.Cfg.String("admin.socket"), os.FileMode(n.Cfg.Int("admin.socket_mode")), reg, n.Log)
 	if err != nil {
 		return err
@@ -64,10 +65,21 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 					Mountpoint: l.Mountpoint, MaxConns: l.MaxConns, ActiveConns: l.ActiveConns,
 				})
 			}
-			return append(out, web.infos()...)
+			out = append(out, web.infos()...)
+			return append(out, n.clusterListenerInfo()...)
 		},
-		StopListener:  n.StopListener,
-		StartListener: func(address string, port int) error { return n.StartListener(ctx, address, port) },
+		StopListener: func(address string, port int, kill bool) error {
+			if err := n.notStoppable(web, address, port); err != nil {
+				return err
+			}
+			return n.StopListener(address, port, kill)
+		},
+		StartListener: func(address string, port int) error {
+			if err := n.notStoppable(web, address, port); err != nil {
+				return err
+			}
+			return n.StartListener(ctx, address, port)
+		},
 		Plugins: func() []admin.PluginInfo {
 			var out []admin.PluginInfo
 			for _, p := range n.Auth.Plugins() {
@@ -81,6 +93,12 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 				out = append(out, admin.Member{Node: m.Name, Running: m.Running})
 			}
 			return out
+		},
+		NotReady: func() []string {
+			if cl := n.Cluster(); cl != nil {
+				return cl.NotReady()
+			}
+			return nil
 		},
 		ClusterJoin:  n.clusterJoinNamed,
 		ClusterLeave: n.ClusterLeave,
@@ -131,4 +149,38 @@ func (n *Node) startSysTree(ctx context.Context) {
 		<-done
 		return nil
 	})
+}
+
+// clusterListenerInfo is the listener show row of listener.vmq.clustering (VerneMQ lists it as type vmq).
+func (n *Node) clusterListenerInfo() []admin.ListenerInfo {
+	cl := n.Cluster()
+	if cl == nil {
+		return nil
+	}
+	host, port, _ := net.SplitHostPort(cl.DataAddr())
+	typ, name := "vmq", "clustering"
+	for _, lc := range n.Cfg.Listeners() {
+		if lc.Type == "vmq" || lc.Type == "vmqs" {
+			typ, name = lc.Type, lc.Name
+			break
+		}
+	}
+	return []admin.ListenerInfo{{Type: typ, Name: name, Status: "running", Address: host, Port: port}}
+}
+
+// notStoppable explains why listener stop/start refuses a listener that listener show
+// prints but that cannot stop at run time: the cluster's data link and the HTTP listeners.
+func (n *Node) notStoppable(web *httpListeners, address string, port int) error {
+	at := net.JoinHostPort(address, strconv.Itoa(port))
+	for _, l := range n.clusterListenerInfo() {
+		if net.JoinHostPort(l.Address, l.Port) == at {
+			return fmt.Errorf("%s is the cluster listener (listener.%s.%s): it carries the other nodes' data links and cannot stop at run time; use vmq-admin cluster leave", at, l.Type, l.Name)
+		}
+	}
+	for _, l := range web.infos() {
+		if net.JoinHostPort(l.Address, l.Port) == at {
+			return fmt.Errorf("%s is an HTTP listener (listener.%s.%s): only MQTT listeners stop and start at run time", at, l.Type, l.Name)
+		}
+	}
+	return nil
 }

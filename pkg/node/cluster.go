@@ -2,13 +2,18 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/cluster"
+	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
@@ -20,9 +25,16 @@ const deadNodeGraceEnv = "VMQ_CLUSTER_DEAD_NODE_GRACE"
 // (if set) is joined in the background until it answers.
 func (n *Node) startCluster(ctx context.Context) error {
 	var addr string
+	var serverTLS, clientTLS *tls.Config
 	for _, lc := range n.Cfg.Listeners() {
-		if lc.Type == "vmq" {
+		if lc.Type == "vmq" || lc.Type == "vmqs" {
 			addr = lc.Addr
+			if lc.Type == "vmqs" {
+				var err error
+				if serverTLS, clientTLS, err = clusterTLS(lc); err != nil {
+					return fmt.Errorf("listener.vmqs.%s: %w", lc.Name, err)
+				}
+			}
 			break
 		}
 	}
@@ -50,24 +62,61 @@ func (n *Node) startCluster(ctx context.Context) error {
 		Log:            n.Log,
 		Setting:        n.Cfg.Bool,
 		OnLeaveRequest: func(kill bool) { n.leaveCluster(kill) },
+		ServerTLS:      serverTLS,
+		ClientTLS:      clientTLS,
 	})
 	if err != nil {
 		return err
+	}
+	if n.adminExec != nil {
+		cl.SetAdminHandler(n.adminExec)
 	}
 	if err := cl.Start(); err != nil {
 		return err
 	}
 	n.cluster.Store(cl)
 	n.Server.Allowed = cl.Allowed // allow_*_during_netsplit
+	n.Server.AllowRegister = func(mountpoint, clientID string) bool {
+		return cl.AllowedRegister(broker.SessionID{Mountpoint: mountpoint, ClientID: clientID})
+	}
 	n.addCloser(func() error {
 		n.cluster.Store(nil)
 		return cl.Close()
 	})
+	joined := false
 	if seed := n.Cfg.String("cluster.discovery_node"); seed != "" {
-		go n.joinUntil(ctx, cl, seed)
+		joined = n.joinFirst(ctx, cl, seed)
 	}
+	cl.WaitSynced(syncWait, joined)
 	return nil
 }
+
+// joinFirst makes the first attempt to join seed during the start (so that the node
+// serves clients with the cluster's session tables), for at most joinFirstWait; while
+// it fails, joinUntil goes on in the background.
+func (n *Node) joinFirst(ctx context.Context, cl *cluster.Cluster, seed string) bool {
+	res := make(chan error, 1)
+	go func() { res <- cl.Join(seed) }()
+	select {
+	case err := <-res:
+		if err == nil {
+			n.Log.Info("joined cluster", "discovery_node", seed)
+			return true
+		}
+		n.Log.Warn("cluster join failed; retrying", "discovery_node", seed, "error", err)
+		go n.joinUntil(ctx, cl, seed)
+	case <-time.After(joinFirstWait):
+		go func() {
+			if err := <-res; err != nil {
+				n.joinUntil(ctx, cl, seed)
+			}
+		}()
+	}
+	return false
+}
+
+// joinFirstWait bounds the start's wait for the first join (an address that drops packets costs serf 10 s per try).
+const joinFirstWait = 5 * time.Second
 
 // joinUntil retries the discovery node for a minute, since cluster nodes often start together.
 func (n *Node) joinUntil(ctx context.Context, cl *cluster.Cluster, seed string) {
@@ -96,7 +145,7 @@ func (n *Node) leaveCluster(kill bool) {
 	n.Server.Shutdown(sctx, packets.UseAnotherServer) // v5 clients are told to reconnect elsewhere
 	cancel()
 	if cl := n.Cluster(); cl != nil {
-		cl.Drain(kill)
+		cl.Drain(kill, cluster.DrainWait)
 		if err := cl.Leave("", kill); err != nil {
 			n.Log.Warn("cluster leave failed", "error", err)
 		}
@@ -140,20 +189,93 @@ func (n *Node) ClusterMembers() []cluster.Member {
 	return []cluster.Member{{Name: n.Broker.Node(), Running: true}}
 }
 
-// clusterJoinNamed accepts VerneMQ's node-name form (VerneMQ@host, joined on this node's
-// clustering port) as well as host:port.
+// vernemqClusteringPort is VerneMQ's default listener.vmq.clustering port.
+const vernemqClusteringPort = "44053"
+
+// clusterJoinNamed accepts VerneMQ's node-name form (VerneMQ@host, or VerneMQ@host:port;
+// without a port VerneMQ's default clustering port 44053) as well as host:port, and
+// refuses this node's own name.
 func (n *Node) clusterJoinNamed(discovery string) error {
 	if at := strings.LastIndexByte(discovery, '@'); at >= 0 {
-		host := discovery[at+1:]
-		port := "44053"
-		for _, l := range n.Cfg.Listeners() {
-			if l.Type == "vmq" {
-				if _, p, err := net.SplitHostPort(l.Addr); err == nil && p != "0" {
-					port = p
-				}
-			}
+		if discovery == n.Broker.Node() {
+			return fmt.Errorf("%s is this node: give the name of a node of the cluster to join", discovery)
 		}
-		discovery = net.JoinHostPort(host, port)
+		host := discovery[at+1:]
+		if h, p, err := net.SplitHostPort(host); err == nil {
+			discovery = net.JoinHostPort(h, p)
+		} else {
+			discovery = net.JoinHostPort(host, vernemqClusteringPort)
+		}
 	}
 	return n.ClusterJoin(discovery)
+}
+
+// handOverOnStop is the cluster part of a graceful stop, once the clients are
+// disconnected: the persistent sessions go to the remaining nodes (bounded by
+// cluster.stop_handover_timeout); Close then leaves the gossip before closing the links.
+func (n *Node) handOverOnStop() {
+	cl := n.Cluster()
+	if cl == nil {
+		return
+	}
+	wait := n.Cfg.Duration("cluster.stop_handover_timeout")
+	if wait <= 0 {
+		return
+	}
+	cl.Drain(false, wait)
+}
+
+// clusterTLS builds the mutual TLS of listener.vmqs (VerneMQ's TLS cluster listener): each
+// node presents certfile/keyfile and accepts only peers whose certificate chains to cafile,
+// both ways. Peers are dialled by the address in their gossip tags, often an IP, so the
+// chain is checked against the cluster's own CA but not the host name; the cookie
+// handshake inside the TLS session then proves the node name.
+func clusterTLS(lc config.Listener) (server, client *tls.Config, err error) {
+	if lc.CAFile == "" {
+		return nil, nil, errors.New("a TLS cluster listener needs cafile: the CA that signed every node's certificate")
+	}
+	cert, err := tls.LoadX509KeyPair(lc.CertFile, lc.KeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("certfile/keyfile: %w", err)
+	}
+	pem, err := os.ReadFile(lc.CAFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cafile: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, nil, fmt.Errorf("cafile %s: no PEM certificate in it", lc.CAFile)
+	}
+	server = &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool,
+		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
+	client = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+		InsecureSkipVerify: true, // the chain is verified below, against the cluster CA only
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			return verifyChain(raw, pool)
+		}}
+	return server, client, nil
+}
+
+// verifyChain checks a peer's certificate chain against the cluster CA, for server use.
+func verifyChain(raw [][]byte, roots *x509.CertPool) error {
+	if len(raw) == 0 {
+		return errors.New("cluster peer sent no certificate")
+	}
+	certs := make([]*x509.Certificate, len(raw))
+	for i, r := range raw {
+		c, err := x509.ParseCertificate(r)
+		if err != nil {
+			return fmt.Errorf("cluster peer certificate: %w", err)
+		}
+		certs[i] = c
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	if err != nil {
+		return fmt.Errorf("cluster peer certificate not signed by the cluster CA (cafile): %w", err)
+	}
+	return nil
 }

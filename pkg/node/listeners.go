@@ -26,9 +26,16 @@ func isMQTT(typ string) bool {
 }
 
 // handler hands a listener's connections to the MQTT server with the listener's own
-// read buffer size and connection lifetime.
+// read buffer size and connection lifetime, once the node's start is complete (the
+// listeners bind before the cluster is joined; a client accepted meanwhile waits).
 func (n *Node) handler(lc config.Listener) listener.Handler {
 	return func(ctx context.Context, c net.Conn, p listener.Peer) {
+		select {
+		case <-n.ready:
+		case <-ctx.Done():
+			c.Close()
+			return
+		}
 		n.Server.Serve(ctx, c, conn.Peer{
 			Addr: p.Addr, Listener: p.Listener, Type: p.Type, Mountpoint: p.Mountpoint,
 			AllowedProtocolVersions: p.AllowedProtocolVersions, CN: p.CN, CNAsUsername: p.CNAsUsername,

@@ -42,11 +42,15 @@ type Node struct {
 
 	cluster  atomic.Pointer[cluster.Cluster] // nil unless listener.vmq.clustering is set
 	webhooks atomic.Pointer[webhooks.Plugin] // nil unless plugins.vmq_webhooks is on and running
+	// ready is closed when the start is complete: the listeners bind before the node
+	// contacts its cluster but hand no connection to the server until then.
+	ready     chan struct{}
+	adminExec func(ctx context.Context, argv []string) []byte // vmq-admin commands from other nodes (set by startAdmin)
 }
 
 // New builds a node from cfg; nothing listens until Start.
 func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
-	n := &Node{Cfg: cfg, Log: log, Reg: metrics.NewRegistry()}
+	n := &Node{Cfg: cfg, Log: log, Reg: metrics.NewRegistry(), ready: make(chan struct{})}
 	n.Metrics = metrics.NewBroker(n.Reg)
 	st, err := openStore(cfg, log)
 	if err != nil {
@@ -68,7 +72,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	return n, nil
 }
 
-// Start opens the store, restores sessions, starts the plugins and then the listeners.
+// Start restores the sessions from the store (opened, and its data dir locked, by New),
+// starts the plugins, binds every listener and the admin socket, and only then joins the
+// cluster: a start that fails on a local resource never contacts the cluster (no member
+// that joins and dies, no netsplit on the others). Clients are served once all is up.
 func (n *Node) Start(ctx context.Context) error {
 	ctx, n.cancel = context.WithCancel(ctx)
 	n.started = time.Now()
@@ -76,9 +83,6 @@ func (n *Node) Start(ctx context.Context) error {
 		return err
 	}
 	if err := n.startPlugins(ctx); err != nil {
-		return err
-	}
-	if err := n.startCluster(ctx); err != nil {
 		return err
 	}
 	if p, err := poller.New(); err == nil {
@@ -94,12 +98,17 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.startAdmin(ctx); err != nil {
 		return err
 	}
+	if err := n.startCluster(ctx); err != nil {
+		return err
+	}
+	close(n.ready)
 	go n.Broker.RunRetries(ctx)
 	n.Log.Info("node started", "nodename", n.Broker.Node(), "listeners", len(n.listeners))
 	return nil
 }
 
-// Stop stops accepting, disconnects clients (v5 clients are told 0x8B), and closes the store.
+// Stop stops accepting, disconnects clients (v5 clients are told 0x8B), hands the
+// persistent sessions to the other cluster nodes, leaves the cluster and closes the store.
 func (n *Node) Stop(ctx context.Context) error {
 	n.Log.Info("stopping node: closing listeners")
 	n.stopListeners()
@@ -108,6 +117,7 @@ func (n *Node) Stop(ctx context.Context) error {
 	if err != nil {
 		n.Log.Warn("not every connection ended in time", "error", err)
 	}
+	n.handOverOnStop()
 	var errs []error
 	for i := len(n.closers) - 1; i >= 0; i-- {
 		errs = append(errs, n.closers[i]())
@@ -173,5 +183,9 @@ func sessionLimits(c *config.Config) sessionLimitsT {
 }
 
 func (n *Node) addCloser(f func() error) { n.closers = append(n.closers, f) }
+
+// syncWait bounds how long a starting cluster node waits for the others' session tables
+// before it serves clients (a member that does not answer must not keep it down).
+const syncWait = 10 * time.Second
 
 var errNoListener = fmt.Errorf("no MQTT listener configured: add e.g. listener.tcp.default = 127.0.0.1:1883")

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -46,4 +47,15 @@ func TestVmqAdminClusterJoinLeave(t *testing.T) {
 		out, _ := vmqAdmin(t, a, "cluster", "show")
 		return !strings.Contains(out, b.name)
 	})
+
+	// Unlike a node that was stopped, a node that left does not rejoin its snapshot's members when started again.
+	b.cmd.Process.Signal(syscall.SIGTERM)
+	<-b.exited
+	b.start(t, filepath.Join(b.dir, "vernemq.conf"))
+	eventually.True(t, 10*time.Second, b.name+" starting as a node that left", func() bool {
+		return b.logHas("not rejoining the members of its snapshot")
+	})
+	if out, _ := vmqAdmin(t, a, "cluster", "show"); strings.Contains(out, b.name) {
+		t.Fatalf("%s is back in cluster show after a restart:\n%s", b.name, out)
+	}
 }

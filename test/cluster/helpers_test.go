@@ -65,7 +65,8 @@ func freePort(t *testing.T, pair bool) int {
 
 type node struct {
 	name, mqtt, data, dir string
-	netns                 string // network namespace the process runs in ("" = this one)
+	netns                 string   // network namespace the process runs in ("" = this one)
+	env                   []string // extra environment, after the defaults (a later value wins)
 	cmd                   *exec.Cmd
 	exited                chan struct{}
 }
@@ -80,12 +81,16 @@ func startNode(t *testing.T, name, cookie, seed string) *node {
 // network namespace to run in (for partition tests).
 type placement struct {
 	mqtt, data, netns string
+	env               []string // e.g. VMQ_CLUSTER_DEAD_NODE_GRACE=30s to run with the default grace
+	conf              []string // extra conf lines
+	// tls (cert, key, ca files): the cluster listener is listener.vmqs.clustering with them
+	tls *[3]string
 }
 
 func startNodeAt(t *testing.T, name, cookie, seed string, at placement) *node {
 	t.Helper()
 	dir := t.TempDir()
-	n := &node{name: name + "@127.0.0.1", dir: dir, netns: at.netns,
+	n := &node{name: name + "@127.0.0.1", dir: dir, netns: at.netns, env: at.env,
 		mqtt: fmt.Sprintf("127.0.0.1:%d", freePort(t, false)),
 		data: fmt.Sprintf("127.0.0.1:%d", freePort(t, true))}
 	if at.mqtt != "" {
@@ -104,13 +109,16 @@ func startNodeAt(t *testing.T, name, cookie, seed string, at placement) *node {
 		"platform_data_dir = " + filepath.Join(dir, "data"),
 		"platform_log_dir = " + filepath.Join(dir, "log"),
 		"listener.tcp.default = " + n.mqtt,
-		"listener.vmq.clustering = " + n.data,
+		clusterListener(n.data, at.tls),
 		"log.console = console",
 		"log.console.level = debug",
 		"systree_enabled = off",
 	}, "\n") + "\n"
 	if seed != "" {
 		conf += "cluster.discovery_node = " + seed + "\n"
+	}
+	for _, l := range at.conf {
+		conf += l + "\n"
 	}
 	if err := os.WriteFile(filepath.Join(dir, "vmq.acl"), []byte("topic #\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -123,7 +131,29 @@ func startNodeAt(t *testing.T, name, cookie, seed string, at placement) *node {
 	return n
 }
 
+// clusterListener is the conf of the cluster listener: listener.vmq, or listener.vmqs with TLS files.
+func clusterListener(addr string, files *[3]string) string {
+	if files == nil {
+		return "listener.vmq.clustering = " + addr
+	}
+	return strings.Join([]string{"listener.vmqs.clustering = " + addr, "listener.vmqs.clustering.certfile = " + files[0],
+		"listener.vmqs.clustering.keyfile = " + files[1], "listener.vmqs.clustering.cafile = " + files[2]}, "\n")
+}
+
 func (n *node) start(t *testing.T, confPath string) {
+	t.Helper()
+	n.spawn(t, confPath)
+	eventually.True(t, 15*time.Second, n.name+" accepting MQTT", func() bool {
+		c, err := net.DialTimeout("tcp", n.mqtt, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
+// spawn starts the node's process without waiting for it to serve.
+func (n *node) spawn(t *testing.T, confPath string) {
 	t.Helper()
 	logf, err := os.OpenFile(filepath.Join(n.dir, "node.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -134,7 +164,7 @@ func (n *node) start(t *testing.T, confPath string) {
 		cmd = exec.Command("ip", "netns", "exec", n.netns, vernemqBin(t), "console", "-c", confPath)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "VMQ_CLUSTER_DEAD_NODE_GRACE=2s")
+	cmd.Env = append(append(os.Environ(), "VMQ_CLUSTER_DEAD_NODE_GRACE=2s"), n.env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -152,13 +182,6 @@ func (n *node) start(t *testing.T, confPath string) {
 			b, _ := os.ReadFile(filepath.Join(n.dir, "node.log"))
 			t.Logf("--- log of %s ---\n%s", n.name, tail(string(b), 80))
 		}
-	})
-	eventually.True(t, 15*time.Second, n.name+" accepting MQTT", func() bool {
-		c, err := net.DialTimeout("tcp", n.mqtt, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
 	})
 }
 
@@ -180,6 +203,27 @@ func (n *node) logHas(parts ...string) bool {
 		}
 	}
 	return false
+}
+
+func readLog(n *node) string {
+	b, _ := os.ReadFile(filepath.Join(n.dir, "node.log"))
+	return string(b)
+}
+
+// logCount counts the lines of the node's log that contain every part.
+func (n *node) logCount(parts ...string) int {
+	b, _ := os.ReadFile(filepath.Join(n.dir, "node.log"))
+	count := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			count++
+		}
+	}
+	return count
 }
 
 func tail(s string, lines int) string {

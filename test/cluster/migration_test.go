@@ -34,7 +34,7 @@ func dial(addr, id string, clean bool, box *inbox) (mqtt.Client, error) {
 // sessionRows counts the rows of `vmq-admin session show` on n that name client id.
 func sessionRows(t *testing.T, n *node, id string) int {
 	t.Helper()
-	out, err := vmqAdmin(t, n, "session", "show", "--client_id", "--is_online")
+	out, err := vmqAdmin(t, n, "session", "show", "--node="+n.name, "--client_id", "--is_online") // this node only
 	if err != nil {
 		t.Fatalf("session show on %s: %v\n%s", n.name, err, out)
 	}

@@ -1,11 +1,15 @@
 package cluster_test
 
 import (
-	"github.com/vernemq-go/vernemq/internal/eventually"
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
@@ -49,4 +53,91 @@ func containsAll(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// While a node refuses clients because a member is unreachable (here: the CONNECTs of
+// a client whose session is on that member, and every publish), /health answers 503
+// naming the member and the refused operations, netsplit_refused{op} counts each
+// refusal, and one log line per op and 10 s names the reason; when the member is back,
+// /health is 200 again.
+func TestNetsplitHealthAndRefusals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real node processes")
+	}
+	web := fmt.Sprintf("127.0.0.1:%d", freePort(t, false))
+	a := startNodeAt(t, "healthA", "cookie-h", "", placement{
+		env:  []string{"VMQ_CLUSTER_DEAD_NODE_GRACE=60s"},
+		conf: []string{"listener.http.default = " + web},
+	})
+	b := startNodeAt(t, "healthB", "cookie-h", a.data, placement{env: []string{"VMQ_CLUSTER_DEAD_NODE_GRACE=60s"}})
+	clusterOf(t, a, b)
+	// A persistent session on b, known to a's table (a helper subscribed after it gets a's probe).
+	onB := connect(t, b.mqtt, "lives-on-b", false, nil)
+	subscribe(t, onB, "hl/#", 1, &inbox{})
+	onB.Disconnect(100)
+	hbox := &inbox{}
+	subscribe(t, connect(t, b.mqtt, "hl-helper", true, hbox), "hl/#", 1, hbox)
+	untilReceived(t, connect(t, a.mqtt, "hl-pub", true, nil), "hl/probe", hbox, "hl/probe")
+	health := func() (int, string) {
+		resp, err := http.Get("http://" + web + "/health")
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := health(); code != 200 {
+		t.Fatalf("/health before the split: %d %s", code, body)
+	}
+	b.cmd.Process.Signal(syscall.SIGSTOP)
+	defer b.cmd.Process.Signal(syscall.SIGCONT)
+	var body string
+	eventually.True(t, 30*time.Second, "/health 503 during the netsplit", func() bool {
+		var code int
+		code, body = health()
+		return code == 503
+	})
+	if !containsAll(body, "DOWN", b.name, "unreachable", "register of sessions on", "publish") {
+		t.Fatalf("/health does not name the reason: %s", body)
+	}
+	const tries = 5
+	for i := 0; i < tries; i++ {
+		o := mqtt.NewClientOptions().AddBroker("tcp://" + a.mqtt).SetClientID("lives-on-b").SetCleanSession(false).
+			SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second) // no fallback to 3.1: one CONNECT each
+		c := mqtt.NewClient(o)
+		tok := c.Connect()
+		if !tok.WaitTimeout(6*time.Second) || tok.Error() == nil {
+			c.Disconnect(0)
+			t.Fatalf("CONNECT %d of a client whose session is on the unreachable node accepted during the netsplit", i)
+		}
+	}
+	resp, err := http.Get("http://" + web + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := fmt.Sprintf(`netsplit_refused{node="%s",op="register"} %d`, a.name, tries)
+	if !strings.Contains(string(metrics), want) {
+		t.Fatalf("/metrics (%s) lacks %s:\n%s", resp.Status, want, grepLines(string(metrics), "netsplit"))
+	}
+	if n := a.logCount("refusing clients", "op=register", b.name); n != 1 {
+		t.Fatalf("%d log lines about the %d refusals, want 1 (rate-limited)", n, tries)
+	}
+	b.cmd.Process.Signal(syscall.SIGCONT)
+	eventually.True(t, 30*time.Second, "/health 200 after the netsplit", func() bool {
+		code, _ := health()
+		return code == 200
+	})
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

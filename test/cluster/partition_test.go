@@ -63,7 +63,7 @@ func (ns *netns) heal(t *testing.T) { run(t, "ip", "link", "set", ns.hostIF, "up
 
 // A real partition of the node-to-node traffic: node C runs in its own network namespace,
 // its link is cut and restored. During the split A follows the netsplit switches (defaults
-// off: subscriptions 0x80, registrations refused, 3.1.1 publishers disconnected); after healing,
+// off: subscriptions 0x80, registrations of sessions on C refused, 3.1.1 publishers disconnected); after healing,
 // without any manual step, C routes to a subscription made on A during the split, and A to
 // one on C, within the bound T = 30 s (serf re-contacts failed members every 5 s).
 func TestNetworkPartitionHeals(t *testing.T) {
@@ -93,14 +93,16 @@ func TestNetworkPartitionHeals(t *testing.T) {
 	eventually.True(t, 30*time.Second, "A refusing subscriptions during the split", func() bool {
 		return subackCode(subA, "during/#") == 0x80
 	})
-	// With the other switches at their defaults too, A refuses new registrations (CONNACK 3)
-	// and disconnects a 3.1.1 publisher, as VerneMQ does.
-	refused := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + a.mqtt).SetClientID("late").
+	// With the other switches at their defaults too, A refuses the registration of a client
+	// whose session is on C (CONNACK 3), registers one that needs no unreachable node, and
+	// disconnects a 3.1.1 publisher, as VerneMQ does.
+	refused := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + a.mqtt).SetClientID("sub-c").
 		SetAutoReconnect(false).SetConnectRetry(false).SetProtocolVersion(4))
 	if tok := refused.Connect(); tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
 		refused.Disconnect(0)
-		t.Fatal("a new client registered on A during the netsplit (allow_register_during_netsplit = off)")
+		t.Fatal("a client whose session is on C registered on A during the netsplit (allow_register_during_netsplit = off)")
 	}
+	connect(t, a.mqtt, "late", true, nil)
 	pubA.Publish("ab/during", 1, false, "x").WaitTimeout(5 * time.Second)
 	eventually.True(t, 10*time.Second, "the 3.1.1 publisher disconnected", func() bool { return !pubA.IsConnected() })
 
@@ -109,16 +111,21 @@ func TestNetworkPartitionHeals(t *testing.T) {
 	eventually.True(t, 30*time.Second, "A accepting subscriptions again", func() bool {
 		return subackCode(subA, "after/#") == 1
 	})
-	// C sees the split end a moment later than A; until then it refuses registrations.
+	// C sees the split end a moment later than A; until then it refuses publishes (and
+	// disconnects a 3.1.1 publisher).
 	var pubC mqtt.Client
-	eventually.True(t, 30*time.Second, "C accepting registrations again", func() bool {
+	eventually.True(t, 30*time.Second, "C accepting publishes again", func() bool {
 		cl := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + c.mqtt).SetClientID("pub-c").
 			SetAutoReconnect(false).SetConnectRetry(false).SetProtocolVersion(4))
-		if tok := cl.Connect(); tok.WaitTimeout(5*time.Second) && tok.Error() == nil {
-			pubC = cl
-			return true
+		if tok := cl.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			return false
 		}
-		return false
+		if tok := cl.Publish("after/probe", 1, false, "p"); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil || !cl.IsConnected() {
+			cl.Disconnect(0)
+			return false
+		}
+		pubC = cl
+		return true
 	})
 	defer pubC.Disconnect(10)
 	untilReceived(t, pubC, "after/x", boxA, "after/x")

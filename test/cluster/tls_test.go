@@ -1,0 +1,88 @@
+package cluster_test
+
+import (
+	"bytes"
+	"crypto/tls"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/vernemq-go/vernemq/internal/testpki"
+)
+
+// listener.vmqs.<name> with VerneMQ's TLS keys makes the data link mutual TLS with the
+// cluster's CA: the nodes form a cluster and forward messages over it, the plain cookie
+// handshake is not served any more, and a client without a certificate of the cluster
+// CA is refused in the TLS handshake.
+func TestTLSClusterLink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real node processes")
+	}
+	dir := t.TempDir()
+	ca, err := testpki.NewCA(dir, "cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := func(name string) *[3]string {
+		cert, key, err := ca.Issue(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &[3]string{cert, key, ca.CertFile}
+	}
+	a := startNodeAt(t, "tlsA", "tls-cookie", "", placement{tls: files("tlsA")})
+	b := startNodeAt(t, "tlsB", "tls-cookie", a.data, placement{tls: files("tlsB")})
+	clusterOf(t, a, b)
+	box := &inbox{}
+	sub := connect(t, a.mqtt, "tls-sub", true, box)
+	subscribe(t, sub, "tls/#", 1, box)
+	untilReceived(t, connect(t, b.mqtt, "tls-pub", true, nil), "tls/x", box, "tls/x")
+	if !a.logHas("cluster link up", "peer="+b.name) || !b.logHas("cluster link up", "peer="+a.name) {
+		t.Fatalf("no data link up over TLS")
+	}
+
+	// The plain handshake (VMQ1 and a nonce, sent first by the listener) is gone: the port speaks TLS.
+	c, err := net.DialTimeout("tcp", a.data, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(time.Second)) // the plain listener writes at once; TLS waits for a ClientHello
+	buf := make([]byte, 4)
+	n, _ := c.Read(buf)
+	c.Close()
+	if bytes.Equal(buf[:n], []byte("VMQ1")) {
+		t.Fatalf("the vmqs listener answered with the plain handshake")
+	}
+
+	rogue, err := testpki.NewCA(dir, "rogue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, kf, err := rogue.Issue("intruder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.LoadX509KeyPair(cf, kf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cfg := range map[string]*tls.Config{
+		"no certificate":              {InsecureSkipVerify: true},
+		"a certificate of another CA": {InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}},
+	} {
+		tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", a.data, cfg)
+		if err == nil {
+			// TLS 1.3 reports the server's refusal of the client certificate at the first read.
+			tc.SetReadDeadline(time.Now().Add(2 * time.Second))
+			_, err = tc.Read(buf)
+			tc.Close()
+		}
+		if err == nil || !bytes.Contains([]byte(err.Error()), []byte("certificate")) {
+			t.Errorf("TLS client with %s: want a certificate error, got %v", name, err)
+		}
+	}
+	rows, err := adminTable(t, a, "listener", "show")
+	if err != nil || !slicesFunc(rows, func(r map[string]string) bool { return r["type"] == "vmqs" && r["address"]+":"+r["port"] == a.data }) {
+		t.Errorf("listener show lacks the vmqs listener %s: %v %v", a.data, err, rows)
+	}
+}
