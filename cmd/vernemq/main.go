@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/gcfloor"
+	"github.com/vernemq-go/vernemq/pkg/logging"
 	"github.com/vernemq-go/vernemq/pkg/node"
 )
 
@@ -119,7 +120,7 @@ func runConsole(confPath, pidFile string) error {
 	if err != nil {
 		return fmt.Errorf("refusing to start:\n%w", err)
 	}
-	log, closeLog, err := newLogger(cfg)
+	log, closeLog, err := logging.New(cfg)
 	if err != nil {
 		return err
 	}
