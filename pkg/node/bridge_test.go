@@ -1,0 +1,89 @@
+package node
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	paho "github.com/eclipse/paho.golang/paho"
+)
+
+func payloads(ps []*paho.Publish) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Topic+"="+string(p.Payload))
+	}
+	return out
+}
+
+// Two in-process nodes, A bridged to B: out, in and both topics with prefixes, no loop on
+// both, the bridge's own connection admitted although A requires passwords, and
+// vmq-admin bridge show and the metrics.
+func TestBridgeInProcess(t *testing.T) {
+	_, addrB := startNode(t)
+	a, addrA := startNode(t, "plugins.vmq_bridge = on", "vmq_bridge.tcp.br0 = "+addrB,
+		"vmq_bridge.tcp.br0.restart_timeout = 1",
+		"vmq_bridge.tcp.br0.topic.1 = out/* out 1",
+		"vmq_bridge.tcp.br0.topic.2 = in/+ in 1 local/ remote/",
+		"vmq_bridge.tcp.br0.topic.3 = both/* both 1",
+		"vmq_bridge.tcp.br0.max_outgoing_buffered_messages = 100")
+	waitUntil(t, "bridge connected", func() bool { return len(a.Bridges()) == 1 && a.Bridges()[0].Connected })
+	ctx := context.Background()
+	subA, _ := dialV5(t, addrA, "subA", nil)
+	subB, _ := dialV5(t, addrB, "subB", nil)
+	for _, s := range []*v5client{subA, subB} {
+		if _, err := s.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "#", QoS: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pubA, _ := dialV5(t, addrA, "pubA", nil)
+	pubB, _ := dialV5(t, addrB, "pubB", nil)
+	mustPub := func(c *v5client, topic, payload string) {
+		t.Helper()
+		if _, err := c.c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: []byte(payload)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustPub(pubA, "out/x", "1")       // A → B
+	mustPub(pubB, "remote/in/y", "2") // B → A as local/in/y
+	mustPub(pubA, "both/z", "3")      // A → B, not back to A
+	mustPub(pubB, "both/w", "4")      // B → A, not back to B
+	waitUntil(t, "A got both/w and B got both/z", func() bool {
+		return slices.Contains(payloads(subA.received()), "both/w=4") && slices.Contains(payloads(subB.received()), "both/z=3")
+	})
+	// An echo of both/w (B → A → B) or both/z (A → B → A) would now be queued ahead of these
+	// markers on the same bridge connection, so once the markers are in, no echo can follow.
+	mustPub(pubA, "out/end", "end")
+	mustPub(pubB, "remote/in/end", "e")
+	waitUntil(t, "the markers", func() bool {
+		return slices.Contains(payloads(subB.received()), "out/end=end") && slices.Contains(payloads(subA.received()), "local/in/end=e")
+	})
+	// Each side sees each message once: its own publishes and the bridged ones, no echo.
+	wantB := []string{"out/x=1", "remote/in/y=2", "both/z=3", "both/w=4", "out/end=end", "remote/in/end=e"}
+	wantA := []string{"out/x=1", "both/z=3", "local/in/y=2", "both/w=4", "out/end=end", "local/in/end=e"}
+	gotB, gotA := payloads(subB.received()), payloads(subA.received())
+	slices.Sort(gotB)
+	slices.Sort(gotA)
+	slices.Sort(wantB)
+	slices.Sort(wantA)
+	if !slices.Equal(gotB, wantB) {
+		t.Errorf("B received %q, want %q", gotB, wantB)
+	}
+	if !slices.Equal(gotA, wantA) {
+		t.Errorf("A received %q, want %q", gotA, wantA)
+	}
+
+	res := adminCall(t, a, "bridge show")
+	wantHdr := []string{"name", "endpoint", "buffer size", "buffer max", "buffer dropped msgs", "MQTT process mailbox len"}
+	if !slices.Equal(res.Headers, wantHdr) || len(res.Rows) != 1 ||
+		!slices.Equal(res.Rows[0], []string{"br0", addrB, "0", "100", "0", "0"}) {
+		t.Errorf("bridge show = %+v", res)
+	}
+	var m = map[string]float64{}
+	for _, s := range a.Reg.Snapshot() {
+		m[s.Name] += s.Value
+	}
+	if m["br0_vmq_bridge_publish_out_1"] < 3 || m["br0_vmq_bridge_publish_in_1"] < 3 {
+		t.Errorf("bridge metrics: %v", m)
+	}
+}
