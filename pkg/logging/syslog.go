@@ -144,30 +144,11 @@ func (w *syslogWriter) run() {
 	var c net.Conn
 	var lastDial time.Time
 	failing := false
-	for {
-		var line []byte
-		select {
-		case line = <-w.lines:
-		case <-w.stop:
-			// Send what is queued, then stop.
-			for {
-				select {
-				case line = <-w.lines:
-					if c != nil {
-						w.write(c, line)
-					}
-				default:
-					if c != nil {
-						c.Close()
-					}
-					return
-				}
-			}
-		}
+	deliver := func(line []byte) {
 		if c == nil {
 			if time.Since(lastDial) < time.Second {
 				w.dropped.Add(1)
-				continue
+				return
 			}
 			lastDial = time.Now()
 			var err error
@@ -178,7 +159,7 @@ func (w *syslogWriter) run() {
 					w.report.Warn("syslog unreachable; lines are dropped until it is back", "error", err)
 					failing = true
 				}
-				continue
+				return
 			}
 			if failing {
 				w.report.Info("syslog reachable again", "dropped_lines", w.dropped.Load())
@@ -189,6 +170,26 @@ func (w *syslogWriter) run() {
 			c.Close()
 			c = nil
 			w.dropped.Add(1)
+		}
+	}
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
+	for {
+		select {
+		case line := <-w.lines:
+			deliver(line)
+		case <-w.stop:
+			for { // send what is queued, then stop
+				select {
+				case line := <-w.lines:
+					deliver(line)
+				default:
+					return
+				}
+			}
 		}
 	}
 }
