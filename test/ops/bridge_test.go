@@ -7,6 +7,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,16 +113,27 @@ func TestBridgeRemoteAwayAndBack(t *testing.T) {
 		"vmq_bridge.tcp.br0.max_outgoing_buffered_messages": "150",
 	})
 	got := &collector{}
-	connect(t, r.addr, "rsub", false, got.handler).Subscribe("fwd/#", 1, nil).Wait()
+	rsub := connect(t, r.addr, "rsub", false, got.handler)
+	rsub.Subscribe("fwd/#", 1, nil).Wait()
 	pub := connect(t, l.addr, "lpub", true, nil)
+	live := 0
 	waitFor(t, 10*time.Second, "the bridge forwarding", func() bool {
-		publishN(t, pub, "fwd/live", 0, 1)
+		publishN(t, pub, "fwd/live", live, live+1)
+		live++
 		return got.has("fwd/live 0")
 	})
+	// The bridge's local subscription was there for every live message but maybe not its
+	// connection: all of them arrive, so the buffer is empty before the remote goes.
+	waitFor(t, 10*time.Second, "every live message", func() bool { return len(got.all()) == live })
+	// A clean disconnect sends the subscriber's last PUBACKs first: nothing stays in flight
+	// at the remote to be sent again to rsub after the restart.
+	rsub.Disconnect(250)
 
 	if _, err := r.Terminate(10 * time.Second); err != nil {
 		t.Fatalf("stop remote: %v", err)
 	}
+	// Until the bridge notices, it still takes messages as a connected bridge does.
+	waitFor(t, 10*time.Second, "the bridge noticing", func() bool { return strings.Contains(l.Out.String(), `msg="bridge disconnected`) })
 	publishN(t, pub, "fwd/n", 0, 200)
 	waitFor(t, 10*time.Second, "150 buffered and 50 dropped", func() bool {
 		row := bridgeRow(t, l)
@@ -138,9 +150,18 @@ func TestBridgeRemoteAwayAndBack(t *testing.T) {
 	r = remoteNode(t, rdir, raddr) // back, with rsub's persistent session in its store
 	got2 := &collector{}
 	connect(t, r.addr, "rsub", false, got2.handler)
-	waitFor(t, 20*time.Second, "the 150 buffered messages", func() bool { return len(got2.all()) >= 150 })
+	waitFor(t, 20*time.Second, "the 150 buffered messages", func() bool { return got2.has("fwd/n 149") })
 	waitFor(t, 5*time.Second, "an empty buffer", func() bool { return rowInt(bridgeRow(t, l), "buffer size") == 0 })
-	wantSeq(t, got2.all(), "fwd/n", 0, 150)
+	// Only the fwd/n messages count: a live message rsub acknowledged just before it left may
+	// come again from the remote's store (QoS 1 allows it; seen about once in 10 runs), which
+	// is the remote's business, not the bridge's.
+	var fwd []string
+	for _, m := range got2.all() {
+		if strings.HasPrefix(m, "fwd/n ") {
+			fwd = append(fwd, m)
+		}
+	}
+	wantSeq(t, fwd, "fwd/n", 0, 150)
 	if v := l.metric("br0_vmq_bridge_publish_out_1"); v < 151 {
 		t.Fatalf("br0_vmq_bridge_publish_out_1 = %v, want >= 151", v)
 	}
@@ -163,9 +184,11 @@ func TestBridgePersistentQueue(t *testing.T) {
 	}
 	l := startNode(t, ldir, conf)
 	connect(t, r.addr, "rsub", false, nil).Subscribe("pq/#", 1, nil).Wait()
+	waitFor(t, 10*time.Second, "the bridge connected", func() bool { return strings.Contains(l.Out.String(), `msg="bridge connected"`) })
 	if _, err := r.Terminate(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, 10*time.Second, "the bridge noticing", func() bool { return strings.Contains(l.Out.String(), `msg="bridge disconnected`) })
 	pub := connect(t, l.addr, "lpub", true, nil)
 	publishN(t, pub, "pq/n", 0, 100)
 	waitFor(t, 10*time.Second, "100 buffered", func() bool { return rowInt(bridgeRow(t, l), "buffer size") == 100 })
@@ -220,20 +243,28 @@ func TestBridgeMosquitto(t *testing.T) {
 		"vmq_bridge.tcp.br5.topic.2":                        "* in 1 from5/ m5/in/",
 	})
 	mgot, lgot := &collector{}, &collector{}
-	connect(t, maddr, "msub", false, mgot.handler).Subscribe("#", 1, nil).Wait()
+	msub := connect(t, maddr, "msub", false, mgot.handler)
+	msub.Subscribe("#", 1, nil).Wait()
 	connect(t, l.addr, "lsub", true, lgot.handler).Subscribe("#", 1, nil).Wait()
 	lpub := connect(t, l.addr, "lpub", true, nil)
 	mpub := connect(t, maddr, "mpub", true, nil)
+	pings := 0
 	waitFor(t, 10*time.Second, "both bridges forwarding", func() bool {
-		publishN(t, lpub, "m4/ping", 0, 1)
-		publishN(t, lpub, "m5/out/ping", 0, 1)
+		publishN(t, lpub, "m4/ping", pings, pings+1)
+		publishN(t, lpub, "m5/out/ping", pings, pings+1)
+		pings++
 		return mgot.has("m4/ping 0") && mgot.has("m5/out/ping 0")
 	})
+	// Every ping arrives (none left in a buffer to turn up after the restart below).
+	waitFor(t, 10*time.Second, "every ping", func() bool { return len(mgot.all()) == 2*pings })
 	publishN(t, mpub, "m4/back", 0, 1)
 	publishN(t, mpub, "m5/in/x", 0, 1)
 	waitFor(t, 10*time.Second, "Mosquitto's messages here", func() bool {
 		return lgot.has("m4/back 0") && lgot.has("from5/x 0")
 	})
+
+	waitFor(t, 10*time.Second, "msub's copies", func() bool { return mgot.has("m4/back 0") && mgot.has("m5/in/x 0") })
+	msub.Disconnect(250) // its PUBACKs go first: nothing in flight at Mosquitto to come again
 
 	// Mosquitto goes away (SIGTERM saves its persistent sessions) and comes back.
 	if _, err := m.Terminate(10 * time.Second); err != nil {
