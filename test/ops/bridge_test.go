@@ -253,6 +253,9 @@ func TestBridgeMosquitto(t *testing.T) {
 		publishN(t, lpub, "m4/ping", pings, pings+1)
 		publishN(t, lpub, "m5/out/ping", pings, pings+1)
 		pings++
+		if pings%200 == 0 {
+			t.Logf("pings %d, mosquitto got %d: %.200q; bridge show: %s", pings, len(mgot.all()), mgot.all(), l.mustAdmin("bridge", "show"))
+		}
 		return mgot.has("m4/ping 0") && mgot.has("m5/out/ping 0")
 	})
 	// Every ping arrives (none left in a buffer to turn up after the restart below).
