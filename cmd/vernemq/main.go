@@ -53,11 +53,14 @@ func main() {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return runConsole(confPath, pidFile) },
 	}
 	check := func(cmd *cobra.Command, _ []string) error {
-		_, warnings, err := config.Load(confPath, os.Environ())
+		cfg, warnings, err := config.Load(confPath, os.Environ())
 		for _, w := range warnings {
 			fmt.Fprintln(os.Stderr, "warning:", w)
 		}
 		if err != nil {
+			return err
+		}
+		if err := node.Check(cfg); err != nil {
 			return err
 		}
 		fmt.Printf("%s: config is OK\n", confPath)

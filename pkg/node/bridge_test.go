@@ -2,10 +2,15 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	paho "github.com/eclipse/paho.golang/paho"
+
+	"github.com/vernemq-go/vernemq/pkg/admin"
 )
 
 func payloads(ps []*paho.Publish) []string {
@@ -85,5 +90,19 @@ func TestBridgeInProcess(t *testing.T) {
 	}
 	if m["br0_vmq_bridge_publish_out_1"] < 3 || m["br0_vmq_bridge_publish_in_1"] < 3 {
 		t.Errorf("bridge metrics: %v", m)
+	}
+}
+
+// Without plugins.vmq_bridge, bridge show says how to turn it on.
+func TestBridgeShowOff(t *testing.T) {
+	n, _ := startNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := admin.Call(ctx, n.Cfg.String("admin.socket"), []string{"bridge", "show"}, nil)
+	if err == nil && res.Type != "error" {
+		t.Fatalf("bridge show with vmq_bridge off: %+v", res)
+	}
+	if msg := fmt.Sprint(err, res); !strings.Contains(msg, "plugins.vmq_bridge = on") {
+		t.Fatalf("bridge show with vmq_bridge off says %q", msg)
 	}
 }

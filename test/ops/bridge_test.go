@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -309,3 +310,29 @@ func TestBridgeMosquitto(t *testing.T) {
 }
 
 func mpub2(t *testing.T, addr string) mqtt.Client { return connect(t, addr, "mpub2", true, nil) }
+
+// config check and console agree on a bridge conf that the schema accepts but the bridge
+// cannot run: both refuse it, naming the keys.
+func TestBridgeConfigCheckAgrees(t *testing.T) {
+	dir := t.TempDir()
+	conf := testnode.WriteConf(t, filepath.Join(dir, "vernemq.conf"), map[string]string{
+		"listener.tcp.default":            fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t)),
+		"platform_data_dir":               filepath.Join(dir, "data"),
+		"plugins.vmq_bridge":              "on",
+		"vmq_bridge.tcp.br0.cleansession": "on", // no vmq_bridge.tcp.br0 = host:port
+	})
+	const want = "vmq_bridge.tcp.br0 = host:port is missing"
+	out, err := exec.Command(vernemqBin(), "config", "check", "-c", conf).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("config check: %v\n%s", err, out)
+	}
+	p := testnode.Start(t, dir, nil, vernemqBin(), "console", "-c", conf)
+	select {
+	case <-p.Done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("console started with a bridge conf config check refuses")
+	}
+	if p.Err == nil || !strings.Contains(p.Out.String(), want) {
+		t.Errorf("console: %v\n%s", p.Err, p.Out)
+	}
+}
