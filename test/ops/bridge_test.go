@@ -336,3 +336,63 @@ func TestBridgeConfigCheckAgrees(t *testing.T) {
 		t.Errorf("console: %v\n%s", p.Err, p.Out)
 	}
 }
+
+// The remote stops in the middle of a stream of QoS 1 messages: the batch it did not
+// acknowledge stays in the bridge's buffer and is sent again, so every message arrives
+// (at least once; a message the remote took but did not acknowledge may come twice).
+func TestBridgeRemoteStopsMidStream(t *testing.T) {
+	rdir := t.TempDir()
+	raddr := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
+	r := remoteNode(t, rdir, raddr)
+	l := startNode(t, "", map[string]string{
+		"plugins.vmq_bridge":                                "on",
+		"vmq_bridge.tcp.br0":                                raddr,
+		"vmq_bridge.tcp.br0.restart_timeout":                "1",
+		"vmq_bridge.tcp.br0.topic.1":                        "ms/* out 1",
+		"vmq_bridge.tcp.br0.max_outgoing_buffered_messages": "5000",
+	})
+	got := &collector{}
+	rsub := connect(t, r.addr, "rsub", false, got.handler)
+	rsub.Subscribe("ms/#", 1, nil).Wait()
+	waitFor(t, 10*time.Second, "the bridge connected", func() bool { return strings.Contains(l.Out.String(), `msg="bridge connected"`) })
+	pub := connect(t, l.addr, "lpub", true, nil)
+	const total = 3000
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range total {
+			// Asynchronous QoS 1: the stream keeps flowing while the remote stops.
+			pub.Publish("ms/n", 1, false, strconv.Itoa(i))
+		}
+	}()
+	waitFor(t, 20*time.Second, "a part of the stream at the remote", func() bool { return len(got.all()) >= 300 })
+	rsub.Disconnect(0)
+	before := len(got.all())
+	if _, err := r.Terminate(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	r = remoteNode(t, rdir, raddr)
+	connect(t, r.addr, "rsub", false, got.handler)
+	seen := func() map[string]int {
+		m := map[string]int{}
+		for _, s := range got.all() {
+			m[s]++
+		}
+		return m
+	}
+	waitFor(t, 30*time.Second, "every message of the stream", func() bool {
+		m := seen()
+		for i := range total {
+			if m[fmt.Sprintf("ms/n %d", i)] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	dups := len(got.all()) - total
+	t.Logf("%d of %d arrived before the remote stopped; %d duplicates after it came back", before, total, dups)
+	if v := l.metric("vmq_bridge_dropped_msgs"); v != 0 {
+		t.Fatalf("vmq_bridge_dropped_msgs = %v, want 0", v)
+	}
+}
