@@ -31,6 +31,9 @@ type diskStore struct {
 	wSize   int64
 	commit  pos // first unacknowledged record
 	count   int
+	peeked  []pos    // position after each record of the last Peek, so Pop need not read them again
+	rf      *os.File // segment being read, kept open between reads
+	rseg    uint64
 }
 
 type pos struct {
@@ -100,7 +103,7 @@ var errTorn = errors.New("torn record")
 // returns it with the position after it; io.EOF at the end of the queue.
 func (s *diskStore) readAt(p pos) (Msg, pos, error) {
 	for {
-		m, n, err := readRecord(segName(s.dir, p.seg), p.off)
+		m, n, err := s.readRecord(p)
 		if err == nil {
 			return m, pos{seg: p.seg, off: p.off + n}, nil
 		}
@@ -124,12 +127,20 @@ func (s *diskStore) nextSegNo(seg uint64) (uint64, bool) {
 	return 0, false
 }
 
-func readRecord(path string, off int64) (Msg, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Msg{}, 0, err
+// readRecord reads the record at p from its segment, keeping the segment open for the next read.
+func (s *diskStore) readRecord(p pos) (Msg, int64, error) {
+	if s.rf == nil || s.rseg != p.seg {
+		if s.rf != nil {
+			s.rf.Close()
+			s.rf = nil
+		}
+		f, err := os.Open(segName(s.dir, p.seg))
+		if err != nil {
+			return Msg{}, 0, err
+		}
+		s.rf, s.rseg = f, p.seg
 	}
-	defer f.Close()
+	f, off := s.rf, p.off
 	var hdr [8]byte
 	if _, err := f.ReadAt(hdr[:], off); err != nil {
 		if err == io.EOF {
@@ -141,6 +152,9 @@ func readRecord(path string, off int64) (Msg, int64, error) {
 		return Msg{}, 0, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:4])
+	if st, err := f.Stat(); err != nil || int64(n) > st.Size()-off-8 {
+		return Msg{}, 0, errTorn // a length past the end: never allocate what a damaged header says
+	}
 	body := make([]byte, n)
 	if _, err := f.ReadAt(body, off+8); err != nil {
 		return Msg{}, 0, errTorn
@@ -199,6 +213,7 @@ func (s *diskStore) Peek(n int) ([]Msg, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Msg
+	s.peeked = s.peeked[:0]
 	p := s.commit
 	for len(out) < n && len(out) < s.count {
 		m, next, err := s.readAt(p)
@@ -206,6 +221,7 @@ func (s *diskStore) Peek(n int) ([]Msg, error) {
 			return out, fmt.Errorf("queue_dir %s: %w", s.dir, err)
 		}
 		out, p = append(out, m), next
+		s.peeked = append(s.peeked, p)
 	}
 	return out, nil
 }
@@ -213,15 +229,21 @@ func (s *diskStore) Peek(n int) ([]Msg, error) {
 func (s *diskStore) Pop(n int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	n = min(n, s.count)
 	p := s.commit
-	for i := 0; i < n && s.count > 0; i++ {
-		_, next, err := s.readAt(p)
-		if err != nil {
-			return fmt.Errorf("queue_dir %s: %w", s.dir, err)
+	if n > 0 && n <= len(s.peeked) {
+		p = s.peeked[n-1] // the sender pops what it peeked
+	} else {
+		for range n {
+			_, next, err := s.readAt(p)
+			if err != nil {
+				return fmt.Errorf("queue_dir %s: %w", s.dir, err)
+			}
+			p = next
 		}
-		p = next
-		s.count--
 	}
+	s.peeked = s.peeked[:0]
+	s.count -= n
 	s.commit = p
 	tmp := filepath.Join(s.dir, "commit.tmp")
 	if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d %d\n", p.seg, p.off)), 0o640); err != nil {
@@ -232,6 +254,10 @@ func (s *diskStore) Pop(n int) error {
 	}
 	// Segments wholly acknowledged go (never the one being appended to).
 	for len(s.segs) > 1 && s.segs[0] < p.seg {
+		if s.rf != nil && s.rseg == s.segs[0] {
+			s.rf.Close()
+			s.rf = nil
+		}
 		os.Remove(segName(s.dir, s.segs[0]))
 		s.segs = s.segs[1:]
 	}
@@ -241,5 +267,9 @@ func (s *diskStore) Pop(n int) error {
 func (s *diskStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.rf != nil {
+		s.rf.Close()
+		s.rf = nil
+	}
 	return s.w.Close()
 }
