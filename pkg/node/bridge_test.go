@@ -106,3 +106,55 @@ func TestBridgeShowOff(t *testing.T) {
 		t.Fatalf("bridge show with vmq_bridge off says %q", msg)
 	}
 }
+
+// A bridge's mountpoint is where its topics live here: clients of a listener with that
+// mountpoint exchange messages with the remote, clients without it do not.
+func TestBridgeMountpoint(t *testing.T) {
+	_, addrB := startNode(t)
+	a, _ := startNode(t, "plugins.vmq_bridge = on", "vmq_bridge.tcp.br0 = "+addrB,
+		"vmq_bridge.tcp.br0.mountpoint = tenant1", "vmq_bridge.tcp.br0.topic.1 = t/* both 1",
+		"listener.tcp.tenant = 127.0.0.1:0", "listener.tcp.tenant.mountpoint = tenant1")
+	waitUntil(t, "bridge connected", func() bool { return len(a.Bridges()) == 1 && a.Bridges()[0].Connected })
+	var tenantAddr, plainAddr string
+	a.mu.Lock()
+	for _, ml := range a.listeners {
+		if ml.cfg.Name == "tenant" {
+			tenantAddr = ml.l.Addr().String()
+		} else if ml.cfg.Type == "tcp" {
+			plainAddr = ml.l.Addr().String()
+		}
+	}
+	a.mu.Unlock()
+	ctx := context.Background()
+	tenant, _ := dialV5(t, tenantAddr, "tenant-sub", nil)
+	plain, _ := dialV5(t, plainAddr, "plain-sub", nil)
+	for _, s := range []*v5client{tenant, plain} {
+		if _, err := s.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "t/#", QoS: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	subB, _ := dialV5(t, addrB, "subB", nil)
+	if _, err := subB.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "t/#", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	pubB, _ := dialV5(t, addrB, "pubB", nil)
+	if _, err := pubB.c.Publish(ctx, &paho.Publish{Topic: "t/in", QoS: 1, Payload: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the tenant's subscriber gets B's message", func() bool { return len(tenant.received()) == 1 })
+	plainPub, _ := dialV5(t, plainAddr, "plain-pub", nil)
+	tenantPub, _ := dialV5(t, tenantAddr, "tenant-pub", nil)
+	for _, c := range []*v5client{plainPub, tenantPub} {
+		if _, err := c.c.Publish(ctx, &paho.Publish{Topic: "t/out", QoS: 1, Payload: []byte(c.c.ClientID())}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, "B gets the tenant's message", func() bool { return slices.Contains(payloads(subB.received()), "t/out=tenant-pub") })
+	// The plain publish went before the tenant's on A; the bridge would have forwarded it first.
+	if got := payloads(subB.received()); slices.Contains(got, "t/out=plain-pub") {
+		t.Fatalf("a message outside the bridge's mountpoint reached B: %q", got)
+	}
+	if got := payloads(plain.received()); len(got) != 1 || got[0] != "t/out=plain-pub" {
+		t.Fatalf("the plain subscriber got %q, want only its own listener's message", got)
+	}
+}
