@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/pkg/config"
 )
 
@@ -24,17 +25,6 @@ func conf(t *testing.T, lines ...string) *config.Config {
 		t.Fatal(err)
 	}
 	return c
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func readLines(t *testing.T, path string) []string {
@@ -119,7 +109,7 @@ func TestRotation(t *testing.T) {
 		log.Info("line", "n", i, "pad", pad)
 	}
 	closeLog()
-	waitFor(t, "old files pruned to rotation.keep", func() bool {
+	eventually.True(t, eventually.Wait, "old files pruned to rotation.keep", func() bool {
 		m, _ := filepath.Glob(filepath.Join(dir, "console-*.log"))
 		return len(m) == 2
 	})

@@ -12,6 +12,7 @@ import (
 
 	paho "github.com/eclipse/paho.golang/paho"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/freeport"
 )
 
@@ -41,7 +42,7 @@ func TestBridgeFigures(t *testing.T) {
 				"vmq_bridge.tcp.br0.mqtt_version = "+tc.version, "vmq_bridge.tcp.br0.persistent_queue = "+tc.persistent,
 				"vmq_bridge.tcp.br0.max_outgoing_buffered_messages = 200000", "max_online_messages = 200000",
 				"vmq_bridge.tcp.br0.outgoing_batch_size = "+batchSize())
-			waitUntil(t, "bridge's local subscription", func() bool { return a.Broker.Index().Len() > 0 })
+			eventually.True(t, eventually.Wait, "bridge's local subscription", func() bool { return a.Broker.Index().Len() > 0 })
 			pub, _ := dialV5(t, addrA, "pub", nil)
 			ctx := context.Background()
 
@@ -55,16 +56,7 @@ func TestBridgeFigures(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			waitFor := func(what string, d time.Duration, cond func() bool) {
-				deadline := time.Now().Add(d)
-				for !cond() {
-					if time.Now().After(deadline) {
-						t.Fatalf("timed out: %s (bridge %+v)", what, a.Bridges())
-					}
-					time.Sleep(time.Millisecond)
-				}
-			}
-			waitFor("buffered", 60*time.Second, func() bool { return a.Bridges()[0].BufferSize == n })
+			eventually.True(t, 60*time.Second, "buffered", func() bool { return a.Bridges()[0].BufferSize == n })
 			fill := time.Since(start)
 			runtime.GC()
 			var after runtime.MemStats
@@ -77,9 +69,9 @@ func TestBridgeFigures(t *testing.T) {
 			if _, err := sub.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "bench/#", QoS: byte(subQoS())}}}); err != nil {
 				t.Fatal(err)
 			}
-			waitFor("connected", 30*time.Second, func() bool { return a.Bridges()[0].Connected })
+			eventually.True(t, 30*time.Second, "connected", func() bool { return a.Bridges()[0].Connected })
 			start = time.Now()
-			waitFor("drained", 120*time.Second, func() bool { return got.Load() >= n })
+			eventually.True(t, 120*time.Second, "drained", func() bool { return got.Load() >= n })
 			drain := time.Since(start)
 
 			// Throughput with B up: publish and receive n more.
@@ -91,7 +83,7 @@ func TestBridgeFigures(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			waitFor("forwarded", 120*time.Second, func() bool { return got.Load() >= n })
+			eventually.True(t, 120*time.Second, "forwarded", func() bool { return got.Load() >= n })
 			live := time.Since(start)
 			cpuPerMsg := (cpuTime() - cpu0) / n
 			t.Logf("%s: %d msgs of 64 B; buffering %.0f msg/s, heap %+.0f B/msg; drain after reconnect %.0f msg/s; live A→bridge→B QoS 1 %.0f msg/s, %.1f µs CPU/msg (both nodes, bridge, clients); dropped %d",

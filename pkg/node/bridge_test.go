@@ -10,6 +10,7 @@ import (
 
 	paho "github.com/eclipse/paho.golang/paho"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/pkg/admin"
 )
 
@@ -32,7 +33,7 @@ func TestBridgeInProcess(t *testing.T) {
 		"vmq_bridge.tcp.br0.topic.2 = in/+ in 1 local/ remote/",
 		"vmq_bridge.tcp.br0.topic.3 = both/* both 1",
 		"vmq_bridge.tcp.br0.max_outgoing_buffered_messages = 100")
-	waitUntil(t, "bridge connected", func() bool { return len(a.Bridges()) == 1 && a.Bridges()[0].Connected })
+	eventually.True(t, eventually.Wait, "bridge connected", func() bool { return len(a.Bridges()) == 1 && a.Bridges()[0].Connected })
 	ctx := context.Background()
 	subA, _ := dialV5(t, addrA, "subA", nil)
 	subB, _ := dialV5(t, addrB, "subB", nil)
@@ -53,14 +54,14 @@ func TestBridgeInProcess(t *testing.T) {
 	mustPub(pubB, "remote/in/y", "2") // B → A as local/in/y
 	mustPub(pubA, "both/z", "3")      // A → B, not back to A
 	mustPub(pubB, "both/w", "4")      // B → A, not back to B
-	waitUntil(t, "A got both/w and B got both/z", func() bool {
+	eventually.True(t, eventually.Wait, "A got both/w and B got both/z", func() bool {
 		return slices.Contains(payloads(subA.received()), "both/w=4") && slices.Contains(payloads(subB.received()), "both/z=3")
 	})
 	// An echo of both/w (B → A → B) or both/z (A → B → A) would now be queued ahead of these
 	// markers on the same bridge connection, so once the markers are in, no echo can follow.
 	mustPub(pubA, "out/end", "end")
 	mustPub(pubB, "remote/in/end", "e")
-	waitUntil(t, "the markers", func() bool {
+	eventually.True(t, eventually.Wait, "the markers", func() bool {
 		return slices.Contains(payloads(subB.received()), "out/end=end") && slices.Contains(payloads(subA.received()), "local/in/end=e")
 	})
 	// Each side sees each message once: its own publishes and the bridged ones, no echo.
@@ -114,7 +115,7 @@ func TestBridgeMountpoint(t *testing.T) {
 	a, _ := startNode(t, "plugins.vmq_bridge = on", "vmq_bridge.tcp.br0 = "+addrB,
 		"vmq_bridge.tcp.br0.mountpoint = tenant1", "vmq_bridge.tcp.br0.topic.1 = t/* both 1",
 		"listener.tcp.tenant = 127.0.0.1:0", "listener.tcp.tenant.mountpoint = tenant1")
-	waitUntil(t, "bridge connected", func() bool { return len(a.Bridges()) == 1 && a.Bridges()[0].Connected })
+	eventually.True(t, eventually.Wait, "bridge connected", func() bool { return len(a.Bridges()) == 1 && a.Bridges()[0].Connected })
 	var tenantAddr, plainAddr string
 	a.mu.Lock()
 	for _, ml := range a.listeners {
@@ -141,7 +142,7 @@ func TestBridgeMountpoint(t *testing.T) {
 	if _, err := pubB.c.Publish(ctx, &paho.Publish{Topic: "t/in", QoS: 1, Payload: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the tenant's subscriber gets B's message", func() bool { return len(tenant.received()) == 1 })
+	eventually.True(t, eventually.Wait, "the tenant's subscriber gets B's message", func() bool { return len(tenant.received()) == 1 })
 	plainPub, _ := dialV5(t, plainAddr, "plain-pub", nil)
 	tenantPub, _ := dialV5(t, tenantAddr, "tenant-pub", nil)
 	for _, c := range []*v5client{plainPub, tenantPub} {
@@ -149,7 +150,7 @@ func TestBridgeMountpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, "B gets the tenant's message", func() bool { return slices.Contains(payloads(subB.received()), "t/out=tenant-pub") })
+	eventually.True(t, eventually.Wait, "B gets the tenant's message", func() bool { return slices.Contains(payloads(subB.received()), "t/out=tenant-pub") })
 	// The plain publish went before the tenant's on A; the bridge would have forwarded it first.
 	if got := payloads(subB.received()); slices.Contains(got, "t/out=plain-pub") {
 		t.Fatalf("a message outside the bridge's mountpoint reached B: %q", got)

@@ -15,6 +15,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
@@ -118,14 +119,14 @@ func TestBridgeRemoteAwayAndBack(t *testing.T) {
 	rsub.Subscribe("fwd/#", 1, nil).Wait()
 	pub := connect(t, l.addr, "lpub", true, nil)
 	live := 0
-	waitFor(t, 10*time.Second, "the bridge forwarding", func() bool {
+	eventually.True(t, 10*time.Second, "the bridge forwarding", func() bool {
 		publishN(t, pub, "fwd/live", live, live+1)
 		live++
 		return got.has("fwd/live 0")
 	})
 	// The bridge's local subscription was there for every live message but maybe not its
 	// connection: all of them arrive, so the buffer is empty before the remote goes.
-	waitFor(t, 10*time.Second, "every live message", func() bool { return len(got.all()) == live })
+	eventually.True(t, 10*time.Second, "every live message", func() bool { return len(got.all()) == live })
 	// A clean disconnect sends the subscriber's last PUBACKs first: nothing stays in flight
 	// at the remote to be sent again to rsub after the restart.
 	rsub.Disconnect(250)
@@ -134,9 +135,9 @@ func TestBridgeRemoteAwayAndBack(t *testing.T) {
 		t.Fatalf("stop remote: %v", err)
 	}
 	// Until the bridge notices, it still takes messages as a connected bridge does.
-	waitFor(t, 10*time.Second, "the bridge noticing", func() bool { return strings.Contains(l.Out.String(), `msg="bridge disconnected`) })
+	eventually.True(t, 10*time.Second, "the bridge noticing", func() bool { return strings.Contains(l.Out.String(), `msg="bridge disconnected`) })
 	publishN(t, pub, "fwd/n", 0, 200)
-	waitFor(t, 10*time.Second, "150 buffered and 50 dropped", func() bool {
+	eventually.True(t, 10*time.Second, "150 buffered and 50 dropped", func() bool {
 		row := bridgeRow(t, l)
 		return rowInt(row, "buffer size") == 150 && rowInt(row, "buffer dropped msgs") == 50
 	})
@@ -151,8 +152,8 @@ func TestBridgeRemoteAwayAndBack(t *testing.T) {
 	r = remoteNode(t, rdir, raddr) // back, with rsub's persistent session in its store
 	got2 := &collector{}
 	connect(t, r.addr, "rsub", false, got2.handler)
-	waitFor(t, 20*time.Second, "the 150 buffered messages", func() bool { return got2.has("fwd/n 149") })
-	waitFor(t, 5*time.Second, "an empty buffer", func() bool { return rowInt(bridgeRow(t, l), "buffer size") == 0 })
+	eventually.True(t, 20*time.Second, "the 150 buffered messages", func() bool { return got2.has("fwd/n 149") })
+	eventually.True(t, 5*time.Second, "an empty buffer", func() bool { return rowInt(bridgeRow(t, l), "buffer size") == 0 })
 	// Only the fwd/n messages count: a live message rsub acknowledged just before it left may
 	// come again from the remote's store (QoS 1 allows it; seen about once in 10 runs), which
 	// is the remote's business, not the bridge's.
@@ -185,14 +186,14 @@ func TestBridgePersistentQueue(t *testing.T) {
 	}
 	l := startNode(t, ldir, conf)
 	connect(t, r.addr, "rsub", false, nil).Subscribe("pq/#", 1, nil).Wait()
-	waitFor(t, 10*time.Second, "the bridge connected", func() bool { return strings.Contains(l.Out.String(), `msg="bridge connected"`) })
+	eventually.True(t, 10*time.Second, "the bridge connected", func() bool { return strings.Contains(l.Out.String(), `msg="bridge connected"`) })
 	if _, err := r.Terminate(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the bridge noticing", func() bool { return strings.Contains(l.Out.String(), `msg="bridge disconnected`) })
+	eventually.True(t, 10*time.Second, "the bridge noticing", func() bool { return strings.Contains(l.Out.String(), `msg="bridge disconnected`) })
 	pub := connect(t, l.addr, "lpub", true, nil)
 	publishN(t, pub, "pq/n", 0, 100)
-	waitFor(t, 10*time.Second, "100 buffered", func() bool { return rowInt(bridgeRow(t, l), "buffer size") == 100 })
+	eventually.True(t, 10*time.Second, "100 buffered", func() bool { return rowInt(bridgeRow(t, l), "buffer size") == 100 })
 	if segs, _ := filepath.Glob(filepath.Join(ldir, "bridgeq", "*.seg")); len(segs) < 2 {
 		t.Fatalf("%d segment files for 100 messages with segment_size 1KB", len(segs))
 	}
@@ -205,9 +206,9 @@ func TestBridgePersistentQueue(t *testing.T) {
 	got := &collector{}
 	connect(t, r.addr, "rsub", false, got.handler)
 	l = startNode(t, ldir, conf) // the buffer is read back from queue_dir
-	waitFor(t, 20*time.Second, "the 100 messages buffered before the restart", func() bool { return len(got.all()) >= 100 })
+	eventually.True(t, 20*time.Second, "the 100 messages buffered before the restart", func() bool { return len(got.all()) >= 100 })
 	wantSeq(t, got.all(), "pq/n", 0, 100)
-	waitFor(t, 5*time.Second, "an empty buffer", func() bool { return rowInt(bridgeRow(t, l), "buffer size") == 0 })
+	eventually.True(t, 5*time.Second, "an empty buffer", func() bool { return rowInt(bridgeRow(t, l), "buffer size") == 0 })
 }
 
 // mosquitto runs a Mosquitto broker with persistence on addr until the test ends.
@@ -250,7 +251,7 @@ func TestBridgeMosquitto(t *testing.T) {
 	lpub := connect(t, l.addr, "lpub", true, nil)
 	mpub := connect(t, maddr, "mpub", true, nil)
 	pings := 0
-	waitFor(t, 10*time.Second, "both bridges forwarding", func() bool {
+	eventually.True(t, 10*time.Second, "both bridges forwarding", func() bool {
 		publishN(t, lpub, "m4/ping", pings, pings+1)
 		publishN(t, lpub, "m5/out/ping", pings, pings+1)
 		pings++
@@ -260,14 +261,14 @@ func TestBridgeMosquitto(t *testing.T) {
 		return mgot.has("m4/ping 0") && mgot.has("m5/out/ping 0")
 	})
 	// Every ping arrives (none left in a buffer to turn up after the restart below).
-	waitFor(t, 10*time.Second, "every ping", func() bool { return len(mgot.all()) == 2*pings })
+	eventually.True(t, 10*time.Second, "every ping", func() bool { return len(mgot.all()) == 2*pings })
 	publishN(t, mpub, "m4/back", 0, 1)
 	publishN(t, mpub, "m5/in/x", 0, 1)
-	waitFor(t, 10*time.Second, "Mosquitto's messages here", func() bool {
+	eventually.True(t, 10*time.Second, "Mosquitto's messages here", func() bool {
 		return lgot.has("m4/back 0") && lgot.has("from5/x 0")
 	})
 
-	waitFor(t, 10*time.Second, "msub's copies", func() bool { return mgot.has("m4/back 0") && mgot.has("m5/in/x 0") })
+	eventually.True(t, 10*time.Second, "msub's copies", func() bool { return mgot.has("m4/back 0") && mgot.has("m5/in/x 0") })
 	msub.Disconnect(250) // its PUBACKs go first: nothing in flight at Mosquitto to come again
 
 	// Mosquitto goes away (SIGTERM saves its persistent sessions) and comes back.
@@ -275,7 +276,7 @@ func TestBridgeMosquitto(t *testing.T) {
 		t.Fatal(err)
 	}
 	publishN(t, lpub, "m4/n", 0, 50)
-	waitFor(t, 10*time.Second, "50 buffered", func() bool {
+	eventually.True(t, 10*time.Second, "50 buffered", func() bool {
 		out := l.mustAdmin("--format=json", "bridge", "show")
 		var res struct {
 			Table []map[string]any `json:"table"`
@@ -291,13 +292,13 @@ func TestBridgeMosquitto(t *testing.T) {
 	mosquitto(t, mdir, port)
 	mgot2 := &collector{}
 	connect(t, maddr, "msub", false, mgot2.handler)
-	waitFor(t, 20*time.Second, "the 50 buffered messages at Mosquitto", func() bool { return len(mgot2.all()) >= 50 })
+	eventually.True(t, 20*time.Second, "the 50 buffered messages at Mosquitto", func() bool { return len(mgot2.all()) >= 50 })
 	wantSeq(t, mgot2.all(), "m4/n", 0, 50)
 	// Mosquitto sends a try_private bridge none of its own messages back: a marker published
 	// at Mosquitto after the 50 reaches this node behind any echo, and each m4/n is here once
 	// (its local publish).
 	publishN(t, mpub2(t, maddr), "m4/mark", 0, 1)
-	waitFor(t, 10*time.Second, "the marker from Mosquitto", func() bool { return lgot.has("m4/mark 0") })
+	eventually.True(t, 10*time.Second, "the marker from Mosquitto", func() bool { return lgot.has("m4/mark 0") })
 	seen := map[string]int{}
 	for _, msg := range lgot.all() {
 		seen[msg]++
@@ -354,7 +355,7 @@ func TestBridgeRemoteStopsMidStream(t *testing.T) {
 	got := &collector{}
 	rsub := connect(t, r.addr, "rsub", false, got.handler)
 	rsub.Subscribe("ms/#", 1, nil).Wait()
-	waitFor(t, 10*time.Second, "the bridge connected", func() bool { return strings.Contains(l.Out.String(), `msg="bridge connected"`) })
+	eventually.True(t, 10*time.Second, "the bridge connected", func() bool { return strings.Contains(l.Out.String(), `msg="bridge connected"`) })
 	pub := connect(t, l.addr, "lpub", true, nil)
 	const total = 3000
 	done := make(chan struct{})
@@ -365,7 +366,7 @@ func TestBridgeRemoteStopsMidStream(t *testing.T) {
 			pub.Publish("ms/n", 1, false, strconv.Itoa(i))
 		}
 	}()
-	waitFor(t, 20*time.Second, "a part of the stream at the remote", func() bool { return len(got.all()) >= 300 })
+	eventually.True(t, 20*time.Second, "a part of the stream at the remote", func() bool { return len(got.all()) >= 300 })
 	rsub.Disconnect(0)
 	before := len(got.all())
 	if _, err := r.Terminate(10 * time.Second); err != nil {
@@ -381,7 +382,7 @@ func TestBridgeRemoteStopsMidStream(t *testing.T) {
 		}
 		return m
 	}
-	waitFor(t, 30*time.Second, "every message of the stream", func() bool {
+	eventually.True(t, 30*time.Second, "every message of the stream", func() bool {
 		m := seen()
 		for i := range total {
 			if m[fmt.Sprintf("ms/n %d", i)] == 0 {

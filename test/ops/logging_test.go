@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 // The vernemq binary writes VerneMQ's log outputs: the console log file as JSON, warnings
@@ -31,7 +33,7 @@ func TestLogOutputs(t *testing.T) {
 		"log.crash":               "on", // accepted and ignored: a warning at start
 	})
 	logDir := filepath.Join(dir, "log")
-	waitFor(t, 10*time.Second, "node started in console.log", func() bool {
+	eventually.True(t, 10*time.Second, "node started in console.log", func() bool {
 		b, _ := os.ReadFile(filepath.Join(logDir, "console.log"))
 		return strings.Contains(string(b), `"msg":"node started"`)
 	})
