@@ -15,6 +15,7 @@ import (
 
 	"github.com/vernemq-go/vernemq/pkg/admin"
 	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/node"
 )
 
 // startTimeout bounds how long start waits for the node to answer ping; stopTimeout
@@ -47,6 +48,11 @@ func files(confPath, pidFile string, startable bool) (nodeFiles, error) {
 	}
 	if err != nil {
 		return nodeFiles{}, err
+	}
+	if startable {
+		if err := node.Check(cfg); err != nil {
+			return nodeFiles{}, err
+		}
 	}
 	f := nodeFiles{cfg: cfg, name: cfg.String("nodename"), pid: pidFile, socket: cfg.String("admin.socket"),
 		logf: filepath.Join(cfg.String("platform_log_dir"), "start.log")}

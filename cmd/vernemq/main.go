@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/gcfloor"
+	"github.com/vernemq-go/vernemq/pkg/logging"
 	"github.com/vernemq-go/vernemq/pkg/node"
 )
 
@@ -52,11 +53,14 @@ func main() {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return runConsole(confPath, pidFile) },
 	}
 	check := func(cmd *cobra.Command, _ []string) error {
-		_, warnings, err := config.Load(confPath, os.Environ())
+		cfg, warnings, err := config.Load(confPath, os.Environ())
 		for _, w := range warnings {
 			fmt.Fprintln(os.Stderr, "warning:", w)
 		}
 		if err != nil {
+			return err
+		}
+		if err := node.Check(cfg); err != nil {
 			return err
 		}
 		fmt.Printf("%s: config is OK\n", confPath)
@@ -119,7 +123,7 @@ func runConsole(confPath, pidFile string) error {
 	if err != nil {
 		return fmt.Errorf("refusing to start:\n%w", err)
 	}
-	log, closeLog, err := newLogger(cfg)
+	log, closeLog, err := logging.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,9 @@ type Backend struct {
 	Webhooks          func() []Webhook
 	WebhookCacheStats func() []WebhookCacheStat
 	WebhookCacheClear func()
+
+	// Bridges lists the bridges; false when plugins.vmq_bridge is off.
+	Bridges func() ([]BridgeInfo, bool)
 }
 
 // ListenerInfo is one row of listener show.
@@ -86,6 +89,7 @@ func New(b *Backend) *Registry {
 	for _, add := range []func(*Registry, *Backend){
 		sessionCommands, configCommands, listenerCommands, metricsCommands,
 		statusCommands, retainCommands, apiKeyCommands, traceCommands, webhookCommands,
+		bridgeCommands,
 	} {
 		add(r, b)
 	}

@@ -9,8 +9,6 @@ import "strings"
 // that are accepted but ignored carry the same kind of hint in Key.Warn.
 var ignoredTable = []struct{ pattern, hint string }{
 	{"graphite_*", "no Graphite reporter; scrape /metrics on an http listener (vmq_metrics_http) instead"},
-	{"vmq_bridge.**", "no MQTT bridge plugin; run a bridge beside the broker (e.g. mosquitto's bridge)"},
-	{"plugins.vmq_bridge.**", "no MQTT bridge plugin"},
 	{"leveldb.**", "the message store is bbolt; use store.dir, store.commit_delay and store.fsync"},
 	{"vmq_generic_msg_store.**", "the message store is bbolt; use store.dir, store.commit_delay and store.fsync"},
 	{"message_store_plugin", "one built-in message store; use store.* keys"},
@@ -22,16 +20,11 @@ var ignoredTable = []struct{ pattern, hint string }{
 	{"vmq_web_ui.**", "no web UI; use the status page (/status on an http listener with vmq_status_http)"},
 	{"vmq_http_pub.**", "no HTTP publish plugin (vmq_http_pub); publish with an MQTT client"},
 	{"listener.*.*.http_modules.vmq_http_pub.**", "no HTTP publish plugin (vmq_http_pub); publish with an MQTT client"},
-	{"log.error", "errors go to the console log (log.console, log.console.file)"},
-	{"log.error.**", "errors go to the console log (log.console, log.console.file)"},
 	{"log.crash", "no Erlang crash log; Go panics go to the console log"},
 	{"log.crash.**", "no Erlang crash log; Go panics go to the console log"},
 	{"log.sasl", "no Erlang SASL log"},
 	{"log.sasl.**", "no Erlang SASL log"},
 	{"sasl", "no Erlang SASL log"},
-	{"log.syslog", "no syslog output; set log.console = console and let systemd/journald or Docker collect it"},
-	{"log.syslog.**", "no syslog output; set log.console = console and let systemd/journald or Docker collect it"},
-	{"log.console.rotation.**", "no built-in log rotation; use logrotate (copytruncate) or log.console = console"},
 	{"log.file.**", "use log.console.file"},
 	{"log.template", "log lines are key=value text or JSON; use log.console.console.format / log.console.file.format"},
 	{"log.level", "use log.console.level"},
@@ -60,6 +53,7 @@ var ignoredTable = []struct{ pattern, hint string }{
 	{"vmq_diversity.memcached.**", "no Lua scripts, so no memcache access"},
 	{"vmq_diversity.clique_lead_line", "CLI text of VerneMQ's plugin"},
 	{"vmq_webhooks.clique_lead_line", "CLI text of VerneMQ's plugin"},
+	{"vmq_bridge.clique_lead_line", "CLI text of VerneMQ's plugin"},
 }
 
 // removed are keys VerneMQ 2.x refuses too (0.x/1.x names, removed features):
@@ -78,14 +72,14 @@ var removedTable = []struct{ pattern, hint string }{
 	{"message_size_limit", "a VerneMQ 0.x key; use max_message_size"},
 	{"msg_store_opts", "a VerneMQ 0.x key; the message store is set with store.* keys"},
 	{"lager.**", "VerneMQ 1.x logging (lager was removed in 2.0); use log.console, log.console.level, log.console.file"},
-	{"log.console.size", "VerneMQ 1.x lager rotation; no built-in rotation, use logrotate"},
-	{"log.console.rotation", "VerneMQ 1.x lager rotation; no built-in rotation, use logrotate"},
+	{"log.console.size", "VerneMQ 1.x lager rotation; use log.console.rotation.size and log.console.rotation.keep"},
+	{"log.console.rotation", "VerneMQ 1.x lager rotation; use log.console.rotation.size and log.console.rotation.keep"},
 	{"vmq_pulse.**", "vmq_pulse was removed in VerneMQ 2.1"},
 	{"plugins.vmq_pulse", "vmq_pulse was removed in VerneMQ 2.1"},
 }
 
 // notImplementedPlugins are plugin switches accepted only with a warning when on.
-var notImplementedPlugins = map[string]bool{"vmq_bridge": true, "vmq_http_pub": true, "vmq_web_ui": true}
+var notImplementedPlugins = map[string]bool{"vmq_http_pub": true, "vmq_web_ui": true}
 
 // ignoredKey reports whether key is a known VerneMQ key we ignore, and what to use instead.
 func ignoredKey(key string) (string, bool) { return matchTable(ignoredTable, key) }

@@ -248,15 +248,15 @@ func TestNotImplementedWarnings(t *testing.T) {
 graphite_host = carbon
 leveldb.maximum_memory.percent = 20
 erlang.max_ports = 262144
-vmq_bridge.tcp.br0 = 10.0.0.1:1883
+vmq_web_ui.admin.user_name = admin
 metadata_plugin = vmq_swc
-plugins.vmq_bridge = on
+plugins.vmq_web_ui = on
 `)
 	if err != nil {
 		t.Fatal(err)
 	}
 	keys := []string{"test.conf:1: graphite_enabled", "test.conf:2: graphite_host", "test.conf:3: leveldb.maximum_memory.percent",
-		"test.conf:4: erlang.max_ports", "test.conf:5: vmq_bridge.tcp.br0", "test.conf:6: metadata_plugin", "test.conf:7: plugins.vmq_bridge"}
+		"test.conf:4: erlang.max_ports", "test.conf:5: vmq_web_ui.admin.user_name", "test.conf:6: metadata_plugin", "test.conf:7: plugins.vmq_web_ui"}
 	if len(warns) != len(keys) {
 		t.Fatalf("warnings = %q", warns)
 	}
@@ -269,7 +269,7 @@ plugins.vmq_bridge = on
 		t.Errorf("Raw(graphite_host) = %q %v", v, ok)
 	}
 	for _, p := range c.Plugins() {
-		if p.Name == "vmq_bridge" {
+		if p.Name == "vmq_web_ui" {
 			t.Errorf("unimplemented plugin listed: %v", c.Plugins())
 		}
 	}

@@ -284,7 +284,8 @@ func editDistance(a, b string, limit int) int {
 }
 
 // theSchema is built once; key tables live in schema_*.go.
-var theSchema = newSchema(coreKeys(), clusterKeys(), miscKeys(), listenerKeys(), pluginKeys())
+var theSchema = newSchema(coreKeys(), clusterKeys(), miscKeys(), listenerKeys(), pluginKeys(),
+	logKeys(), bridgeKeys())
 
 // Range helpers keep the tables short.
 func rng(k *Key, lo, hi int64) *Key { k.Min, k.Max, k.Ranged = lo, hi, true; return k }

@@ -75,6 +75,11 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 				if c.version != packets.V5 {
 					opts = packets.SubOptions{QoS: g.QoS}
 				}
+				if c.auth.ProtocolVersion&0x80 != 0 {
+					// A bridge (try_private, level 0x80|v) gets none of its own publishes back, so two
+					// brokers bridged both ways do not loop, and retain flags as published (as Mosquitto does).
+					opts.NoLocal, opts.RetainAsPublished = true, true
+				}
 				subs = append(subs, session.Sub{Filter: g.Filter, Options: opts, SubID: subID})
 				codes[i] = packets.ReasonCode(g.QoS)
 			}

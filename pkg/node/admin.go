@@ -127,6 +127,7 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 		},
 	}
 	n.wireWebhooks(b)
+	n.wireBridges(b)
 	return b
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
 	"github.com/vernemq-go/vernemq/pkg/auth/webhooks"
+	"github.com/vernemq-go/vernemq/pkg/bridge"
 	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/cluster"
 	"github.com/vernemq-go/vernemq/pkg/config"
@@ -36,6 +37,7 @@ type Node struct {
 
 	mu        sync.Mutex
 	listeners []*mqttListener
+	bridges   []*bridge.Bridge
 	closers   []func() error
 	started   time.Time
 	cancel    context.CancelFunc
@@ -95,6 +97,9 @@ func (n *Node) Start(ctx context.Context) error {
 		n.stopListeners()
 		return err
 	}
+	if err := n.startBridges(ctx); err != nil {
+		return fmt.Errorf("vmq_bridge: %w", err)
+	}
 	if err := n.startAdmin(ctx); err != nil {
 		return err
 	}
@@ -110,6 +115,7 @@ func (n *Node) Start(ctx context.Context) error {
 // Stop stops accepting, disconnects clients (v5 clients are told 0x8B), hands the
 // persistent sessions to the other cluster nodes, leaves the cluster and closes the store.
 func (n *Node) Stop(ctx context.Context) error {
+	n.stopBridges()
 	n.Log.Info("stopping node: closing listeners")
 	n.stopListeners()
 	n.Log.Info("stopping node: disconnecting clients", "connections", n.Server.Count())

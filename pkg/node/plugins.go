@@ -7,13 +7,22 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/auth"
 	"github.com/vernemq-go/vernemq/pkg/auth/acl"
 	"github.com/vernemq-go/vernemq/pkg/auth/passwd"
+	"github.com/vernemq-go/vernemq/pkg/bridge"
 )
 
 // startPlugins adds the enabled plugins (plugins.<name> = on) in priority order and starts them.
 func (n *Node) startPlugins(ctx context.Context) error {
+	if n.bridgesOn() {
+		// First in the chain: it admits the bridges' own connections and passes on every other client.
+		if err := n.Auth.Add(bridge.AuthPlugin{}); err != nil {
+			return fmt.Errorf("plugin vmq_bridge: %w", err)
+		}
+	}
 	for _, p := range n.Cfg.Plugins() {
 		var pl auth.Plugin
 		switch p.Name {
+		case "vmq_bridge":
+			continue // its bridges start after the listeners (startBridges)
 		case "vmq_passwd":
 			file, _ := n.Cfg.Raw("vmq_passwd.password_file")
 			pl = passwd.New(passwd.Config{File: file, ReloadInterval: n.Cfg.Duration("vmq_passwd.password_reload_interval"), Log: n.Log})
