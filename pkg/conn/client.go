@@ -181,8 +181,8 @@ func (c *client) finish(graceful bool) {
 		c.lifetime.Stop()
 	}
 	if c.sess != nil {
+		// The broker reports on_client_offline (persistent session) or on_client_gone (clean).
 		c.srv.Broker.Disconnect(c.sess, c, graceful)
-		c.srv.Auth.NotifyClientOffline(auth.SubscriberID(c.sess.ID))
 	}
 	c.srv.Metrics.SocketClose.Inc()
 	c.nc.Close()

@@ -83,7 +83,7 @@ func (c *client) handshake(ctx context.Context) bool {
 	ac := &auth.Client{
 		Mountpoint: c.peer.Mountpoint, ClientID: clientID, Username: username, Password: cp.Password,
 		Peer: c.peer.Addr, ProtocolVersion: cp.ProtocolLevel, CleanStart: cp.CleanStart,
-		Listener: c.peer.Listener, CN: c.peer.CN,
+		Listener: c.peer.Listener, CN: c.peer.CN, Props: cp.Props,
 	}
 	dec, mods := c.srv.Auth.Register(ctx, ac, c.peer.AllowAnonymousOverride)
 	if dec.Result != auth.OK {
@@ -162,7 +162,8 @@ func (c *client) handshake(ctx context.Context) bool {
 	}
 	c.sess, _ = c.srv.Broker.Connect(ctx, req)
 	c.srv.Metrics.ConnackSent.Inc()
-	c.srv.Auth.NotifyRegister(ac)
+	c.srv.Auth.NotifyRegister(ac) // with the CONNECT properties (on_register_m5)
+	ac.Props = nil
 	c.srv.Log.Debug("client connected", "client_id", ac.ClientID, "peer", c.peer.Addr, "protocol", c.version)
 	return true
 }
@@ -235,7 +236,7 @@ func (c *client) will(ctx context.Context, cp *packets.Connect, st *Settings) (*
 	if err := topics.ValidateTopic(w.Topic, st.TopicMaxDepth); err != nil {
 		return nil, packets.TopicNameInvalid, "will topic: " + err.Error()
 	}
-	pub := &auth.Publish{Topic: w.Topic, QoS: w.QoS, Retain: w.Retain, Payload: w.Payload}
+	pub := &auth.Publish{Topic: w.Topic, QoS: w.QoS, Retain: w.Retain, Payload: w.Payload, Props: w.Props}
 	dec, mods := c.srv.Auth.AuthorizePublish(ctx, c.auth, pub)
 	if dec.Result != auth.OK {
 		return nil, packets.NotAuthorized, "will not authorized"

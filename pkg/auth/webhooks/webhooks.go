@@ -59,11 +59,13 @@ type Plugin struct {
 }
 
 // Hooks lists the hooks an endpoint may be registered for.
+// It is VerneMQ's list (vmq_webhooks.schema, `webhooks register`): every one is served.
 var Hooks = []string{
 	"auth_on_register", "auth_on_publish", "auth_on_subscribe", "on_register", "on_publish",
-	"on_subscribe", "on_offline_message", "on_client_wakeup", "on_client_offline", "on_client_gone",
-	"on_session_expired", "auth_on_register_m5", "auth_on_publish_m5", "auth_on_subscribe_m5",
-	"on_register_m5", "on_publish_m5", "on_subscribe_m5",
+	"on_subscribe", "on_unsubscribe", "on_deliver", "on_offline_message", "on_client_wakeup",
+	"on_client_offline", "on_client_gone", "on_session_expired",
+	"auth_on_register_m5", "auth_on_publish_m5", "auth_on_subscribe_m5", "on_register_m5",
+	"on_publish_m5", "on_subscribe_m5", "on_unsubscribe_m5", "on_deliver_m5", "on_auth_m5",
 }
 
 // New builds the plugin with the conf endpoints, ordered by name.
