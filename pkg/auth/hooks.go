@@ -40,10 +40,18 @@ type OnUnsubscribeHook interface {
 	OnUnsubscribe(ctx context.Context, c *Client, filters []string) (Decision, []string)
 }
 
-// OnDeliverHook is on_deliver(_m5): all_till_ok on every outgoing PUBLISH,
-// may rewrite it. It runs synchronously.
+// OnDeliverHook is on_deliver(_m5): all_till_ok on every outgoing PUBLISH, may
+// rewrite its topic, payload and (v5) properties. It runs on the subscriber's
+// flusher goroutine, and only while some plugin wants it (see HookWanter).
 type OnDeliverHook interface {
 	OnDeliver(ctx context.Context, c *Client, p *Publish) (Decision, *PublishModifiers)
+}
+
+// HookWanter is implemented by plugins that implement a hook's interface but want its
+// calls only some of the time (webhooks: while an endpoint is registered for it). The
+// chain asks it for "on_deliver" on Refresh; a plugin without it is always called.
+type HookWanter interface {
+	WantsHook(hook string) bool
 }
 
 // Notification hooks (VerneMQ "all" chains). They run on the chain's worker

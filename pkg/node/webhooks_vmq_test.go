@@ -14,6 +14,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.golang/paho"
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/vernemq-go/vernemq/pkg/config"
 )
@@ -238,5 +239,121 @@ func TestWebhooksBodiesAndRewritesAsVerneMQ(t *testing.T) {
 	// it would have arrived before p3's offline.
 	if svc.seen("on_client_offline c3") || svc.seen("on_client_gone p3") {
 		t.Fatalf("a session was reported both gone and offline: %v", svc.order)
+	}
+}
+
+// deliverService answers on_deliver(_m5) as VerneMQ's docs show: rewrite topic and payload
+// (and, for _m5, the properties) of every message on "in/#".
+type deliverService struct {
+	mu     sync.Mutex
+	bodies map[string][]map[string]any
+}
+
+func (s *deliverService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body map[string]any
+	json.NewDecoder(r.Body).Decode(&body)
+	hook := r.Header.Get("vernemq-hook")
+	s.mu.Lock()
+	s.bodies[hook] = append(s.bodies[hook], body)
+	s.mu.Unlock()
+	switch hook {
+	case "on_deliver":
+		io.WriteString(w, `{"result":"ok","modifiers":{"topic":"rewritten/3","payload":"`+b64s("new3")+`"}}`)
+	case "on_deliver_m5":
+		io.WriteString(w, `{"result":"ok","modifiers":{"topic":"rewritten/5","payload":"`+b64s("new5")+`",`+
+			`"properties":{"p_content_type":"hooked","p_user_property":[{"key":"`+b64s("k")+`","val":"`+b64s("v")+`"}]}}}`)
+	default:
+		io.WriteString(w, `{}`)
+	}
+}
+
+func (s *deliverService) calls(hook string) []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.bodies[hook])
+}
+
+// on_deliver and on_deliver_m5 registered at run time rewrite each delivery (VerneMQ's
+// modifiers: topic, payload, and the properties for MQTT 5); deregistered, they are not called.
+func TestWebhooksOnDeliver(t *testing.T) {
+	n, addr := startNode(t, "plugins.vmq_webhooks = on")
+	svc := &deliverService{bodies: map[string][]map[string]any{}}
+	srv := httptest.NewServer(svc)
+	defer srv.Close()
+	for _, h := range []string{"on_deliver", "on_deliver_m5"} {
+		if res := adminCall(t, n, "webhooks register hook="+h+" endpoint="+srv.URL); res.Type != "text" {
+			t.Fatalf("register %s: %+v", h, res)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	var mu sync.Mutex
+	var got3 []string
+	// The default handler: paho routes by topic, and the hook's topic matches no subscription.
+	s3 := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("s3").SetAutoReconnect(false).
+		SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) {
+			mu.Lock()
+			got3 = append(got3, m.Topic()+" "+string(m.Payload()))
+			mu.Unlock()
+		}))
+	if tok := s3.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect s3: %v", tok.Error())
+	}
+	defer s3.Disconnect(0)
+	s3.Subscribe("in/#", 1, nil).WaitTimeout(5 * time.Second)
+	s5, _ := dialV5(t, addr, "s5", nil)
+	if _, err := s5.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "in/#", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := dialV5(t, addr, "pub", nil)
+	if _, err := pub.c.Publish(ctx, &paho.Publish{Topic: "in/1", QoS: 1, Payload: []byte("old"),
+		Properties: &paho.PublishProperties{ContentType: "orig"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "rewritten deliveries", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got3) == 1 && len(s5.received()) == 1
+	})
+	if got3[0] != "rewritten/3 new3" {
+		t.Fatalf("v3 subscriber got %q, want on_deliver's topic and payload", got3[0])
+	}
+	m5 := s5.received()[0]
+	if m5.Topic != "rewritten/5" || string(m5.Payload) != "new5" || m5.Properties.ContentType != "hooked" ||
+		len(m5.Properties.User) != 1 || m5.Properties.User[0] != (paho.UserProperty{Key: "k", Value: "v"}) {
+		t.Fatalf("v5 subscriber got %s %q %+v, want on_deliver_m5's topic, payload and properties", m5.Topic, m5.Payload, m5.Properties)
+	}
+	b3, b5 := svc.calls("on_deliver"), svc.calls("on_deliver_m5")
+	if len(b3) != 1 || len(b5) != 1 {
+		t.Fatalf("on_deliver called %d times, on_deliver_m5 %d, want 1 each", len(b3), len(b5))
+	}
+	want := map[string]any{"username": nil, "mountpoint": "", "client_id": "s5", "qos": float64(1), "topic": "in/1",
+		"payload": b64s("old"), "retain": false}
+	for k, v := range want {
+		if b5[0][k] != v {
+			t.Fatalf("on_deliver_m5 body[%s] = %v, want %v (body %v)", k, b5[0][k], v, b5[0])
+		}
+	}
+	if p, _ := b5[0]["properties"].(map[string]any); p["p_content_type"] != "orig" {
+		t.Fatalf("on_deliver_m5 properties %v", b5[0]["properties"])
+	}
+
+	for _, h := range []string{"on_deliver", "on_deliver_m5"} {
+		if res := adminCall(t, n, "webhooks deregister hook="+h+" endpoint="+srv.URL); res.Type != "text" {
+			t.Fatalf("deregister %s: %+v", h, res)
+		}
+	}
+	if _, err := pub.c.Publish(ctx, &paho.Publish{Topic: "in/2", QoS: 1, Payload: []byte("plain")}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "deliveries after deregister", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got3) == 2 && len(s5.received()) == 2
+	})
+	if got3[1] != "in/2 plain" || s5.received()[1].Topic != "in/2" || len(svc.calls("on_deliver"))+len(svc.calls("on_deliver_m5")) != 2 {
+		t.Fatalf("after deregister: v3 got %q, v5 got %s, service called %d times", got3[1], s5.received()[1].Topic,
+			len(svc.calls("on_deliver"))+len(svc.calls("on_deliver_m5")))
 	}
 }

@@ -306,3 +306,34 @@ func (p *Plugin) OnOfflineMessage(ctx context.Context, id auth.SubscriberID, pub
 	p.notify(ctx, hook, map[string]any{"mountpoint": id.Mountpoint, "client_id": id.ClientID,
 		"qos": pub.QoS, "topic": pub.Topic, "payload": pub.Payload, "retain": pub.Retain})
 }
+
+// OnDeliver is on_deliver(_m5): all_till_ok before a message goes out to the client;
+// an ok answer may rewrite the topic and the payload (v3), and the properties (_m5).
+// A refusal or a failed call delivers the message unchanged, as VerneMQ.
+func (p *Plugin) OnDeliver(ctx context.Context, c *auth.Client, pub *auth.Publish) (auth.Decision, *auth.PublishModifiers) {
+	hook := hookName("on_deliver", c.ProtocolVersion)
+	if len(p.endpoints(hook)) == 0 {
+		return auth.Pass(), nil
+	}
+	body := base(c)
+	body["qos"], body["topic"], body["payload"], body["retain"] = pub.QoS, pub.Topic, pub.Payload, pub.Retain
+	body["properties"] = encodeProps(pub.Props) // on_deliver/7 has them for every protocol
+	o := p.allTillOK(ctx, hook, body, "")
+	switch o.verdict {
+	case "next":
+		return auth.Pass(), nil
+	case "error":
+		return refusal(o), nil
+	}
+	m, err := publishModifiers(hook, o.resp.Modifiers, o.ep.Base64)
+	if err != nil {
+		p.log.Error("webhook returned bad modifiers; delivering unchanged", "hook", hook, "endpoint", o.ep.URL, "err", err)
+		return auth.Deny("invalid_modifiers"), nil
+	}
+	return auth.Allow(), m
+}
+
+// WantsHook tells the chain whether an endpoint is registered for hook or its _m5 twin.
+func (p *Plugin) WantsHook(hook string) bool {
+	return len(p.endpoints(hook)) > 0 || len(p.endpoints(hook+"_m5")) > 0
+}
