@@ -148,8 +148,6 @@ func (p *Plugin) OnChange(fn func()) {
 	p.mu.Unlock()
 }
 
-
-
 // Remove deregisters an endpoint from a hook (`vmq-admin webhooks deregister`).
 func (p *Plugin) Remove(hook, endpoint string) bool {
 	p.mu.Lock()
