@@ -26,7 +26,7 @@ import (
 )
 
 // startNode runs a node in-process on a free port with conf lines added to a quickstart conf.
-func startNode(t *testing.T, extra ...string) (*Node, string) {
+func startNode(t testing.TB, extra ...string) (*Node, string) {
 	t.Helper()
 	n, _ := startNodeIn(t, t.TempDir(), extra...)
 	return n, n.ListenerAddr("tcp")

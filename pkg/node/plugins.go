@@ -44,6 +44,8 @@ func (n *Node) startPlugins(ctx context.Context) error {
 			n.keepWebhooks(w)          // for vmq-admin webhooks register|deregister|show|cache
 			w.OnChange(n.Auth.Refresh) // on_deliver endpoints registered at run time
 			pl = w
+		case "vmq_http_pub":
+			continue // served by the HTTP listeners whose http_modules list it (http.go)
 		default:
 			n.Log.Warn("plugin is enabled but not available in this build; ignored", "plugin", p.Name)
 			continue
