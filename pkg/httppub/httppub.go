@@ -61,6 +61,9 @@ type Config struct {
 	Chain          *auth.Chain
 	// Publish routes m; done is told once every copy for an offline session is stored.
 	Publish func(m *session.Message, done func(error))
+	// HasSession reports whether a session with this id exists: then the plugins keep
+	// what they cached for it at the request's auth_on_register (it is that client's too).
+	HasSession func(mountpoint, clientID string) bool
 	Metrics *Metrics
 	Log     *slog.Logger
 }
@@ -390,7 +393,9 @@ func (cfg *Config) publish(r *http.Request, req *request) *answer {
 		if d.Result != auth.OK {
 			return &answer{http.StatusForbidden, "Authorization failure."}
 		}
-		cfg.Chain.Forget(cl.Mountpoint, cl.ClientID) // no session: plugins drop what they cached for it
+		if cfg.HasSession == nil || !cfg.HasSession(cl.Mountpoint, cl.ClientID) {
+			cfg.Chain.Forget(cl.Mountpoint, cl.ClientID) // no session: plugins drop what they cached for the request
+		}
 		if pm != nil {
 			if pm.Payload != nil {
 				return &answer{http.StatusForbidden, "Authorization failure."} // VerneMQ: a changed payload is not supported

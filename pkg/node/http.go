@@ -15,6 +15,7 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/httppub"
 	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/topics"
 )
 
 // httpListener is one listener.http(s).<name>.
@@ -156,8 +157,11 @@ func (n *Node) httpPub(lc config.Listener, keys *admin.KeyStore) http.Handler {
 		MaxMessageSize: func() int { return int(n.Cfg.Bytes("max_message_size")) },
 		Chain:          n.Auth,
 		Publish:        func(m *session.Message, done func(error)) { n.Broker.Publish(m, done) },
-		Metrics:        httppub.NewMetrics(n.Reg),
-		Log:            n.Log.With("plugin", "vmq_http_pub", "listener", lc.Type+"."+lc.Name),
+		HasSession: func(mp, id string) bool {
+			return n.Broker.Session(topics.SubscriberID{Mountpoint: mp, ClientID: id}) != nil
+		},
+		Metrics: httppub.NewMetrics(n.Reg),
+		Log:     n.Log.With("plugin", "vmq_http_pub", "listener", lc.Type+"."+lc.Name),
 	}
 	if mode, ok := n.Cfg.Raw("http_module.vmq_http_pub.auth.mode"); !ok || mode != "noauth" {
 		cfg.KeyOK = func(key string) bool { return keys != nil && keys.Valid(key, "httppub", time.Now()) }
