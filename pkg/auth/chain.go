@@ -171,7 +171,7 @@ func (c *Chain) Close() error {
 // call them while it holds its session's answers back (corked).
 type Immediate interface{ Immediate() }
 
-// MayBlock reports whether auth_on_publish, auth_on_subscribe or on_unsubscribe may wait
+// MayBlock reports whether auth_on_publish, auth_on_subscribe, on_unsubscribe or on_auth_m5 may wait
 // on I/O: a plugin that has one of them is not Immediate.
 func (c *Chain) MayBlock() bool {
 	for _, p := range c.list() {
@@ -179,7 +179,7 @@ func (c *Chain) MayBlock() bool {
 			continue
 		}
 		switch p.(type) {
-		case PublishAuthorizer, SubscribeAuthorizer, OnUnsubscribeHook:
+		case PublishAuthorizer, SubscribeAuthorizer, OnUnsubscribeHook, OnAuthHook:
 			return true
 		}
 	}

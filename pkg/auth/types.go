@@ -179,3 +179,18 @@ type PluginInfo struct {
 	Name  string
 	Hooks []string // VerneMQ hook names, e.g. "auth_on_register"
 }
+
+// AuthRequest is one enhanced-authentication round a client asks for (on_auth_m5).
+type AuthRequest struct {
+	Method string // Authentication Method
+	Data   []byte // Authentication Data (nil: none sent)
+	ReAuth bool   // an AUTH on a live connection (0x19 and its 0x18 rounds), not CONNECT's
+}
+
+// AuthResult is a plugin's answer to an AuthRequest: VerneMQ's on_auth_m5 modifiers.
+type AuthResult struct {
+	Continue     bool   // reason code 0x18 (continue_authentication): another round; false: success (0x00)
+	Method       string // must be the request's method ("" means the same)
+	Data         []byte // Authentication Data sent back to the client
+	ReasonString string
+}

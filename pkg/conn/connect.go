@@ -47,10 +47,6 @@ func (c *client) handshake(ctx context.Context) bool {
 		c.refuse(packets.UnsupportedProtocolVersion, "protocol version not allowed on this listener")
 		return false
 	}
-	if cp.Props != nil && cp.Props.AuthMethod != "" {
-		c.refuse(packets.BadAuthenticationMethod, "enhanced authentication is not supported")
-		return false
-	}
 
 	clientID, assigned := cp.ClientID, ""
 	if clientID == "" {
@@ -84,6 +80,9 @@ func (c *client) handshake(ctx context.Context) bool {
 		Mountpoint: c.peer.Mountpoint, ClientID: clientID, Username: username, Password: cp.Password,
 		Peer: c.peer.Addr, ProtocolVersion: cp.ProtocolLevel, CleanStart: cp.CleanStart,
 		Listener: c.peer.Listener, CN: c.peer.CN, Props: cp.Props,
+	}
+	if cp.Props != nil && cp.Props.AuthMethod != "" && !c.connectAuth(ctx, ac, cp) {
+		return false // enhanced authentication (on_auth_m5) refused; then auth_on_register decides, as VerneMQ
 	}
 	dec, mods := c.srv.Auth.Register(ctx, ac, c.peer.AllowAnonymousOverride)
 	if dec.Result != auth.OK {
@@ -186,6 +185,9 @@ func (c *client) connack(present bool, assigned string, serverKeepAlive *uint16,
 	ack := &packets.Connack{SessionPresent: present, ReasonCode: packets.Success}
 	if c.version == packets.V5 {
 		props := &packets.Properties{AssignedClientID: assigned, ServerKeepAlive: serverKeepAlive}
+		if a := c.enh.connack; a != nil {
+			props.AuthMethod, props.AuthData, props.ReasonString = a.AuthMethod, a.AuthData, a.ReasonString
+		}
 		if st.ReceiveMaxBroker > 0 && st.ReceiveMaxBroker < 65535 {
 			rm := st.ReceiveMaxBroker
 			props.ReceiveMaximum = &rm

@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/topics"
 )
 
@@ -336,4 +337,35 @@ func (p *Plugin) OnDeliver(ctx context.Context, c *auth.Client, pub *auth.Publis
 // WantsHook tells the chain whether an endpoint is registered for hook or its _m5 twin.
 func (p *Plugin) WantsHook(hook string) bool {
 	return len(p.endpoints(hook)) > 0 || len(p.endpoints(hook+"_m5")) > 0
+}
+
+// OnAuth is on_auth_m5: body {"username","mountpoint","client_id","properties"} with the
+// CONNECT's or AUTH's properties (p_authentication_method, p_authentication_data in base64,
+// ...); an ok answer carries "modifiers": {"properties": {"p_authentication_method",
+// "p_authentication_data" (base64), "p_reason_string"}, "reason_code": 0 (success) or 24
+// (0x18, continue_authentication)}.
+func (p *Plugin) OnAuth(ctx context.Context, c *auth.Client, a *auth.AuthRequest) (auth.Decision, *auth.AuthResult) {
+	hook := "on_auth_m5"
+	if len(p.endpoints(hook)) == 0 {
+		return auth.Pass(), nil
+	}
+	body := base(c)
+	props := c.Props
+	if props == nil {
+		props = &packets.Properties{AuthMethod: a.Method, AuthData: a.Data}
+	}
+	body["properties"] = encodeProps(props)
+	o := p.allTillOK(ctx, hook, body, "")
+	switch o.verdict {
+	case "next":
+		return auth.Pass(), nil
+	case "error":
+		return refusal(o), nil
+	}
+	res, err := authModifiers(o.resp.Modifiers)
+	if err != nil {
+		p.log.Error("webhook returned bad modifiers; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
+		return auth.Deny("invalid_modifiers"), nil
+	}
+	return auth.Allow(), res
 }

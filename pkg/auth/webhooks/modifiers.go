@@ -201,3 +201,43 @@ func modifierObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	}
 	return kv, nil
 }
+
+// authModifiers decodes on_auth_m5 modifiers: properties and reason_code (0 or
+// "success"; 24 or "continue_authentication"), as vmq_plugin_util allows them.
+func authModifiers(raw json.RawMessage) (*auth.AuthResult, error) {
+	kv, err := modifierObject(raw)
+	if err != nil {
+		return nil, err
+	}
+	res := &auth.AuthResult{}
+	for k, v := range kv {
+		switch k {
+		case "properties":
+			pr, err := decodeProps("on_auth_m5", v)
+			if err != nil {
+				return nil, err
+			}
+			res.Method, res.Data, res.ReasonString = pr.AuthMethod, pr.AuthData, pr.ReasonString
+		case "reason_code":
+			var n json.Number
+			var s string
+			switch {
+			case json.Unmarshal(v, &n) == nil:
+				switch n.String() {
+				case "0":
+				case "24":
+					res.Continue = true
+				default:
+					return nil, fmt.Errorf("reason_code %s: want 0 (success) or 24 (continue_authentication)", n)
+				}
+			case json.Unmarshal(v, &s) == nil && (s == "success" || s == "continue_authentication"):
+				res.Continue = s == "continue_authentication"
+			default:
+				return nil, fmt.Errorf("reason_code %s: want 0 (success) or 24 (continue_authentication)", v)
+			}
+		default:
+			return nil, fmt.Errorf("unknown on_auth_m5 modifier %q (allowed: properties, reason_code)", k)
+		}
+	}
+	return res, nil
+}
