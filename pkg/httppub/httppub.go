@@ -64,8 +64,8 @@ type Config struct {
 	// HasSession reports whether a session with this id exists: then the plugins keep
 	// what they cached for it at the request's auth_on_register (it is that client's too).
 	HasSession func(mountpoint, clientID string) bool
-	Metrics *Metrics
-	Log     *slog.Logger
+	Metrics    *Metrics
+	Log        *slog.Logger
 }
 
 // Metrics are VerneMQ's three http_pub counters.
