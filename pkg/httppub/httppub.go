@@ -267,7 +267,7 @@ func fromJSON(r *http.Request, encoding string) (*request, error) {
 	}
 	var j struct {
 		Topic          *string           `json:"topic"`
-		QoS            *json.Number      `json:"qos"`
+		QoS            json.RawMessage   `json:"qos"`
 		Retain         *bool             `json:"retain"`
 		Payload        *string           `json:"payload"`
 		UserProperties []json.RawMessage `json:"user_properties"`
@@ -275,9 +275,7 @@ func fromJSON(r *http.Request, encoding string) (*request, error) {
 		User           *string           `json:"user"`
 		Password       *string           `json:"password"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.UseNumber()
-	if err := dec.Decode(&j); err != nil {
+	if err := json.Unmarshal(body, &j); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			switch te.Field {
@@ -287,6 +285,9 @@ func fromJSON(r *http.Request, encoding string) (*request, error) {
 				return nil, bad("Invalid QoS value. Must be in range 0..2")
 			case "user_properties":
 				return nil, bad("User properties need to be a key/value list (json encoded)")
+			}
+			if te.Field == "" {
+				return nil, bad("Content is not a valid json object: %v", err)
 			}
 			return nil, bad("JSON field %s has the wrong type: %v", te.Field, err)
 		}
@@ -299,12 +300,12 @@ func fromJSON(r *http.Request, encoding string) (*request, error) {
 		return nil, bad("the JSON body has no \"payload\"")
 	}
 	req := &request{topic: *j.Topic}
-	if j.QoS != nil {
-		n, err := j.QoS.Int64()
-		if err != nil || n < 0 || n > 2 {
+	if len(j.QoS) > 0 {
+		// A number, or a number in a string as VerneMQ's to_int takes it.
+		q := strings.Trim(string(j.QoS), `"`)
+		if req.qos, err = qosOf(q); err != nil || q == "" {
 			return nil, bad("Invalid QoS value. Must be in range 0..2")
 		}
-		req.qos = int(n)
 	}
 	if j.Retain != nil {
 		req.retain = *j.Retain
