@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/admin"
+	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/httppub"
 	"github.com/vernemq-go/vernemq/pkg/session"
@@ -141,6 +142,11 @@ func (n *Node) httpMux(lc config.Listener, reg *admin.Registry, b *admin.Backend
 	return mux
 }
 
+// doneAcker tells a REST publish when its QoS 1/2 message is safe (broker.Acker).
+type doneAcker func(error)
+
+func (f doneAcker) PublishDone(_ uint16, _ byte, err error) { f(err) }
+
 // httpPub is vmq_http_pub on one listener: its listener.<type>.<name>.http_modules.vmq_http_pub.*
 // keys override the global vmq_http_pub.* ones.
 func (n *Node) httpPub(lc config.Listener, keys *admin.KeyStore) http.Handler {
@@ -156,7 +162,14 @@ func (n *Node) httpPub(lc config.Listener, keys *admin.KeyStore) http.Handler {
 		AllowAnonymous: func() bool { return n.Cfg.Bool("allow_anonymous") },
 		MaxMessageSize: func() int { return int(n.Cfg.Bytes("max_message_size")) },
 		Chain:          n.Auth,
-		Publish:        func(m *session.Message, done func(error)) { n.Broker.Publish(m, done) },
+		Publish: func(m *session.Message, done func(error)) {
+			if m.QoS == 0 {
+				n.Broker.Publish(m)
+				done(nil)
+				return
+			}
+			n.Broker.PublishFlow(m, broker.Ack{To: doneAcker(done), QoS: m.QoS})
+		},
 		HasSession: func(mp, id string) bool {
 			return n.Broker.Session(topics.SubscriberID{Mountpoint: mp, ClientID: id}) != nil
 		},
