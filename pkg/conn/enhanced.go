@@ -102,12 +102,12 @@ func (c *client) authPacket(ctx context.Context, a *packets.Auth) (bool, bool) {
 	e := &c.enh
 	switch {
 	case e.method == "":
-		return c.protocolError(packets.ProtocolError, "AUTH from a client that did not use enhanced authentication at CONNECT") // [MQTT-3.15.2-1]
+		return c.authFail(packets.ProtocolError, "AUTH from a client that did not use enhanced authentication at CONNECT") // [MQTT-3.15.2-1]
 	case a.Props == nil || a.Props.AuthMethod != e.method:
-		return c.protocolError(packets.ProtocolError, "AUTH with another authentication method than CONNECT's") // [MQTT-4.12.1-1]
+		return c.authFail(packets.ProtocolError, "AUTH with another authentication method than CONNECT's") // [MQTT-4.12.1-1]
 	case e.reauthing && a.ReasonCode != packets.ContinueAuthentication,
 		!e.reauthing && a.ReasonCode != packets.ReAuthenticate:
-		return c.protocolError(packets.ProtocolError, "AUTH with an unexpected reason code "+a.ReasonCode.String())
+		return c.authFail(packets.ProtocolError, "AUTH with an unexpected reason code "+a.ReasonCode.String())
 	}
 	if !e.reauthing {
 		e.rounds = 0
@@ -120,14 +120,11 @@ func (c *client) authPacket(ctx context.Context, a *packets.Auth) (bool, bool) {
 	c.afterPlugin()
 	switch {
 	case d.Result != auth.OK:
-		c.srv.Log.Info("closing connection: re-authentication failed", "client_id", c.clientID(), "peer", c.peer.Addr, "reason", d.Reason)
-		c.Kick(authCode(d))
-		return true, false
+		return c.authFail(authCode(d), "re-authentication failed: "+d.Reason)
 	case res.Method != "" && res.Method != e.method:
-		return c.protocolError(packets.BadAuthenticationMethod, "plugin answered for another authentication method")
+		return c.authFail(packets.BadAuthenticationMethod, "plugin answered for another authentication method")
 	case res.Continue && e.rounds >= maxAuthRounds:
-		c.Kick(packets.NotAuthorized)
-		return true, false
+		return c.authFail(packets.NotAuthorized, "too many re-authentication rounds")
 	}
 	code := packets.Success
 	if res.Continue {
@@ -137,4 +134,21 @@ func (c *client) authPacket(ctx context.Context, a *packets.Auth) (bool, bool) {
 	c.srv.Metrics.AuthSent.Inc()
 	c.sess.Send(c, &packets.Auth{ReasonCode: code, Props: authProps(e.method, res)})
 	return false, false
+}
+
+// authFail ends the connection after a failed or malformed re-authentication. Unlike a
+// kick's best-effort DISCONNECT (final), the reader waits for a write in progress to end
+// so that the client learns the reason code: only this connection waits, at most the
+// flusher's write deadline. A partial write still owed to the socket means no DISCONNECT.
+func (c *client) authFail(code packets.ReasonCode, msg string) (bool, bool) {
+	c.srv.Log.Info("closing connection: enhanced authentication", "client_id", c.clientID(), "peer", c.peer.Addr,
+		"reason", code.String(), "error", msg)
+	w := &c.out
+	w.mu.Lock()
+	if w.owed == 0 && c.writePacketLocked(&packets.Disconnect{ReasonCode: code}) {
+		c.reasonSent("disconnect", code)
+	}
+	w.mu.Unlock()
+	c.Kick(0)
+	return true, false
 }
