@@ -15,6 +15,7 @@ import (
 
 	paho "github.com/eclipse/paho.golang/paho"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
@@ -139,7 +140,7 @@ func TestEnhancedAuthentication(t *testing.T) {
 		if d.ReasonCode != 0x87 {
 			t.Fatalf("failed re-authentication: DISCONNECT %#x, want 0x87", d.ReasonCode)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(eventually.Wait):
 		t.Fatal("no DISCONNECT after a failed re-authentication")
 	}
 
@@ -167,7 +168,7 @@ func TestEnhancedAuthentication(t *testing.T) {
 		if d.ReasonCode != 0x82 {
 			t.Fatalf("AUTH without enhanced authentication: DISCONNECT %#x, want 0x82", d.ReasonCode)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(eventually.Wait):
 		t.Fatal("no DISCONNECT for an AUTH from a client that did not use enhanced authentication")
 	}
 	// Re-authentication with another method: 0x82 [MQTT-4.12.1-1].
@@ -181,7 +182,7 @@ func TestEnhancedAuthentication(t *testing.T) {
 		if d.ReasonCode != 0x82 {
 			t.Fatalf("re-authentication with another method: DISCONNECT %#x, want 0x82", d.ReasonCode)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(eventually.Wait):
 		t.Fatal("no DISCONNECT for a re-authentication with another method")
 	}
 }

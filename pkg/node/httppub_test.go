@@ -16,6 +16,7 @@ import (
 	paho "github.com/eclipse/paho.golang/paho"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
@@ -149,7 +150,7 @@ func TestHTTPPub(t *testing.T) {
 		}
 	}
 
-	waitUntil(t, "the three REST publishes", func() bool { return len(sub.received()) == 3 })
+	eventually.True(t, eventually.Wait, "the three REST publishes", func() bool { return len(sub.received()) == 3 })
 	got := map[string]*paho.Publish{}
 	for _, p := range sub.received() {
 		got[p.Topic] = p
@@ -164,7 +165,7 @@ func TestHTTPPub(t *testing.T) {
 	if p := got["rest/q"]; p == nil || string(p.Payload) != "qbody" || p.QoS != 1 {
 		t.Errorf("query publish arrived as %+v", p)
 	}
-	waitUntil(t, "the predefined publish in mountpoint mp1", func() bool { return len(mpSub.received()) == 1 })
+	eventually.True(t, eventually.Wait, "the predefined publish in mountpoint mp1", func() bool { return len(mpSub.received()) == 1 })
 	if p := mpSub.received()[0]; p.Topic != "rest/pre" || string(p.Payload) != "m" {
 		t.Errorf("mountpoint subscriber got %s %q", p.Topic, p.Payload)
 	}

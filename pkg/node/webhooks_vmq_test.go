@@ -16,6 +16,7 @@ import (
 	paho "github.com/eclipse/paho.golang/paho"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/pkg/config"
 )
 
@@ -146,7 +147,7 @@ func TestWebhooksBodiesAndRewritesAsVerneMQ(t *testing.T) {
 	expiry := uint32(60)
 	sub, _ := dialV5Opts(t, addr, "sub5", false, &paho.ConnectProperties{SessionExpiryInterval: &expiry,
 		User: paho.UserProperties{{Key: "k1", Value: "v1"}}})
-	waitUntil(t, "on_register_m5", func() bool { return svc.last("on_register_m5", "sub5") != nil })
+	eventually.True(t, eventually.Wait, "on_register_m5", func() bool { return svc.last("on_register_m5", "sub5") != nil })
 	for _, b := range []map[string]any{svc.last("auth_on_register_m5", "sub5"), svc.last("on_register_m5", "sub5")} {
 		props, _ := b["properties"].(map[string]any)
 		ups, _ := props["p_user_property"].([]any)
@@ -172,7 +173,7 @@ func TestWebhooksBodiesAndRewritesAsVerneMQ(t *testing.T) {
 		t0["rap"] != false || t0["retain_handling"] != "dont_send" {
 		t.Fatalf("auth_on_subscribe_m5 topic %v", t0)
 	}
-	waitUntil(t, "on_subscribe_m5", func() bool { return svc.last("on_subscribe_m5", "sub5") != nil })
+	eventually.True(t, eventually.Wait, "on_subscribe_m5", func() bool { return svc.last("on_subscribe_m5", "sub5") != nil })
 
 	pub, _ := dialV5(t, addr, "pub5", nil)
 	if _, err := pub.c.Publish(ctx, &paho.Publish{Topic: "props/in", QoS: 1, Payload: []byte("x"),
@@ -184,13 +185,13 @@ func TestWebhooksBodiesAndRewritesAsVerneMQ(t *testing.T) {
 	if props["p_content_type"] != "text/plain" || b["payload"] != "eA==" {
 		t.Fatalf("auth_on_publish_m5 body %v", b)
 	}
-	waitUntil(t, "message with rewritten properties", func() bool { return len(sub.received()) == 1 })
+	eventually.True(t, eventually.Wait, "message with rewritten properties", func() bool { return len(sub.received()) == 1 })
 	got := sub.received()[0]
 	if got.Properties == nil || got.Properties.ContentType != "text/rewritten" || len(got.Properties.User) != 1 ||
 		got.Properties.User[0] != (paho.UserProperty{Key: "from", Value: "hook"}) {
 		t.Fatalf("delivered properties %+v, want the hook's (content type text/rewritten, user from=hook)", got.Properties)
 	}
-	waitUntil(t, "on_publish_m5", func() bool { return svc.last("on_publish_m5", "pub5") != nil })
+	eventually.True(t, eventually.Wait, "on_publish_m5", func() bool { return svc.last("on_publish_m5", "pub5") != nil })
 	if p, _ := svc.last("on_publish_m5", "pub5")["properties"].(map[string]any); p["p_content_type"] != "text/rewritten" {
 		t.Fatalf("on_publish_m5 properties %v, want the authorized message's", p)
 	}
@@ -231,10 +232,10 @@ func TestWebhooksBodiesAndRewritesAsVerneMQ(t *testing.T) {
 
 	// A clean session ends: on_client_gone only. Then a persistent one: on_client_offline only.
 	c3.Disconnect(50)
-	waitUntil(t, "on_client_gone c3", func() bool { return svc.seen("on_client_gone c3") })
+	eventually.True(t, eventually.Wait, "on_client_gone c3", func() bool { return svc.seen("on_client_gone c3") })
 	p3 := v3(t, addr, "p3", false)
 	p3.Disconnect(50)
-	waitUntil(t, "on_client_offline p3", func() bool { return svc.seen("on_client_offline p3") })
+	eventually.True(t, eventually.Wait, "on_client_offline p3", func() bool { return svc.seen("on_client_offline p3") })
 	// Notifications run in order on one worker: had c3's offline or p3's gone been sent,
 	// it would have arrived before p3's offline.
 	if svc.seen("on_client_offline c3") || svc.seen("on_client_gone p3") {
@@ -311,7 +312,7 @@ func TestWebhooksOnDeliver(t *testing.T) {
 		Properties: &paho.PublishProperties{ContentType: "orig"}}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "rewritten deliveries", func() bool {
+	eventually.True(t, eventually.Wait, "rewritten deliveries", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got3) == 1 && len(s5.received()) == 1
@@ -347,7 +348,7 @@ func TestWebhooksOnDeliver(t *testing.T) {
 	if _, err := pub.c.Publish(ctx, &paho.Publish{Topic: "in/2", QoS: 1, Payload: []byte("plain")}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "deliveries after deregister", func() bool {
+	eventually.True(t, eventually.Wait, "deliveries after deregister", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got3) == 2 && len(s5.received()) == 2
