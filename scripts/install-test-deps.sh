@@ -6,6 +6,7 @@ command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
 command -v mosquitto >/dev/null || need+=(mosquitto)
 command -v haproxy >/dev/null || need+=(haproxy)
 command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)       # vmq_http_pub tests (pkg/node)
 command -v ip >/dev/null || need+=(iproute2)   # network namespaces for the cluster partition test
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-test-deps: installing ${need[*]}"

@@ -181,6 +181,8 @@ func sampleString(name string) string {
 		return "3,4,5"
 	case strings.HasSuffix(name, ".tls_version"):
 		return "tlsv1.2"
+	case strings.HasSuffix(name, "mqtt_auth.mode"): // vmq_http_pub's
+		return "on-behalf-of"
 	case strings.HasSuffix(name, "auth.mode"):
 		return "apikey"
 	case strings.HasSuffix(name, ".mountpoint"):

@@ -151,6 +151,31 @@ func (c *Chain) Deliver(ctx context.Context, cl *Client, pub *Publish) *PublishM
 	return mods
 }
 
+// Auth is on_auth_m5: one round of enhanced authentication. With no plugin implementing
+// it (or all answering next) the refusal's reason is ReasonNoMatchingHook or
+// ReasonChainExhausted, which the connection answers with 0x8C (bad authentication method).
+func (c *Chain) Auth(ctx context.Context, cl *Client, a *AuthRequest) (Decision, *AuthResult) {
+	var res *AuthResult
+	d, p := c.tillOK("on_auth_m5", func(p Plugin) (Decision, bool) {
+		h, ok := p.(OnAuthHook)
+		if !ok {
+			return Decision{}, false
+		}
+		var d Decision
+		d, res = h.OnAuth(ctx, cl, a)
+		return d, true
+	})
+	if d.Result != OK {
+		c.log.Warn("can't continue enhanced auth", "mountpoint", cl.Mountpoint, "client_id", cl.ClientID,
+			"method", a.Method, "reauth", a.ReAuth, "reason", d.Reason, "plugin", name(p))
+		return d, nil
+	}
+	if res == nil {
+		res = &AuthResult{}
+	}
+	return d, res
+}
+
 func name(p Plugin) string {
 	if p == nil {
 		return ""

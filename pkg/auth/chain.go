@@ -27,6 +27,10 @@ type Chain struct {
 	closed atomic.Bool
 
 	dropped atomic.Uint64
+
+	// deliverWanted caches whether a plugin wants on_deliver calls, so that a delivery
+	// costs one atomic load when none does (Refresh recomputes it).
+	deliverWanted atomic.Bool
 }
 
 // notifyQueueLen bounds the notifications waiting for the worker.
@@ -54,9 +58,26 @@ func NewChain(allowAnonymous func() bool, log *slog.Logger, plugins ...Plugin) *
 	}
 	ps := append([]Plugin(nil), plugins...)
 	c.plugins.Store(&ps)
+	c.Refresh()
 	go c.worker()
 	return c
 }
+
+// Refresh recomputes what the chain caches about its plugins' hooks; a plugin whose
+// HookWanter answers change (webhooks registered at run time) calls it.
+func (c *Chain) Refresh() {
+	want := false
+	for _, p := range c.list() {
+		if _, ok := p.(OnDeliverHook); ok {
+			w, asks := p.(HookWanter)
+			want = want || !asks || w.WantsHook("on_deliver")
+		}
+	}
+	c.deliverWanted.Store(want)
+}
+
+// DeliverWanted reports whether any plugin wants on_deliver calls now.
+func (c *Chain) DeliverWanted() bool { return c.deliverWanted.Load() }
 
 func (c *Chain) list() []Plugin { return *c.plugins.Load() }
 
@@ -72,6 +93,7 @@ func (c *Chain) Add(p Plugin) error {
 	}
 	ps := append(append(make([]Plugin, 0, len(old)+1), old...), p)
 	c.plugins.Store(&ps)
+	c.Refresh()
 	return nil
 }
 
@@ -85,6 +107,7 @@ func (c *Chain) Remove(name string) Plugin {
 		if q.Name() == name {
 			ps := append(append(make([]Plugin, 0, len(old)-1), old[:i]...), old[i+1:]...)
 			c.plugins.Store(&ps)
+			c.Refresh()
 			return q
 		}
 	}
@@ -148,7 +171,7 @@ func (c *Chain) Close() error {
 // call them while it holds its session's answers back (corked).
 type Immediate interface{ Immediate() }
 
-// MayBlock reports whether auth_on_publish, auth_on_subscribe or on_unsubscribe may wait
+// MayBlock reports whether auth_on_publish, auth_on_subscribe, on_unsubscribe or on_auth_m5 may wait
 // on I/O: a plugin that has one of them is not Immediate.
 func (c *Chain) MayBlock() bool {
 	for _, p := range c.list() {
@@ -156,7 +179,7 @@ func (c *Chain) MayBlock() bool {
 			continue
 		}
 		switch p.(type) {
-		case PublishAuthorizer, SubscribeAuthorizer, OnUnsubscribeHook:
+		case PublishAuthorizer, SubscribeAuthorizer, OnUnsubscribeHook, OnAuthHook:
 			return true
 		}
 	}

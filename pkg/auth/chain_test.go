@@ -100,7 +100,7 @@ func TestAnonymousDoesNotBypassAuthorization(t *testing.T) {
 	if d, _ := c.AuthorizePublish(context.Background(), cl, &Publish{Topic: "a"}); d.Result != Error || d.Code != 0x87 {
 		t.Fatalf("publish with only next answers: %+v, want refused 0x87", d)
 	}
-	if d, ts := c.AuthorizeSubscribe(context.Background(), cl, []Topic{{"a", 1}}); d.Result != Error || ts != nil {
+	if d, ts := c.AuthorizeSubscribe(context.Background(), cl, []Topic{{Filter: "a", QoS: 1}}); d.Result != Error || ts != nil {
 		t.Fatalf("subscribe with only next answers: %+v %v, want refused", d, ts)
 	}
 }
@@ -108,7 +108,7 @@ func TestAnonymousDoesNotBypassAuthorization(t *testing.T) {
 func TestPublishAndSubscribeModifiers(t *testing.T) {
 	var seen []string
 	topic := "rewritten"
-	sub := []Topic{{"x", 1}, {"y", CodeSubRejected}}
+	sub := []Topic{{Filter: "x", QoS: 1}, {Filter: "y", QoS: CodeSubRejected}}
 	c := NewChain(nil, nil,
 		&answer{name: "a", d: Pass(), seen: &seen},
 		&answer{name: "b", d: Allow(), pmod: &PublishModifiers{Topic: &topic}, subs: sub, seen: &seen})
@@ -118,7 +118,7 @@ func TestPublishAndSubscribeModifiers(t *testing.T) {
 	if d.Result != OK || m == nil || *m.Topic != topic {
 		t.Fatalf("publish: %+v %+v", d, m)
 	}
-	in := []Topic{{"x", 1}, {"y", 2}}
+	in := []Topic{{Filter: "x", QoS: 1}, {Filter: "y", QoS: 2}}
 	d, ts := c.AuthorizeSubscribe(context.Background(), cl, in)
 	if d.Result != OK || len(ts) != 2 || ts[1].QoS != CodeSubRejected {
 		t.Fatalf("subscribe: %+v %+v", d, ts)

@@ -40,10 +40,27 @@ type OnUnsubscribeHook interface {
 	OnUnsubscribe(ctx context.Context, c *Client, filters []string) (Decision, []string)
 }
 
-// OnDeliverHook is on_deliver(_m5): all_till_ok on every outgoing PUBLISH,
-// may rewrite it. It runs synchronously.
+// OnDeliverHook is on_deliver(_m5): all_till_ok on every outgoing PUBLISH, may
+// rewrite its topic, payload and (v5) properties. It runs on the subscriber's
+// flusher goroutine, and only while some plugin wants it (see HookWanter).
 type OnDeliverHook interface {
 	OnDeliver(ctx context.Context, c *Client, p *Publish) (Decision, *PublishModifiers)
+}
+
+// OnAuthHook is on_auth_m5: one round of MQTT 5 enhanced authentication, at CONNECT
+// (with its Authentication Method and Data) or for each AUTH packet of a client that used
+// it (continue 0x18, re-authenticate 0x19). c.Props are the packet's properties. OK with
+// a result that continues asks the client for another round; OK without ends it
+// successfully; Error refuses (CONNACK, or DISCONNECT for a re-authentication).
+type OnAuthHook interface {
+	OnAuth(ctx context.Context, c *Client, a *AuthRequest) (Decision, *AuthResult)
+}
+
+// HookWanter is implemented by plugins that implement a hook's interface but want its
+// calls only some of the time (webhooks: while an endpoint is registered for it). The
+// chain asks it for "on_deliver" on Refresh; a plugin without it is always called.
+type HookWanter interface {
+	WantsHook(hook string) bool
 }
 
 // Notification hooks (VerneMQ "all" chains). They run on the chain's worker
@@ -137,5 +154,7 @@ func hookNames(p Plugin) []string {
 	add(ok, "on_client_gone")
 	_, ok = p.(OnSessionExpiredHook)
 	add(ok, "on_session_expired")
+	_, ok = p.(OnAuthHook)
+	add(ok, "on_auth_m5")
 	return hs
 }

@@ -3,6 +3,8 @@ package auth
 import (
 	"net"
 	"time"
+
+	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
 // Result is a plugin's answer in an all_till_ok chain. The zero value is
@@ -75,6 +77,13 @@ type Client struct {
 	CleanStart      bool
 	Listener        string // listener name, e.g. "tcp.default"
 	CN              string // TLS client certificate common name, if any
+
+	// Props are the MQTT 5 properties of the packet a hook is asked about: CONNECT for
+	// auth_on_register_m5 and on_register_m5, SUBSCRIBE for auth_on_subscribe_m5 and
+	// on_subscribe_m5, UNSUBSCRIBE for on_unsubscribe_m5, CONNECT or AUTH for on_auth_m5
+	// (VerneMQ's Properties argument). nil for older clients or a packet without any.
+	// Read-only: the packet owns it.
+	Props *packets.Properties
 }
 
 // SubscriberID returns {Mountpoint, ClientID}.
@@ -127,6 +136,7 @@ type Publish struct {
 	QoS     byte
 	Retain  bool
 	Payload []byte
+	Props   *packets.Properties // MQTT 5 properties (nil: none); read-only, shared with the message
 }
 
 // PublishModifiers are auth_on_publish's and on_deliver's {ok, Modifiers}; nil keeps the value.
@@ -145,6 +155,11 @@ type PublishModifiers struct {
 	CorrelationData []byte
 	PayloadFormat   *byte
 	UserProperties  []UserProperty
+
+	// Props, when non-nil, replaces the message's MQTT 5 properties as a whole
+	// (VerneMQ's "properties" modifier of auth_on_publish_m5 and on_deliver_m5: a
+	// property it leaves out is removed). Applied before the single fields above.
+	Props *packets.Properties
 }
 
 // Topic is one SUBSCRIBE entry. A SubscribeAuthorizer may return a changed
@@ -152,10 +167,30 @@ type PublishModifiers struct {
 type Topic struct {
 	Filter string
 	QoS    byte
+
+	// MQTT 5 subscription options (zero for older clients).
+	NoLocal           bool
+	RetainAsPublished bool
+	RetainHandling    byte // 0 send_retain, 1 send_if_new_sub, 2 dont_send
 }
 
 // PluginInfo is one row of `vmq-admin plugin show`.
 type PluginInfo struct {
 	Name  string
 	Hooks []string // VerneMQ hook names, e.g. "auth_on_register"
+}
+
+// AuthRequest is one enhanced-authentication round a client asks for (on_auth_m5).
+type AuthRequest struct {
+	Method string // Authentication Method
+	Data   []byte // Authentication Data (nil: none sent)
+	ReAuth bool   // an AUTH on a live connection (0x19 and its 0x18 rounds), not CONNECT's
+}
+
+// AuthResult is a plugin's answer to an AuthRequest: VerneMQ's on_auth_m5 modifiers.
+type AuthResult struct {
+	Continue     bool   // reason code 0x18 (continue_authentication): another round; false: success (0x00)
+	Method       string // must be the request's method ("" means the same)
+	Data         []byte // Authentication Data sent back to the client
+	ReasonString string
 }

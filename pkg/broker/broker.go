@@ -47,6 +47,8 @@ type Options struct {
 	Metrics *metrics.Broker
 	Log     *slog.Logger
 	Store   Store // nil keeps everything in memory
+	// Deliver is the on_deliver hook every session is given (nil: none).
+	Deliver session.DeliverHook
 }
 
 // Broker routes messages between the sessions of one node and the cluster.
@@ -64,6 +66,7 @@ type Broker struct {
 	results sync.Pool
 	persist *persister
 	hooks   atomic.Pointer[Hooks]
+	deliver session.DeliverHook
 }
 
 type remoteBox struct{ r Remote }
@@ -76,7 +79,7 @@ func New(o Options) *Broker {
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewBroker(metrics.NewRegistry())
 	}
-	b := &Broker{node: o.Node, m: o.Metrics, log: o.Log, store: o.Store, index: topics.NewIndex()}
+	b := &Broker{node: o.Node, m: o.Metrics, log: o.Log, store: o.Store, index: topics.NewIndex(), deliver: o.Deliver}
 	b.persist = newPersister(b, o.Store)
 	b.reg.sessions = map[topics.SubscriberID]*entry{}
 	b.retain.byMP = map[string]map[string]*session.Message{}

@@ -77,6 +77,7 @@ func (b *Broker) Connect(ctx context.Context, req ConnectRequest) (*session.Sess
 	if e == nil {
 		s := session.New(req.ID, &b.limits, b.m, b.persist.forSession())
 		s.OnDrop(b.onDrop)
+		s.OnDeliver(b.deliver)
 		e = &entry{s: s}
 		b.reg.sessions[req.ID] = e
 		b.m.QueueSetup.Inc()
@@ -232,6 +233,7 @@ func (b *Broker) Forget(id SessionID) bool {
 func (b *Broker) RestoreSession(id SessionID, expiry uint32, offlineSince time.Time, subs []session.Sub) *session.Session {
 	s := session.New(id, &b.limits, b.m, b.persist.forSession())
 	s.OnDrop(b.onDrop)
+	s.OnDeliver(b.deliver)
 	s.SetPersistence(true, expiry)
 	b.reg.mu.Lock()
 	b.reg.gen++

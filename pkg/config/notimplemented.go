@@ -18,8 +18,6 @@ var ignoredTable = []struct{ pattern, hint string }{
 	{"plumtree.**", "one built-in metadata store (serf gossip); nothing to tune"},
 	{"vmq_bcrypt.**", "bcrypt runs in the broker's goroutines; nothing to tune"},
 	{"vmq_web_ui.**", "no web UI; use the status page (/status on an http listener with vmq_status_http)"},
-	{"vmq_http_pub.**", "no HTTP publish plugin (vmq_http_pub); publish with an MQTT client"},
-	{"listener.*.*.http_modules.vmq_http_pub.**", "no HTTP publish plugin (vmq_http_pub); publish with an MQTT client"},
 	{"log.crash", "no Erlang crash log; Go panics go to the console log"},
 	{"log.crash.**", "no Erlang crash log; Go panics go to the console log"},
 	{"log.sasl", "no Erlang SASL log"},
@@ -79,7 +77,7 @@ var removedTable = []struct{ pattern, hint string }{
 }
 
 // notImplementedPlugins are plugin switches accepted only with a warning when on.
-var notImplementedPlugins = map[string]bool{"vmq_http_pub": true, "vmq_web_ui": true}
+var notImplementedPlugins = map[string]bool{"vmq_web_ui": true}
 
 // ignoredKey reports whether key is a known VerneMQ key we ignore, and what to use instead.
 func ignoredKey(key string) (string, bool) { return matchTable(ignoredTable, key) }

@@ -60,7 +60,36 @@ func pluginKeys() []*Key {
 		rng(&Key{Name: "vmq_diversity.nr_lua_states", Warn: luaHint, Type: TypeInt, Default: "1", Doc: "Lua states per script."}, 1, 1024),
 		{Name: "vmq_diversity.keep_state", Warn: luaHint, Type: TypeBool, Default: "off", Doc: "Keep Lua state between calls."},
 	}
+	keys = append(keys, httpPubKeys()...)
 	return append(keys, diversityDBKeys()...)
+}
+
+// httpPubKeys: vmq_http_pub (REST publish), globally and per HTTP listener (vmq_http_pub.schema).
+func httpPubKeys() []*Key {
+	modes := []string{"on-behalf-of", "predefined"}
+	keys := []*Key{
+		{Name: "plugins.vmq_http_pub", Type: TypeBool, Default: "off",
+			Doc: "REST publish (POST /restmqtt/api/v1/publish) on HTTP listeners whose http_modules list vmq_http_pub."},
+		{Name: "vmq_http_pub.mqtt_auth.mode", Type: TypeEnum, Default: "on-behalf-of", Enum: modes,
+			Doc: "on-behalf-of: client_id, user and password of each request go through auth_on_register/auth_on_publish; predefined: the mqtt_auth.user/password/client_id below do."},
+		{Name: "vmq_http_pub.mqtt_auth.auth_plugin", Type: TypeString, Default: "mqtt", Doc: "Auth chain used (VerneMQ knows only mqtt)."},
+		{Name: "vmq_http_pub.mqtt_auth.user", Type: TypeString, Doc: "User name of mode predefined."},
+		{Name: "vmq_http_pub.mqtt_auth.password", Type: TypeString, Doc: "Password of mode predefined."},
+		{Name: "vmq_http_pub.mqtt_auth.client_id", Type: TypeString, Doc: "Client id of mode predefined."},
+		{Name: "vmq_http_pub.mountpoint", Type: TypeString, Doc: "Mountpoint REST publishes go to."},
+	}
+	for _, typ := range []string{"http", "https"} {
+		p := "listener." + typ + ".$name.http_modules.vmq_http_pub."
+		keys = append(keys,
+			&Key{Name: p + "mqtt_auth.mode", Type: TypeEnum, Enum: modes, Doc: "This listener's vmq_http_pub.mqtt_auth.mode."},
+			&Key{Name: p + "mqtt_auth.auth_plugin", Type: TypeString, Doc: "This listener's vmq_http_pub.mqtt_auth.auth_plugin."},
+			&Key{Name: p + "mqtt_auth.user", Type: TypeString, Doc: "This listener's vmq_http_pub.mqtt_auth.user."},
+			&Key{Name: p + "mqtt_auth.password", Type: TypeString, Doc: "This listener's vmq_http_pub.mqtt_auth.password."},
+			&Key{Name: p + "mqtt_auth.client_id", Type: TypeString, Doc: "This listener's vmq_http_pub.mqtt_auth.client_id."},
+			&Key{Name: p + "mountpoint", Type: TypeString, Doc: "This listener's vmq_http_pub.mountpoint."},
+		)
+	}
+	return keys
 }
 
 // diversityDBKeys: vmq_diversity.auth_<db>.enabled and vmq_diversity.<db>.<option>.

@@ -35,6 +35,7 @@ type client struct {
 	aliases    map[uint16]string
 	aliasMax   uint16
 
+	enh       enhanced     // MQTT 5 enhanced authentication (enhanced.go)
 	pub       auth.Publish // auth_on_publish's argument, reused: hooks keep it only for the call
 	pendingIn atomic.Int32 // incoming QoS 1/2 publishes not yet acknowledged (v5 Receive Maximum)
 
@@ -181,8 +182,8 @@ func (c *client) finish(graceful bool) {
 		c.lifetime.Stop()
 	}
 	if c.sess != nil {
+		// The broker reports on_client_offline (persistent session) or on_client_gone (clean).
 		c.srv.Broker.Disconnect(c.sess, c, graceful)
-		c.srv.Auth.NotifyClientOffline(auth.SubscriberID(c.sess.ID))
 	}
 	c.srv.Metrics.SocketClose.Inc()
 	c.nc.Close()
@@ -423,7 +424,7 @@ func (c *client) handle(ctx context.Context, p packets.Packet) (done, graceful b
 		return c.disconnect(p)
 	case *packets.Auth:
 		m.AuthReceived.Inc()
-		return c.protocolError(packets.BadAuthenticationMethod, "enhanced authentication is not supported")
+		return c.authPacket(ctx, p)
 	case *packets.Connect:
 		return c.protocolError(packets.ProtocolError, "second CONNECT") // [MQTT-3.1.0-2]
 	default:

@@ -47,10 +47,6 @@ func (c *client) handshake(ctx context.Context) bool {
 		c.refuse(packets.UnsupportedProtocolVersion, "protocol version not allowed on this listener")
 		return false
 	}
-	if cp.Props != nil && cp.Props.AuthMethod != "" {
-		c.refuse(packets.BadAuthenticationMethod, "enhanced authentication is not supported")
-		return false
-	}
 
 	clientID, assigned := cp.ClientID, ""
 	if clientID == "" {
@@ -83,7 +79,10 @@ func (c *client) handshake(ctx context.Context) bool {
 	ac := &auth.Client{
 		Mountpoint: c.peer.Mountpoint, ClientID: clientID, Username: username, Password: cp.Password,
 		Peer: c.peer.Addr, ProtocolVersion: cp.ProtocolLevel, CleanStart: cp.CleanStart,
-		Listener: c.peer.Listener, CN: c.peer.CN,
+		Listener: c.peer.Listener, CN: c.peer.CN, Props: cp.Props,
+	}
+	if cp.Props != nil && cp.Props.AuthMethod != "" && !c.connectAuth(ctx, ac, cp) {
+		return false // enhanced authentication (on_auth_m5) refused; then auth_on_register decides, as VerneMQ
 	}
 	dec, mods := c.srv.Auth.Register(ctx, ac, c.peer.AllowAnonymousOverride)
 	if dec.Result != auth.OK {
@@ -162,7 +161,8 @@ func (c *client) handshake(ctx context.Context) bool {
 	}
 	c.sess, _ = c.srv.Broker.Connect(ctx, req)
 	c.srv.Metrics.ConnackSent.Inc()
-	c.srv.Auth.NotifyRegister(ac)
+	c.srv.Auth.NotifyRegister(ac) // with the CONNECT properties (on_register_m5)
+	ac.Props = nil
 	c.srv.Log.Debug("client connected", "client_id", ac.ClientID, "peer", c.peer.Addr, "protocol", c.version)
 	return true
 }
@@ -185,6 +185,9 @@ func (c *client) connack(present bool, assigned string, serverKeepAlive *uint16,
 	ack := &packets.Connack{SessionPresent: present, ReasonCode: packets.Success}
 	if c.version == packets.V5 {
 		props := &packets.Properties{AssignedClientID: assigned, ServerKeepAlive: serverKeepAlive}
+		if a := c.enh.connack; a != nil {
+			props.AuthMethod, props.AuthData, props.ReasonString = a.AuthMethod, a.AuthData, a.ReasonString
+		}
 		if st.ReceiveMaxBroker > 0 && st.ReceiveMaxBroker < 65535 {
 			rm := st.ReceiveMaxBroker
 			props.ReceiveMaximum = &rm
@@ -235,7 +238,7 @@ func (c *client) will(ctx context.Context, cp *packets.Connect, st *Settings) (*
 	if err := topics.ValidateTopic(w.Topic, st.TopicMaxDepth); err != nil {
 		return nil, packets.TopicNameInvalid, "will topic: " + err.Error()
 	}
-	pub := &auth.Publish{Topic: w.Topic, QoS: w.QoS, Retain: w.Retain, Payload: w.Payload}
+	pub := &auth.Publish{Topic: w.Topic, QoS: w.QoS, Retain: w.Retain, Payload: w.Payload, Props: w.Props}
 	dec, mods := c.srv.Auth.AuthorizePublish(ctx, c.auth, pub)
 	if dec.Result != auth.OK {
 		return nil, packets.NotAuthorized, "will not authorized"

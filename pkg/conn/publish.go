@@ -55,7 +55,7 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 	}
 	// The hooks get it for the call only (auth.PublishAuthorizer): one per client, not per publish.
 	pub := &c.pub
-	*pub = auth.Publish{Topic: p.Topic, QoS: p.QoS, Retain: p.Retain, Payload: p.Payload}
+	*pub = auth.Publish{Topic: p.Topic, QoS: p.QoS, Retain: p.Retain, Payload: p.Payload, Props: p.Props}
 	c.beforePlugin()
 	dec, mods := c.srv.Auth.AuthorizePublish(ctx, c.auth, pub)
 	c.afterPlugin()
@@ -69,6 +69,8 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 	if mods != nil {
 		applyPublishModifiers(m, mods)
 		c.pause = mods.Throttle // the reader waits after this packet, uncorked
+		// on_publish sees the message as authorized, modifiers applied (VerneMQ's HookArgs1).
+		*pub = auth.Publish{Topic: m.Topic, QoS: m.QoS, Retain: m.Retain, Payload: m.Payload, Props: m.Props}
 	}
 	c.srv.Auth.NotifyPublish(c.auth, pub)
 	switch p.QoS {
@@ -183,6 +185,14 @@ func applyPublishModifiers(m *session.Message, mods *auth.PublishModifiers) {
 	}
 	if mods.Mountpoint != nil {
 		m.Mountpoint = *mods.Mountpoint
+	}
+	if mods.Props != nil {
+		// VerneMQ's "properties" modifier replaces the message's properties as a whole.
+		var expiry time.Time
+		m.Props, expiry = appProps(mods.Props)
+		if !expiry.IsZero() {
+			m.Expiry = expiry
+		}
 	}
 	if mods.MessageExpiry != nil {
 		m.Expiry = time.Now().Add(time.Duration(*mods.MessageExpiry) * time.Second)

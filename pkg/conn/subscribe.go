@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"slices"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
 	"github.com/vernemq-go/vernemq/pkg/packets"
@@ -31,7 +32,8 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 		if shared && s.Options.NoLocal && c.version == packets.V5 {
 			return c.protocolError(packets.ProtocolError, "no local on a shared subscription") // [MQTT-3.8.3-4]
 		}
-		ask = append(ask, auth.Topic{Filter: s.Filter, QoS: s.Options.QoS})
+		ask = append(ask, auth.Topic{Filter: s.Filter, QoS: s.Options.QoS, NoLocal: s.Options.NoLocal,
+			RetainAsPublished: s.Options.RetainAsPublished, RetainHandling: s.Options.RetainHandling})
 		idx = append(idx, i)
 	}
 	var subs []session.Sub
@@ -44,6 +46,8 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 	}
 	if len(ask) > 0 {
 		c.beforePlugin()
+		c.auth.Props = p.Props // the hooks' SUBSCRIBE properties (auth_on_subscribe_m5, on_subscribe_m5)
+		defer func() { c.auth.Props = nil }()
 		dec, granted := c.srv.Auth.AuthorizeSubscribe(ctx, c.auth, ask)
 		c.afterPlugin()
 		if dec.Result != auth.OK {
@@ -119,17 +123,21 @@ func (c *client) unsubscribe(ctx context.Context, p *packets.Unsubscribe) (bool,
 		return false, false
 	}
 	c.beforePlugin()
+	c.auth.Props = p.Props // on_unsubscribe_m5's UNSUBSCRIBE properties
 	filters := c.srv.Auth.Unsubscribe(ctx, c.auth, p.Filters)
+	c.auth.Props = nil
 	c.afterPlugin()
 	if filters == nil {
 		filters = p.Filters
 	}
+	rewritten := !slices.Equal(filters, p.Filters)
 	had := c.srv.Broker.Unsubscribe(c.sess, filters)
 	ack := &packets.Unsuback{PacketID: p.PacketID}
 	if c.version == packets.V5 {
 		ack.ReasonCodes = make([]packets.ReasonCode, len(p.Filters))
 		for i := range p.Filters {
-			if i < len(had) && !had[i] {
+			// A plugin's rewrite leaves no filter to report on: success, as VerneMQ.
+			if !rewritten && i < len(had) && !had[i] {
 				ack.ReasonCodes[i] = packets.NoSubscriptionExisted
 			}
 		}

@@ -158,6 +158,8 @@ func (c *client) writePacketLocked(p packets.Packet) bool {
 		c.srv.Metrics.DisconnectSent.Inc()
 	case *packets.Connack:
 		c.srv.Metrics.ConnackSent.Inc()
+	case *packets.Auth:
+		c.srv.Metrics.AuthSent.Inc()
 	}
 	return true
 }

@@ -11,7 +11,7 @@ type Broker struct {
 	SubscribeReceived, UnsubscribeReceived, PingreqReceived, DisconnectReceived, AuthReceived         *Counter
 
 	ConnackSent, PublishSent, PubackSent, PubrecSent, PubrelSent, PubcompSent *Counter
-	SubackSent, UnsubackSent, PingrespSent, DisconnectSent                    *Counter
+	SubackSent, UnsubackSent, PingrespSent, DisconnectSent, AuthSent          *Counter
 
 	PublishAuthError, SubscribeAuthError, InvalidMsgSizeError, PubackInvalidError *Counter
 	PubrecInvalidError, PubcompInvalidError, KeepaliveExpired                     *Counter
@@ -66,6 +66,7 @@ func NewBroker(reg *Registry) *Broker {
 		UnsubackSent:                c("mqtt_unsuback_sent", "UNSUBACK packets sent."),
 		PingrespSent:                c("mqtt_pingresp_sent", "PINGRESP packets sent."),
 		DisconnectSent:              c("mqtt_disconnect_sent", "DISCONNECT packets sent."),
+		AuthSent:                    c("mqtt_auth_sent", "AUTH packets sent."),
 		PublishAuthError:            c("mqtt_publish_auth_error", "PUBLISH refused by authorization."),
 		SubscribeAuthError:          c("mqtt_subscribe_auth_error", "SUBSCRIBE refused by authorization."),
 		InvalidMsgSizeError:         c("mqtt_invalid_msg_size_error", "Packets larger than max_message_size."),

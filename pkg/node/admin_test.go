@@ -25,7 +25,7 @@ func adminNode(t *testing.T) (*Node, string) {
 	return startNodeIn(t, t.TempDir(), "listener.http.default = 127.0.0.1:0", "systree_interval = 100ms")
 }
 
-func adminCall(t *testing.T, n *Node, line string) admin.Result {
+func adminCall(t testing.TB, n *Node, line string) admin.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

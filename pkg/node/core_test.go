@@ -26,7 +26,7 @@ import (
 )
 
 // startNode runs a node in-process on a free port with conf lines added to a quickstart conf.
-func startNode(t *testing.T, extra ...string) (*Node, string) {
+func startNode(t testing.TB, extra ...string) (*Node, string) {
 	t.Helper()
 	n, _ := startNodeIn(t, t.TempDir(), extra...)
 	return n, n.ListenerAddr("tcp")
@@ -34,7 +34,7 @@ func startNode(t *testing.T, extra ...string) (*Node, string) {
 
 // startNodeIn is startNode in dir, whose vernemq.conf it writes (the admin commands read it);
 // it returns the conf's path. The one in-process start-up of this package's tests.
-func startNodeIn(t *testing.T, dir string, extra ...string) (*Node, string) {
+func startNodeIn(t testing.TB, dir string, extra ...string) (*Node, string) {
 	t.Helper()
 	acl := filepath.Join(dir, "vmq.acl")
 	if err := os.WriteFile(acl, []byte("topic #\ntopic $SYS/#\n"), 0o644); err != nil {

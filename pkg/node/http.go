@@ -12,7 +12,11 @@ import (
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/admin"
+	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/httppub"
+	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/topics"
 )
 
 // httpListener is one listener.http(s).<name>.
@@ -121,6 +125,14 @@ func (n *Node) httpMux(lc config.Listener, reg *admin.Registry, b *admin.Backend
 		mux.Handle("GET /health", h)
 		mux.Handle("GET /health/", h)
 	}
+	if slices.Contains(mods, "vmq_http_pub") {
+		if n.Cfg.Bool("plugins.vmq_http_pub") {
+			mux.Handle(httppub.Path, n.httpPub(lc, keys))
+		} else {
+			n.Log.Warn("http_modules lists vmq_http_pub but plugins.vmq_http_pub = off; not serving "+httppub.Path,
+				"listener", lc.Type+"."+lc.Name)
+		}
+	}
 	if slices.Contains(mods, "vmq_status_http") {
 		mux.Handle("GET /status.json", admin.StatusJSONHandler(b))
 		page := admin.StatusPageHandler()
@@ -128,4 +140,44 @@ func (n *Node) httpMux(lc config.Listener, reg *admin.Registry, b *admin.Backend
 		mux.Handle("GET /status/", page)
 	}
 	return mux
+}
+
+// doneAcker tells a REST publish when its QoS 1/2 message is safe (broker.Acker).
+type doneAcker func(error)
+
+func (f doneAcker) PublishDone(_ uint16, _ byte, err error) { f(err) }
+
+// httpPub is vmq_http_pub on one listener: its listener.<type>.<name>.http_modules.vmq_http_pub.*
+// keys override the global vmq_http_pub.* ones.
+func (n *Node) httpPub(lc config.Listener, keys *admin.KeyStore) http.Handler {
+	opt := func(k string) string {
+		if v, ok := n.Cfg.Raw("listener." + lc.Type + "." + lc.Name + ".http_modules.vmq_http_pub." + k); ok {
+			return v
+		}
+		return n.Cfg.String("vmq_http_pub." + k)
+	}
+	cfg := httppub.Config{
+		Mode: opt("mqtt_auth.mode"), User: opt("mqtt_auth.user"), Password: opt("mqtt_auth.password"),
+		ClientID: opt("mqtt_auth.client_id"), Mountpoint: opt("mountpoint"),
+		AllowAnonymous: func() bool { return n.Cfg.Bool("allow_anonymous") },
+		MaxMessageSize: func() int { return int(n.Cfg.Bytes("max_message_size")) },
+		Chain:          n.Auth,
+		Publish: func(m *session.Message, done func(error)) {
+			if m.QoS == 0 {
+				n.Broker.Publish(m)
+				done(nil)
+				return
+			}
+			n.Broker.PublishFlow(m, broker.Ack{To: doneAcker(done), QoS: m.QoS})
+		},
+		HasSession: func(mp, id string) bool {
+			return n.Broker.Session(topics.SubscriberID{Mountpoint: mp, ClientID: id}) != nil
+		},
+		Metrics: httppub.NewMetrics(n.Reg),
+		Log:     n.Log.With("plugin", "vmq_http_pub", "listener", lc.Type+"."+lc.Name),
+	}
+	if mode, ok := n.Cfg.Raw("http_module.vmq_http_pub.auth.mode"); !ok || mode != "noauth" {
+		cfg.KeyOK = func(key string) bool { return keys != nil && keys.Valid(key, "httppub", time.Now()) }
+	}
+	return httppub.Handler(cfg)
 }

@@ -59,8 +59,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 		return nil, err
 	}
 	n.Store = st
-	n.Broker = broker.New(broker.Options{Node: cfg.String("nodename"), Metrics: n.Metrics, Log: log, Store: st})
 	n.Auth = auth.NewChain(func() bool { return cfg.Bool("allow_anonymous") }, log)
+	n.Broker = broker.New(broker.Options{Node: cfg.String("nodename"), Metrics: n.Metrics, Log: log, Store: st,
+		Deliver: &deliverHook{chain: n.Auth, ctx: context.Background()}})
 	n.Server = conn.NewServer(n.Broker, n.Auth, n.Metrics, log, conn.DefaultSettings())
 	n.wireHooks()
 	n.apply()

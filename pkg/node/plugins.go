@@ -50,8 +50,11 @@ func (n *Node) startPlugins(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("plugin vmq_webhooks: %w", err)
 			}
-			n.keepWebhooks(w) // for vmq-admin webhooks register|deregister|show|cache
+			n.keepWebhooks(w)          // for vmq-admin webhooks register|deregister|show|cache
+			w.OnChange(n.Auth.Refresh) // on_deliver endpoints registered at run time
 			pl = w
+		case "vmq_http_pub":
+			continue // served by the HTTP listeners whose http_modules list it (http.go)
 		default:
 			n.Log.Warn("plugin is enabled but not available in this build; ignored", "plugin", p.Name)
 			continue

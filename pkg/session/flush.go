@@ -56,7 +56,8 @@ type DirectWrite func(b []byte) (int, error)
 func (s *Session) Uncork(from Link, w DirectWrite) {
 	s.mu.Lock()
 	s.corked = false
-	if w == nil || s.flushing || s.link != from || !s.readyLocked() {
+	// An on_deliver hook runs on the flusher, never on the reader (deliver.go).
+	if w == nil || s.flushing || s.link != from || !s.readyLocked() || s.hookActiveLocked() {
 		s.kickLocked()
 		s.mu.Unlock()
 		return
@@ -118,6 +119,9 @@ func (s *Session) flush() {
 	defer bufPool.Put(bp)
 	for {
 		s.mu.Lock()
+		if s.link != nil {
+			s.runDeliverHookLocked() // may release the lock: the link is read after it
+		}
 		link := s.link
 		if link == nil {
 			s.flushing = false
@@ -126,6 +130,10 @@ func (s *Session) flush() {
 		}
 		buf := s.nextBatchLocked((*bp)[:0])
 		if len(buf) == 0 {
+			if s.hookPendingLocked() {
+				s.mu.Unlock()
+				continue
+			}
 			s.flushing = false
 			s.mu.Unlock()
 			return
@@ -169,9 +177,10 @@ func (s *Session) fillLocked(buf []byte) []byte {
 	s.outbox = s.outbox[:0]
 	now := time.Now()
 	window := s.windowLocked()
+	hooked := s.deliver != nil && s.deliver.Active()
 	for s.q.Len() > 0 && len(buf) < maxBatch {
 		d := s.q.peek()
-		if d.QoS > 0 && s.infl.Len() >= window {
+		if d.QoS > 0 && s.infl.Len() >= window || hooked && !d.hooked {
 			break
 		}
 		dd := s.q.pop()

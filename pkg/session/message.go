@@ -34,6 +34,7 @@ type Delivery struct {
 	Retain bool     // retain flag as sent: set for retained deliveries on subscribe or with Retain As Published
 	SubIDs []uint32 // v5 subscription identifiers of the matching subscriptions
 	Seq    uint64   // the message store's sequence number when the delivery is persisted, else 0
+	hooked bool     // has been through the on_deliver hook (deliver.go)
 }
 
 // DropReason names why a delivery was dropped, as on_message_drop reports it.

@@ -87,6 +87,7 @@ type Session struct {
 	subs       map[string]Sub
 	qos2In     map[uint16]struct{}
 	onDrop     func(id topics.SubscriberID, d Delivery, reason DropReason)
+	deliver    DeliverHook // on_deliver (deliver.go); nil: none
 	will       *Message
 	willDelay  uint32
 	loadedSeq  uint64 // highest store sequence read into the queue since the client came back

@@ -46,9 +46,15 @@ func (a *Authorizer) Name() string { return a.PluginName }
 // Forget evicts the client's ACLs (client gone / offline).
 func (a *Authorizer) Forget(mountpoint, clientID string) { a.Cache.Forget(mountpoint, clientID) }
 
-// Skip reports whether auth_on_register has nothing to check: VerneMQ's
-// scripts answer next without user name or password.
+// Skip reports whether auth_on_register has nothing to check (no user name or
+// password): VerneMQ's scripts answer false, which Refuse is.
 func Skip(c *auth.Client) bool { return c.Username == "" || c.Password == nil }
+
+// Refuse is what VerneMQ's auth scripts answer for every login they cannot match (no
+// user name or password, no row for the user and client id, a wrong password): false,
+// an error that ends the chain, refused with CONNACK 4 / 0x86. Another plugin further
+// down the chain is not asked.
+func Refuse() auth.Decision { return auth.Deny(auth.ReasonInvalidCredentials) }
 
 // Down logs a database failure and refuses (fail closed).
 func (a *Authorizer) Down(c *auth.Client, err error) auth.Decision {
@@ -58,12 +64,12 @@ func (a *Authorizer) Down(c *auth.Client, err error) auth.Decision {
 }
 
 // Register decides a CONNECT from the rows found for {mountpoint,
-// client_id or '*', username}: no row = Next; rows but no password match =
-// invalid credentials; else the client-specific matching row wins over the
-// '*' row and its ACLs are cached.
+// client_id or '*', username}: no row, or no row whose password matches, refuses
+// (Refuse); else the client-specific matching row wins over the '*' row and its
+// ACLs are cached.
 func (a *Authorizer) Register(c *auth.Client, rows []Row) auth.Decision {
 	if len(rows) == 0 {
-		return auth.Pass()
+		return Refuse()
 	}
 	var pick *Row
 	// Client-specific rows first; each hash is checked at most once (bcrypt is slow).
@@ -86,7 +92,7 @@ func (a *Authorizer) Register(c *auth.Client, rows []Row) auth.Decision {
 		}
 	}
 	if pick == nil {
-		return auth.Deny(auth.ReasonInvalidCredentials)
+		return Refuse()
 	}
 	acls, err := ParseJSON(pick.PublishACL, pick.SubscribeACL, Who{Mountpoint: c.Mountpoint, ClientID: c.ClientID, Username: c.Username})
 	if err != nil {
@@ -101,12 +107,17 @@ func (a *Authorizer) Register(c *auth.Client, rows []Row) auth.Decision {
 // Immediate: the authorization hooks answer from memory (auth.Immediate).
 func (*Authorizer) Immediate() {}
 
-// AuthOnPublish answers from the cached ACLs; a client not logged in through
-// this plugin gets Next so another plugin may decide.
+// ReasonNotCached refuses a publish or subscribe of a client whose ACLs this plugin
+// has not cached (it did not log in through it): VerneMQ's scripts answer false.
+const ReasonNotCached = "not_authorized"
+
+// AuthOnPublish answers from the cached ACLs; a client not logged in through this
+// plugin is refused (VerneMQ's auth_on_publish script returns false), so only a plugin
+// earlier in the chain can allow it.
 func (a *Authorizer) AuthOnPublish(_ context.Context, c *auth.Client, p *auth.Publish) (auth.Decision, *auth.PublishModifiers) {
 	acls := a.Cache.Get(c.SubscriberID())
 	if acls == nil {
-		return auth.Pass(), nil
+		return auth.Deny(ReasonNotCached), nil
 	}
 	ok, m := acls.MatchPublish(p.Topic, p.QoS, len(p.Payload), p.Retain)
 	if !ok {
@@ -127,7 +138,7 @@ func (a *Authorizer) AuthOnPublish(_ context.Context, c *auth.Client, p *auth.Pu
 func (a *Authorizer) AuthOnSubscribe(_ context.Context, c *auth.Client, topics []auth.Topic) (auth.Decision, []auth.Topic) {
 	acls := a.Cache.Get(c.SubscriberID())
 	if acls == nil {
-		return auth.Pass(), nil
+		return auth.Deny(ReasonNotCached), nil // as AuthOnPublish
 	}
 	var out []auth.Topic
 	changed := false
@@ -152,10 +163,10 @@ func (a *Authorizer) AuthOnSubscribe(_ context.Context, c *auth.Client, topics [
 }
 
 // AuthOnRegisterWith is the auth_on_register of a backend: clients without credentials
-// fall through, a lookup error fails closed (Down), rows decide (Register).
+// are refused, a lookup error fails closed (Down), rows decide (Register).
 func (a *Authorizer) AuthOnRegisterWith(c *auth.Client, lookup func() ([]Row, error)) auth.Decision {
 	if Skip(c) {
-		return auth.Pass()
+		return Refuse()
 	}
 	rows, err := lookup()
 	if err != nil {

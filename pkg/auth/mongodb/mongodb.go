@@ -142,7 +142,7 @@ type doc struct {
 // AuthOnRegister finds the client's documents and checks the bcrypt hash.
 func (p *Plugin) AuthOnRegister(ctx context.Context, c *auth.Client) (auth.Decision, *auth.RegisterModifiers) {
 	if dbacl.Skip(c) {
-		return auth.Pass(), nil
+		return dbacl.Refuse(), nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()

@@ -6,15 +6,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	paho "github.com/eclipse/paho.golang/paho"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	goredis "github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/vernemq-go/vernemq/internal/testnode"
 	"github.com/vernemq-go/vernemq/pkg/auth/internal/testdb"
+	"github.com/vernemq-go/vernemq/pkg/auth/passwd"
 	"github.com/vernemq-go/vernemq/pkg/auth/redis"
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/node"
@@ -100,4 +106,120 @@ func TestBrokerWithRedis(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 	_ = watch
+}
+
+// TestDiversityEndsTheChain: with vmq_diversity first and vmq_passwd and vmq_acl after it,
+// a login the database cannot match is refused by vmq_diversity (invalid_credentials,
+// CONNACK 4 / 0x86) although vmq_passwd knows the user, and a client that did not log in
+// through vmq_diversity may not publish although vmq_acl's "topic #" would allow it: as
+// VerneMQ's scripts, which answer false, not next.
+func TestDiversityEndsTheChain(t *testing.T) {
+	s := testdb.Redis(t)
+	ctx := context.Background()
+	rdb := goredis.NewClient(&goredis.Options{Addr: s.Addr(), Password: testdb.RedisPassword})
+	defer rdb.Close()
+	h, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	v, _ := json.Marshal(map[string]any{"passhash": string(h), "publish_acl": []map[string]any{{"pattern": "t/#"}},
+		"subscribe_acl": []map[string]any{{"pattern": "t/#"}}})
+	if err := rdb.Set(ctx, redis.Key("", "dev-1", "alice"), v, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bob, err := passwd.Line("bob", []byte("pw-bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "vmq.passwd"), []byte(bob+"\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "vmq.acl"), []byte("topic #\n"), 0o600)
+	anonPort, mainPort := testnode.FreePort(t), testnode.FreePort(t)
+	conf := strings.Join([]string{
+		fmt.Sprintf("listener.tcp.default = 127.0.0.1:%d", mainPort),
+		fmt.Sprintf("listener.tcp.anon = 127.0.0.1:%d", anonPort),
+		"listener.tcp.anon.allow_anonymous_override = on",
+		"allow_anonymous = off",
+		"plugins.vmq_diversity = on",
+		"plugins.vmq_diversity.priority = 1",
+		"plugins.vmq_passwd = on",
+		"plugins.vmq_passwd.priority = 2",
+		"vmq_passwd.password_file = " + filepath.Join(dir, "vmq.passwd"),
+		"plugins.vmq_acl = on",
+		"plugins.vmq_acl.priority = 3",
+		"vmq_acl.acl_file = " + filepath.Join(dir, "vmq.acl"),
+		"vmq_diversity.auth_redis.enabled = on",
+		"vmq_diversity.redis.host = 127.0.0.1",
+		fmt.Sprintf("vmq_diversity.redis.port = %d", s.Port),
+		"vmq_diversity.redis.password = " + testdb.RedisPassword,
+		"platform_data_dir = " + dir,
+		"log.console = off",
+	}, "\n")
+	cfg, _, err := config.Parse(strings.NewReader(conf), "chain.conf", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop(ctx)
+	addr := fmt.Sprintf("127.0.0.1:%d", mainPort)
+
+	v3 := func(id, user, pw string) error {
+		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetUsername(user).
+			SetPassword(pw).SetAutoReconnect(false).SetProtocolVersion(4))
+		tok := c.Connect()
+		tok.WaitTimeout(5 * time.Second)
+		if tok.Error() == nil {
+			c.Disconnect(10)
+		}
+		return tok.Error()
+	}
+	// paho's error for CONNACK return code 4.
+	for what, c := range map[string][3]string{
+		"user only vmq_passwd knows": {"dev-1", "bob", "pw-bob"},
+		"wrong password":             {"dev-1", "alice", "nope"},
+		"client id mismatch":         {"dev-2", "alice", "s3cret"},
+		"no password":                {"dev-1", "alice", ""},
+	} {
+		if err := v3(c[0], c[1], c[2]); err == nil || !strings.Contains(err.Error(), "bad user name or password") {
+			t.Errorf("%s: connect error %v, want CONNACK 4 (bad user name or password)", what, err)
+		}
+	}
+	if err := v3("dev-1", "alice", "s3cret"); err != nil {
+		t.Fatalf("alice refused: %v", err)
+	}
+
+	dial5 := func(a, id, user, pw string) (*paho.Client, *paho.Connack, error) {
+		nc, err := net.Dial("tcp", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc := paho.NewClient(paho.ClientConfig{Conn: nc})
+		cp := &paho.Connect{ClientID: id, CleanStart: true, KeepAlive: 30}
+		if user != "" {
+			cp.Username, cp.UsernameFlag, cp.Password, cp.PasswordFlag = user, true, []byte(pw), true
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		ack, err := pc.Connect(cctx, cp)
+		return pc, ack, err
+	}
+	if _, ack, err := dial5(addr, "dev-1", "bob", "pw-bob"); err == nil || ack == nil || ack.ReasonCode != 0x86 {
+		t.Fatalf("v5 bob: %v %+v, want CONNACK 0x86", err, ack)
+	}
+	// Admitted without any plugin (the listener's allow_anonymous_override), never logged in
+	// through vmq_diversity: its publish is refused there, before vmq_acl is asked.
+	pc, _, err := dial5(fmt.Sprintf("127.0.0.1:%d", anonPort), "anon", "", "")
+	if err != nil {
+		t.Fatalf("anonymous listener: %v", err)
+	}
+	defer pc.Disconnect(&paho.Disconnect{})
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	res, err := pc.Publish(pctx, &paho.Publish{Topic: "t/1", QoS: 1, Payload: []byte("x")})
+	if res == nil || res.ReasonCode != 0x87 {
+		t.Fatalf("publish of a client vmq_diversity has no ACLs for: %+v %v, want PUBACK 0x87", res, err)
+	}
 }

@@ -104,7 +104,7 @@ func (p *Plugin) Close() error { return p.rdb.Close() }
 // AuthOnRegister reads the client's key (then the '*' key) and checks the bcrypt hash.
 func (p *Plugin) AuthOnRegister(ctx context.Context, c *auth.Client) (auth.Decision, *auth.RegisterModifiers) {
 	if dbacl.Skip(c) {
-		return auth.Pass(), nil
+		return dbacl.Refuse(), nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()

@@ -6,6 +6,8 @@ import (
 	"net"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+	"github.com/vernemq-go/vernemq/pkg/topics"
 )
 
 // nullable is VerneMQ's nullify: "" user name or nil password → JSON null.
@@ -65,7 +67,7 @@ func (p *Plugin) AuthOnRegister(ctx context.Context, c *auth.Client) (auth.Decis
 	body["password"] = nullable(string(c.Password), c.Password != nil)
 	if c.ProtocolVersion == 5 {
 		body["clean_start"] = c.CleanStart
-		body["properties"] = map[string]any{}
+		body["properties"] = encodeProps(c.Props)
 	} else {
 		body["clean_session"] = c.CleanStart
 	}
@@ -76,7 +78,7 @@ func (p *Plugin) AuthOnRegister(ctx context.Context, c *auth.Client) (auth.Decis
 	case "error":
 		return refusal(o), nil
 	}
-	m, err := registerModifiers(o.resp.Modifiers)
+	m, err := registerModifiers(hook, o.resp.Modifiers)
 	if err != nil {
 		p.log.Error("webhook returned bad modifiers; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
 		return auth.Deny("invalid_modifiers"), nil
@@ -93,7 +95,7 @@ func (p *Plugin) AuthOnPublish(ctx context.Context, c *auth.Client, pub *auth.Pu
 	body := base(c)
 	body["qos"], body["topic"], body["payload"], body["retain"] = pub.QoS, pub.Topic, pub.Payload, pub.Retain
 	if c.ProtocolVersion == 5 {
-		body["properties"] = map[string]any{}
+		body["properties"] = encodeProps(pub.Props)
 	}
 	o := p.allTillOK(ctx, hook, body, cacheKey(body))
 	switch o.verdict {
@@ -102,7 +104,7 @@ func (p *Plugin) AuthOnPublish(ctx context.Context, c *auth.Client, pub *auth.Pu
 	case "error":
 		return refusal(o), nil
 	}
-	m, err := publishModifiers(o.resp.Modifiers, o.ep.Base64)
+	m, err := publishModifiers(hook, o.resp.Modifiers, o.ep.Base64)
 	if err != nil {
 		p.log.Error("webhook returned bad modifiers; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
 		return auth.Deny("invalid_modifiers"), nil
@@ -111,8 +113,11 @@ func (p *Plugin) AuthOnPublish(ctx context.Context, c *auth.Client, pub *auth.Pu
 }
 
 type wireTopic struct {
-	Topic string `json:"topic"`
-	QoS   int    `json:"qos"`
+	Topic          string `json:"topic"`
+	QoS            int    `json:"qos"`
+	NoLocal        bool   `json:"no_local"`
+	RAP            bool   `json:"rap"`
+	RetainHandling string `json:"retain_handling"`
 }
 
 // AuthOnSubscribe is auth_on_subscribe(_m5); a returned qos 128 rejects that filter.
@@ -122,13 +127,9 @@ func (p *Plugin) AuthOnSubscribe(ctx context.Context, c *auth.Client, topics []a
 		return auth.Pass(), nil
 	}
 	body := base(c)
-	ts := make([]wireTopic, len(topics))
-	for i, t := range topics {
-		ts[i] = wireTopic{Topic: t.Filter, QoS: int(t.QoS)}
-	}
-	body["topics"] = ts
+	body["topics"] = subTopics(topics, c.ProtocolVersion == 5)
 	if c.ProtocolVersion == 5 {
-		body["properties"] = map[string]any{}
+		body["properties"] = encodeProps(c.Props)
 	}
 	o := p.allTillOK(ctx, hook, body, cacheKey(body))
 	switch o.verdict {
@@ -140,7 +141,8 @@ func (p *Plugin) AuthOnSubscribe(ctx context.Context, c *auth.Client, topics []a
 	raw := o.resp.Topics // v3: top-level "topics"
 	if c.ProtocolVersion == 5 {
 		var m struct {
-			Topics json.RawMessage `json:"topics"`
+			Topics     json.RawMessage `json:"topics"`
+			Properties json.RawMessage `json:"properties"`
 		}
 		if len(o.resp.Modifiers) > 0 {
 			if err := json.Unmarshal(o.resp.Modifiers, &m); err != nil {
@@ -164,7 +166,14 @@ func (p *Plugin) AuthOnSubscribe(ctx context.Context, c *auth.Client, topics []a
 		if t.QoS >= 0 && t.QoS <= 2 {
 			q = byte(t.QoS)
 		}
-		out = append(out, auth.Topic{Filter: t.Topic, QoS: q})
+		at := auth.Topic{Filter: t.Topic, QoS: q, NoLocal: t.NoLocal, RetainAsPublished: t.RAP}
+		switch t.RetainHandling {
+		case "send_if_new_sub":
+			at.RetainHandling = 1
+		case "dont_send":
+			at.RetainHandling = 2
+		}
+		out = append(out, at)
 	}
 	return auth.Allow(), out
 }
@@ -178,7 +187,7 @@ func (p *Plugin) OnRegister(ctx context.Context, c *auth.Client) {
 	body := base(c)
 	body["peer_addr"], body["peer_port"] = peer(c)
 	if c.ProtocolVersion == 5 {
-		body["properties"] = map[string]any{}
+		body["properties"] = encodeProps(c.Props)
 	}
 	p.notify(ctx, hook, body)
 }
@@ -191,6 +200,9 @@ func (p *Plugin) OnPublish(ctx context.Context, c *auth.Client, pub *auth.Publis
 	}
 	body := base(c)
 	body["qos"], body["topic"], body["payload"], body["retain"] = pub.QoS, pub.Topic, pub.Payload, pub.Retain
+	if c.ProtocolVersion == 5 {
+		body["properties"] = encodeProps(pub.Props)
+	}
 	p.notify(ctx, hook, body)
 }
 
@@ -201,12 +213,62 @@ func (p *Plugin) OnSubscribe(ctx context.Context, c *auth.Client, topics []auth.
 		return
 	}
 	body := base(c)
-	ts := make([]wireTopic, len(topics))
-	for i, t := range topics {
-		ts[i] = wireTopic{Topic: t.Filter, QoS: int(t.QoS)}
+	body["topics"] = subTopics(topics, c.ProtocolVersion == 5)
+	if c.ProtocolVersion == 5 {
+		body["properties"] = encodeProps(c.Props)
 	}
-	body["topics"] = ts
 	p.notify(ctx, hook, body)
+}
+
+// OnUnsubscribe is on_unsubscribe(_m5): all_till_ok; an ok answer may rewrite the
+// filters ("topics" at the top level, in "modifiers" for _m5). A refusal or a failed
+// call leaves the filters unchanged: VerneMQ unsubscribes them anyway.
+func (p *Plugin) OnUnsubscribe(ctx context.Context, c *auth.Client, filters []string) (auth.Decision, []string) {
+	hook := hookName("on_unsubscribe", c.ProtocolVersion)
+	if len(p.endpoints(hook)) == 0 {
+		return auth.Pass(), nil
+	}
+	body := base(c)
+	body["topics"] = filters
+	if c.ProtocolVersion == 5 {
+		body["properties"] = encodeProps(c.Props)
+	}
+	o := p.allTillOK(ctx, hook, body, "")
+	switch o.verdict {
+	case "next":
+		return auth.Pass(), nil
+	case "error":
+		return refusal(o), nil
+	}
+	raw := o.resp.Topics
+	if c.ProtocolVersion == 5 {
+		var m struct {
+			Topics     json.RawMessage `json:"topics"`
+			Properties json.RawMessage `json:"properties"`
+		}
+		if len(o.resp.Modifiers) > 0 && string(o.resp.Modifiers) != "null" {
+			if err := json.Unmarshal(o.resp.Modifiers, &m); err != nil {
+				p.log.Error("webhook returned bad modifiers; unsubscribing unchanged", "hook", hook, "endpoint", o.ep.URL, "err", err)
+				return auth.Deny("invalid_modifiers"), nil
+			}
+		}
+		raw = m.Topics
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return auth.Allow(), nil
+	}
+	var fs []string
+	if err := json.Unmarshal(raw, &fs); err != nil {
+		p.log.Error("webhook returned bad topics; unsubscribing unchanged", "hook", hook, "endpoint", o.ep.URL, "err", err)
+		return auth.Deny("invalid_modifiers"), nil
+	}
+	for _, f := range fs {
+		if err := topics.ValidateFilter(f, 0); err != nil {
+			p.log.Error("webhook returned an invalid topic filter; unsubscribing unchanged", "hook", hook, "endpoint", o.ep.URL, "filter", f, "err", err)
+			return auth.Deny("invalid_modifiers"), nil
+		}
+	}
+	return auth.Allow(), fs
 }
 
 func (p *Plugin) idHook(ctx context.Context, hook string, id auth.SubscriberID) {
@@ -244,4 +306,66 @@ func (p *Plugin) OnOfflineMessage(ctx context.Context, id auth.SubscriberID, pub
 	}
 	p.notify(ctx, hook, map[string]any{"mountpoint": id.Mountpoint, "client_id": id.ClientID,
 		"qos": pub.QoS, "topic": pub.Topic, "payload": pub.Payload, "retain": pub.Retain})
+}
+
+// OnDeliver is on_deliver(_m5): all_till_ok before a message goes out to the client;
+// an ok answer may rewrite the topic and the payload (v3), and the properties (_m5).
+// A refusal or a failed call delivers the message unchanged, as VerneMQ.
+func (p *Plugin) OnDeliver(ctx context.Context, c *auth.Client, pub *auth.Publish) (auth.Decision, *auth.PublishModifiers) {
+	hook := hookName("on_deliver", c.ProtocolVersion)
+	if len(p.endpoints(hook)) == 0 {
+		return auth.Pass(), nil
+	}
+	body := base(c)
+	body["qos"], body["topic"], body["payload"], body["retain"] = pub.QoS, pub.Topic, pub.Payload, pub.Retain
+	body["properties"] = encodeProps(pub.Props) // on_deliver/7 has them for every protocol
+	o := p.allTillOK(ctx, hook, body, "")
+	switch o.verdict {
+	case "next":
+		return auth.Pass(), nil
+	case "error":
+		return refusal(o), nil
+	}
+	m, err := publishModifiers(hook, o.resp.Modifiers, o.ep.Base64)
+	if err != nil {
+		p.log.Error("webhook returned bad modifiers; delivering unchanged", "hook", hook, "endpoint", o.ep.URL, "err", err)
+		return auth.Deny("invalid_modifiers"), nil
+	}
+	return auth.Allow(), m
+}
+
+// WantsHook tells the chain whether an endpoint is registered for hook or its _m5 twin.
+func (p *Plugin) WantsHook(hook string) bool {
+	return len(p.endpoints(hook)) > 0 || len(p.endpoints(hook+"_m5")) > 0
+}
+
+// OnAuth is on_auth_m5: body {"username","mountpoint","client_id","properties"} with the
+// CONNECT's or AUTH's properties (p_authentication_method, p_authentication_data in base64,
+// ...); an ok answer carries "modifiers": {"properties": {"p_authentication_method",
+// "p_authentication_data" (base64), "p_reason_string"}, "reason_code": 0 (success) or 24
+// (0x18, continue_authentication)}.
+func (p *Plugin) OnAuth(ctx context.Context, c *auth.Client, a *auth.AuthRequest) (auth.Decision, *auth.AuthResult) {
+	hook := "on_auth_m5"
+	if len(p.endpoints(hook)) == 0 {
+		return auth.Pass(), nil
+	}
+	body := base(c)
+	props := c.Props
+	if props == nil {
+		props = &packets.Properties{AuthMethod: a.Method, AuthData: a.Data}
+	}
+	body["properties"] = encodeProps(props)
+	o := p.allTillOK(ctx, hook, body, "")
+	switch o.verdict {
+	case "next":
+		return auth.Pass(), nil
+	case "error":
+		return refusal(o), nil
+	}
+	res, err := authModifiers(o.resp.Modifiers)
+	if err != nil {
+		p.log.Error("webhook returned bad modifiers; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
+		return auth.Deny("invalid_modifiers"), nil
+	}
+	return auth.Allow(), res
 }

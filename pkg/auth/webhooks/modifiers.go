@@ -4,14 +4,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
 // registerModifiers decodes auth_on_register(_m5) modifiers. Unknown keys
 // are an error, as vmq_plugin_util:check_modifiers refuses them.
-func registerModifiers(raw json.RawMessage) (*auth.RegisterModifiers, error) {
+func registerModifiers(hook string, raw json.RawMessage) (*auth.RegisterModifiers, error) {
 	kv, err := modifierObject(raw)
 	if kv == nil || err != nil {
 		return nil, err
@@ -77,7 +79,18 @@ func registerModifiers(raw json.RawMessage) (*auth.RegisterModifiers, error) {
 		case "request_problem_info":
 			m.RequestProblemInfo, err = ptr[bool](v)
 		case "properties":
-			// v5 connack properties are not forwarded here.
+			if hook != "auth_on_register_m5" {
+				return nil, fmt.Errorf("properties are an auth_on_register_m5 modifier")
+			}
+			var pr *packets.Properties
+			if pr, err = decodeProps(hook, v); err == nil {
+				if pr.SessionExpiry != nil {
+					m.SessionExpiryInterval = pr.SessionExpiry
+				}
+				for _, u := range pr.User {
+					m.UserProperties = append(m.UserProperties, auth.UserProperty{Key: u.Key, Value: u.Value})
+				}
+			}
 		default:
 			return nil, fmt.Errorf("unknown auth_on_register modifier %q", k)
 		}
@@ -91,15 +104,21 @@ func registerModifiers(raw json.RawMessage) (*auth.RegisterModifiers, error) {
 	return m, nil
 }
 
-// publishModifiers decodes auth_on_publish(_m5) modifiers; the payload is
-// base64 when the endpoint has base64encode on.
-func publishModifiers(raw json.RawMessage, b64 bool) (*auth.PublishModifiers, error) {
+// publishModifiers decodes auth_on_publish(_m5) and on_deliver(_m5) modifiers; the
+// payload is base64 when the endpoint has base64encode on. on_deliver may change only
+// the topic, the payload and (m5) the properties, as vmq_plugin_util allows.
+func publishModifiers(hook string, raw json.RawMessage, b64 bool) (*auth.PublishModifiers, error) {
 	kv, err := modifierObject(raw)
 	if kv == nil || err != nil {
 		return nil, err
 	}
 	m := &auth.PublishModifiers{}
+	deliver := strings.HasPrefix(hook, "on_deliver")
 	for k, v := range kv {
+		if deliver && k != "topic" && k != "payload" && (k != "properties" || hook != "on_deliver_m5") {
+			return nil, fmt.Errorf("unknown %s modifier %q (allowed: topic, payload%s)", hook, k,
+				map[bool]string{true: ", properties"}[hook == "on_deliver_m5"])
+		}
 		switch k {
 		case "topic":
 			m.Topic, err = ptr[string](v)
@@ -137,9 +156,12 @@ func publishModifiers(raw json.RawMessage, b64 bool) (*auth.PublishModifiers, er
 		case "response_topic":
 			m.ResponseTopic, err = ptr[string](v)
 		case "properties":
-			// v5 properties beyond the ones above are not forwarded.
+			if !strings.HasSuffix(hook, "_m5") {
+				return nil, fmt.Errorf("properties are a %s_m5 modifier", hook)
+			}
+			m.Props, err = decodeProps(hook, v)
 		default:
-			return nil, fmt.Errorf("unknown auth_on_publish modifier %q", k)
+			return nil, fmt.Errorf("unknown %s modifier %q", hook, k)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("modifier %s: %w", k, err)
@@ -178,4 +200,44 @@ func modifierObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
 		return nil, nil
 	}
 	return kv, nil
+}
+
+// authModifiers decodes on_auth_m5 modifiers: properties and reason_code (0 or
+// "success"; 24 or "continue_authentication"), as vmq_plugin_util allows them.
+func authModifiers(raw json.RawMessage) (*auth.AuthResult, error) {
+	kv, err := modifierObject(raw)
+	if err != nil {
+		return nil, err
+	}
+	res := &auth.AuthResult{}
+	for k, v := range kv {
+		switch k {
+		case "properties":
+			pr, err := decodeProps("on_auth_m5", v)
+			if err != nil {
+				return nil, err
+			}
+			res.Method, res.Data, res.ReasonString = pr.AuthMethod, pr.AuthData, pr.ReasonString
+		case "reason_code":
+			var n json.Number
+			var s string
+			switch {
+			case json.Unmarshal(v, &n) == nil:
+				switch n.String() {
+				case "0":
+				case "24":
+					res.Continue = true
+				default:
+					return nil, fmt.Errorf("reason_code %s: want 0 (success) or 24 (continue_authentication)", n)
+				}
+			case json.Unmarshal(v, &s) == nil && (s == "success" || s == "continue_authentication"):
+				res.Continue = s == "continue_authentication"
+			default:
+				return nil, fmt.Errorf("reason_code %s: want 0 (success) or 24 (continue_authentication)", v)
+			}
+		default:
+			return nil, fmt.Errorf("unknown on_auth_m5 modifier %q (allowed: properties, reason_code)", k)
+		}
+	}
+	return res, nil
 }

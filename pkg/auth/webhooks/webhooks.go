@@ -54,16 +54,19 @@ type Plugin struct {
 	client *http.Client
 	cache  *cache
 
-	mu    sync.RWMutex
-	hooks map[string][]Endpoint
+	mu       sync.RWMutex
+	hooks    map[string][]Endpoint
+	onChange func() // told after each Add/Remove (the chain's Refresh)
 }
 
 // Hooks lists the hooks an endpoint may be registered for.
+// It is VerneMQ's list (vmq_webhooks.schema, `webhooks register`): every one is served.
 var Hooks = []string{
 	"auth_on_register", "auth_on_publish", "auth_on_subscribe", "on_register", "on_publish",
-	"on_subscribe", "on_offline_message", "on_client_wakeup", "on_client_offline", "on_client_gone",
-	"on_session_expired", "auth_on_register_m5", "auth_on_publish_m5", "auth_on_subscribe_m5",
-	"on_register_m5", "on_publish_m5", "on_subscribe_m5",
+	"on_subscribe", "on_unsubscribe", "on_deliver", "on_offline_message", "on_client_wakeup",
+	"on_client_offline", "on_client_gone", "on_session_expired",
+	"auth_on_register_m5", "auth_on_publish_m5", "auth_on_subscribe_m5", "on_register_m5",
+	"on_publish_m5", "on_subscribe_m5", "on_unsubscribe_m5", "on_deliver_m5", "on_auth_m5",
 }
 
 // New builds the plugin with the conf endpoints, ordered by name.
@@ -123,27 +126,44 @@ func (p *Plugin) Add(e Endpoint) error {
 		e.ResponseTimeout = 5 * time.Second
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for _, o := range p.hooks[e.Hook] {
 		if o.URL == e.URL {
+			p.mu.Unlock()
 			return fmt.Errorf("endpoint %s is already registered for %s", e.URL, e.Hook)
 		}
 	}
 	p.hooks[e.Hook] = append(slices.Clone(p.hooks[e.Hook]), e)
+	fn := p.onChange
+	p.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
 	return nil
+}
+
+// OnChange sets fn to be called after each registration change (for the chain's Refresh).
+func (p *Plugin) OnChange(fn func()) {
+	p.mu.Lock()
+	p.onChange = fn
+	p.mu.Unlock()
 }
 
 // Remove deregisters an endpoint from a hook (`vmq-admin webhooks deregister`).
 func (p *Plugin) Remove(hook, endpoint string) bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	eps := p.hooks[hook]
 	i := slices.IndexFunc(eps, func(e Endpoint) bool { return e.URL == endpoint })
 	if i < 0 {
+		p.mu.Unlock()
 		return false
 	}
 	p.hooks[hook] = slices.Delete(slices.Clone(eps), i, i+1)
 	p.cache.dropEndpoint(endpoint)
+	fn := p.onChange
+	p.mu.Unlock()
+	if fn != nil {
+		fn() // outside p.mu: the chain's Refresh asks WantsHook
+	}
 	return true
 }
 

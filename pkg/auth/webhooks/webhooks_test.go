@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
 // hookServer answers like a user's webhook service and records requests.
@@ -253,5 +255,67 @@ func TestMaxAge(t *testing.T) {
 		if got := maxAge(in); got != want {
 			t.Errorf("maxAge(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+// VerneMQ's property encoding: p_* names, user properties and auth data in base64.
+func TestPropertiesEncoding(t *testing.T) {
+	one, exp := byte(1), uint32(60)
+	in := &packets.Properties{PayloadFormat: &one, SessionExpiry: &exp, ContentType: "ct", CorrelationData: []byte("cd"),
+		AuthMethod: "SCRAM", AuthData: []byte("ad"), SubscriptionIDs: []uint32{1, 2},
+		User: []packets.UserProperty{{Key: "k1", Value: "v1"}, {Key: "k1", Value: "v2"}}}
+	b, _ := json.Marshal(encodeProps(in))
+	want := `{"p_authentication_data":"YWQ=","p_authentication_method":"SCRAM","p_content_type":"ct","p_correlation_data":"cd",` +
+		`"p_payload_format_indicator":"utf8","p_session_expiry_interval":60,"p_subscription_id":[1,2],` +
+		`"p_user_property":[{"key":"azE=","val":"djE="},{"key":"azE=","val":"djI="}]}`
+	if string(b) != want {
+		t.Fatalf("encodeProps:\n got %s\nwant %s", b, want)
+	}
+	if b, _ := json.Marshal(encodeProps(nil)); string(b) != "{}" {
+		t.Fatalf("no properties: %s, want {}", b)
+	}
+	p, err := decodeProps("auth_on_publish_m5", json.RawMessage(`{"p_user_property":[{"key":"azE=","val":"djE="}],`+
+		`"p_payload_format_indicator":"utf8","p_content_type":"x","p_message_expiry_interval":5}`))
+	if err != nil || len(p.User) != 1 || p.User[0] != (packets.UserProperty{Key: "k1", Value: "v1"}) ||
+		*p.PayloadFormat != 1 || p.ContentType != "x" || *p.MessageExpiry != 5 {
+		t.Fatalf("decodeProps: %+v %v", p, err)
+	}
+	// Each hook allows its own set, as vmq_plugin_util:check_modifiers.
+	for _, bad := range []struct{ hook, props string }{
+		{"on_deliver_m5", `{"p_message_expiry_interval":5}`},
+		{"auth_on_publish_m5", `{"p_session_expiry_interval":5}`},
+		{"auth_on_publish_m5", `{"p_user_property":[{"key":"not base64!","val":"djE="}]}`},
+		{"auth_on_publish_m5", `{"p_payload_format_indicator":"latin1"}`},
+	} {
+		if _, err := decodeProps(bad.hook, json.RawMessage(bad.props)); err == nil {
+			t.Errorf("%s accepted %s", bad.hook, bad.props)
+		}
+	}
+	if _, err := publishModifiers("on_deliver", json.RawMessage(`{"qos":1}`), true); err == nil {
+		t.Error("on_deliver accepted a qos modifier (VerneMQ allows topic and payload only)")
+	}
+	if _, err := publishModifiers("on_deliver", json.RawMessage(`{"properties":{}}`), true); err == nil {
+		t.Error("on_deliver (v3) accepted properties")
+	}
+}
+
+func TestUnsubscribeRewrite(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Header.Get("vernemq-hook") {
+		case "on_unsubscribe":
+			io.WriteString(w, `{"result":"ok","topics":["rewritten/topic","another/#"]}`)
+		case "on_unsubscribe_m5":
+			io.WriteString(w, `{"result":"ok","modifiers":{"topics":["rewritten/topic"]}}`)
+		}
+	}))
+	defer srv.Close()
+	p := newPlugin(t, srv.URL, "on_unsubscribe", "on_unsubscribe_m5")
+	d, fs := p.OnUnsubscribe(context.Background(), &auth.Client{ClientID: "c", ProtocolVersion: 4}, []string{"a/b"})
+	if d.Result != auth.OK || strings.Join(fs, ",") != "rewritten/topic,another/#" {
+		t.Fatalf("on_unsubscribe: %+v %v", d, fs)
+	}
+	d, fs = p.OnUnsubscribe(context.Background(), &auth.Client{ClientID: "c", ProtocolVersion: 5}, []string{"a/b"})
+	if d.Result != auth.OK || strings.Join(fs, ",") != "rewritten/topic" {
+		t.Fatalf("on_unsubscribe_m5: %+v %v", d, fs)
 	}
 }

@@ -89,16 +89,28 @@ func Check(t *testing.T, p Plugin) {
 	}
 
 	alice := client("", "c1", "alice", "secret")
-	wantResult(t, "publish before login", first(pub(alice, "a/alice/b", 0, "x", false)), auth.Next)
+	wantResult(t, "publish before login", first(pub(alice, "a/alice/b", 0, "x", false)), auth.Error)
+	wantResult(t, "subscribe before login", first(sub(alice, auth.Topic{Filter: "a/y/x"})), auth.Error)
 	wantResult(t, "correct login", reg(alice), auth.OK)
 	d := reg(client("", "c1", "alice", "wrong"))
 	wantResult(t, "wrong password", d, auth.Error)
 	if d.Reason != auth.ReasonInvalidCredentials {
 		t.Fatalf("wrong password reason %q, want %q", d.Reason, auth.ReasonInvalidCredentials)
 	}
-	wantResult(t, "unknown user", reg(client("", "c1", "bob", "secret")), auth.Next)
-	wantResult(t, "no password", reg(client("", "c1", "alice", "")), auth.Next)
-	wantResult(t, "wrong mountpoint", reg(client("mpX", "c1", "alice", "secret")), auth.Next)
+	// Every login VerneMQ's scripts cannot match is refused with invalid_credentials (they
+	// return false): the chain stops there, no later plugin may admit the client.
+	for what, c := range map[string]*auth.Client{
+		"unknown user":       client("", "c1", "bob", "secret"),
+		"no password":        client("", "c1", "alice", ""),
+		"no user name":       client("", "c1", "", "secret"),
+		"wrong mountpoint":   client("mpX", "c1", "alice", "secret"),
+		"client id mismatch": client("", "c-other", "alice", "special"), // c-special's password, another client id
+	} {
+		d := reg(c)
+		if d.Result != auth.Error || d.Reason != auth.ReasonInvalidCredentials {
+			t.Fatalf("%s: got %v (%s), want error %s", what, d.Result, d.Reason, auth.ReasonInvalidCredentials)
+		}
+	}
 
 	// Publish ACL: pattern with %u, max_qos, max_payload_size, allowed_retain.
 	wantResult(t, "publish a/alice/b qos1", first(pub(alice, "a/alice/b", 1, "x", false)), auth.OK)
@@ -146,7 +158,7 @@ func Check(t *testing.T, p Plugin) {
 
 	// Forget evicts the cached ACLs.
 	p.Forget("", "c1")
-	wantResult(t, "publish after forget", first(pub(alice, "a/alice/b", 0, "x", false)), auth.Next)
+	wantResult(t, "publish after forget", first(pub(alice, "a/alice/b", 0, "x", false)), auth.Error)
 }
 
 func first[A, B any](a A, _ B) A { return a }
