@@ -133,15 +133,7 @@ func TestHAProxySendsProxyProtocol(t *testing.T) {
 	l, rec := start(t, Options{Type: "tcp", ProxyProtocol: true, ProxyProtocolUseCNAsUsername: true})
 
 	crt := filepath.Join(p.dir, "haproxy-server.pem")
-	certPEM, err := os.ReadFile(p.serverCert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM, err := os.ReadFile(p.serverKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(crt, append(certPEM, keyPEM...), 0o600); err != nil {
+	if err := p.server.WriteBundle(crt); err != nil {
 		t.Fatal(err)
 	}
 	env := haproxyEnv{

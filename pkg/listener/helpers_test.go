@@ -2,21 +2,16 @@ package listener
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/testpki"
 )
 
 // pki is a test CA with server, client, revoked-client and intermediate-signed
@@ -24,148 +19,47 @@ import (
 type pki struct {
 	dir                                        string
 	caFile, crlFile, serverCert, serverKey     string
-	ca                                         *x509.Certificate
-	caKey                                      *ecdsa.PrivateKey
+	ca                                         *testpki.CA
+	server                                     *testpki.Cert
 	client, revoked, viaIntermediate, stranger tls.Certificate
 	viaTwoIntermediates                        tls.Certificate
 	clientCertFile, clientKeyFile              string
 }
 
-var serial int64 = 100
-
-func nextSerial() *big.Int { serial++; return big.NewInt(serial) }
-
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func makeCA(t *testing.T, cn string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber:          nextSerial(),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, key
-}
-
-// leaf issues a server (isServer) or client certificate; chain is appended.
-func leaf(t *testing.T, cn string, isServer bool, ca *x509.Certificate, caKey *ecdsa.PrivateKey, chain ...*x509.Certificate) tls.Certificate {
-	t.Helper()
-	key := newKey(t)
-	tmpl := &x509.Certificate{
-		SerialNumber: nextSerial(),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if isServer {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
-		tmpl.DNSNames = []string{"localhost"}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-	for _, ch := range chain {
-		c.Certificate = append(c.Certificate, ch.Raw)
-	}
-	if c.Leaf, err = x509.ParseCertificate(der); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func writePEM(t *testing.T, path, typ string, blocks ...[]byte) {
-	t.Helper()
-	var out []byte
-	for _, b := range blocks {
-		out = append(out, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b})...)
-	}
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeKey(t *testing.T, path string, key any) {
-	t.Helper()
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, path, "PRIVATE KEY", der)
-}
-
 func newPKI(t *testing.T) *pki {
 	t.Helper()
-	p := &pki{dir: t.TempDir()}
-	p.ca, p.caKey = makeCA(t, "test-root", nil, nil)
-	inter, interKey := makeCA(t, "test-intermediate", p.ca, p.caKey)
-	server := leaf(t, "localhost", true, p.ca, p.caKey)
-	p.client = leaf(t, "device-42", false, p.ca, p.caKey)
-	p.revoked = leaf(t, "revoked-7", false, p.ca, p.caKey)
-	p.viaIntermediate = leaf(t, "deep-1", false, inter, interKey, inter)
-	inter2, inter2Key := makeCA(t, "test-intermediate-2", inter, interKey)
-	p.viaTwoIntermediates = leaf(t, "deep-2", false, inter2, inter2Key, inter2, inter)
-	otherCA, otherKey := makeCA(t, "other-root", nil, nil)
-	p.stranger = leaf(t, "stranger", false, otherCA, otherKey)
+	p := &pki{dir: t.TempDir(), ca: testpki.NewCA("test-root")}
+	inter := p.ca.NewIntermediate("test-intermediate")
+	inter2 := inter.NewIntermediate("test-intermediate-2")
+	server := p.ca.NewServer("localhost")
+	p.server = server
+	client := p.ca.NewClient("device-42")
+	revoked := p.ca.NewClient("revoked-7")
+	p.client, p.revoked = client.TLS(), revoked.TLS()
+	p.viaIntermediate = inter.NewClient("deep-1").TLS()
+	p.viaTwoIntermediates = inter2.NewClient("deep-2").TLS()
+	p.stranger = testpki.NewCA("other-root").NewClient("stranger").TLS()
 
 	p.caFile = filepath.Join(p.dir, "ca.pem")
-	writePEM(t, p.caFile, "CERTIFICATE", p.ca.Raw)
-	p.serverCert = filepath.Join(p.dir, "server.pem")
-	writePEM(t, p.serverCert, "CERTIFICATE", server.Certificate[0])
-	p.serverKey = filepath.Join(p.dir, "server.key")
-	writeKey(t, p.serverKey, server.PrivateKey)
-	p.clientCertFile = filepath.Join(p.dir, "client.pem")
-	writePEM(t, p.clientCertFile, "CERTIFICATE", p.client.Certificate[0])
-	p.clientKeyFile = filepath.Join(p.dir, "client.key")
-	writeKey(t, p.clientKeyFile, p.client.PrivateKey)
-
-	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-		Number:     big.NewInt(1),
-		ThisUpdate: time.Now().Add(-time.Minute),
-		NextUpdate: time.Now().Add(time.Hour),
-		RevokedCertificateEntries: []x509.RevocationListEntry{
-			{SerialNumber: p.revoked.Leaf.SerialNumber, RevocationTime: time.Now().Add(-time.Minute)},
-		},
-	}, p.ca, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p.serverCert, p.serverKey = filepath.Join(p.dir, "server.pem"), filepath.Join(p.dir, "server.key")
+	p.clientCertFile, p.clientKeyFile = filepath.Join(p.dir, "client.pem"), filepath.Join(p.dir, "client.key")
 	p.crlFile = filepath.Join(p.dir, "crl.pem")
-	writePEM(t, p.crlFile, "X509 CRL", crl)
+	for _, err := range []error{
+		p.ca.WriteCert(p.caFile),
+		server.Write(p.serverCert, p.serverKey),
+		client.Write(p.clientCertFile, p.clientKeyFile),
+		p.ca.WriteCRL(p.crlFile, revoked.Serial()),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	return p
 }
 
+// clientTLS trusts the test root for "localhost" and presents cert (nil = none).
 func (p *pki) clientTLS(cert *tls.Certificate) *tls.Config {
-	pool := x509.NewCertPool()
-	pool.AddCert(p.ca)
-	cfg := &tls.Config{RootCAs: pool, ServerName: "localhost"}
+	cfg := p.ca.ClientConfig("localhost", nil)
 	if cert != nil {
 		// Always send it: Go's client would otherwise withhold a certificate
 		// whose issuer the server did not list, hiding the server's check.

@@ -5,14 +5,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"github.com/vernemq-go/vernemq/internal/eventually"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 func sslOptions(p *pki) Options {
@@ -141,7 +141,7 @@ func TestTLSDepth(t *testing.T) {
 		}
 	}
 	// Depth 0 proper (root-signed only) at the chain check.
-	chain := []*x509.Certificate{p.viaIntermediate.Leaf, {}, p.ca}
+	chain := []*x509.Certificate{p.viaIntermediate.Leaf, {}, p.ca.Cert}
 	if err := checkChains([][]*x509.Certificate{chain}, 0, nil); err == nil || !strings.Contains(err.Error(), "depth 0") {
 		t.Fatalf("checkChains depth 0 = %v, want depth error", err)
 	}
@@ -275,17 +275,9 @@ func TestTLSReloadCerts(t *testing.T) {
 	rec.next(t)
 
 	// A new CRL revoking device-42 applies to new connections after reload.
-	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-		Number: big.NewInt(2), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
-		RevokedCertificateEntries: []x509.RevocationListEntry{
-			{SerialNumber: p.revoked.Leaf.SerialNumber, RevocationTime: time.Now()},
-			{SerialNumber: p.client.Leaf.SerialNumber, RevocationTime: time.Now()},
-		},
-	}, p.ca, p.caKey)
-	if err != nil {
+	if err := p.ca.WriteCRL(p.crlFile, p.revoked.Leaf.SerialNumber, p.client.Leaf.SerialNumber); err != nil {
 		t.Fatal(err)
 	}
-	writePEM(t, p.crlFile, "X509 CRL", crl)
 	if err := l.ReloadCerts(); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,16 +20,17 @@ func TestTLSClusterLink(t *testing.T) {
 		t.Skip("starts real node processes")
 	}
 	dir := t.TempDir()
-	ca, err := testpki.NewCA(dir, "cluster")
-	if err != nil {
+	ca := testpki.NewCA("cluster")
+	caFile := filepath.Join(dir, "cluster-ca.pem")
+	if err := ca.WriteCert(caFile); err != nil {
 		t.Fatal(err)
 	}
 	files := func(name string) *[3]string {
-		cert, key, err := ca.Issue(name)
-		if err != nil {
+		cert, key := filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
+		if err := ca.NewPeer(name).Write(cert, key); err != nil {
 			t.Fatal(err)
 		}
-		return &[3]string{cert, key, ca.CertFile}
+		return &[3]string{cert, key, caFile}
 	}
 	a := startNodeAt(t, "tlsA", "tls-cookie", "", placement{tls: files("tlsA")})
 	b := startNodeAt(t, "tlsB", "tls-cookie", a.data, placement{tls: files("tlsB")})
@@ -54,18 +56,7 @@ func TestTLSClusterLink(t *testing.T) {
 		t.Fatalf("the vmqs listener answered with the plain handshake")
 	}
 
-	rogue, err := testpki.NewCA(dir, "rogue")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, kf, err := rogue.Issue("intruder")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.LoadX509KeyPair(cf, kf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := testpki.NewCA("rogue").NewPeer("intruder").TLS()
 	for name, cfg := range map[string]*tls.Config{
 		"no certificate":              {InsecureSkipVerify: true},
 		"a certificate of another CA": {InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}},

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/testpki"
 )
 
 // sslConf is an ssl listener requiring a client certificate of the test CA,
@@ -120,7 +122,7 @@ func TestSIGHUPReloadsCerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := certs.writeCRL(crl, certs.client("device-42").cert); err != nil {
+	if err := certs.writeCRL(crl, certs.client("device-42").Serial()); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
@@ -132,7 +134,7 @@ func TestSIGHUPReloadsCerts(t *testing.T) {
 	}
 	refusedTLS(t, ssl, certs.tlsConfig("device-42"), "device-42 revoked by the reloaded CRL")
 
-	if err := writeAtomic(crt, []byte("garbage\n")); err != nil {
+	if err := testpki.WriteFile(crt, []byte("garbage\n")); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
