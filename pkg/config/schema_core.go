@@ -44,6 +44,8 @@ func coreKeys() []*Key {
 			Doc: "Incoming publishes per second per session; 0 = unlimited."}, 0),
 		rng(&Key{Name: "max_message_size", Type: TypeBytes, Default: "0", Runtime: true, Unit: "bytes",
 			Doc: "Largest accepted incoming PUBLISH; 0 = unlimited (MQTT max 256MB)."}, 0, 268435455),
+		rng(&Key{Name: "max_connect_message_size", Type: TypeBytes, Default: "64KB", Runtime: true, Unit: "bytes",
+			Doc: "Largest packet accepted before CONNECT is accepted (a CONNECT with its will); then max_message_size applies. Not in VerneMQ: it bounds what unauthenticated peers can make the node hold."}, 128, 268435455),
 		atLeast(&Key{Name: "max_subscriptions_per_client", Type: TypeInt, Default: "0", Runtime: true,
 			Doc: "Subscriptions per client; 0 = unlimited."}, 0),
 		{Name: "upgrade_outgoing_qos", Type: TypeBool, Default: "off", Runtime: true,

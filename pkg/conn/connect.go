@@ -21,7 +21,7 @@ import (
 func (c *client) handshake(ctx context.Context) bool {
 	st := c.srv.settings.Load()
 	c.nc.SetReadDeadline(time.Now().Add(st.ConnectTimeout))
-	p, err := packets.ReadPacket(c.br, 0, c.maxSize())
+	p, err := packets.ReadPacket(c.br, 0, c.maxConnectSize())
 	if err != nil {
 		var pe *packets.Error
 		if errors.As(err, &pe) {

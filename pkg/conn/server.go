@@ -23,6 +23,7 @@ import (
 type Settings struct {
 	MaxClientIDSize                   int
 	MaxMessageSize                    int // max_message_size in bytes, 0 = the protocol's maximum
+	MaxConnectSize                    int // max_connect_message_size: the packet size limit until CONNECT is accepted (0 = MaxMessageSize)
 	TopicMaxDepth                     int
 	ReceiveMaxBroker                  uint16
 	TopicAliasMaxBroker               uint16
@@ -42,7 +43,7 @@ type Settings struct {
 func DefaultSettings() Settings {
 	return Settings{
 		MaxClientIDSize: 100, TopicMaxDepth: 10, ReceiveMaxBroker: 65535, TopicAliasMaxBroker: 0,
-		ConnectTimeout: 30 * time.Second, MaxLastWillDelay: -1,
+		ConnectTimeout: 30 * time.Second, MaxConnectSize: 64 << 10, MaxLastWillDelay: -1,
 		ParkIdleAfter: 2 * time.Second,
 	}
 }

@@ -145,6 +145,7 @@ func (n *Node) apply() {
 	st := conn.DefaultSettings()
 	st.MaxClientIDSize = int(c.Int("max_client_id_size"))
 	st.MaxMessageSize = int(c.Bytes("max_message_size"))
+	st.MaxConnectSize = int(c.Bytes("max_connect_message_size"))
 	st.TopicMaxDepth = int(c.Int("topic_max_depth"))
 	st.ReceiveMaxBroker = uint16(c.Int("receive_max_broker"))
 	st.TopicAliasMaxBroker = uint16(c.Int("topic_alias_max_broker"))
