@@ -258,3 +258,8 @@ func (r *raw) expectClosed(d time.Duration, what string) packets.Packet {
 }
 
 func str(s string) *string { return &s }
+
+// freeAddr is a free 127.0.0.1 address for an extra listener.
+func freeAddr(t *testing.T) string { return fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t)) }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }
