@@ -17,10 +17,17 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/cluster"
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/conn"
+	"github.com/vernemq-go/vernemq/pkg/lograte"
 	"github.com/vernemq-go/vernemq/pkg/metrics"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/poller"
 	"github.com/vernemq-go/vernemq/pkg/store"
+)
+
+// Repeated log lines that clients or peers can cause: 10 of each message per 10 s.
+const (
+	edgeLogBurst  = 10
+	edgeLogWindow = 10 * time.Second
 )
 
 // Node is one running broker.
@@ -33,6 +40,10 @@ type Node struct {
 	Auth    *auth.Chain
 	Server  *conn.Server
 	Store   *store.Store
+
+	// edgeLog logs what clients and other nodes can trigger at will (refused logins and
+	// connections, bad packets): each message at most edgeLogBurst times per edgeLogWindow.
+	edgeLog *slog.Logger
 
 	mu        sync.Mutex
 	listeners []*mqttListener
@@ -47,6 +58,7 @@ type Node struct {
 // New builds a node from cfg; nothing listens until Start.
 func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	n := &Node{Cfg: cfg, Log: log, Reg: metrics.NewRegistry()}
+	n.edgeLog = slog.New(lograte.New(log.Handler(), edgeLogBurst, edgeLogWindow))
 	n.Metrics = metrics.NewBroker(n.Reg)
 	st, err := openStore(cfg, log)
 	if err != nil {
@@ -54,8 +66,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	}
 	n.Store = st
 	n.Broker = broker.New(broker.Options{Node: cfg.String("nodename"), Metrics: n.Metrics, Log: log, Store: st})
-	n.Auth = auth.NewChain(func() bool { return cfg.Bool("allow_anonymous") }, log)
-	n.Server = conn.NewServer(n.Broker, n.Auth, n.Metrics, log, conn.DefaultSettings())
+	n.Auth = auth.NewChain(func() bool { return cfg.Bool("allow_anonymous") }, n.edgeLog)
+	n.Server = conn.NewServer(n.Broker, n.Auth, n.Metrics, n.edgeLog, conn.DefaultSettings())
 	n.wireHooks()
 	n.apply()
 	cfg.OnChange(func(key, value string) {
