@@ -44,6 +44,8 @@ func coreKeys() []*Key {
 			Doc: "Incoming publishes per second per session; 0 = unlimited."}, 0),
 		rng(&Key{Name: "max_message_size", Type: TypeBytes, Default: "0", Runtime: true, Unit: "bytes",
 			Doc: "Largest accepted incoming PUBLISH; 0 = unlimited (MQTT max 256MB)."}, 0, 268435455),
+		{Name: "session_binding", Type: TypeBool, Default: "off", Runtime: true,
+			Doc: "A session belongs to the user name (within its mountpoint) that created it: a client of another user with the same client id is refused (not authorized) instead of taking the session over, and a resumed session's subscriptions are authorized again. Not in VerneMQ (off there)."},
 		rng(&Key{Name: "max_connect_message_size", Type: TypeBytes, Default: "64KB", Runtime: true, Unit: "bytes",
 			Doc: "Largest packet accepted before CONNECT is accepted (a CONNECT with its will); then max_message_size applies. Not in VerneMQ: it bounds what unauthenticated peers can make the node hold."}, 128, 268435455),
 		atLeast(&Key{Name: "max_subscriptions_per_client", Type: TypeInt, Default: "0", Runtime: true,

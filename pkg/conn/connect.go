@@ -151,6 +151,15 @@ func (c *client) handshake(ctx context.Context) bool {
 	}
 
 	id := topics.SubscriberID{Mountpoint: c.mountpoint, ClientID: ac.ClientID}
+	if st.SessionBinding {
+		if !c.ownsSession(id, username) {
+			c.refuse(packets.NotAuthorized, "the client id's session belongs to another user")
+			return false
+		}
+		if !cleanStart {
+			c.reauthorizeSubs(ctx, id) // before the CONNACK: nothing flows through a stale grant
+		}
+	}
 	req := broker.ConnectRequest{
 		ID: id, CleanStart: cleanStart, Persistent: persistent, Expiry: expiry, Link: c,
 		Info: session.Info{

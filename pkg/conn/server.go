@@ -37,6 +37,7 @@ type Settings struct {
 	MaxLastWillDelay                  int64         // seconds, < 0 = as the client asks
 	ParkIdleAfter                     time.Duration // idle time after which a reader parks (0 = never)
 	MaxKeepAlive                      uint16        // max_keepalive in seconds: cap on the client keep alive, 0 = none
+	SessionBinding                    bool          // session_binding: a session belongs to the user name that created it
 }
 
 // DefaultSettings are VerneMQ's defaults.

@@ -171,6 +171,7 @@ func (n *Node) apply() {
 	st.MaxLastWillDelay = willCap
 	st.ParkIdleAfter = c.Duration("park_idle_connections_after")
 	st.MaxKeepAlive = uint16(c.Duration("max_keepalive") / time.Second)
+	st.SessionBinding = c.Bool("session_binding")
 	n.Server.SetSettings(st)
 }
 
