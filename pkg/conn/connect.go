@@ -85,6 +85,10 @@ func (c *client) handshake(ctx context.Context) bool {
 		Peer: c.peer.Addr, ProtocolVersion: cp.ProtocolLevel, CleanStart: cp.CleanStart,
 		Listener: c.peer.Listener, CN: c.peer.CN,
 	}
+	if th := c.srv.Throttle; th != nil && th.Blocked(c.peer.Addr, time.Now()) {
+		c.refuse(packets.ConnectionRateExceeded, "too many failed logins from this address; try later")
+		return false
+	}
 	dec, mods := c.srv.Auth.Register(ctx, ac, c.peer.AllowAnonymousOverride)
 	if dec.Result != auth.OK {
 		code := packets.NotAuthorized
@@ -92,6 +96,12 @@ func (c *client) handshake(ctx context.Context) bool {
 			code = packets.ReasonCode(dec.Code)
 		} else if dec.Reason == auth.ReasonInvalidCredentials {
 			code = packets.BadUsernameOrPassword
+		}
+		if st.UniformAuthFailure && code == packets.BadUsernameOrPassword {
+			code = packets.NotAuthorized // unknown user and wrong password answer alike
+		}
+		if c.srv.Throttle != nil {
+			c.srv.Throttle.Fail(c.peer.Addr, time.Now())
 		}
 		c.srv.Log.Info("connection refused", "client_id", clientID, "peer", c.peer.Addr, "user", username, "reason", dec.Reason)
 		c.refuse(code, dec.Reason)

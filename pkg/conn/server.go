@@ -38,6 +38,7 @@ type Settings struct {
 	ParkIdleAfter                     time.Duration // idle time after which a reader parks (0 = never)
 	MaxKeepAlive                      uint16        // max_keepalive in seconds: cap on the client keep alive, 0 = none
 	SessionBinding                    bool          // session_binding: a session belongs to the user name that created it
+	UniformAuthFailure                bool          // uniform_auth_failure: every refused login is "not authorized"
 }
 
 // DefaultSettings are VerneMQ's defaults.
@@ -75,6 +76,9 @@ type Server struct {
 	// "unsubscribe") may proceed now; a cluster in a netsplit refuses those whose
 	// allow_*_during_netsplit is off. Nil allows everything (a single node).
 	Allowed func(op string) bool
+
+	// Throttle counts failed logins per source and refuses sources over failed_login_limit; nil = none.
+	Throttle *auth.Throttle
 
 	settings atomic.Pointer[Settings]
 	mu       sync.Mutex

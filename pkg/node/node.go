@@ -68,6 +68,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	n.Broker = broker.New(broker.Options{Node: cfg.String("nodename"), Metrics: n.Metrics, Log: log, Store: st})
 	n.Auth = auth.NewChain(func() bool { return cfg.Bool("allow_anonymous") }, n.edgeLog)
 	n.Server = conn.NewServer(n.Broker, n.Auth, n.Metrics, n.edgeLog, conn.DefaultSettings())
+	n.Server.Throttle = auth.NewThrottle()
+	n.Reg.Gauge("client_failed_logins", "Logins refused by the auth chain (every source).", nil).Func(func() int64 { return int64(n.Server.Throttle.Failed.Load()) })
+	n.Reg.Gauge("client_failed_login_throttled", "CONNECTs refused because their source reached failed_login_limit.", nil).Func(func() int64 { return int64(n.Server.Throttle.Throttled.Load()) })
 	n.wireHooks()
 	n.apply()
 	cfg.OnChange(func(key, value string) {
@@ -172,6 +175,8 @@ func (n *Node) apply() {
 	st.ParkIdleAfter = c.Duration("park_idle_connections_after")
 	st.MaxKeepAlive = uint16(c.Duration("max_keepalive") / time.Second)
 	st.SessionBinding = c.Bool("session_binding")
+	st.UniformAuthFailure = c.Bool("uniform_auth_failure")
+	n.Server.Throttle.Set(int(c.Int("failed_login_limit")), c.Duration("failed_login_window"))
 	n.Server.SetSettings(st)
 }
 
