@@ -10,7 +10,7 @@ import (
 	"github.com/pires/go-proxyproto/tlvparse"
 )
 
-func proxyHeader(t *testing.T, version byte, src string, cn string, verified bool) *proxyproto.Header {
+func proxyHeader(t testing.TB, version byte, src string, cn string, verified bool) *proxyproto.Header {
 	t.Helper()
 	var verify uint32
 	if !verified {
@@ -20,7 +20,7 @@ func proxyHeader(t *testing.T, version byte, src string, cn string, verified boo
 }
 
 // proxySSLHeader is a PROXY header with an SSL TLV of the given client bits, verify result and CN.
-func proxySSLHeader(t *testing.T, version byte, src string, cn string, client uint8, verify uint32) *proxyproto.Header {
+func proxySSLHeader(t testing.TB, version byte, src string, cn string, client uint8, verify uint32) *proxyproto.Header {
 	t.Helper()
 	h := proxyproto.HeaderProxyFromAddrs(version,
 		mustTCPAddr(t, src), mustTCPAddr(t, "192.0.2.1:1883"))
@@ -44,7 +44,7 @@ func proxySSLHeader(t *testing.T, version byte, src string, cn string, client ui
 	return h
 }
 
-func mustTCPAddr(t *testing.T, s string) *net.TCPAddr {
+func mustTCPAddr(t testing.TB, s string) *net.TCPAddr {
 	t.Helper()
 	a, err := net.ResolveTCPAddr("tcp", s)
 	if err != nil {
