@@ -87,6 +87,7 @@ func TestHTTPAPIKeyScopes(t *testing.T) {
 // at once and counts them, and closes a client that never finishes its request headers
 // (10 s); a second listener and MQTT keep serving meanwhile.
 func TestHTTPFloodAndSlowloris(t *testing.T) {
+	t.Parallel() // waits on timeouts; its own node
 	scrape := freeAddr(t)
 	n := startNode(t, map[string]string{
 		"listener.http.default.max_connections": "20",

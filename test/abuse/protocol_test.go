@@ -94,6 +94,7 @@ func TestMalformedPackets(t *testing.T) {
 // TestConnectionFlood: beyond max_connections new connections are closed at accept and
 // counted; the node keeps serving the ones it holds and new ones once the flood is gone.
 func TestConnectionFlood(t *testing.T) {
+	t.Parallel() // waits on timeouts; its own node
 	n := startNode(t, map[string]string{"listener.tcp.default.max_connections": "50"}, nil)
 	conns := openMany(t, n.addr, 300, func(net.Conn) error { return nil })
 	closed := 0
@@ -131,6 +132,7 @@ func TestConnectionFlood(t *testing.T) {
 // its connection past its keep alive (1.5 × keep alive, plus the node's slack): the deadline
 // is set at packet boundaries, so bytes inside a packet do not extend it.
 func TestSlowlorisAfterConnect(t *testing.T) {
+	t.Parallel() // waits on timeouts; its own node
 	n := startNode(t, nil, nil)
 	r := dial(t, n.addr)
 	r.connect(&packets.Connect{ClientID: "slow", CleanStart: true, KeepAlive: 2})
