@@ -22,7 +22,8 @@ type pki struct {
 	CAFile, CA2File, CRLFile string
 	// ServerCert/ServerKey are for 127.0.0.1; ServerBundle is cert+key for HAProxy's crt.
 	ServerCert, ServerKey, ServerBundle string
-	// clients by name: device-42, intruder (CA), revoked (CA, in the CRL), stranger (CN device-42, CA2).
+	// clients by name: device-42, intruder (CA), revoked (CA, in the CRL), stranger (CN device-42, CA2),
+	// plus and hash (CA, CN "+" and "#": wildcard identities).
 	clients map[string]clientCert
 	caCert  *x509.Certificate
 	ca      signer
@@ -78,7 +79,8 @@ func newPKI(dir string) (*pki, error) {
 	for _, c := range []struct {
 		name, cn string
 		by       *signer
-	}{{"device-42", "device-42", &ca}, {"intruder", "intruder", &ca}, {"revoked", "revoked-device", &ca}, {"stranger", "device-42", &ca2}} {
+	}{{"device-42", "device-42", &ca}, {"intruder", "intruder", &ca}, {"revoked", "revoked-device", &ca}, {"stranger", "device-42", &ca2},
+		{"plus", "+", &ca}, {"hash", "#", &ca}} {
 		s, err := makeCert(c.cn, false, nil, c.by)
 		if err != nil {
 			return nil, err
