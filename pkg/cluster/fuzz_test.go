@@ -17,7 +17,7 @@ import (
 func FuzzFrameDecode(f *testing.F) {
 	pf := byte(1)
 	m := &session.Message{Mountpoint: "mp", Topic: "a/b", Payload: []byte("hi"), QoS: 1, Retain: true,
-		Props: &packets.Properties{PayloadFormat: &pf, ContentType: "t", User: []packets.UserProperty{{Key: "k", Value: "v"}}},
+		Props:  &packets.Properties{PayloadFormat: &pf, ContentType: "t", User: []packets.UserProperty{{Key: "k", Value: "v"}}},
 		Expiry: time.Unix(1700000000, 0), From: "c1", Node: "n1"}
 	id := topics.SubscriberID{Mountpoint: "mp", ClientID: "c"}
 	seeds := []struct {

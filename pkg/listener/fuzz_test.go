@@ -46,7 +46,7 @@ func FuzzProxyHeader(f *testing.F) {
 	})
 }
 
-func headerBytes(t testing.TB, h interface{ WriteTo(io.Writer) (int64, error) }) []byte {
+func headerBytes(t testing.TB, h io.WriterTo) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if _, err := h.WriteTo(&b); err != nil {
