@@ -205,10 +205,10 @@ func TestHTTPAPIKeys(t *testing.T) {
 	if res := exec(t, r, "api-key show"); len(res.Rows) != 1 || res.Rows[0][0] != key || res.Rows[0][1] != "mgmt" {
 		t.Fatalf("show: %+v", res)
 	}
-	if res := exec(t, r, "api-key add key=other123 scope=metrics"); res.Type != "text" {
+	if res := exec(t, r, "api-key add key=other123-metrics-key scope=metrics"); res.Type != "text" {
 		t.Fatalf("add: %+v", res)
 	}
-	if code, _ := get("/api/v1/cluster/show", "other123", false); code != 401 {
+	if code, _ := get("/api/v1/cluster/show", "other123-metrics-key", false); code != 401 {
 		t.Fatal("a metrics key opened the mgmt API")
 	}
 	if res := exec(t, r, "api-key delete key="+key); res.Type != "text" {
@@ -219,11 +219,15 @@ func TestHTTPAPIKeys(t *testing.T) {
 	}
 	// The keys survive a reopen of the file.
 	again, err := OpenKeyStore(b.Keys.path)
-	if err != nil || len(again.List()) != 1 || again.List()[0].Key != "other123" {
+	if err != nil || len(again.List()) != 1 || again.List()[0].Key != "other123-metrics-key" {
 		t.Fatalf("reopen: %v %v", again.List(), err)
 	}
-	if res := exec(t, r, "api-key add key=x expires=2000-01-01T00:00:00"); res.Type != "error" {
+	if res := exec(t, r, "api-key add key=x-long-enough-key expires=2000-01-01T00:00:00"); res.Type != "error" {
 		t.Fatalf("past expiry accepted: %+v", res)
+	}
+	// min_apikey_length defaults to 16: a guessable key is refused.
+	if res := exec(t, r, "api-key add key=a"); res.Type != "error" || !strings.Contains(res.Error, "min_apikey_length") {
+		t.Fatalf("1-character key: %+v", res)
 	}
 }
 

@@ -24,17 +24,8 @@ func (r *Registry) APIHandler(keys *KeyStore, needKey func() bool) http.Handler 
 			writeJSON(w, http.StatusMethodNotAllowed, JSONShape(Errorf("use GET")))
 			return
 		}
-		if needKey() {
-			key := hr.Header.Get("x-api-key")
-			if user, _, ok := hr.BasicAuth(); ok && key == "" {
-				key = user
-			}
-			if keys == nil || !keys.Valid(key, "mgmt", time.Now()) {
-				w.Header().Set("WWW-Authenticate", `Basic realm="vernemq"`)
-				writeJSON(w, http.StatusUnauthorized, JSONShape(Errorf(
-					"missing or invalid API key: create one with vmq-admin api-key create and send it as the basic-auth user or an x-api-key header")))
-				return
-			}
+		if needKey() && !keyOK(w, hr, keys, "mgmt") {
+			return
 		}
 		argv, err := QueryArgv(strings.TrimPrefix(hr.URL.Path, APIPrefix), hr.URL.RawQuery)
 		if err != nil {
@@ -70,4 +61,31 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// RequireKey guards an HTTP module with an API key of scope while need() says so
+// (http_module.<module>.auth.mode = apikey): VerneMQ 2's scopes are metrics, status, health, mgmt.
+func RequireKey(keys *KeyStore, scope string, need func() bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
+		if need() && !keyOK(w, hr, keys, scope) {
+			return
+		}
+		next.ServeHTTP(w, hr)
+	})
+}
+
+// keyOK checks the request's API key (x-api-key header or basic-auth user) against scope,
+// answering 401 when it is missing, wrong, expired or of another scope.
+func keyOK(w http.ResponseWriter, hr *http.Request, keys *KeyStore, scope string) bool {
+	key := hr.Header.Get("x-api-key")
+	if user, _, ok := hr.BasicAuth(); ok && key == "" {
+		key = user
+	}
+	if keys != nil && keys.Valid(key, scope, time.Now()) {
+		return true
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="vernemq"`)
+	writeJSON(w, http.StatusUnauthorized, JSONShape(Errorf(
+		"missing or invalid API key of scope %s: create one with vmq-admin api-key create scope=%s and send it as the basic-auth user or an x-api-key header", scope, scope)))
+	return false
 }

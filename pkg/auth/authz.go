@@ -1,6 +1,9 @@
 package auth
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // refuse fills in the default refusal code.
 func refuse(d Decision) Decision {
@@ -69,7 +72,13 @@ func (c *Chain) Register(ctx context.Context, cl *Client, allowAnonymousOverride
 
 // AuthorizePublish is auth_on_publish (also used for the will message).
 // allow_anonymous does not apply here (see package doc).
+// Whatever the plugins say, a client never publishes into $SYS: those topics are the
+// broker's own ($SYS/<node>/...), and a client granted "topic #" could forge them.
 func (c *Chain) AuthorizePublish(ctx context.Context, cl *Client, pub *Publish) (Decision, *PublishModifiers) {
+	if IsSysTopic(pub.Topic) {
+		c.sysRefused(cl, pub.Topic)
+		return refuse(Decision{Result: Error, Reason: ReasonSysTopic}), nil
+	}
 	var mods *PublishModifiers
 	d, p := c.tillOK("auth_on_publish", func(p Plugin) (Decision, bool) {
 		a, ok := p.(PublishAuthorizer)
@@ -85,7 +94,21 @@ func (c *Chain) AuthorizePublish(ctx context.Context, cl *Client, pub *Publish) 
 			"user", cl.Username, "topic", pub.Topic, "reason", d.Reason, "plugin", name(p))
 		return d, nil
 	}
+	if mods != nil && mods.Topic != nil && IsSysTopic(*mods.Topic) {
+		c.sysRefused(cl, *mods.Topic)
+		return refuse(Decision{Result: Error, Reason: ReasonSysTopic}), nil
+	}
 	return d, mods
+}
+
+// IsSysTopic reports whether topic is in the broker's $SYS tree.
+func IsSysTopic(topic string) bool {
+	return topic == "$SYS" || strings.HasPrefix(topic, "$SYS/")
+}
+
+func (c *Chain) sysRefused(cl *Client, topic string) {
+	c.log.Warn("can't auth publish", "mountpoint", cl.Mountpoint, "client_id", cl.ClientID,
+		"user", cl.Username, "topic", topic, "reason", ReasonSysTopic)
 }
 
 // AuthorizeSubscribe is auth_on_subscribe. On OK the returned list is the

@@ -239,3 +239,28 @@ func TestNotificationsNeverBlockCaller(t *testing.T) {
 		t.Fatalf("only %d queued notifications ran before Close returned", n)
 	}
 }
+
+// A plugin that allows everything still cannot let a client publish into $SYS, directly
+// or through a topic modifier; $SYSTEM and $SYSx are ordinary topics.
+func TestNoClientPublishIntoSys(t *testing.T) {
+	var seen []string
+	c := NewChain(nil, nil, &answer{name: "all", d: Allow(), seen: &seen})
+	defer c.Close()
+	cl := &Client{ClientID: "c"}
+	for _, topic := range []string{"$SYS", "$SYS/VerneMQ@127.0.0.1/mqtt/publish/received", "$SYS/"} {
+		if d, _ := c.AuthorizePublish(context.Background(), cl, &Publish{Topic: topic}); d.Result != Error || d.Code != CodeNotAuthorized || d.Reason != ReasonSysTopic {
+			t.Errorf("publish to %q: %+v, want refused 0x87 sys_topic", topic, d)
+		}
+	}
+	for _, topic := range []string{"$SYSTEM/x", "$SYSx", "a/$SYS/b"} {
+		if d, _ := c.AuthorizePublish(context.Background(), cl, &Publish{Topic: topic}); d.Result != OK {
+			t.Errorf("publish to %q: %+v, want allowed", topic, d)
+		}
+	}
+	sys := "$SYS/forged"
+	c2 := NewChain(nil, nil, &answer{name: "rewrite", d: Allow(), pmod: &PublishModifiers{Topic: &sys}, seen: &seen})
+	defer c2.Close()
+	if d, m := c2.AuthorizePublish(context.Background(), cl, &Publish{Topic: "t"}); d.Result != Error || m != nil {
+		t.Errorf("publish rewritten into $SYS: %+v %+v, want refused", d, m)
+	}
+}

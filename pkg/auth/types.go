@@ -35,6 +35,7 @@ const (
 	ReasonChainExhausted     = "chain_exhausted"
 	ReasonNoMatchingHook     = "no_matching_hook_found"
 	ReasonAllowAnonymous     = "allow_anonymous"
+	ReasonSysTopic           = "sys_topic" // a client may not publish into the broker's own $SYS tree
 )
 
 // MQTT v5 reason codes used on refusal; the broker maps them to v3 CONNACK codes.

@@ -51,7 +51,8 @@ func miscKeys() []*Key {
 			Enum: httpModules, Doc: "HTTP modules served on http/https listeners unless a listener overrides."},
 		{Name: "http_module.$name.auth.mode", Type: TypeEnum, Enum: []string{"apikey", "noauth"},
 			Doc: "Authentication of one HTTP module: apikey or noauth."},
-		atLeast(&Key{Name: "min_apikey_length", Type: TypeInt, Default: "0", Doc: "Shortest accepted new API key."}, 0),
+		atLeast(&Key{Name: "min_apikey_length", Type: TypeInt, Default: "16",
+			Doc: "Shortest accepted new API key (VerneMQ's default is 0; 16 refuses guessable keys such as \"a\")."}, 0),
 		atLeast(&Key{Name: "max_apikey_expiry_days", Type: TypeInt, Default: "0",
 			Doc: "Longest allowed API key lifetime in days; 0 = unlimited."}, 0),
 

@@ -132,6 +132,16 @@ func (c *client) reasonSent(packet string, code packets.ReasonCode) {
 		map[string]string{"reason_code": code.String()}).Inc()
 }
 
+// maxConnectSize bounds the first packet: an unauthenticated peer gets the smaller of
+// max_connect_message_size and max_message_size.
+func (c *client) maxConnectSize() int {
+	st := c.srv.settings.Load()
+	if m := st.MaxConnectSize; m > 0 && (st.MaxMessageSize == 0 || m < st.MaxMessageSize) {
+		return m
+	}
+	return c.maxSize()
+}
+
 func (c *client) maxSize() int {
 	if m := c.srv.settings.Load().MaxMessageSize; m > 0 {
 		return m

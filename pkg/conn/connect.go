@@ -21,7 +21,7 @@ import (
 func (c *client) handshake(ctx context.Context) bool {
 	st := c.srv.settings.Load()
 	c.nc.SetReadDeadline(time.Now().Add(st.ConnectTimeout))
-	p, err := packets.ReadPacket(c.br, 0, c.maxSize())
+	p, err := packets.ReadPacket(c.br, 0, c.maxConnectSize())
 	if err != nil {
 		var pe *packets.Error
 		if errors.As(err, &pe) {
@@ -84,6 +84,10 @@ func (c *client) handshake(ctx context.Context) bool {
 	if cp.Props != nil && cp.Props.AuthMethod != "" && !c.connectAuth(ctx, ac, cp) {
 		return false // enhanced authentication (on_auth_m5) refused; then auth_on_register decides, as VerneMQ
 	}
+	if th := c.srv.Throttle; th != nil && th.Blocked(c.peer.Addr, time.Now()) {
+		c.refuse(packets.ConnectionRateExceeded, "too many failed logins from this address; try later")
+		return false
+	}
 	dec, mods := c.srv.Auth.Register(ctx, ac, c.peer.AllowAnonymousOverride)
 	if dec.Result != auth.OK {
 		code := packets.NotAuthorized
@@ -91,6 +95,12 @@ func (c *client) handshake(ctx context.Context) bool {
 			code = packets.ReasonCode(dec.Code)
 		} else if dec.Reason == auth.ReasonInvalidCredentials {
 			code = packets.BadUsernameOrPassword
+		}
+		if st.UniformAuthFailure && code == packets.BadUsernameOrPassword {
+			code = packets.NotAuthorized // unknown user and wrong password answer alike
+		}
+		if c.srv.Throttle != nil {
+			c.srv.Throttle.Fail(c.peer.Addr, time.Now())
 		}
 		c.srv.Log.Info("connection refused", "client_id", clientID, "peer", c.peer.Addr, "user", username, "reason", dec.Reason)
 		c.refuse(code, dec.Reason)
@@ -150,6 +160,15 @@ func (c *client) handshake(ctx context.Context) bool {
 	}
 
 	id := topics.SubscriberID{Mountpoint: c.mountpoint, ClientID: ac.ClientID}
+	if st.SessionBinding {
+		if !c.ownsSession(id, username) {
+			c.refuse(packets.NotAuthorized, "the client id's session belongs to another user")
+			return false
+		}
+		if !cleanStart {
+			c.reauthorizeSubs(ctx, id) // before the CONNACK: nothing flows through a stale grant
+		}
+	}
 	req := broker.ConnectRequest{
 		ID: id, CleanStart: cleanStart, Persistent: persistent, Expiry: expiry, Link: c,
 		Info: session.Info{

@@ -23,6 +23,7 @@ import (
 type Settings struct {
 	MaxClientIDSize                   int
 	MaxMessageSize                    int // max_message_size in bytes, 0 = the protocol's maximum
+	MaxConnectSize                    int // max_connect_message_size: the packet size limit until CONNECT is accepted (0 = MaxMessageSize)
 	TopicMaxDepth                     int
 	ReceiveMaxBroker                  uint16
 	TopicAliasMaxBroker               uint16
@@ -36,13 +37,15 @@ type Settings struct {
 	MaxLastWillDelay                  int64         // seconds, < 0 = as the client asks
 	ParkIdleAfter                     time.Duration // idle time after which a reader parks (0 = never)
 	MaxKeepAlive                      uint16        // max_keepalive in seconds: cap on the client keep alive, 0 = none
+	SessionBinding                    bool          // session_binding: a session belongs to the user name that created it
+	UniformAuthFailure                bool          // uniform_auth_failure: every refused login is "not authorized"
 }
 
 // DefaultSettings are VerneMQ's defaults.
 func DefaultSettings() Settings {
 	return Settings{
 		MaxClientIDSize: 100, TopicMaxDepth: 10, ReceiveMaxBroker: 65535, TopicAliasMaxBroker: 0,
-		ConnectTimeout: 30 * time.Second, MaxLastWillDelay: -1,
+		ConnectTimeout: 30 * time.Second, MaxConnectSize: 64 << 10, MaxLastWillDelay: -1,
 		ParkIdleAfter: 2 * time.Second,
 	}
 }
@@ -76,6 +79,9 @@ type Server struct {
 	// AllowRegister decides a CONNECT of a client id during a netsplit (only a client
 	// whose session is on an unreachable node is refused); nil: Allowed("register").
 	AllowRegister func(mountpoint, clientID string) bool
+
+	// Throttle counts failed logins per source and refuses sources over failed_login_limit; nil = none.
+	Throttle *auth.Throttle
 
 	settings atomic.Pointer[Settings]
 	mu       sync.Mutex

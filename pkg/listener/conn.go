@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pires/go-proxyproto"
 	"github.com/pires/go-proxyproto/tlvparse"
@@ -89,6 +92,11 @@ func (l *Listener) serve(tc *trackedConn) {
 		}
 		c = tlsConn
 		if certs := tlsConn.ConnectionState().PeerCertificates; len(certs) > 0 {
+			if err := checkCN(certs[0].Subject.CommonName); err != nil {
+				l.tlsErrs.Add(1)
+				l.log.Debug("TLS client refused", "remote", peer.Addr.String(), "err", err)
+				return
+			}
 			peer.CN = certs[0].Subject.CommonName
 			peer.CNAsUsername = l.opts.UseIdentityAsUsername
 		}
@@ -143,11 +151,25 @@ func (l *Listener) readProxyHeader(c net.Conn) (*proxyproto.Conn, string, error)
 		return nil, "", err
 	}
 	ssl, ok := tlvparse.FindSSL(tlvs)
-	if !ok || !ssl.ClientSSL() || !ssl.Verified() {
-		return pc, "", nil // an unverified certificate's CN is not an identity
+	// HAProxy reports verify 0 also when no certificate was presented: the CN is an
+	// identity only for a certificate presented (on this connection or its TLS session) and verified.
+	if !ok || !ssl.ClientSSL() || !(ssl.ClientCertConn() || ssl.ClientCertSess()) || !ssl.Verified() {
+		return pc, "", nil
 	}
 	cn, _ := ssl.ClientCN()
+	if err := checkCN(cn); err != nil {
+		return nil, "", err
+	}
 	return pc, cn, nil
+}
+
+// checkCN refuses a CN that cannot be a user name: a NUL byte (as a CONNECT user name
+// with U+0000 is refused [MQTT-1.5.4-2]) or invalid UTF-8.
+func checkCN(cn string) error {
+	if strings.IndexByte(cn, 0) >= 0 || !utf8.ValidString(cn) {
+		return fmt.Errorf("client certificate CN %q has a NUL byte or is not UTF-8", cn)
+	}
+	return nil
 }
 
 // handshake runs the TLS server handshake bounded by TLSHandshakeTimeout.

@@ -10,17 +10,23 @@ import (
 	"github.com/pires/go-proxyproto/tlvparse"
 )
 
-func proxyHeader(t *testing.T, version byte, src string, cn string, verified bool) *proxyproto.Header {
+func proxyHeader(t testing.TB, version byte, src string, cn string, verified bool) *proxyproto.Header {
+	t.Helper()
+	var verify uint32
+	if !verified {
+		verify = 1
+	}
+	return proxySSLHeader(t, version, src, cn, tlvparse.PP2_BITFIELD_CLIENT_SSL|tlvparse.PP2_BITFIELD_CLIENT_CERT_CONN, verify)
+}
+
+// proxySSLHeader is a PROXY header with an SSL TLV of the given client bits, verify result and CN.
+func proxySSLHeader(t testing.TB, version byte, src string, cn string, client uint8, verify uint32) *proxyproto.Header {
 	t.Helper()
 	h := proxyproto.HeaderProxyFromAddrs(version,
 		mustTCPAddr(t, src), mustTCPAddr(t, "192.0.2.1:1883"))
 	if cn != "" {
-		var verify uint32
-		if !verified {
-			verify = 1
-		}
 		ssl := tlvparse.PP2SSL{
-			Client: tlvparse.PP2_BITFIELD_CLIENT_SSL | tlvparse.PP2_BITFIELD_CLIENT_CERT_CONN,
+			Client: client,
 			Verify: verify,
 			TLV: []proxyproto.TLV{
 				{Type: proxyproto.PP2_SUBTYPE_SSL_VERSION, Value: []byte("TLSv1.3")},
@@ -38,7 +44,7 @@ func proxyHeader(t *testing.T, version byte, src string, cn string, verified boo
 	return h
 }
 
-func mustTCPAddr(t *testing.T, s string) *net.TCPAddr {
+func mustTCPAddr(t testing.TB, s string) *net.TCPAddr {
 	t.Helper()
 	a, err := net.ResolveTCPAddr("tcp", s)
 	if err != nil {
@@ -110,6 +116,42 @@ func TestProxyV2SSLCN(t *testing.T) {
 	echo(t, c3, "x")
 	if p := rec2.next(t); p.CN != "device-42" || p.CNAsUsername {
 		t.Fatalf("peer = %+v, want CN without CNAsUsername", p)
+	}
+}
+
+// The CN is an identity only when a certificate was presented and verified; a CN with a
+// NUL byte closes the connection before any MQTT byte is read.
+func TestProxyV2SSLCNForgery(t *testing.T) {
+	l, rec := start(t, Options{Type: "tcp", ProxyProtocol: true, ProxyProtocolUseCNAsUsername: true})
+	// TLS without a client certificate: HAProxy reports verify 0, yet there is no certificate.
+	c := dial(t, l)
+	if _, err := proxySSLHeader(t, 2, "198.51.100.12:5555", "admin", tlvparse.PP2_BITFIELD_CLIENT_SSL, 0).WriteTo(c); err != nil {
+		t.Fatal(err)
+	}
+	echo(t, c, "x")
+	if p := rec.next(t); p.CN != "" || p.CNAsUsername {
+		t.Fatalf("CN %q taken although no certificate was presented", p.CN)
+	}
+	// A certificate presented in the TLS session (resumption) and verified counts.
+	c2 := dial(t, l)
+	if _, err := proxySSLHeader(t, 2, "198.51.100.13:5555", "device-7", tlvparse.PP2_BITFIELD_CLIENT_SSL|tlvparse.PP2_BITFIELD_CLIENT_CERT_SESS, 0).WriteTo(c2); err != nil {
+		t.Fatal(err)
+	}
+	echo(t, c2, "x")
+	if p := rec.next(t); p.CN != "device-7" {
+		t.Fatalf("CN %q, want device-7 from a session certificate", p.CN)
+	}
+	// NUL in the CN: refused.
+	c3 := dial(t, l)
+	if _, err := proxyHeader(t, 2, "198.51.100.14:5555", "admin\x00.example", true).WriteTo(c3); err != nil {
+		t.Fatal(err)
+	}
+	c3.Write([]byte("x"))
+	c3.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c3.Read(make([]byte, 1)); err == nil {
+		t.Fatal("connection with a NUL in its PROXY CN got an answer")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("connection with a NUL in its PROXY CN still open")
 	}
 }
 

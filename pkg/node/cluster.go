@@ -59,7 +59,7 @@ func (n *Node) startCluster(ctx context.Context) error {
 		IncomingMax:    int(n.Cfg.Bytes("incoming_clustering_buffer_size")),
 		DeadNodeGrace:  grace,
 		Registry:       n.Reg,
-		Log:            n.Log,
+		Log:            n.edgeLog,
 		Setting:        n.Cfg.Bool,
 		OnLeaveRequest: func(kill bool) { n.leaveCluster(kill) },
 		ServerTLS:      serverTLS,

@@ -21,8 +21,9 @@ import (
 
 // httpListener is one listener.http(s).<name>.
 type httpListener struct {
-	cfg  config.Listener
-	addr net.Addr
+	cfg    config.Listener
+	addr   net.Addr
+	capped *capListener
 }
 
 // httpListeners are the running HTTP listeners, for listener show.
@@ -38,7 +39,7 @@ func (w *httpListeners) infos() []admin.ListenerInfo {
 	for _, l := range w.list {
 		host, port, _ := net.SplitHostPort(l.addr.String())
 		out = append(out, admin.ListenerInfo{Type: l.cfg.Type, Name: l.cfg.Name, Status: "running", Address: host, Port: port,
-			Mountpoint: l.cfg.Mountpoint, MaxConns: l.cfg.MaxConnections})
+			Mountpoint: l.cfg.Mountpoint, MaxConns: l.cfg.MaxConnections, ActiveConns: int(l.capped.active.Load())})
 	}
 	return out
 }
@@ -67,9 +68,13 @@ func (n *Node) startHTTP(ctx context.Context, reg *admin.Registry, b *admin.Back
 			}
 			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		}
+		capped := &capListener{Listener: ln, max: int64(lc.MaxConnections)}
+		ln = capped
 		srv := &http.Server{
 			Handler:           n.httpMux(lc, reg, b, keys),
-			ReadHeaderTimeout: 10 * time.Second,
+			ReadHeaderTimeout: httpReadHeaderTimeout,
+			ReadTimeout:       httpReadTimeout,
+			IdleTimeout:       httpIdleTimeout,
 			BaseContext:       func(net.Listener) context.Context { return ctx },
 		}
 		go func() {
@@ -78,7 +83,9 @@ func (n *Node) startHTTP(ctx context.Context, reg *admin.Registry, b *admin.Back
 			}
 		}()
 		web.mu.Lock()
-		web.list = append(web.list, httpListener{cfg: lc, addr: ln.Addr()})
+		web.list = append(web.list, httpListener{cfg: lc, addr: ln.Addr(), capped: capped})
+		n.Reg.Gauge("socket_refused_max_connections", "Connections refused because the listener's max_connections was reached.",
+			map[string]string{"listener": lc.Type + "/" + lc.Name}).Func(func() int64 { return int64(capped.refused.Load()) })
 		web.mu.Unlock()
 		n.addCloser(func() error {
 			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -100,28 +107,40 @@ func (n *Node) httpModules(lc config.Listener) []string {
 	return n.Cfg.List("http_modules")
 }
 
+// httpAuthMode is listener.<type>.<name>.http_module.<module>.auth.mode, else
+// http_module.<module>.auth.mode, else VerneMQ's default: apikey for the management
+// API, noauth for metrics, status and health.
+func (n *Node) httpAuthMode(lc config.Listener, module string) string {
+	if mode, ok := n.Cfg.Raw("listener." + lc.Type + "." + lc.Name + ".http_module." + module + ".auth.mode"); ok && mode != "" {
+		return mode
+	}
+	if mode, ok := n.Cfg.Raw("http_module." + module + ".auth.mode"); ok && mode != "" {
+		return mode
+	}
+	if module == "vmq_http_mgmt_api" {
+		return "apikey"
+	}
+	return "noauth"
+}
+
 // httpMux routes the modules of one listener: vmq_metrics_http (/metrics), vmq_http_mgmt_api
 // (/api/v1), vmq_health_http (/health...), vmq_status_http (/status page, its assets and /status.json).
 func (n *Node) httpMux(lc config.Listener, reg *admin.Registry, b *admin.Backend, keys *admin.KeyStore) http.Handler {
 	mods := n.httpModules(lc)
 	mux := http.NewServeMux()
+	guard := func(module, scope string, h http.Handler) http.Handler {
+		return admin.RequireKey(keys, scope, func() bool { return n.httpAuthMode(lc, module) == "apikey" }, h)
+	}
 	if slices.Contains(mods, "vmq_metrics_http") {
-		mux.Handle("GET /metrics", admin.PrometheusHandler(admin.PromCollector{
-			Reg: n.Reg, Namespace: n.Cfg.String("prometheus_namespace"), Node: n.Broker.Node()}))
+		mux.Handle("GET /metrics", guard("vmq_metrics_http", "metrics", admin.PrometheusHandler(admin.PromCollector{
+			Reg: n.Reg, Namespace: n.Cfg.String("prometheus_namespace"), Node: n.Broker.Node()})))
 	}
 	if slices.Contains(mods, "vmq_http_mgmt_api") {
-		needKey := func() bool {
-			// listener.<type>.<name>.http_module.<module>.auth.mode overrides http_module.<module>.auth.mode.
-			mode, ok := n.Cfg.Raw("listener." + lc.Type + "." + lc.Name + ".http_module.vmq_http_mgmt_api.auth.mode")
-			if !ok {
-				mode, ok = n.Cfg.Raw("http_module.vmq_http_mgmt_api.auth.mode")
-			}
-			return !ok || mode != "noauth"
-		}
+		needKey := func() bool { return n.httpAuthMode(lc, "vmq_http_mgmt_api") == "apikey" }
 		mux.Handle(admin.APIPrefix, reg.APIHandler(keys, needKey))
 	}
 	if slices.Contains(mods, "vmq_health_http") {
-		h := admin.HealthHandler(b)
+		h := guard("vmq_health_http", "health", admin.HealthHandler(b))
 		mux.Handle("GET /health", h)
 		mux.Handle("GET /health/", h)
 	}
@@ -134,8 +153,8 @@ func (n *Node) httpMux(lc config.Listener, reg *admin.Registry, b *admin.Backend
 		}
 	}
 	if slices.Contains(mods, "vmq_status_http") {
-		mux.Handle("GET /status.json", admin.StatusJSONHandler(b))
-		page := admin.StatusPageHandler()
+		mux.Handle("GET /status.json", guard("vmq_status_http", "status", admin.StatusJSONHandler(b)))
+		page := guard("vmq_status_http", "status", admin.StatusPageHandler())
 		mux.Handle("GET /status", page)
 		mux.Handle("GET /status/", page)
 	}

@@ -18,10 +18,17 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/cluster"
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/conn"
+	"github.com/vernemq-go/vernemq/pkg/lograte"
 	"github.com/vernemq-go/vernemq/pkg/metrics"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/poller"
 	"github.com/vernemq-go/vernemq/pkg/store"
+)
+
+// Repeated log lines that clients or peers can cause: 10 of each message per 10 s.
+const (
+	edgeLogBurst  = 10
+	edgeLogWindow = 10 * time.Second
 )
 
 // Node is one running broker.
@@ -34,6 +41,10 @@ type Node struct {
 	Auth    *auth.Chain
 	Server  *conn.Server
 	Store   *store.Store
+
+	// edgeLog logs what clients and other nodes can trigger at will (refused logins and
+	// connections, bad packets): each message at most edgeLogBurst times per edgeLogWindow.
+	edgeLog *slog.Logger
 
 	mu        sync.Mutex
 	listeners []*mqttListener
@@ -53,16 +64,20 @@ type Node struct {
 // New builds a node from cfg; nothing listens until Start.
 func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	n := &Node{Cfg: cfg, Log: log, Reg: metrics.NewRegistry(), ready: make(chan struct{})}
+	n.edgeLog = slog.New(lograte.New(log.Handler(), edgeLogBurst, edgeLogWindow))
 	n.Metrics = metrics.NewBroker(n.Reg)
 	st, err := openStore(cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	n.Store = st
-	n.Auth = auth.NewChain(func() bool { return cfg.Bool("allow_anonymous") }, log)
+	n.Auth = auth.NewChain(func() bool { return cfg.Bool("allow_anonymous") }, n.edgeLog)
 	n.Broker = broker.New(broker.Options{Node: cfg.String("nodename"), Metrics: n.Metrics, Log: log, Store: st,
 		Deliver: &deliverHook{chain: n.Auth, ctx: context.Background()}})
-	n.Server = conn.NewServer(n.Broker, n.Auth, n.Metrics, log, conn.DefaultSettings())
+	n.Server = conn.NewServer(n.Broker, n.Auth, n.Metrics, n.edgeLog, conn.DefaultSettings())
+	n.Server.Throttle = auth.NewThrottle()
+	n.Reg.Gauge("client_failed_logins", "Logins refused by the auth chain (every source).", nil).Func(func() int64 { return int64(n.Server.Throttle.Failed.Load()) })
+	n.Reg.Gauge("client_failed_login_throttled", "CONNECTs refused because their source reached failed_login_limit.", nil).Func(func() int64 { return int64(n.Server.Throttle.Throttled.Load()) })
 	n.wireHooks()
 	n.apply()
 	cfg.OnChange(func(key, value string) {
@@ -162,6 +177,7 @@ func (n *Node) apply() {
 	st := conn.DefaultSettings()
 	st.MaxClientIDSize = int(c.Int("max_client_id_size"))
 	st.MaxMessageSize = int(c.Bytes("max_message_size"))
+	st.MaxConnectSize = int(c.Bytes("max_connect_message_size"))
 	st.TopicMaxDepth = int(c.Int("topic_max_depth"))
 	st.ReceiveMaxBroker = uint16(c.Int("receive_max_broker"))
 	st.TopicAliasMaxBroker = uint16(c.Int("topic_alias_max_broker"))
@@ -175,6 +191,9 @@ func (n *Node) apply() {
 	st.MaxLastWillDelay = willCap
 	st.ParkIdleAfter = c.Duration("park_idle_connections_after")
 	st.MaxKeepAlive = uint16(c.Duration("max_keepalive") / time.Second)
+	st.SessionBinding = c.Bool("session_binding")
+	st.UniformAuthFailure = c.Bool("uniform_auth_failure")
+	n.Server.Throttle.Set(int(c.Int("failed_login_limit")), c.Duration("failed_login_window"))
 	n.Server.SetSettings(st)
 }
 

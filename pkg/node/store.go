@@ -56,6 +56,7 @@ func (n *Node) restore(ctx context.Context) error {
 			expiry = broker.NeverExpire
 		}
 		s := n.Broker.RestoreSession(id, expiry, since, ss)
+		s.SetUsername(rec.Username) // session_binding: its owner
 		ids, err := st.QoS2(rec.Key)
 		if err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -318,5 +319,52 @@ func TestSessionVersionChecks(t *testing.T) {
 	body := []byte{0, 4, 'M', 'Q', 'T', 'T', 5, 0x42, 0, 60, 0, 0, 0, 0, 1, 'p'}
 	if p, err := Decode(0x10, body, 0); err != nil || p.(*Connect).Username != nil || string(p.(*Connect).Password) != "p" {
 		t.Fatalf("v5 password without username: %#v %v", p, err)
+	}
+}
+
+// trickleReader yields at most n bytes per Read, as a slow socket does.
+type trickleReader struct {
+	b []byte
+	n int
+}
+
+func (r *trickleReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), r.n, len(r.b))
+	copy(p, r.b[:k])
+	r.b = r.b[k:]
+	return k, nil
+}
+
+// A declared remaining length reserves nothing beyond one chunk until its bytes arrive.
+func TestReadBodyGrowsAsBytesArrive(t *testing.T) {
+	for _, rl := range []int{0, 1, bodyChunk - 1, bodyChunk, bodyChunk + 1, 3*bodyChunk + 7, 1 << 20} {
+		want := make([]byte, rl)
+		for i := range want {
+			want[i] = byte(i * 7)
+		}
+		got, err := readBody(&trickleReader{b: want, n: 1000}, rl)
+		if err != nil {
+			t.Fatalf("rl %d: %v", rl, err)
+		}
+		if !bytes.Equal(got, want) || cap(got) != rl {
+			t.Fatalf("rl %d: got len %d cap %d, equal %v", rl, len(got), cap(got), bytes.Equal(got, want))
+		}
+	}
+	// 256 MB declared, 10 bytes sent: the stream ends inside the body and
+	// at most one chunk was ever allocated.
+	declared := []byte{0x30, 0xff, 0xff, 0xff, 0x7f, 0, 3, 'a', '/', 'b'}
+	var ms1, ms2 runtime.MemStats
+	runtime.ReadMemStats(&ms1)
+	for range 10 {
+		if _, err := ReadPacket(bufio.NewReader(bytes.NewReader(declared)), V311, 0); err != io.ErrUnexpectedEOF {
+			t.Fatalf("got %v, want io.ErrUnexpectedEOF", err)
+		}
+	}
+	runtime.ReadMemStats(&ms2)
+	if d := ms2.TotalAlloc - ms1.TotalAlloc; d > 10*(bodyChunk+8<<10) {
+		t.Fatalf("10 reads of a 256 MB declaration allocated %d bytes", d)
 	}
 }

@@ -56,11 +56,40 @@ func ReadPacketInto(r *bufio.Reader, version byte, maxSize int, sc *Scratch) (Pa
 		}
 		return p, derr
 	}
-	body := make([]byte, rl)
-	if _, err := io.ReadFull(r, body); err != nil {
+	body, err := readBody(r, rl)
+	if err != nil {
 		return nil, unexpected(err)
 	}
 	return decode(header, body, version, true, sc)
+}
+
+// bodyChunk is what readBody allocates before any of a big body has arrived.
+const bodyChunk = 16 << 10
+
+// readBody reads a body of rl bytes. The declared length alone never reserves more than
+// bodyChunk: a big buffer grows (doubling, the last step exactly to rl) as bytes arrive,
+// so a peer that declares 256 MB and sends nothing costs 16 KiB, not 256 MB.
+// The result has len rl and, once it is complete, cap rl.
+func readBody(r io.Reader, rl int) ([]byte, error) {
+	if rl <= bodyChunk {
+		body := make([]byte, rl)
+		_, err := io.ReadFull(r, body)
+		return body, err
+	}
+	body := make([]byte, 0, bodyChunk)
+	for len(body) < rl {
+		if len(body) == cap(body) {
+			grown := make([]byte, len(body), min(2*cap(body), rl))
+			copy(grown, body)
+			body = grown
+		}
+		n, err := io.ReadFull(r, body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return body, nil
 }
 
 func unexpected(err error) error {

@@ -210,6 +210,14 @@ func (s *Session) Info() (Info, time.Time) {
 	return s.info, s.offlineAt
 }
 
+// SetUsername records the user name of an offline session restored from the store or a
+// migration, so that session_binding knows who owns it before its client returns.
+func (s *Session) SetUsername(u string) {
+	s.mu.Lock()
+	s.info.Username = u
+	s.mu.Unlock()
+}
+
 // Close marks the session gone: further deliveries are refused.
 func (s *Session) Close() {
 	s.mu.Lock()

@@ -11,11 +11,12 @@ import (
 
 // pki is the throwaway certificate set every test uses, as PEM files in dir.
 type pki struct {
-	// CAFile is the trusted client CA; CRLFile revokes "revoked".
-	CAFile, CRLFile string
+	// CAFile is the trusted client CA; CA2File an unrelated CA; CRLFile revokes "revoked".
+	CAFile, CA2File, CRLFile string
 	// ServerCert/ServerKey are for 127.0.0.1; ServerBundle is cert+key for HAProxy's crt.
 	ServerCert, ServerKey, ServerBundle string
-	// clients by name: device-42, intruder (CA), revoked (CA, in the CRL), stranger (CN device-42, another CA).
+	// clients by name: device-42, intruder (CA), revoked (CA, in the CRL), stranger (CN device-42, another CA),
+	// plus and hash (CA, CN "+" and "#": wildcard identities).
 	clients map[string]clientCert
 	ca      *testpki.CA
 }
@@ -34,12 +35,15 @@ func newPKI(dir string) (*pki, error) {
 	ca, other := testpki.NewCA("vmq test CA"), testpki.NewCA("some other CA")
 	p := &pki{
 		ca: ca, clients: map[string]clientCert{},
-		CAFile: filepath.Join(dir, "ca.pem"), CRLFile: filepath.Join(dir, "crl.pem"),
+		CAFile: filepath.Join(dir, "ca.pem"), CA2File: filepath.Join(dir, "ca2.pem"), CRLFile: filepath.Join(dir, "crl.pem"),
 		ServerCert: filepath.Join(dir, "server.pem"), ServerKey: filepath.Join(dir, "server.key"),
 		ServerBundle: filepath.Join(dir, "server-bundle.pem"),
 	}
 	srv := ca.NewServer("127.0.0.1", "127.0.0.1")
 	if err := ca.WriteCert(p.CAFile); err != nil {
+		return nil, err
+	}
+	if err := other.WriteCert(p.CA2File); err != nil {
 		return nil, err
 	}
 	if err := srv.Write(p.ServerCert, p.ServerKey); err != nil {
@@ -56,6 +60,8 @@ func newPKI(dir string) (*pki, error) {
 		{"intruder", ca.NewClient("intruder")},
 		{"revoked", ca.NewClient("revoked-device")},
 		{"stranger", other.NewClient("device-42")},
+		{"plus", ca.NewClient("+")},
+		{"hash", ca.NewClient("#")},
 	} {
 		cc := clientCert{CertFile: filepath.Join(dir, c.name+".pem"), KeyFile: filepath.Join(dir, c.name+".key"), cert: c.cert}
 		if err := c.cert.Write(cc.CertFile, cc.KeyFile); err != nil {

@@ -1,6 +1,7 @@
 package listeners
 
 import (
+	"context"
 	"crypto/tls"
 	"math/big"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/vernemq-go/vernemq/internal/testpki"
 )
@@ -160,4 +163,32 @@ func serverSerial(t *testing.T, addr, client string) *big.Int {
 	}
 	defer c.close()
 	return c.conn.(*tls.Conn).ConnectionState().PeerCertificates[0].SerialNumber
+}
+
+// TestWildcardCN: a certificate CN of "+" or "#" used as the user name does not widen a
+// %u pattern: its wildcard subscriptions are refused, its own literal level is not
+// (docs/security.md; test/abuse covers CONNECT identities and the PROXY CN).
+func TestWildcardCN(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, "pattern users/%u/#\n", sslConf(t, certs.CAFile, certs.ServerCert, certs.ServerKey, certs.CRLFile))
+	ssl := n.addr("listener.ssl.default")
+	for _, c := range []struct{ cert, filter string }{{"plus", "users/+/#"}, {"plus", "users/+/x"}, {"hash", "users/#"}} {
+		cl, err := tlsV5(ssl, certs.tlsConfig(c.cert), "wild-"+c.cert, "")
+		if err != nil {
+			t.Fatalf("%s: %v", c.cert, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		ack, err := cl.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: c.filter, QoS: 1}}})
+		cancel()
+		if err == nil && (len(ack.Reasons) != 1 || ack.Reasons[0] < 0x80) {
+			t.Errorf("CN %q subscribed %s: %v, want refused", certs.client(c.cert).cert.Cert.Subject.CommonName, c.filter, ack.Reasons)
+		}
+		cl.close()
+	}
+	dev, err := tlsV5(ssl, certs.tlsConfig("device-42"), "dev42-users", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.close()
+	dev.subscribe(t, "users/device-42/#")
 }

@@ -165,3 +165,34 @@ func TestReload(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// An identity of "+" or "#" (client id, user name — from CONNECT, a TLS or PROXY CN — or
+// mountpoint) matches only a literal level, so it never widens %c/%u/%m patterns: a filter's
+// wildcard level is refused where the identity stands [CVE-2017-7650's class].
+func TestWildcardIdentities(t *testing.T) {
+	p := load(t, "pattern devices/%c/#\npattern users/%u/#\npattern %m/in/#\npattern both/%u/%c\n")
+	for _, id := range []string{"+", "#"} {
+		clients := map[string]*auth.Client{
+			"client id":  {ClientID: id, Username: "u"},
+			"user name":  {ClientID: "c", Username: id},
+			"mountpoint": {ClientID: "c", Username: "u", Mountpoint: id},
+		}
+		for what, c := range clients {
+			for _, filter := range []string{"devices/+/#", "devices/#", "devices/+/x", "users/+/#", "users/#",
+				"+/in/#", "#", "+/in/x", "both/+/+", "both/#", "both/u/+", "both/+/c"} {
+				for _, write := range []bool{false, true} {
+					if p.Allowed(c, filter, write) {
+						t.Errorf("%s %q: %q (write=%v) allowed", what, id, filter, write)
+					}
+				}
+			}
+		}
+	}
+	// The same patterns still serve ordinary identities.
+	c := &auth.Client{ClientID: "dev1", Username: "alice", Mountpoint: "site"}
+	for _, topic := range []string{"devices/dev1/#", "devices/dev1/t", "users/alice/x", "site/in/#", "both/alice/dev1"} {
+		if !p.Allowed(c, topic, false) {
+			t.Errorf("%q refused for its own identity", topic)
+		}
+	}
+}

@@ -13,7 +13,9 @@ const (
 // filter, ru the rule. Levels compare literally, so "a/+" in the input only
 // matches a rule level "+" or a literal "+"; unlike MQTT topic matching a
 // rule "#" also covers "$SYS/...". sub, if set, replaces %u/%c/%m levels
-// and the substituted value only ever matches literally.
+// and the substituted value only ever matches literally: an identity "+" or
+// "#" matches a level named so, which a filter's wildcard level is not, so
+// it never widens a pattern (Mosquitto's CVE-2017-7650; VerneMQ lets it).
 func match(in []string, ru []string, sub func(string) (string, bool)) bool {
 	for i, w := range ru {
 		if w == "#" && i == len(ru)-1 {
@@ -24,7 +26,7 @@ func match(in []string, ru []string, sub func(string) (string, bool)) bool {
 		}
 		if sub != nil {
 			if v, ok := sub(w); ok {
-				if v != in[i] {
+				if v != in[i] || isWildcard(in[i]) {
 					return false
 				}
 				continue
@@ -98,3 +100,6 @@ func hasWord(ws []string, w string) bool {
 	}
 	return false
 }
+
+// isWildcard reports whether a level of a subscribed filter is a wildcard.
+func isWildcard(level string) bool { return level == "+" || level == "#" }

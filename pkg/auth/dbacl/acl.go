@@ -29,6 +29,7 @@ type PublishACL struct {
 	MaxPayloadSize int
 	AllowedRetain  bool
 	Modifiers      *PublishMods // nil = allow unchanged
+	lit            []bool       // levels substituted from %m/%c/%u: compared literally
 }
 
 // PublishMods are a publish ACL's modifiers.
@@ -45,6 +46,7 @@ type SubscribeACL struct {
 	Pattern   []string
 	MaxQoS    byte
 	Modifiers []TopicQoS // nil = allow unchanged; else the filters to subscribe instead
+	lit       []bool     // levels substituted from %m/%c/%u: compared literally
 }
 
 // TopicQoS is one [topic, qos] subscribe modifier.
@@ -112,7 +114,8 @@ func build(rp, rs []rawACL, who Who) (*ACLs, error) {
 		if r.Pattern == nil {
 			return nil, fmt.Errorf("publish_acl[%d] has no \"pattern\"", i)
 		}
-		a := PublishACL{Pattern: subst(*r.Pattern, who), MaxQoS: 2, MaxPayloadSize: maxPayloadSize, AllowedRetain: true}
+		pat, lit := subst(*r.Pattern, who)
+		a := PublishACL{Pattern: pat, lit: lit, MaxQoS: 2, MaxPayloadSize: maxPayloadSize, AllowedRetain: true}
 		if err := qosField(r.MaxQoS, &a.MaxQoS); err != nil {
 			return nil, fmt.Errorf("publish_acl[%d]: %w", i, err)
 		}
@@ -148,7 +151,8 @@ func build(rp, rs []rawACL, who Who) (*ACLs, error) {
 		if r.Pattern == nil {
 			return nil, fmt.Errorf("subscribe_acl[%d] has no \"pattern\"", i)
 		}
-		a := SubscribeACL{Pattern: subst(*r.Pattern, who), MaxQoS: 2}
+		pat, lit := subst(*r.Pattern, who)
+		a := SubscribeACL{Pattern: pat, lit: lit, MaxQoS: 2}
 		if err := qosField(r.MaxQoS, &a.MaxQoS); err != nil {
 			return nil, fmt.Errorf("subscribe_acl[%d]: %w", i, err)
 		}
@@ -206,18 +210,27 @@ func subMods(raw json.RawMessage) ([]TopicQoS, error) {
 	return out, nil
 }
 
-// subst splits a pattern into levels and replaces whole %m/%c/%u levels.
-func subst(pattern string, who Who) []string {
-	ws := strings.Split(pattern, "/")
+// subst splits a pattern into levels and replaces whole %m/%c/%u levels; lit marks
+// them (nil when there is none), so that match compares them literally.
+func subst(pattern string, who Who) (ws []string, lit []bool) {
+	ws = strings.Split(pattern, "/")
 	for i, w := range ws {
+		var v string
 		switch w {
 		case "%m":
-			ws[i] = who.Mountpoint
+			v = who.Mountpoint
 		case "%c":
-			ws[i] = who.ClientID
+			v = who.ClientID
 		case "%u":
-			ws[i] = who.Username
+			v = who.Username
+		default:
+			continue
 		}
+		ws[i] = v
+		if lit == nil {
+			lit = make([]bool, len(ws))
+		}
+		lit[i] = true
 	}
-	return ws
+	return ws, lit
 }

@@ -18,13 +18,50 @@ func TestMatch(t *testing.T) {
 		{"a/+", "a/+", true}, {"a/#", "a/+", false}, {"a/#", "a/#", true}, {"b", "a/#", false}, {"a/b", "a/b/c", false},
 	}
 	for _, c := range cases {
-		if got := match(splitT(c.in), splitT(c.pat)); got != c.want {
+		if got := match(splitT(c.in), splitT(c.pat), nil); got != c.want {
 			t.Errorf("match(%s, %s) = %v, want %v", c.in, c.pat, got, c.want)
 		}
 	}
 }
 
-func splitT(s string) []string { return subst(s, Who{}) }
+func splitT(s string) []string { ws, _ := subst(s, Who{}); return ws }
+
+// A client id, user name or mountpoint of "+" or "#" is substituted as a literal level:
+// it never widens a database ACL pattern [CVE-2017-7650's class].
+func TestWildcardIdentities(t *testing.T) {
+	pats := `[{"pattern":"devices/%c/#"},{"pattern":"users/%u/#"},{"pattern":"%m/in/#"},{"pattern":"x/%c"}]`
+	for _, id := range []string{"+", "#"} {
+		for what, who := range map[string]Who{
+			"client id":  {ClientID: id, Username: "u"},
+			"user name":  {ClientID: "c", Username: id},
+			"mountpoint": {ClientID: "c", Username: "u", Mountpoint: id},
+		} {
+			a, err := ParseJSON([]byte(pats), []byte(pats), who)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []string{"devices/+/#", "devices/#", "devices/+/x", "users/+/#", "users/#", "+/in/#", "#", "x/+", "x/#"} {
+				if ok, _ := a.MatchSubscribe(f, 0); ok {
+					t.Errorf("%s %q may subscribe %q", what, id, f)
+				}
+			}
+			for _, topic := range []string{"devices/other/x", "users/other/x", "other/in/x", "x/other"} {
+				if ok, _ := a.MatchPublish(topic, 0, 1, false); ok {
+					t.Errorf("%s %q may publish to %q", what, id, topic)
+				}
+			}
+		}
+	}
+	a, err := ParseJSON([]byte(pats), []byte(pats), Who{ClientID: "dev1", Username: "alice", Mountpoint: "site"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"devices/dev1/#", "users/alice/x", "site/in/#", "x/dev1"} {
+		if ok, _ := a.MatchSubscribe(f, 0); !ok {
+			t.Errorf("%q refused for its own identity", f)
+		}
+	}
+}
 
 func TestParseErrors(t *testing.T) {
 	who := Who{ClientID: "c"}

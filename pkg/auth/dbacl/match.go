@@ -5,8 +5,16 @@ import "strings"
 // match is vmq_topic:match/2 with the ACL pattern as filter: "+" takes one
 // level, a trailing "#" the rest (also none). Deviation, safer: a pattern
 // "+" does not take a subscribed "#" (VerneMQ lets ACL "a/+" allow "a/#").
-func match(in, pat []string) bool {
+// A level substituted from an identity (lit) matches only the same literal level, never a
+// subscribed wildcard: a client id "+" or "#" cannot widen "a/%c/#" (CVE-2017-7650's class).
+func match(in, pat []string, lit []bool) bool {
 	for i, w := range pat {
+		if i < len(lit) && lit[i] {
+			if i >= len(in) || in[i] != w || in[i] == "+" || in[i] == "#" {
+				return false
+			}
+			continue
+		}
 		if w == "#" && i == len(pat)-1 {
 			return true
 		}
@@ -30,7 +38,7 @@ func (a *ACLs) MatchPublish(topic string, qos byte, payloadLen int, retain bool)
 		if qos > p.MaxQoS || payloadLen > p.MaxPayloadSize || (retain && !p.AllowedRetain) {
 			continue
 		}
-		if match(in, p.Pattern) {
+		if match(in, p.Pattern, p.lit) {
 			return true, p.Modifiers
 		}
 	}
@@ -45,7 +53,7 @@ func (a *ACLs) MatchSubscribe(filter string, qos byte) (ok bool, mods []TopicQoS
 		if qos > s.MaxQoS {
 			continue
 		}
-		if match(in, s.Pattern) {
+		if match(in, s.Pattern, s.lit) {
 			return true, s.Modifiers
 		}
 	}

@@ -53,25 +53,38 @@ type Entry struct {
 }
 
 // ParseLine parses "user:$<id>$<b64 salt>$<b64 hash>". The id field is
-// ignored, as in vmq_passwd. ok is false for blank lines and comments.
+// ignored, as in vmq_passwd. ok is false for blank lines and comments. A line
+// starting with "#" is a comment unless it is a whole entry: vmq-passwd writes
+// user names such as "#" or "#dev" that way.
 func ParseLine(line string) (e Entry, ok bool, err error) {
 	line = strings.TrimRight(line, "\r\n")
-	if line == "" || strings.HasPrefix(line, "#") {
+	if line == "" {
 		return Entry{}, false, nil
 	}
+	if strings.HasPrefix(line, "#") {
+		if e, err := parseEntry(line); err == nil {
+			return e, true, nil
+		}
+		return Entry{}, false, nil
+	}
+	e, err = parseEntry(line)
+	return e, err == nil, err
+}
+
+func parseEntry(line string) (Entry, error) {
 	user, rest, found := strings.Cut(line, ":")
 	if !found || strings.Contains(rest, ":") {
-		return Entry{}, false, errors.New("want exactly one ':' (user:$6$salt$hash); regenerate the line with vmq-passwd")
+		return Entry{}, errors.New("want exactly one ':' (user:$6$salt$hash); regenerate the line with vmq-passwd")
 	}
 	parts := strings.Split(rest, "$")
 	if len(parts) != 4 || parts[0] != "" {
-		return Entry{}, false, errors.New("password is not $6$salt$hash; hash plain-text files with vmq-passwd -U")
+		return Entry{}, errors.New("password is not $6$salt$hash; hash plain-text files with vmq-passwd -U")
 	}
 	salt, err := decode64(parts[2])
 	if err != nil {
-		return Entry{}, false, fmt.Errorf("salt is not base64: %w", err)
+		return Entry{}, fmt.Errorf("salt is not base64: %w", err)
 	}
-	return Entry{User: user, Salt: salt, Hash: parts[3]}, true, nil
+	return Entry{User: user, Salt: salt, Hash: parts[3]}, nil
 }
 
 // decode64 accepts padded and unpadded base64 (Erlang's base64:decode is lenient about padding).

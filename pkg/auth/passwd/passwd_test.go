@@ -135,3 +135,23 @@ func TestReloadOnChange(t *testing.T) {
 		t.Fatalf("after file removal: %+v", d)
 	}
 }
+
+// vmq-passwd writes users "#" and "#dev" as ordinary lines: they are entries, not comments;
+// a line starting with "#" that is not a whole entry is a comment.
+func TestHashUserIsNotAComment(t *testing.T) {
+	for _, user := range []string{"#", "#dev"} {
+		l, err := Line(user, []byte("pw"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, ok, err := ParseLine(l)
+		if err != nil || !ok || e.User != user || !e.Check([]byte("pw")) {
+			t.Fatalf("%q: %+v ok=%v err=%v", l, e, ok, err)
+		}
+	}
+	for _, comment := range []string{"# users of site 1", "#", "#:not an entry", "# alice:$6$x$y:z"} {
+		if _, ok, err := ParseLine(comment); ok || err != nil {
+			t.Fatalf("%q: ok=%v err=%v, want a comment", comment, ok, err)
+		}
+	}
+}
