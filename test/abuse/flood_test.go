@@ -2,6 +2,7 @@ package abuse
 
 import (
 	"errors"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"io"
 	"net"
 	"sync"
@@ -108,7 +109,7 @@ func TestDeclaredSizeFlood(t *testing.T) {
 			_, err := c.Write(attack)
 			return err
 		})
-		waitFor(t, 10*time.Second, "the node to read every header", func() bool {
+		eventually.True(t, 10*time.Second, "the node to read every header", func() bool {
 			return n.prom(t, "vernemq_bytes_received") >= float64(floodConns*len(attack))
 		})
 		heap, rss := n.memory(t, "1,000 pre-CONNECT 65,000-byte declarations, held")
@@ -142,7 +143,7 @@ func TestDeclaredSizeFlood(t *testing.T) {
 			_, err := c.Write(publish)
 			return err
 		})
-		waitFor(t, 20*time.Second, "the node to read every PUBLISH header", func() bool {
+		eventually.True(t, 20*time.Second, "the node to read every PUBLISH header", func() bool {
 			return n.prom(t, "vernemq_bytes_received")-before >= float64(floodConns*(len(connect)+len(publish)))
 		})
 		heap, rss := n.memory(t, "1,000 authenticated 256 MB PUBLISH declarations, held")

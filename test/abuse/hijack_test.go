@@ -1,6 +1,7 @@
 package abuse
 
 import (
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,7 +60,7 @@ func TestSessionHijack(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(n.dir, "vmq.acl"), []byte("user alice\ntopic b2/#\nuser pub\ntopic #\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, 10*time.Second, "the new ACL", func() bool {
+			eventually.True(t, 10*time.Second, "the new ACL", func() bool {
 				probe, _ := login("probe", "alice", true)
 				return probe.suback("a/#") == packets.ReasonCode(0x80)
 			})

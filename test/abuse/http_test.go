@@ -2,6 +2,7 @@ package abuse
 
 import (
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"io"
 	"net"
 	"net/http"
@@ -141,7 +142,7 @@ func TestHTTPFloodAndSlowloris(t *testing.T) {
 	for _, c := range flood {
 		c.Close()
 	}
-	waitFor(t, 10*time.Second, "the flooded listener to answer", func() bool { return getAt(n.web, "/health", "") == http.StatusOK })
+	eventually.True(t, 10*time.Second, "the flooded listener to answer", func() bool { return getAt(n.web, "/health", "") == http.StatusOK })
 	r := dial(t, n.addr)
 	if ca := r.connect(&packets.Connect{ClientID: "after-http-flood", CleanStart: true}); ca.ReasonCode != 0 {
 		t.Fatalf("MQTT CONNACK %v after the HTTP flood", ca.ReasonCode)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"io"
 	"net"
 	"net/http"
@@ -76,7 +77,7 @@ func startNode(t *testing.T, over map[string]string, fs files) *node {
 	n := &node{t: t, dir: dir, addr: mqttAddr, web: "http://" + webAddr,
 		conf: testnode.WriteConf(t, filepath.Join(dir, "vernemq.conf"), kv)}
 	n.Process = testnode.Start(t, dir, nil, filepath.Join(binDir, "vernemq"), "console", "-c", n.conf)
-	waitFor(t, 15*time.Second, "node healthy on "+n.web, func() bool {
+	eventually.True(t, 15*time.Second, "node healthy on "+n.web, func() bool {
 		n.Alive()
 		code, _ := n.get("/health", nil)
 		return code == http.StatusOK || code == http.StatusUnauthorized // health behind an API key
@@ -158,18 +159,6 @@ func (n *node) procStatus(t *testing.T, field string) int64 {
 	}
 	t.Fatalf("/proc status has no %s", field)
 	return 0
-}
-
-// waitFor polls cond every 25 ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
 }
 
 // raw is a hand-driven MQTT connection.

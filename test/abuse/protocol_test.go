@@ -2,6 +2,7 @@ package abuse
 
 import (
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"net"
 	"testing"
 	"time"
@@ -116,7 +117,7 @@ func TestConnectionFlood(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	waitFor(t, 10*time.Second, "a client to connect after the flood", func() bool {
+	eventually.True(t, 10*time.Second, "a client to connect after the flood", func() bool {
 		nc, err := net.DialTimeout("tcp", n.addr, time.Second)
 		if err != nil {
 			return false
