@@ -99,7 +99,7 @@ scrape_configs:
 			t.Logf("prometheus output:\n%s", out)
 		}
 	})
-	q := "http://" + listen + "/api/v1/query?query=" + url.QueryEscape(`vernemq_mqtt_connect_received{job="vernemq"}`)
+	q := "http://" + listen + "/api/v1/query?query=" + url.QueryEscape(`vernemq_mqtt_connect_received{job="vernemq",mqtt_version="4"}`)
 	var got string
 	eventually.True(t, 25*time.Second, "prometheus to scrape vernemq_mqtt_connect_received", func() bool {
 		select {
