@@ -75,6 +75,17 @@ func NewBroker(reg *Registry) *Broker {
 		RouterMemory:                g("router_memory", "Estimated bytes of memory used by the routing index."),
 		RetainMemory:                g("retain_memory", "Estimated bytes of memory used by retained messages."),
 	}
+	// The cluster's counters exist from the start, as VerneMQ's, also on a node that never
+	// clustered (dashboards and alert rules query them); pkg/cluster counts into the same ones.
+	for _, m := range [][2]string{
+		{"cluster_bytes_sent", "Bytes sent to other nodes on the data link."},
+		{"cluster_bytes_received", "Bytes received from other nodes on the data link."},
+		{"cluster_bytes_dropped", "Bytes dropped because a peer's outgoing buffer was full."},
+		{"netsplit_detected", "Times a cluster member was detected as failed."},
+		{"netsplit_resolved", "Times a failed cluster member came back."},
+	} {
+		reg.Counter(m[0], m[1], nil)
+	}
 	reg.Gauge("total_active_connections", "Open MQTT connections, all listeners.", nil).Func(func() int64 {
 		return b.ActiveConnections.Read() + b.ActiveWSConnections.Read()
 	})

@@ -62,6 +62,8 @@ func TestLabelCombinationsAtZero(t *testing.T) {
 		{"client_expired", nil},
 		{"total_active_connections", nil},
 		{"router_memory", nil},
+		{"cluster_bytes_dropped", nil},
+		{"netsplit_detected", nil},
 		{"retain_memory", nil},
 	} {
 		v, ok := find(snap, c.name, c.labels)
