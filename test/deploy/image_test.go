@@ -82,7 +82,9 @@ func TestContainerImage(t *testing.T) {
 		t.Fatalf("image config: user and entrypoint %q", inspect)
 	}
 	c := b(time.Minute, "from", "--pull-never", "localhost/vernemq-go:test")
-	t.Cleanup(func() { run(t, time.Minute, baseEnv(), ctx, buildah, "--root", filepath.Join(store, "root"), "--runroot", filepath.Join(store, "run"), "--storage-driver", "vfs", "rm", c) })
+	t.Cleanup(func() {
+		run(t, time.Minute, baseEnv(), ctx, buildah, "--root", filepath.Join(store, "root"), "--runroot", filepath.Join(store, "run"), "--storage-driver", "vfs", "rm", c)
+	})
 
 	// The container shares the host's network (chroot isolation): listeners on free loopback ports.
 	cp := clusterPort(t)
