@@ -23,9 +23,12 @@ fi
 
 # The container image test (test/deploy TestContainerImage) builds and runs the image with
 # buildah (vfs storage, chroot isolation: no daemon, no registry); busybox-static gives the
-# FROM-scratch image its shell for the entrypoint.
+# FROM-scratch image its shell for the entrypoint; puppet (Debian's puppet-agent) applies
+# scripts/puppet, ruby (erb, ruby -c) checks scripts/chef.
 apt_need=()
 command -v buildah >/dev/null || apt_need+=(buildah)
+command -v puppet >/dev/null || apt_need+=(puppet-agent)
+command -v ruby >/dev/null && command -v erb >/dev/null || apt_need+=(ruby)
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || apt_need+=(busybox-static)
 if [ ${#apt_need[@]} -gt 0 ]; then
   echo "install-deploy-deps: installing ${apt_need[*]}"
