@@ -247,6 +247,7 @@ func TestPrometheusAndSysTopic(t *testing.T) {
 		`vernemq_mqtt_puback_sent{mqtt_version="5",node="VerneMQ@127.0.0.1",reason_code="no_matching_subscribers"} 1`,
 		`vernemq_mqtt_puback_sent{mqtt_version="5",node="VerneMQ@127.0.0.1",reason_code="quota_exceeded"} 0`,
 		`vernemq_mqtt_connack_sent{mqtt_version="4",node="VerneMQ@127.0.0.1",return_code="bad_username_or_password"} 0`,
+		`vernemq_mqtt_connack_sent{mqtt_version="5",node="VerneMQ@127.0.0.1",reason_code="banned"} 0`,
 		`vernemq_queue_message_drop_reason{node="VerneMQ@127.0.0.1",reason="queue_full"} 1`,
 		"# TYPE vernemq_active_mqtt_connections gauge",
 		"go_goroutines",
