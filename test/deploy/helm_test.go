@@ -443,6 +443,15 @@ func TestHelmConfThroughEntrypoint(t *testing.T) {
 func TestHelmOfficialConfThroughEntrypoint(t *testing.T) {
 	out := helmTemplate(t, "-f", "test/deploy/testdata/official-values.yaml")
 	local, _ := get(byName(t, objects(t, out), "ConfigMap", "prod-mqtt"), "data", "vernemq.conf.local").(string)
+	// The certificates Secret, mounted at /etc/ssl/vernemq in the pod: a real key pair here.
+	openssl := tool(t, "openssl")
+	ssl := t.TempDir()
+	if o, err := run(t, 30*time.Second, baseEnv(), ssl, openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+		"ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=mqtt.example", "-keyout", "tls.key", "-out", "tls.crt"); err != nil {
+		t.Fatalf("openssl: %v\n%s", err, o)
+	}
+	copyFile(t, filepath.Join(ssl, "tls.crt"), filepath.Join(ssl, "ca.crt"))
+	local = strings.ReplaceAll(local, "/etc/ssl/vernemq/", ssl+"/")
 	home := imageHome(t, local)
 	dryRun(t, home, append(dirsEnv(home),
 		"VERNEMQ_IP_ADDRESS=127.0.0.1",
