@@ -15,6 +15,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
@@ -90,7 +91,7 @@ func (p *promServer) waitSamples(jobs map[string]string, n int) {
 	p.t.Helper()
 	for job := range jobs {
 		q := fmt.Sprintf(`count_over_time(up{job=%q}[1m]) >= %d and up{job=%q} == 1`, job, n, job)
-		waitFor(p.t, 30*time.Second, fmt.Sprintf("%d scrapes of job %s", n, job), func() bool {
+		eventually.True(p.t, 30*time.Second, fmt.Sprintf("%d scrapes of job %s", n, job), func() bool {
 			got, ok := p.query(q)
 			return ok && got == 1
 		})
@@ -216,7 +217,7 @@ func TestVerneMQAlertRules(t *testing.T) {
 		}
 	}
 	// Every rule has been evaluated by Prometheus without error.
-	waitFor(t, 10*time.Second, "every alert rule evaluated with health ok", func() bool {
+	eventually.True(t, 10*time.Second, "every alert rule evaluated with health ok", func() bool {
 		resp, err := httpClient.Get(p.url + "/api/v1/rules")
 		if err != nil {
 			return false
