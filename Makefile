@@ -5,7 +5,7 @@ VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X github.com/vernemq-go/vernemq/pkg/node.Version=$(VERSION)
 CONF     ?= conf/vernemq.conf
 
-.PHONY: all build run test test-unit test-race lint fuzz bench profile deps deps-deploy dist test-deploy clean
+.PHONY: all build run test test-unit test-race lint fuzz bench profile deps deps-deploy dist image test-deploy clean
 
 all: build
 
@@ -71,6 +71,10 @@ dist:
 	@echo "dist: $(DIST)/$(DIST_NAME).tar.gz"
 
 # Deployment artifacts only: docker entrypoint, Helm chart, Ansible role, make dist.
+# image: the FROM-scratch container image, built with buildah (no registry, no daemon).
+image:
+	VERSION=$(VERSION) bash scripts/build-image.sh
+
 test-deploy: build
 	bash scripts/test-deploy.sh
 

@@ -21,6 +21,23 @@ if ! command -v ansible-playbook >/dev/null; then
     $SUDO apt-get install -y -qq --no-install-recommends ansible
 fi
 
+# The container image test (test/deploy TestContainerImage) builds and runs the image with
+# buildah (vfs storage, chroot isolation: no daemon, no registry); busybox-static gives the
+# FROM-scratch image its shell for the entrypoint; puppet (Debian's puppet-agent) applies
+# scripts/puppet, ruby (erb, ruby -c) checks scripts/chef.
+apt_need=()
+command -v buildah >/dev/null || apt_need+=(buildah)
+command -v puppet >/dev/null || apt_need+=(puppet-agent)
+command -v ruby >/dev/null && command -v erb >/dev/null || apt_need+=(ruby)
+[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || apt_need+=(busybox-static)
+if [ ${#apt_need[@]} -gt 0 ]; then
+  echo "install-deploy-deps: installing ${apt_need[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq || true
+  $SUDO apt-get install -y -qq --no-install-recommends "${apt_need[@]}"
+fi
+
 # go_tool NAME MODULE VERSION: rebuilt only when the stamped version differs.
 go_tool() {
   local name=$1 mod=$2 ver=$3

@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deploy-deps.sh
 make --no-print-directory build
-VMQ_BIN="$PWD/bin" go test -count=1 -timeout 5m -v ./test/deploy/ 2>&1 | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS|panic)|SKIPPED|_test.go:' || true
+VMQ_BIN="$PWD/bin" go test -count=1 -timeout 15m -v ./test/deploy/ 2>&1 | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS|panic)|SKIPPED|_test.go:' || true
 # grep hides the verbose noise; the exit code is the test's.
 exit "${PIPESTATUS[0]}"

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,18 +60,24 @@ func (t *SysTree) Run(ctx context.Context) {
 	}
 }
 
-// PublishOnce publishes each metric once: mqtt_publish_received → $SYS/<node>/mqtt/publish/received,
-// label values appended as further levels; the payload is the decimal value.
+// PublishOnce publishes each metric once, as VerneMQ's $SYS tree does: one topic per
+// name, mqtt_publish_received → $SYS/<node>/mqtt/publish/received, the payload the decimal
+// sum over its labels (mqtt_version, reason_code...), which never become topic levels.
 func (t *SysTree) PublishOnce() int {
 	mp := t.Cfg.String("systree_mountpoint")
 	qos := byte(t.Cfg.Int("systree_qos"))
 	retain := t.Cfg.Bool("systree_retain")
 	n := 0
-	for _, s := range t.Reg.Snapshot() {
+	samples := t.Reg.Snapshot() // sorted by name: a name's samples are adjacent
+	for i := 0; i < len(samples); {
+		name, sum := samples[i].Name, 0.0
+		for ; i < len(samples) && samples[i].Name == name; i++ {
+			sum += samples[i].Value
+		}
 		t.Broker.Publish(&session.Message{
 			Mountpoint: mp,
-			Topic:      SysTopic(t.Node, s),
-			Payload:    []byte(strconv.FormatFloat(s.Value, 'f', -1, 64)),
+			Topic:      SysTopic(t.Node, name),
+			Payload:    []byte(strconv.FormatFloat(sum, 'f', -1, 64)),
 			QoS:        qos,
 			Retain:     retain,
 		})
@@ -81,16 +86,7 @@ func (t *SysTree) PublishOnce() int {
 	return n
 }
 
-// SysTopic is the $SYS topic of one sample.
-func SysTopic(node string, s metrics.Sample) string {
-	topic := "$SYS/" + node + "/" + strings.ReplaceAll(s.Name, "_", "/")
-	keys := make([]string, 0, len(s.Labels))
-	for k := range s.Labels {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		topic += "/" + s.Labels[k]
-	}
-	return topic
+// SysTopic is the $SYS topic of a metric name.
+func SysTopic(node, name string) string {
+	return "$SYS/" + node + "/" + strings.ReplaceAll(name, "_", "/")
 }

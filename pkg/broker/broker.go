@@ -90,6 +90,8 @@ func New(o Options) *Broker {
 	o.Metrics.QueueProcesses.Func(func() int64 { return int64(b.reg.len()) })
 	o.Metrics.RouterSubscriptions.Func(func() int64 { return int64(b.index.Len()) })
 	o.Metrics.RetainMessages.Func(func() int64 { return int64(b.retain.len()) })
+	o.Metrics.RouterMemory.Func(b.index.Memory)
+	o.Metrics.RetainMemory.Func(b.retain.memory)
 	return b
 }
 

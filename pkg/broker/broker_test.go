@@ -598,3 +598,24 @@ func TestRetainedMemoryAndStoreAgree(t *testing.T) {
 		t.Fatalf("retained in memory %q, in the store %q", inMemory, inStore)
 	}
 }
+
+// retain_memory follows the retained messages: set, replace, delete back to zero.
+func TestRetainMemory(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	mem := b.Metrics().RetainMemory
+	b.RestoreRetained(&session.Message{Topic: "r/1", Payload: make([]byte, 1000), Retain: true})
+	one := mem.Read()
+	if one < 1000 {
+		t.Fatalf("one 1000-byte retained message: %d bytes", one)
+	}
+	b.RestoreRetained(&session.Message{Topic: "r/1", Payload: make([]byte, 10), Retain: true})
+	if m := mem.Read(); m != one-990 {
+		t.Fatalf("replaced by a 10-byte payload: %d bytes, want %d", m, one-990)
+	}
+	b.RestoreRetained(&session.Message{Topic: "r/2", Payload: []byte("x"), Retain: true})
+	b.RestoreRetained(&session.Message{Topic: "r/2"}) // an empty payload deletes [MQTT-3.3.1-10]
+	b.DeleteRetained("", "r/1")
+	if m := mem.Read(); m != 0 {
+		t.Fatalf("after deleting all: %d bytes", m)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/vernemq-go/vernemq/pkg/session"
 	"github.com/vernemq-go/vernemq/pkg/topics"
@@ -17,6 +18,26 @@ type retained struct {
 	mu    sync.RWMutex
 	byMP  map[string]map[string]*session.Message
 	n     int
+	bytes int64 // estimated memory of the stored messages (retain_memory)
+}
+
+// retainedBytes estimates the memory of one retained message: the struct, its map slot,
+// topic, payload and properties.
+func retainedBytes(m *session.Message) int64 {
+	n := int64(unsafe.Sizeof(session.Message{})) + 64 + int64(2*len(m.Topic)+len(m.Payload)+len(m.From))
+	if p := m.Props; p != nil {
+		n += int64(unsafe.Sizeof(*p)) + int64(len(p.ContentType)+len(p.ResponseTopic)+len(p.CorrelationData))
+		for _, u := range p.User {
+			n += int64(len(u.Key) + len(u.Value) + 32)
+		}
+	}
+	return n
+}
+
+func (r *retained) memory() int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.bytes
 }
 
 func (r *retained) len() int {
@@ -31,9 +52,10 @@ func (r *retained) set(m *session.Message) {
 	defer r.mu.Unlock()
 	mp := r.byMP[m.Mountpoint]
 	if len(m.Payload) == 0 {
-		if _, ok := mp[m.Topic]; ok {
+		if old, ok := mp[m.Topic]; ok {
 			delete(mp, m.Topic)
 			r.n--
+			r.bytes -= retainedBytes(old)
 		}
 		return
 	}
@@ -41,9 +63,12 @@ func (r *retained) set(m *session.Message) {
 		mp = map[string]*session.Message{}
 		r.byMP[m.Mountpoint] = mp
 	}
-	if _, ok := mp[m.Topic]; !ok {
+	if old, ok := mp[m.Topic]; ok {
+		r.bytes -= retainedBytes(old)
+	} else {
 		r.n++
 	}
+	r.bytes += retainedBytes(m)
 	mp[m.Topic] = m
 }
 
@@ -113,10 +138,11 @@ func (b *Broker) DeleteRetained(mountpoint, topic string) bool {
 	defer b.retain.order.Unlock()
 	b.retain.mu.Lock()
 	mp := b.retain.byMP[mountpoint]
-	_, ok := mp[topic]
+	old, ok := mp[topic]
 	if ok {
 		delete(mp, topic)
 		b.retain.n--
+		b.retain.bytes -= retainedBytes(old)
 	}
 	b.retain.mu.Unlock()
 	if ok {

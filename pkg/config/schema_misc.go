@@ -44,8 +44,8 @@ func miscKeys() []*Key {
 		rng(&Key{Name: "systree_qos", Type: TypeInt, Default: "0", Runtime: true, Doc: "QoS of $SYS messages."}, 0, 2),
 		{Name: "systree_retain", Type: TypeBool, Default: "off", Runtime: true, Doc: "Retain $SYS messages."},
 		{Name: "systree_mountpoint", Type: TypeString, Default: "", Runtime: true, Doc: "Mountpoint of $SYS messages."},
-		{Name: "prometheus_namespace", Type: TypeString, Default: "vernemq_",
-			Doc: "Prefix of Prometheus metric names."},
+		{Name: "prometheus_namespace", Type: TypeString, Default: "vernemq_", Check: checkPromPrefix,
+			Doc: "Prefix of Prometheus metric names; empty for VerneMQ's Grafana dashboard, which queries bare names."},
 
 		{Name: "http_modules", Type: TypeList, Default: "vmq_metrics_http,vmq_http_mgmt_api,vmq_status_http,vmq_health_http,vmq_http_v2_api",
 			Enum: httpModules, Doc: "HTTP modules served on http/https listeners unless a listener overrides."},
@@ -77,6 +77,18 @@ func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q is not an http:// or https:// URL", s)
+	}
+	return nil
+}
+
+// checkPromPrefix accepts what may start a Prometheus metric name, so a prefix like `""`
+// (quotes kept by the parser) is an error here rather than every metric being invalid.
+func checkPromPrefix(s string) error {
+	for i, r := range s {
+		if r == '_' || r == ':' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9') {
+			continue
+		}
+		return fmt.Errorf("%q: a metric name prefix has only letters, digits (not first), '_' and ':'; leave the value empty for none", s)
 	}
 	return nil
 }

@@ -142,6 +142,9 @@ func (c *client) maxConnectSize() int {
 	return c.maxSize()
 }
 
+// pm is the packet counters of the client's protocol (3.1.1's until CONNECT is read).
+func (c *client) pm() *metrics.Proto { return c.srv.Metrics.Proto(c.version) }
+
 func (c *client) maxSize() int {
 	if m := c.srv.settings.Load().MaxMessageSize; m > 0 {
 		return m
@@ -322,7 +325,7 @@ func (c *client) readError(err error) {
 	switch {
 	case errors.As(err, &pe):
 		if pe.Code == packets.PacketTooLarge {
-			c.srv.Metrics.InvalidMsgSizeError.Inc()
+			c.pm().InvalidMsgSizeError.Inc()
 		}
 		c.srv.Log.Info("closing connection: bad packet", "client_id", c.clientID(), "peer", c.peer.Addr, "reason", pe.Code.String(), "error", pe.Msg)
 		c.Kick(pe.Code)
@@ -341,7 +344,7 @@ func (c *client) expireKeepalive() {
 		return
 	default:
 	}
-	c.srv.Metrics.KeepaliveExpired.Inc()
+	c.pm().KeepaliveExpired.Inc()
 	c.srv.Metrics.SocketCloseTimeout.Inc()
 	level := slog.LevelInfo
 	if c.srv.settings.Load().KeepaliveAsWarning {
@@ -413,7 +416,7 @@ func (c *client) throttle() {
 // handle dispatches one packet; done ends the connection, graceful keeps the will from being sent.
 func (c *client) handle(ctx context.Context, p packets.Packet) (done, graceful bool) {
 	c.traceIn(p)
-	m := c.srv.Metrics
+	m := c.pm()
 	switch p := p.(type) {
 	case *packets.Publish:
 		m.PublishReceived.Inc()
@@ -430,10 +433,10 @@ func (c *client) handle(ctx context.Context, p packets.Packet) (done, graceful b
 		m.PingreqReceived.Inc()
 		c.sess.Send(c, &packets.Pingresp{})
 	case *packets.Disconnect:
-		m.DisconnectReceived.Inc()
+		m.DisconnectReceived.Inc(p.ReasonCode)
 		return c.disconnect(p)
 	case *packets.Auth:
-		m.AuthReceived.Inc()
+		m.AuthReceived.Inc(p.ReasonCode)
 		return c.authPacket(ctx, p)
 	case *packets.Connect:
 		return c.protocolError(packets.ProtocolError, "second CONNECT") // [MQTT-3.1.0-2]
@@ -444,17 +447,17 @@ func (c *client) handle(ctx context.Context, p packets.Packet) (done, graceful b
 }
 
 func (c *client) ack(a *packets.Ack) (bool, bool) {
-	m := c.srv.Metrics
+	m := c.pm()
 	s := c.sess
 	switch a.Kind {
 	case packets.PUBACK:
-		m.PubackReceived.Inc()
+		m.PubackReceived.Inc(a.ReasonCode)
 		if !s.Puback(c, a.PacketID) {
 			c.srv.Log.Debug("PUBACK for an unknown packet id", "client_id", s.ID.ClientID, "packet_id", a.PacketID)
 			m.PubackInvalidError.Inc()
 		}
 	case packets.PUBREC:
-		m.PubrecReceived.Inc()
+		m.PubrecReceived.Inc(a.ReasonCode)
 		if !s.Pubrec(c, a.PacketID, a.ReasonCode) {
 			m.PubrecInvalidError.Inc()
 			// Unknown id: answer PUBREL with 0x92 so the client can finish [MQTT-4.3.3].
@@ -463,7 +466,7 @@ func (c *client) ack(a *packets.Ack) (bool, bool) {
 			}
 		}
 	case packets.PUBREL:
-		m.PubrelReceived.Inc()
+		m.PubrelReceived.Inc(a.ReasonCode)
 		code := packets.Success
 		if !s.ReleasedQoS2(a.PacketID) && c.version == packets.V5 {
 			code = packets.PacketIDNotFound
@@ -471,7 +474,7 @@ func (c *client) ack(a *packets.Ack) (bool, bool) {
 		c.srv.Broker.ReleasedQoS2(s, a.PacketID)
 		s.Send(c, &packets.Ack{Kind: packets.PUBCOMP, PacketID: a.PacketID, ReasonCode: code})
 	case packets.PUBCOMP:
-		m.PubcompReceived.Inc()
+		m.PubcompReceived.Inc(a.ReasonCode)
 		if !s.Pubcomp(c, a.PacketID) {
 			m.PubcompInvalidError.Inc()
 		}

@@ -40,8 +40,8 @@ func (c *client) handshake(ctx context.Context) bool {
 	if !ok {
 		return false // the first packet must be CONNECT [MQTT-3.1.0-1]
 	}
-	c.srv.Metrics.ConnectReceived.Inc()
 	c.version = packets.ConnectVersion(cp)
+	c.pm().ConnectReceived.Inc()
 	if len(c.peer.AllowedProtocolVersions) > 0 && !slices.Contains(c.peer.AllowedProtocolVersions, c.version) &&
 		!slices.Contains(c.peer.AllowedProtocolVersions, cp.ProtocolLevel) {
 		c.refuse(packets.UnsupportedProtocolVersion, "protocol version not allowed on this listener")
@@ -179,7 +179,6 @@ func (c *client) handshake(ctx context.Context) bool {
 		Connack: func(present bool) packets.Packet { return c.connack(present, assigned, serverKeepAlive, st) },
 	}
 	c.sess, _ = c.srv.Broker.Connect(ctx, req)
-	c.srv.Metrics.ConnackSent.Inc()
 	c.srv.Auth.NotifyRegister(ac) // with the CONNECT properties (on_register_m5)
 	ac.Props = nil
 	c.srv.Log.Debug("client connected", "client_id", ac.ClientID, "peer", c.peer.Addr, "protocol", c.version)

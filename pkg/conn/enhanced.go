@@ -78,7 +78,7 @@ func (c *client) connectAuth(ctx context.Context, ac *auth.Client, cp *packets.C
 		}
 		switch a := p.(type) {
 		case *packets.Auth:
-			c.srv.Metrics.AuthReceived.Inc()
+			c.pm().AuthReceived.Inc(a.ReasonCode)
 			if a.ReasonCode != packets.ContinueAuthentication || a.Props == nil || a.Props.AuthMethod != method {
 				// The client must continue with 0x18 and the CONNECT's method [MQTT-4.12.0-5].
 				c.refuse(packets.ProtocolError, "AUTH during CONNECT must continue (0x18) with the CONNECT's authentication method")
@@ -86,7 +86,7 @@ func (c *client) connectAuth(ctx context.Context, ac *auth.Client, cp *packets.C
 			}
 			props = a.Props
 		case *packets.Disconnect:
-			c.srv.Metrics.DisconnectReceived.Inc()
+			c.pm().DisconnectReceived.Inc(a.ReasonCode)
 			return false
 		default:
 			c.refuse(packets.ProtocolError, "only AUTH may follow a CONNECT until the CONNACK")
@@ -131,7 +131,6 @@ func (c *client) authPacket(ctx context.Context, a *packets.Auth) (bool, bool) {
 		code = packets.ContinueAuthentication
 	}
 	e.reauthing = res.Continue
-	c.srv.Metrics.AuthSent.Inc()
 	c.sess.Send(c, &packets.Auth{ReasonCode: code, Props: authProps(e.method, res)})
 	return false, false
 }

@@ -106,7 +106,7 @@ func (c *client) PublishDone(id uint16, qos byte, err error) {
 // unauthorizedPublish answers a refused PUBLISH: v5 with 0x87; 3.x acknowledges and drops,
 // or disconnects with disconnect_on_unauthorized_publish_v3 [MQTT-3.3.5-2].
 func (c *client) unauthorizedPublish(p *packets.Publish, st *Settings) (bool, bool) {
-	c.srv.Metrics.PublishAuthError.Inc()
+	c.pm().PublishAuthError.Inc()
 	c.srv.Log.Debug("publish not authorized", "client_id", c.sess.ID.ClientID, "topic", p.Topic)
 	if c.version != packets.V5 && st.DisconnectOnUnauthorizedPublishV3 {
 		return true, false
@@ -135,7 +135,7 @@ func (c *client) unauthorizedPublish(p *packets.Publish, st *Settings) (bool, bo
 // netsplitPublish refuses a publish during a netsplit (allow_publish_during_netsplit = off):
 // v5 gets 0x80 in its acknowledgement, older clients are disconnected so they retry later.
 func (c *client) netsplitPublish(p *packets.Publish) (bool, bool) {
-	c.srv.Metrics.PublishError.Inc()
+	c.pm().PublishError.Inc()
 	if c.version != packets.V5 {
 		return true, false
 	}

@@ -38,7 +38,7 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 	}
 	var subs []session.Sub
 	if len(ask) > 0 && !c.srv.allowed("subscribe") {
-		c.srv.Metrics.SubscribeError.Inc()
+		c.pm().SubscribeError.Inc()
 		for _, i := range idx {
 			codes[i] = packets.UnspecifiedError // netsplit and allow_subscribe_during_netsplit = off
 		}
@@ -51,7 +51,7 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 		dec, granted := c.srv.Auth.AuthorizeSubscribe(ctx, c.auth, ask)
 		c.afterPlugin()
 		if dec.Result != auth.OK {
-			c.srv.Metrics.SubscribeAuthError.Inc()
+			c.pm().SubscribeAuthError.Inc()
 			for _, i := range idx {
 				codes[i] = c.failure(packets.NotAuthorized)
 			}
@@ -111,7 +111,7 @@ func (c *client) failure(code packets.ReasonCode) packets.ReasonCode {
 
 func (c *client) unsubscribe(ctx context.Context, p *packets.Unsubscribe) (bool, bool) {
 	if !c.srv.allowed("unsubscribe") {
-		c.srv.Metrics.UnsubscribeError.Inc()
+		c.pm().UnsubscribeError.Inc()
 		if c.version != packets.V5 {
 			return true, false // 3.1.1 has no way to refuse an unsubscribe
 		}

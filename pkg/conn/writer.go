@@ -153,13 +153,13 @@ func (c *client) writePacketLocked(p packets.Packet) bool {
 		return false
 	}
 	c.srv.Metrics.BytesSent.Add(uint64(len(b)))
-	switch p.(type) {
+	switch p := p.(type) {
 	case *packets.Disconnect:
-		c.srv.Metrics.DisconnectSent.Inc()
+		c.pm().DisconnectSent.Inc(p.ReasonCode)
 	case *packets.Connack:
-		c.srv.Metrics.ConnackSent.Inc()
+		c.pm().ConnackSent.Inc(p.ReasonCode) // a 3.1.1 return code for older clients
 	case *packets.Auth:
-		c.srv.Metrics.AuthSent.Inc()
+		c.pm().AuthSent.Inc(p.ReasonCode)
 	}
 	return true
 }

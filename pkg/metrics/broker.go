@@ -1,5 +1,7 @@
 package metrics
 
+import "github.com/vernemq-go/vernemq/pkg/packets"
+
 // Broker holds the hot-path metrics as plain fields so the publish path never looks up a name.
 type Broker struct {
 	Reg *Registry
@@ -7,15 +9,8 @@ type Broker struct {
 	SocketOpen, SocketClose, SocketCloseTimeout, SocketError *Counter
 	BytesReceived, BytesSent                                 *Counter
 
-	ConnectReceived, PublishReceived, PubackReceived, PubrecReceived, PubrelReceived, PubcompReceived *Counter
-	SubscribeReceived, UnsubscribeReceived, PingreqReceived, DisconnectReceived, AuthReceived         *Counter
-
-	ConnackSent, PublishSent, PubackSent, PubrecSent, PubrelSent, PubcompSent *Counter
-	SubackSent, UnsubackSent, PingrespSent, DisconnectSent, AuthSent          *Counter
-
-	PublishAuthError, SubscribeAuthError, InvalidMsgSizeError, PubackInvalidError *Counter
-	PubrecInvalidError, PubcompInvalidError, KeepaliveExpired                     *Counter
-	PublishError, SubscribeError, UnsubscribeError                                *Counter
+	// V4 and V5 hold the per-protocol packet counters (mqtt_version="4" and "5"); Proto picks one.
+	V4, V5 *Proto
 
 	QueueSetup, QueueTeardown, QueueMessageIn, QueueMessageOut, QueueMessageDrop *Counter
 	QueueMessageExpired, QueueMessageUnhandled, QueueInitializedFromStorage      *Counter
@@ -28,55 +23,35 @@ type Broker struct {
 	PublishThrottled *Counter
 
 	ActiveConnections, ActiveWSConnections, QueueProcesses, RouterSubscriptions, RetainMessages *Gauge
+	RouterMemory, RetainMemory                                                                  *Gauge
 }
 
-// NewBroker registers the broker metrics in reg.
+// Proto returns the counters of a protocol level: 5 for MQTT 5, anything else (3, 4, and
+// the 0x80 bridge flag variants) for 3.1/3.1.1, which VerneMQ labels mqtt_version="4".
+func (b *Broker) Proto(version byte) *Proto {
+	if version == 5 {
+		return b.V5
+	}
+	return b.V4
+}
+
+// NewBroker registers the broker metrics in reg, every label combination at zero.
 func NewBroker(reg *Registry) *Broker {
 	c := func(name, help string) *Counter { return reg.Counter(name, help, nil) }
 	drop := func(reason string) *Counter {
 		return reg.Counter("queue_message_drop_reason", "Messages dropped from queues, by reason.", map[string]string{"reason": reason})
 	}
 	g := func(name, help string) *Gauge { return reg.Gauge(name, help, nil) }
-	return &Broker{
+	b := &Broker{
 		Reg:                         reg,
-		SocketOpen:                  c("socket_open", "Sockets opened."),
-		SocketClose:                 c("socket_close", "Sockets closed."),
-		SocketCloseTimeout:          c("socket_close_timeout", "Sockets closed because of a keepalive or connect timeout."),
-		SocketError:                 c("socket_error", "Socket errors."),
-		BytesReceived:               c("bytes_received", "Bytes received from clients."),
-		BytesSent:                   c("bytes_sent", "Bytes sent to clients."),
-		ConnectReceived:             c("mqtt_connect_received", "CONNECT packets received."),
-		PublishReceived:             c("mqtt_publish_received", "PUBLISH packets received."),
-		PubackReceived:              c("mqtt_puback_received", "PUBACK packets received."),
-		PubrecReceived:              c("mqtt_pubrec_received", "PUBREC packets received."),
-		PubrelReceived:              c("mqtt_pubrel_received", "PUBREL packets received."),
-		PubcompReceived:             c("mqtt_pubcomp_received", "PUBCOMP packets received."),
-		SubscribeReceived:           c("mqtt_subscribe_received", "SUBSCRIBE packets received."),
-		UnsubscribeReceived:         c("mqtt_unsubscribe_received", "UNSUBSCRIBE packets received."),
-		PingreqReceived:             c("mqtt_pingreq_received", "PINGREQ packets received."),
-		DisconnectReceived:          c("mqtt_disconnect_received", "DISCONNECT packets received."),
-		AuthReceived:                c("mqtt_auth_received", "AUTH packets received."),
-		ConnackSent:                 c("mqtt_connack_sent", "CONNACK packets sent."),
-		PublishSent:                 c("mqtt_publish_sent", "PUBLISH packets sent."),
-		PubackSent:                  c("mqtt_puback_sent", "PUBACK packets sent."),
-		PubrecSent:                  c("mqtt_pubrec_sent", "PUBREC packets sent."),
-		PubrelSent:                  c("mqtt_pubrel_sent", "PUBREL packets sent."),
-		PubcompSent:                 c("mqtt_pubcomp_sent", "PUBCOMP packets sent."),
-		SubackSent:                  c("mqtt_suback_sent", "SUBACK packets sent."),
-		UnsubackSent:                c("mqtt_unsuback_sent", "UNSUBACK packets sent."),
-		PingrespSent:                c("mqtt_pingresp_sent", "PINGRESP packets sent."),
-		DisconnectSent:              c("mqtt_disconnect_sent", "DISCONNECT packets sent."),
-		AuthSent:                    c("mqtt_auth_sent", "AUTH packets sent."),
-		PublishAuthError:            c("mqtt_publish_auth_error", "PUBLISH refused by authorization."),
-		SubscribeAuthError:          c("mqtt_subscribe_auth_error", "SUBSCRIBE refused by authorization."),
-		InvalidMsgSizeError:         c("mqtt_invalid_msg_size_error", "Packets larger than max_message_size."),
-		PubackInvalidError:          c("mqtt_puback_invalid_error", "PUBACK for an unknown packet id."),
-		PubrecInvalidError:          c("mqtt_pubrec_invalid_error", "PUBREC for an unknown packet id."),
-		PubcompInvalidError:         c("mqtt_pubcomp_invalid_error", "PUBCOMP for an unknown packet id."),
-		KeepaliveExpired:            c("client_keepalive_expired", "Clients disconnected after 1.5 x keepalive without a packet."),
-		PublishError:                c("mqtt_publish_error", "PUBLISH refused during a netsplit."),
-		SubscribeError:              c("mqtt_subscribe_error", "SUBSCRIBE refused during a netsplit."),
-		UnsubscribeError:            c("mqtt_unsubscribe_error", "UNSUBSCRIBE refused during a netsplit."),
+		SocketOpen:                  c("socket_open", "The number of times an MQTT socket has been opened."),
+		SocketClose:                 c("socket_close", "The number of times an MQTT socket has been closed."),
+		SocketCloseTimeout:          c("socket_close_timeout", "The number of times an MQTT socket was closed because no CONNECT came in time."),
+		SocketError:                 c("socket_error", "The total number of socket errors that have occurred."),
+		BytesReceived:               c("bytes_received", "The total number of bytes received."),
+		BytesSent:                   c("bytes_sent", "The total number of bytes sent."),
+		V4:                          newProto(reg, "4"),
+		V5:                          newProto(reg, "5"),
 		QueueSetup:                  c("queue_setup", "Queues (sessions) created."),
 		QueueTeardown:               c("queue_teardown", "Queues (sessions) removed."),
 		QueueMessageIn:              c("queue_message_in", "Messages put in a queue."),
@@ -97,5 +72,37 @@ func NewBroker(reg *Registry) *Broker {
 		QueueProcesses:              g("queue_processes", "Sessions (queues) held by this node."),
 		RouterSubscriptions:         g("router_subscriptions", "Subscriptions in the routing index."),
 		RetainMessages:              g("retain_messages", "Retained messages held."),
+		RouterMemory:                g("router_memory", "Estimated bytes of memory used by the routing index."),
+		RetainMemory:                g("retain_memory", "Estimated bytes of memory used by retained messages."),
 	}
+	// The cluster's counters exist from the start, as VerneMQ's, also on a node that never
+	// clustered (dashboards and alert rules query them); pkg/cluster counts into the same ones.
+	for _, m := range [][2]string{
+		{"cluster_bytes_sent", "Bytes sent to other nodes on the data link."},
+		{"cluster_bytes_received", "Bytes received from other nodes on the data link."},
+		{"cluster_bytes_dropped", "Bytes dropped because a peer's outgoing buffer was full."},
+		{"netsplit_detected", "Times a cluster member was detected as failed."},
+		{"netsplit_resolved", "Times a failed cluster member came back."},
+	} {
+		reg.Counter(m[0], m[1], nil)
+	}
+	reg.Gauge("total_active_connections", "Open MQTT connections, all listeners.", nil).Func(func() int64 {
+		return b.ActiveConnections.Read() + b.ActiveWSConnections.Read()
+	})
+	// VerneMQ's CONNACK counters of MQTT 3.1.1, one name per return code (VerneMQ 2 keeps the
+	// names at 0; here they count, read from mqtt_connack_sent{mqtt_version="4",return_code}).
+	for _, d := range []struct {
+		name string
+		code byte
+	}{{"accepted", 0}, {"unacceptable_protocol", 1}, {"identifier_rejected", 2},
+		{"server_unavailable", 3}, {"bad_credentials", 4}, {"not_authorized", 5}} {
+		code := d.code
+		reg.CounterFunc("mqtt_connack_"+d.name+"_sent", "CONNACK packets sent to MQTT 3.1/3.1.1 clients with return code "+
+			string('0'+code)+".", map[string]string{"mqtt_version": "4"},
+			func() uint64 { return b.V4.ConnackSent.Value(packets.ReasonCode(code)) })
+	}
+	// client_expired is VerneMQ 1's name for persistent sessions removed after persistent_client_expiration.
+	reg.CounterFunc("client_expired", "Sessions removed after their expiry interval (same as session_expired).", nil,
+		b.SessionExpired.Value)
+	return b
 }

@@ -27,6 +27,14 @@ func (g *Gauge) Add(n int64)         { g.v.Add(n) }
 func (g *Gauge) Value() int64        { return g.v.Load() }
 func (g *Gauge) Func(f func() int64) { g.fn = f }
 
+// Read is the gauge's value as exported: computed when the gauge has a Func.
+func (g *Gauge) Read() int64 {
+	if g.fn != nil {
+		return g.fn()
+	}
+	return g.v.Load()
+}
+
 // Gauge is a value that goes up and down, or is computed when read.
 type Gauge struct {
 	v  atomic.Int64
@@ -55,8 +63,9 @@ type Registry struct {
 }
 
 type counterEntry struct {
-	d Desc
-	c *Counter
+	d  Desc
+	c  *Counter
+	fn func() uint64 // set for a counter computed when read (CounterFunc)
 }
 
 type gaugeEntry struct {
@@ -103,6 +112,15 @@ func (r *Registry) Counter(name, help string, labels map[string]string) *Counter
 	return e.c
 }
 
+// CounterFunc registers a counter whose value fn computes when read: a count kept
+// elsewhere (the Go runtime, the OS, another counter) under a VerneMQ name. fn must only grow.
+func (r *Registry) CounterFunc(name, help string, labels map[string]string, fn func() uint64) {
+	k := key(name, labels)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counters[k] = &counterEntry{d: Desc{Name: name, Help: help, Kind: CounterKind, Labels: labels}, c: &Counter{}, fn: fn}
+}
+
 // Gauge returns the gauge of name and labels, creating it on first use.
 func (r *Registry) Gauge(name, help string, labels map[string]string) *Gauge {
 	k := key(name, labels)
@@ -120,7 +138,12 @@ func (r *Registry) Gauge(name, help string, labels map[string]string) *Gauge {
 func (r *Registry) Snapshot() []Sample {
 	r.mu.RLock()
 	out := make([]Sample, 0, len(r.counters)+len(r.gauges))
+	var funcs []*counterEntry
 	for _, e := range r.counters {
+		if e.fn != nil {
+			funcs = append(funcs, e)
+			continue
+		}
 		out = append(out, Sample{Desc: e.d, Value: float64(e.c.Value())})
 	}
 	gauges := make([]*gaugeEntry, 0, len(r.gauges))
@@ -128,12 +151,12 @@ func (r *Registry) Snapshot() []Sample {
 		gauges = append(gauges, e)
 	}
 	r.mu.RUnlock()
+	// Computed values are read outside the lock: they may take other locks or read /proc.
+	for _, e := range funcs {
+		out = append(out, Sample{Desc: e.d, Value: float64(e.fn())})
+	}
 	for _, e := range gauges {
-		v := e.g.Value()
-		if e.g.fn != nil {
-			v = e.g.fn()
-		}
-		out = append(out, Sample{Desc: e.d, Value: float64(v)})
+		out = append(out, Sample{Desc: e.d, Value: float64(e.g.Read())})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {

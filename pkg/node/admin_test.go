@@ -129,7 +129,7 @@ func TestAdminSocketHTTPAndSys(t *testing.T) {
 	base := "http://127.0.0.1:" + web[3]
 
 	code, body := httpGet(t, base+"/metrics", "")
-	if code != 200 || !strings.Contains(body, `vernemq_mqtt_connect_received{node="VerneMQ@127.0.0.1"} 2`) {
+	if code != 200 || !strings.Contains(body, `vernemq_mqtt_connect_received{mqtt_version="4",node="VerneMQ@127.0.0.1"} 2`) {
 		t.Fatalf("/metrics %d:\n%.2000s", code, body)
 	}
 	if code, body := httpGet(t, base+"/health", ""); code != 200 || strings.TrimSpace(body) != `{"status":"OK"}` {

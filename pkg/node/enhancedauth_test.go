@@ -115,7 +115,7 @@ func TestEnhancedAuthentication(t *testing.T) {
 		b[1]["properties"].(map[string]any)["p_authentication_data"] != b64s("answer:challenge") {
 		t.Fatalf("on_auth_m5 bodies %v", b)
 	}
-	if m := metric(n, "mqtt_auth_sent"); m != 1 {
+	if m := metricSum(n, "mqtt_auth_sent"); m != 1 {
 		t.Errorf("mqtt_auth_sent = %v, want 1 (the challenge)", m)
 	}
 

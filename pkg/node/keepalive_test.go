@@ -25,7 +25,7 @@ func TestMaxKeepaliveV5ServerKeepAlive(t *testing.T) {
 // max_keepalive, it is disconnected though it asked for 10 minutes.
 func TestMaxKeepaliveHolds311Clients(t *testing.T) {
 	n, addr := startNode(t, "max_keepalive = 1", "park_idle_connections_after = 0")
-	before := n.Metrics.KeepaliveExpired.Value()
+	before := n.Metrics.V4.KeepaliveExpired.Value()
 	c := dial311(t, addr, "asks-600", 600, nil)
 	start := time.Now()
 	if !c.closedWithin(5 * time.Second) {
@@ -34,7 +34,7 @@ func TestMaxKeepaliveHolds311Clients(t *testing.T) {
 	if el := time.Since(start); el < time.Second || el > 3*time.Second {
 		t.Fatalf("closed after %v; 1.5 x max_keepalive (+ sweep) is 1.5 s to 3 s", el)
 	}
-	if n.Metrics.KeepaliveExpired.Value() != before+1 {
+	if n.Metrics.V4.KeepaliveExpired.Value() != before+1 {
 		t.Fatal("keep alive expiry not counted")
 	}
 	// Keep alive 0 (none) is capped too, and a client pinging in time stays.

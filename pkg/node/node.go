@@ -66,6 +66,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Node, error) {
 	n := &Node{Cfg: cfg, Log: log, Reg: metrics.NewRegistry(), ready: make(chan struct{})}
 	n.edgeLog = slog.New(lograte.New(log.Handler(), edgeLogBurst, edgeLogWindow))
 	n.Metrics = metrics.NewBroker(n.Reg)
+	metrics.RegisterSystem(n.Reg, n.Metrics.RouterMemory, n.Metrics.RetainMemory)
 	st, err := openStore(cfg, log)
 	if err != nil {
 		return nil, err

@@ -80,7 +80,7 @@ func TestIdleClientsParkAndResume(t *testing.T) {
 			t.Fatalf("client %d: no PINGRESP", i)
 		}
 	}
-	if got := n.Metrics.PubackReceived.Value(); got < count {
+	if got := n.Metrics.V4.PubackReceived.Value(0); got < count {
 		t.Fatalf("broker counted %d PUBACKs from resumed clients, want %d", got, count)
 	}
 }
@@ -94,7 +94,7 @@ func TestParkedClientKeepaliveExpires(t *testing.T) {
 	watcher.read(t)
 	c := dial311(t, addr, "sleepy", 1, &packets.Will{Topic: "wills/sleepy", Payload: []byte("gone")})
 	eventually.True(t, eventually.Wait, "the silent client parked", func() bool { return n.Server.Parked() >= 1 })
-	before := n.Metrics.KeepaliveExpired.Value()
+	before := n.Metrics.V4.KeepaliveExpired.Value()
 	start := time.Now()
 	if !c.closedWithin(5 * time.Second) {
 		t.Fatal("parked client with keepalive 1s not closed within 5s")
@@ -102,7 +102,7 @@ func TestParkedClientKeepaliveExpires(t *testing.T) {
 	if el := time.Since(start); el > 3*time.Second {
 		t.Fatalf("closed after %v; 1.5 x keepalive (+ sweep) is under 3s", el)
 	}
-	if n.Metrics.KeepaliveExpired.Value() != before+1 {
+	if n.Metrics.V4.KeepaliveExpired.Value() != before+1 {
 		t.Fatal("keepalive expiry of a parked client not counted")
 	}
 	if p, ok := watcher.read(t).(*packets.Publish); !ok || p.Topic != "wills/sleepy" {

@@ -28,6 +28,20 @@ func v3(t *testing.T, addr, id string, clean bool) mqtt.Client {
 	return c
 }
 
+// metricSum is the sum of name over all its label combinations (-1 when it has none).
+func metricSum(n *Node, name string) float64 {
+	sum, found := 0.0, false
+	for _, s := range n.Reg.Snapshot() {
+		if s.Name == name {
+			sum, found = sum+s.Value, true
+		}
+	}
+	if !found {
+		return -1
+	}
+	return sum
+}
+
 func metric(n *Node, name string) float64 {
 	for _, s := range n.Reg.Snapshot() {
 		if s.Name == name && len(s.Labels) == 0 {

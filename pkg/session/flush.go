@@ -216,7 +216,7 @@ func (s *Session) fillLocked(buf []byte) []byte {
 			s.dropLocked(dd, DropMaxPacketSize)
 			continue
 		}
-		s.metrics.PublishSent.Inc()
+		s.metrics.Proto(s.version).PublishSent.Inc()
 		if o == nil && dd.Seq != 0 && s.persist != nil {
 			s.persist.Acked(s.ID, dd.Seq)
 		}
@@ -305,25 +305,35 @@ func (s *Session) publishPacket(o *outMsg, dup bool) *packets.Publish {
 }
 
 func (s *Session) countSent(p packets.Packet) {
-	m := s.metrics
-	switch p.Type() {
-	case packets.PUBACK:
-		m.PubackSent.Inc()
-	case packets.PUBREC:
-		m.PubrecSent.Inc()
-	case packets.PUBREL:
-		m.PubrelSent.Inc()
-	case packets.PUBCOMP:
-		m.PubcompSent.Inc()
-	case packets.SUBACK:
-		m.SubackSent.Inc()
-	case packets.UNSUBACK:
-		m.UnsubackSent.Inc()
-	case packets.PINGRESP:
-		m.PingrespSent.Inc()
-	case packets.PUBLISH:
+	m := s.metrics.Proto(s.version)
+	switch p := p.(type) {
+	case *packets.Ack:
+		switch p.Kind {
+		case packets.PUBACK:
+			m.PubackSent.Inc(p.ReasonCode)
+		case packets.PUBREC:
+			m.PubrecSent.Inc(p.ReasonCode)
+		case packets.PUBREL:
+			m.PubrelSent.Inc(p.ReasonCode)
+		case packets.PUBCOMP:
+			m.PubcompSent.Inc(p.ReasonCode)
+		}
+	case *packets.Connack:
+		m.ConnackSent.Inc(p.ReasonCode)
+	case *packets.Disconnect:
+		m.DisconnectSent.Inc(p.ReasonCode)
+	case *packets.Publish:
 		m.PublishSent.Inc()
-	case packets.DISCONNECT:
-		m.DisconnectSent.Inc()
+	case *packets.Auth:
+		m.AuthSent.Inc(p.ReasonCode)
+	default:
+		switch p.Type() {
+		case packets.SUBACK:
+			m.SubackSent.Inc()
+		case packets.UNSUBACK:
+			m.UnsubackSent.Inc()
+		case packets.PINGRESP:
+			m.PingrespSent.Inc()
+		}
 	}
 }

@@ -122,7 +122,7 @@ func TestMaxPacketSizeDrop(t *testing.T) {
 	s.Attach(l, Info{Protocol: packets.V5}, 0, 64, &packets.Connack{})
 	s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: make([]byte, 100)}})
 	s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: []byte("small")}})
-	eventually.True(t, eventually.Wait, "the condition", func() bool { return m.PublishSent.Value() == 1 })
+	eventually.True(t, eventually.Wait, "the condition", func() bool { return m.V5.PublishSent.Value() == 1 })
 	if m.DropMaxPacketSize.Value() != 1 {
 		t.Fatalf("max_packet_size_exceeded drops = %d", m.DropMaxPacketSize.Value())
 	}

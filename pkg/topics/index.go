@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
@@ -75,6 +76,18 @@ type Index struct {
 	mu    sync.RWMutex
 	roots map[string]*trieNode // by mountpoint
 	n     int
+	bytes int64 // estimated memory of nodes and entries (router_memory)
+}
+
+// Memory estimates, in bytes, of one trie node and one entry beyond their strings: the
+// structs plus a share of the maps that hold them.
+const (
+	nodeBytes  = int64(unsafe.Sizeof(trieNode{})) + 48
+	entryBytes = int64(unsafe.Sizeof(Entry{})+unsafe.Sizeof(entryKey{})) + 48
+)
+
+func entrySize(e *Entry) int64 {
+	return entryBytes + int64(len(e.Subscriber.Mountpoint)+len(e.Subscriber.ClientID)+len(e.Node)+len(e.Filter)+len(e.Group))
 }
 
 // NewIndex returns an empty index.
@@ -90,6 +103,7 @@ func (ix *Index) Add(e *Entry) bool {
 	if root == nil {
 		root = &trieNode{}
 		ix.roots[e.Subscriber.Mountpoint] = root
+		ix.bytes += nodeBytes + int64(len(e.Subscriber.Mountpoint))
 	}
 	n := root
 	forLevels(e.Filter, func(level string) {
@@ -100,6 +114,7 @@ func (ix *Index) Add(e *Entry) bool {
 		if c == nil {
 			c = &trieNode{}
 			n.children[level] = c
+			ix.bytes += nodeBytes + int64(len(level))
 		}
 		n = c
 	})
@@ -113,6 +128,7 @@ func (ix *Index) Add(e *Entry) bool {
 			if m.Subscriber == e.Subscriber && m.Node == e.Node {
 				// Copy on write: a Match result holds this slice after the read lock.
 				members = slices.Clone(members)
+				ix.bytes += entrySize(e) - entrySize(m)
 				members[i] = e
 				n.shared[e.Group] = members
 				return false
@@ -120,15 +136,19 @@ func (ix *Index) Add(e *Entry) bool {
 		}
 		n.shared[e.Group] = append(members, e)
 		ix.n++
+		ix.bytes += entrySize(e)
 		return true
 	}
 	if n.entries == nil {
 		n.entries = map[entryKey]*Entry{}
 	}
-	_, existed := n.entries[k]
+	old, existed := n.entries[k]
 	n.entries[k] = e
-	if !existed {
+	if existed {
+		ix.bytes += entrySize(e) - entrySize(old)
+	} else {
 		ix.n++
+		ix.bytes += entrySize(e)
 	}
 	return !existed
 }
@@ -170,6 +190,7 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 		members := n.shared[group]
 		for i, m := range members {
 			if m.Subscriber == sub && m.Node == node {
+				ix.bytes -= entrySize(m)
 				members = append(members[:i:i], members[i+1:]...)
 				removed = true
 				break
@@ -182,7 +203,9 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 		}
 	} else {
 		k := entryKey{sub, "", node}
-		if _, removed = n.entries[k]; removed {
+		var old *Entry
+		if old, removed = n.entries[k]; removed {
+			ix.bytes -= entrySize(old)
 			delete(n.entries, k)
 		}
 	}
@@ -193,9 +216,11 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 	// Prune empty nodes bottom-up so churn of unique topics does not leak memory.
 	for i := len(path) - 1; i > 0 && path[i].empty(); i-- {
 		delete(path[i-1].children, levels[i-1])
+		ix.bytes -= nodeBytes + int64(len(levels[i-1]))
 	}
 	if root.empty() {
 		delete(ix.roots, sub.Mountpoint)
+		ix.bytes -= nodeBytes + int64(len(sub.Mountpoint))
 	}
 	return true
 }
@@ -225,6 +250,13 @@ func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	return ix.n
+}
+
+// Memory is the estimated memory of the index in bytes (VerneMQ's router_memory).
+func (ix *Index) Memory() int64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.bytes
 }
 
 // Walk calls fn for every entry until fn returns false. fn must not modify the index.

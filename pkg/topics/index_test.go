@@ -191,3 +191,33 @@ func TestSharedResubscribeDuringMatch(t *testing.T) {
 		r.Reset()
 	}
 }
+
+// Memory (router_memory) grows with subscriptions and returns to zero when they are gone.
+func TestIndexMemory(t *testing.T) {
+	ix := NewIndex()
+	if ix.Memory() != 0 {
+		t.Fatalf("empty index: %d bytes", ix.Memory())
+	}
+	var prev int64
+	for i := 0; i < 50; i++ {
+		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprintf("c%d", i)}, Filter: fmt.Sprintf("a/%d/#", i%7)})
+		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprintf("c%d", i)}, Filter: "s/+", Group: "g"})
+		if m := ix.Memory(); m <= prev {
+			t.Fatalf("after %d subscribers memory %d, was %d", i+1, m, prev)
+		} else {
+			prev = m
+		}
+	}
+	before := ix.Memory()
+	ix.Add(&Entry{Subscriber: SubscriberID{ClientID: "c0"}, Filter: "a/0/#", SubID: 7}) // a replacement
+	if ix.Memory() != before {
+		t.Fatalf("replacing an entry changed memory %d → %d", before, ix.Memory())
+	}
+	for i := 0; i < 50; i++ {
+		ix.Remove(SubscriberID{ClientID: fmt.Sprintf("c%d", i)}, "", fmt.Sprintf("a/%d/#", i%7), "")
+		ix.Remove(SubscriberID{ClientID: fmt.Sprintf("c%d", i)}, "", "s/+", "g")
+	}
+	if ix.Memory() != 0 || ix.Len() != 0 {
+		t.Fatalf("after removing all: %d bytes, %d entries", ix.Memory(), ix.Len())
+	}
+}

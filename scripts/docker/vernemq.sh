@@ -178,8 +178,17 @@ peers() {
 		# The headless service has one A record per pod (publishNotReadyAddresses).
 		svc=$(kube_service).$(kube_namespace).svc.${DOCKER_VERNEMQ_KUBERNETES_CLUSTER_NAME:-cluster.local}
 		[ "${DOCKER_VERNEMQ_KUBERNETES_SERVICE_FQDN:-}" = "" ] || svc=$DOCKER_VERNEMQ_KUBERNETES_SERVICE_FQDN
-		getent ahostsv4 "$svc" 2>/dev/null | awk '{print $1}' | sort -u | grep -vx "$self" |
-			sed "s/\$/:$port/" || true
+		resolve4 "$svc" | sort -u | grep -vx "$self" | sed "s/\$/:$port/" || true
+	fi
+}
+
+# resolve4 prints the IPv4 addresses of a name: getent where there is one (Alpine image),
+# else busybox nslookup (the FROM-scratch image), whose answer follows the "Name:" line.
+resolve4() {
+	if command -v getent >/dev/null 2>&1; then
+		getent ahostsv4 "$1" 2>/dev/null | awk '{print $1}'
+	else
+		nslookup "$1" 2>/dev/null | awk '/^Name:/ {ans=1; next} ans && /^Address/ {sub(/^Address( [0-9]+)?:[ \t]*/, ""); if ($0 ~ /^[0-9.]+$/) print}'
 	fi
 }
 

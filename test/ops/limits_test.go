@@ -63,4 +63,11 @@ func TestLimitCounters(t *testing.T) {
 	}
 	rc := `vernemq_mqtt_connack_sent_reason\{node="VerneMQ@127\.0\.0\.1",reason_code="client_identifier_not_valid"\}`
 	eventually.True(t, 5*time.Second, "mqtt_connack_sent_reason{client_identifier_not_valid} = 1", func() bool { return promValue(t, n, rc) == 1 })
+	// VerneMQ's own series for it: the 3.1.1 return code, and the per-code name its dashboard graphs.
+	v4 := `vernemq_mqtt_connack_sent\{mqtt_version="4",node="VerneMQ@127\.0\.0\.1",return_code="client_identifier_not_valid"\}`
+	old := `vernemq_mqtt_connack_identifier_rejected_sent\{mqtt_version="4",node="VerneMQ@127\.0\.0\.1"\}`
+	if promValue(t, n, v4) != 1 || promValue(t, n, old) != 1 {
+		t.Errorf("mqtt_connack_sent{return_code} = %v, mqtt_connack_identifier_rejected_sent = %v; want 1 and 1",
+			promValue(t, n, v4), promValue(t, n, old))
+	}
 }

@@ -1,0 +1,8 @@
+name 'vernemq'
+maintainer 'vernemq-go'
+license 'Apache-2.0'
+description 'Installs a vernemq-go node from its release tarball: vernemq.conf, ACL and password files, systemd service, cluster join'
+version '0.1.0'
+chef_version '>= 16.0'
+supports 'debian'
+supports 'ubuntu'

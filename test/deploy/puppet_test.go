@@ -1,0 +1,123 @@
+package deploy
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPuppetModule validates every manifest and template of scripts/puppet, applies class
+// vernemq with Debian's puppet into a temporary root twice (the second run must change
+// nothing), then starts the broker from the conf it wrote and publishes as the user it created.
+func TestPuppetModule(t *testing.T) {
+	puppet := tool(t, "puppet")
+	module := filepath.Join(repoRoot, "scripts/puppet/vernemq")
+	var pp, epp []string
+	filepath.WalkDir(module, func(p string, d os.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case strings.HasSuffix(p, ".pp"):
+			pp = append(pp, p)
+		case strings.HasSuffix(p, ".epp"):
+			epp = append(epp, p)
+		}
+		return nil
+	})
+	if len(pp) < 4 || len(epp) < 1 {
+		t.Fatalf("manifests %v, templates %v", pp, epp)
+	}
+	work := t.TempDir()
+	dirs := []string{"--confdir", filepath.Join(work, "conf"), "--vardir", filepath.Join(work, "var"),
+		"--codedir", filepath.Join(work, "code"), "--logdir", filepath.Join(work, "log"), "--rundir", filepath.Join(work, "run")}
+	for _, v := range [][]string{append([]string{"parser", "validate"}, pp...), append([]string{"epp", "validate"}, epp...)} {
+		if out, err := run(t, 2*time.Minute, baseEnv(), repoRoot, puppet, append(v, dirs...)...); err != nil {
+			t.Fatalf("puppet %s %s: %v\n%s", v[0], v[1], err, out)
+		}
+	}
+
+	tgz := distTarball(t)
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := user.LookupGroupId(u.Gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	cp := clusterPort(t) // serf gossips on cp+1
+	p := freePorts(t, 2, cp, cp+1)
+	site := filepath.Join(work, "site.pp")
+	os.WriteFile(site, []byte(fmt.Sprintf(`class { 'vernemq':
+  release_tarball      => '%s',
+  root                 => '%s',
+  create_user          => false,
+  user                 => '%s',
+  group                => '%s',
+  admin_owner          => '%s',
+  admin_group          => '%s',
+  listen_ip            => '127.0.0.1',
+  mqtt_port            => %d,
+  cluster_port         => %d,
+  http_port            => %d,
+  cookie               => Sensitive('puppet-test-cookie'),
+  manage_service       => false,
+  max_offline_messages => 4242,
+  users                => { 'alice' => Sensitive('alice-pw') },
+  acl_content          => "user alice\ntopic readwrite deploy/#\n",
+  config               => { 'max_message_size' => 65536 },
+}
+`, tgz, root, u.Username, g.Name, u.Username, g.Name, p[0], cp, p[1])), 0o600)
+	apply := func() (string, int) {
+		t.Helper()
+		out, err := run(t, 3*time.Minute, baseEnv(), repoRoot, puppet, append(append([]string{"apply", "--detailed-exitcodes",
+			"--modulepath", filepath.Join(repoRoot, "scripts/puppet")}, dirs...), site)...)
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("puppet apply: %v\n%s", err, out)
+		}
+		code := 0
+		if ee != nil {
+			code = ee.ExitCode()
+		}
+		return out, code
+	}
+	// --detailed-exitcodes: 0 nothing changed, 2 changes, 4/6 failures.
+	if out, code := apply(); code != 2 {
+		t.Fatalf("first puppet apply: exit %d, want 2 (changes, no failure)\n%s", code, out)
+	}
+	for _, f := range []string{"usr/lib/vernemq/bin/vernemq", "usr/bin/vmq-admin", "etc/vernemq/vernemq.conf",
+		"etc/vernemq/vmq.acl", "etc/vernemq/vmq.passwd", "etc/systemd/system/vernemq.service"} {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			t.Errorf("the module did not install %s: %v", f, err)
+		}
+	}
+	conf := filepath.Join(root, "etc/vernemq/vernemq.conf")
+	kv := activeLines(t, conf)
+	if kv["max_offline_messages"] != "4242" || kv["distributed_cookie"] != "puppet-test-cookie" ||
+		kv["max_message_size"] != "65536" || kv["platform_data_dir"] != filepath.Join(root, "var/lib/vernemq") {
+		t.Errorf("vernemq.conf does not follow the parameters: %v", kv)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "etc/vernemq/vmq.passwd")); !strings.HasPrefix(string(b), "alice:$6$") {
+		t.Errorf("vmq.passwd holds no hashed password for alice: %q", b)
+	}
+	if out, code := apply(); code != 0 {
+		t.Errorf("second puppet apply: exit %d, want 0 (nothing to change)\n%s", code, out)
+	}
+
+	verifyUnit(t, root)
+	proc := start(t, baseEnv(), filepath.Join(root, "usr/lib/vernemq/bin/vernemq"), "console", "-c", conf)
+	logs := func() string {
+		b, _ := os.ReadFile(filepath.Join(root, "var/log/vernemq/console.log"))
+		return proc.out.String() + string(b)
+	}
+	waitPublish(t, p[0], proc.exited, logs, "-u", "alice", "-P", "alice-pw")
+	proc.stop(t, 40*time.Second)
+}
