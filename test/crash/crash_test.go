@@ -39,12 +39,13 @@ func start(t *testing.T, bin, dir string, port int) *node {
 	conf := filepath.Join(dir, "vernemq.conf")
 	acl := filepath.Join(dir, "vmq.acl")
 	os.WriteFile(acl, []byte("topic #\n"), 0o644)
-	os.WriteFile(conf, []byte(fmt.Sprintf(`listener.tcp.default = 127.0.0.1:%d
+	os.WriteFile(conf, []byte(fmt.Sprintf(`listener.tcp.default = 127.0.0.1:%[1]d
 allow_anonymous = on
 plugins.vmq_passwd = off
 plugins.vmq_acl = on
-vmq_acl.acl_file = %s
-platform_data_dir = %s/data
+vmq_acl.acl_file = %[2]s
+platform_data_dir = %[3]s/data
+platform_log_dir = %[3]s/log
 log.console = console
 log.console.level = warning
 max_offline_messages = -1
