@@ -60,6 +60,10 @@ type Session struct {
 	metrics *metrics.Broker
 	persist Persister
 
+	// stored: the store holds a record of this session (set by the broker's persister once
+	// committed). A flag here rather than a map of ids in the persister: 1 byte, not ~100.
+	stored atomic.Bool
+
 	// storeMu orders reading the stored queue on wake-up against commits landing for this session.
 	storeMu  sync.Mutex
 	mu       sync.Mutex
@@ -84,7 +88,7 @@ type Session struct {
 	persistent bool
 	expiry     uint32 // session expiry interval in seconds; 0xFFFFFFFF never
 	offlineAt  time.Time
-	subs       map[string]Sub
+	subs       subSet
 	qos2In     map[uint16]struct{}
 	onDrop     func(id topics.SubscriberID, d Delivery, reason DropReason)
 	deliver    DeliverHook // on_deliver (deliver.go); nil: none
@@ -114,6 +118,12 @@ func (s *Session) OnDrop(fn func(id topics.SubscriberID, d Delivery, reason Drop
 	s.onDrop = fn
 	s.mu.Unlock()
 }
+
+// MarkStored records whether the message store holds a record of the session.
+func (s *Session) MarkStored(v bool) { s.stored.Store(v) }
+
+// Stored reports whether the message store holds a record of the session.
+func (s *Session) Stored() bool { return s.stored.Load() }
 
 // SetPersistence sets whether the session outlives its connection and for how long (seconds).
 func (s *Session) SetPersistence(persistent bool, expiry uint32) {

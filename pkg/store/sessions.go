@@ -13,20 +13,28 @@ import (
 // PutSession creates or replaces a persistent session (subscriptions included).
 func (s *Store) PutSession(sess Session) error {
 	ek, val := encodeKey(sess.Key), encodeSession(sess)
+	var added bool // a new record, not a replacement: the count grows
 	return s.write(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSessions).Put(ek, val)
+		b := tx.Bucket(bucketSessions)
+		added = b.Get(ek) == nil
+		return b.Put(ek, val)
 	}, func() {
-		s.cmu.Lock()
-		s.sessions[sess.Key] = struct{}{}
-		s.cmu.Unlock()
+		if added {
+			s.cmu.Lock()
+			s.sessions++
+			s.cmu.Unlock()
+		}
 	})
 }
 
 // DeleteSession removes the session, its queue and its QoS2 state.
 func (s *Store) DeleteSession(k SessionKey) error {
 	ek := encodeKey(k)
+	var had bool
 	return s.write(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketSessions).Delete(ek); err != nil {
+		b := tx.Bucket(bucketSessions)
+		had = b.Get(ek) != nil
+		if err := b.Delete(ek); err != nil {
 			return err
 		}
 		queues := tx.Bucket(bucketQueues)
@@ -47,7 +55,9 @@ func (s *Store) DeleteSession(k SessionKey) error {
 		return deletePrefix(tx.Bucket(bucketQoS2), ek)
 	}, func() {
 		s.cmu.Lock()
-		delete(s.sessions, k)
+		if had {
+			s.sessions--
+		}
 		s.messages -= s.qlen[k]
 		delete(s.qlen, k)
 		s.cmu.Unlock()

@@ -307,3 +307,38 @@ func TestQueueFromSteps(t *testing.T) {
 		t.Fatalf("drained %v", got)
 	}
 }
+
+// TestSessionCount: the session count follows the records through replaces, deletes of
+// records that do not exist, and a reopen (it is a count, not a set of keys).
+func TestSessionCount(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, k2 := SessionKey{ClientID: "a"}, SessionKey{Mountpoint: "m", ClientID: "a"}
+	for _, k := range []SessionKey{k1, k1, k2, k1} {
+		if err := s.PutSession(Session{Key: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.Stats().Sessions; n != 2 {
+		t.Fatalf("%d sessions after 4 puts of 2 keys, want 2", n)
+	}
+	for _, k := range []SessionKey{k1, k1, {ClientID: "never"}} {
+		if err := s.DeleteSession(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.Stats().Sessions; n != 1 {
+		t.Fatalf("%d sessions after deleting one twice and an unknown one, want 1", n)
+	}
+	s.Close()
+	if s, err = Open(path, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := s.Stats().Sessions; n != 1 {
+		t.Fatalf("%d sessions after reopen, want 1", n)
+	}
+}
