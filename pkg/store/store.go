@@ -108,8 +108,8 @@ type Store struct {
 	notify   *notifier
 
 	// cmu guards the in-memory counters, updated only after a commit succeeds.
-	cmu      sync.Mutex
-	qlen     map[SessionKey]int
+	cmu  sync.Mutex
+	qlen map[SessionKey]int
 	// sessions counts the session records. Only a count: a set of keys would hold a second
 	// copy of every client id beside the broker's (issue 19); commits learn from the
 	// bucket whether a record is new.
@@ -151,8 +151,8 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		db: db, path: path, opts: opts, log: opts.Logger,
-		reqs:     make(chan *request, 2*opts.MaxBatch),
-		qlen:     make(map[SessionKey]int),
+		reqs: make(chan *request, 2*opts.MaxBatch),
+		qlen: make(map[SessionKey]int),
 	}
 	if err := s.init(); err != nil {
 		db.Close()
