@@ -83,11 +83,7 @@ func restoreSessions(st *store.Store, b *broker.Broker, log *slog.Logger) (sessi
 		}
 		s := b.RestoreSession(id, expiry, since, ss)
 		s.SetUsername(rec.Username) // session_binding: its owner
-		ids, err := st.QoS2(rec.Key)
-		if err != nil {
-			return err
-		}
-		for _, pid := range ids {
+		for _, pid := range rec.QoS2 {
 			s.ReceivedQoS2(pid)
 		}
 		sessions++

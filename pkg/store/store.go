@@ -48,6 +48,9 @@ type Session struct {
 	DisconnectedAt  time.Time // zero while online
 	Username        string
 	Subscriptions   []Subscription
+	// QoS2 are the packet ids awaiting PUBREL, ascending. Sessions fills it (in the same pass,
+	// not a read per session); PutSession ignores it: PutQoS2 and DeleteQoS2 keep them.
+	QoS2 []uint16
 }
 
 // Message is a stored application message. Props is opaque to the store.
