@@ -63,37 +63,59 @@ func (n *Node) restore(ctx context.Context) error {
 }
 
 // restoreSessions recreates every stored session in b, with its subscriptions and the QoS 2
-// packet ids it awaits PUBREL for.
+// packet ids it awaits PUBREL for. Reading and decoding the store runs on its own goroutine,
+// a batch ahead of the broker's inserts (registry, index), which take most of the time.
 func restoreSessions(st *store.Store, b *broker.Broker, log *slog.Logger) (sessions, subs int, err error) {
-	err = st.Sessions(func(rec store.Session) error {
-		id := topics.SubscriberID{Mountpoint: rec.Key.Mountpoint, ClientID: rec.Key.ClientID}
-		since := rec.DisconnectedAt
-		if since.IsZero() {
-			since = time.Now() // online when the node stopped: its expiry starts now
+	const batch = 512
+	batches := make(chan []store.Session, 4)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		var buf []store.Session
+		readErr <- st.Sessions(func(rec store.Session) error {
+			if buf = append(buf, rec); len(buf) == batch {
+				batches <- buf
+				buf = make([]store.Session, 0, batch)
+			}
+			return nil
+		})
+		if len(buf) > 0 {
+			batches <- buf
 		}
-		var ss []session.Sub
-		for _, s := range rec.Subscriptions {
-			ss = append(ss, session.Sub{Filter: s.Filter, SubID: s.SubID, Options: packets.SubOptions{
-				QoS: s.QoS, NoLocal: s.NoLocal, RetainAsPublished: s.RetainAsPublished, RetainHandling: s.RetainHandling,
-			}})
+	}()
+	now := time.Now()
+	var ss []session.Sub
+	for recs := range batches {
+		for i := range recs {
+			rec := &recs[i]
+			id := topics.SubscriberID{Mountpoint: rec.Key.Mountpoint, ClientID: rec.Key.ClientID}
+			since := rec.DisconnectedAt
+			if since.IsZero() {
+				since = now // online when the node stopped: its expiry starts now
+			}
+			ss = ss[:0] // RestoreSession copies what it keeps
+			for _, s := range rec.Subscriptions {
+				ss = append(ss, session.Sub{Filter: s.Filter, SubID: s.SubID, Options: packets.SubOptions{
+					QoS: s.QoS, NoLocal: s.NoLocal, RetainAsPublished: s.RetainAsPublished, RetainHandling: s.RetainHandling,
+				}})
+			}
+			expiry := rec.ExpiryInterval
+			if expiry == 0 {
+				expiry = broker.NeverExpire
+			}
+			s := b.RestoreSession(id, expiry, since, ss)
+			s.SetUsername(rec.Username) // session_binding: its owner
+			for _, pid := range rec.QoS2 {
+				s.ReceivedQoS2(pid)
+			}
+			sessions++
+			subs += len(ss)
+			if sessions%100000 == 0 {
+				log.Info("restoring sessions", "sessions", sessions)
+			}
 		}
-		expiry := rec.ExpiryInterval
-		if expiry == 0 {
-			expiry = broker.NeverExpire
-		}
-		s := b.RestoreSession(id, expiry, since, ss)
-		s.SetUsername(rec.Username) // session_binding: its owner
-		for _, pid := range rec.QoS2 {
-			s.ReceivedQoS2(pid)
-		}
-		sessions++
-		subs += len(ss)
-		if sessions%10000 == 0 {
-			log.Info("restoring sessions", "sessions", sessions)
-		}
-		return nil
-	})
-	if err != nil {
+	}
+	if err := <-readErr; err != nil {
 		return sessions, subs, fmt.Errorf("restoring sessions from the message store: %w", err)
 	}
 	return sessions, subs, nil
