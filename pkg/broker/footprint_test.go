@@ -96,7 +96,9 @@ func TestOfflineSessionFootprint(t *testing.T) {
 	if q := st.QueueLen(store.SessionKey{ClientID: ids[n-1]}); q != 1 {
 		t.Fatalf("last session's stored queue holds %d, want 1", q)
 	}
-	const budget = 1536 // issue 19's target: 1.5 KiB per offline session
+	// Issue 19's target is 1.5 KiB of RSS per offline session; RSS adds the collector's headroom
+	// and the store's pages to this heap, so the heap budget is below it (measured ~1000 B).
+	const budget = 1280
 	if per > budget {
 		t.Errorf("an offline session keeps %.0f B of heap, budget %d B", per, budget)
 	}
