@@ -9,7 +9,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,16 +16,6 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/session"
 	"github.com/vernemq-go/vernemq/pkg/store"
 )
-
-// cpuTime is the process's user+system CPU time: on a shared machine wall time varies with
-// the load of others, CPU time much less.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 type ackChan chan error
 
