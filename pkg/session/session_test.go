@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/pkg/metrics"
@@ -210,5 +211,13 @@ func TestSubSetGrowsAndShrinks(t *testing.T) {
 	small.set(Sub{Filter: "c"})
 	if !small.remove("b") || small.has("b") || !small.has("a") || !small.has("c") || small.len() != 2 {
 		t.Fatal("removing from the middle of the slice form")
+	}
+}
+
+// TestSessionStructSize keeps the struct within the 576-byte size class: every offline
+// persistent session is one (issue 19; at 577 B the allocator rounds it to 640).
+func TestSessionStructSize(t *testing.T) {
+	if n := unsafe.Sizeof(Session{}); n > 576 {
+		t.Fatalf("session.Session is %d bytes: over the 576-byte size class (group small fields, or move online-only parts out)", n)
 	}
 }
