@@ -49,7 +49,7 @@ func TestRestoreManySessions(t *testing.T) {
 			defer wg.Done()
 			for i := range next {
 				k := store.SessionKey{ClientID: "dev-" + strconv.Itoa(i)}
-				if err := st.PutSession(store.Session{Key: k, ProtocolVersion: 4, DisconnectedAt: time.Now(),
+				if err := st.PutSession(store.Session{Key: k, ProtocolVersion: 4, DisconnectedAt: time.Now(), Username: "u" + strconv.Itoa(i),
 					Subscriptions: []store.Subscription{{Filter: "dev/" + strconv.Itoa(i), QoS: 1}}}); err != nil {
 					errs <- err
 					return
@@ -111,6 +111,9 @@ func TestRestoreManySessions(t *testing.T) {
 		s := b.Session(id)
 		if s == nil {
 			t.Fatalf("session %s not restored", id.ClientID)
+		}
+		if info, _ := s.Info(); info.Username != "u"+strconv.Itoa(i) {
+			t.Fatalf("session %s restored with user %q, want its owner u%d (session_binding)", id.ClientID, info.Username, i)
 		}
 		if want := i%100 == 0; s.QoS2InLen() == 1 != want {
 			t.Fatalf("session %s awaits %d PUBRELs, want one: %v", id.ClientID, s.QoS2InLen(), want)
