@@ -5,8 +5,9 @@
 #   BROKERS=this,mochi     brokers to run (first one is compared with the others)
 #   BENCH_STEP=10s         paced step / overload window length (full run)
 #   BENCH_MD=path          where to append the results (default docs/benchmarks.md; "" = none)
-#   BENCH_ONLY=8,9         run only these scenario groups (1-5, 6, 6b, 7, 8, 9, 10, 11); default all
-# Scenarios 8-9 (persistent sessions) run on this broker and Mosquitto (persistence on), 10 (auth)
+#   BENCH_ONLY=8,9         run only these scenario groups (1-5, 6, 6b, 7, 8, 9, 10, 11, 12); default all
+#   PARK_SESSIONS=20000    scenario 12 offline sessions (2000 with BENCH_QUICK=1; record 100000 by hand)
+# Scenarios 8-9 and 12 (persistent sessions) run on this broker and Mosquitto (persistence on), 10 (auth)
 # on this broker only, with PostgreSQL/Redis started from scripts/bench-authdb.sh when installed.
 # Scenario 11 (cluster) runs on this broker only, as two nodes (run_cluster).
 set -euo pipefail
@@ -164,6 +165,24 @@ run_restart() { # $1 broker
   cleanup
 }
 
+# Scenario 12: PARK_SESSIONS offline persistent sessions with one QoS 1 subscription each (RSS per
+# session, creation rate), SIGTERM, start again on the same data, time the port and route a publish.
+run_park() { # $1 broker
+  local b=$1 n=${PARK_SESSIONS:-20000}
+  [ "$QUICK" = 1 ] && n=${PARK_SESSIONS:-2000}
+  echo "bench: $b scenario 12 ($n offline sessions)" >&2
+  if ! start_broker "$b"; then cleanup; tail -5 "$WORK/$b.log" >&2 || true; return 0; fi
+  bin/vmq-bench park -broker "$b" -addr "127.0.0.1:$PORT" -sessions "$n" -pid "$PID" -out "$out" ||
+    { echo "bench: $b park failed" >&2; cleanup; return 0; }
+  kill -TERM "$PID"
+  for _ in $(seq 1200); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+  cleanup
+  KEEP_DATA=1 NOWAIT=1 start_broker "$b"
+  bin/vmq-bench park-probe -broker "$b" -addr "127.0.0.1:$PORT" -t0 "$T0" -sessions "$n" -pid "$PID" -out "$out" ||
+    echo "bench: $b park probe failed" >&2
+  cleanup
+}
+
 # Scenario 10 on this broker: file plugins, then each database backend that can be started.
 run_auth() {
   local users=1000 label
@@ -258,18 +277,21 @@ override_max_online_messages = on" run_group this 8
     want 9 && THIS_EXTRA="max_offline_messages = -1
 override_max_online_messages = on" run_restart this
     want 10 && run_auth
-    want 11 && run_cluster ;;
+    want 11 && run_cluster
+    want 12 && run_park this ;;
   mosquitto)
     # Mosquitto saves its in-memory store every autosave_interval (1800 s) and at shutdown, not per message.
     want 8 && MOSQ_PERSIST=true MOSQ_EXTRA="max_queued_messages 100000" run_group mosquitto 8
     want 9 && MOSQ_PERSIST=true MOSQ_EXTRA="max_queued_messages 20000" run_restart mosquitto
     want 10 && note mosquitto 10a "" "no vmq_passwd/vmq_diversity plugins"
-    want 11 && note mosquitto 11a "" "this broker's clustering only" ;;
+    want 11 && note mosquitto 11a "" "this broker's clustering only"
+    want 12 && MOSQ_PERSIST=true run_park mosquitto ;;
   mochi)
     want 8 && note mochi 8 "" "no persistence configured in the peer"
     want 9 && note mochi 9a "" "no persistence configured in the peer"
     want 10 && note mochi 10a "" "no auth plugins"
-    want 11 && note mochi 11a "" "this broker's clustering only" ;;
+    want 11 && note mochi 11a "" "this broker's clustering only"
+    want 12 && note mochi 12a "" "no persistence configured in the peer" ;;
   esac
   true
 done

@@ -7,6 +7,7 @@
 //	vmq-bench serve -c FILE -cpuprofile F -memprofile F   this broker in-process, profiled
 //	vmq-bench report -brokers this,mosquitto,mochi -md docs/benchmarks.md F.jsonl...
 //	vmq-bench fill / restart-probe ...          scenario 9, around a restart the script does
+//	vmq-bench park / park-probe ...             scenario 12, offline sessions around a restart
 //	vmq-bench authseed -users N -dir D -pg URL -redis ADDR   scenario 10's users
 //	vmq-bench note -broker B -id ID -scenario L -why TEXT -out F   a skipped scenario's row
 package main
@@ -59,6 +60,10 @@ func main() {
 		err = fillCmd(os.Args[2:])
 	case "restart-probe":
 		err = probeCmd(os.Args[2:])
+	case "park":
+		err = parkCmd(os.Args[2:])
+	case "park-probe":
+		err = parkProbeCmd(os.Args[2:])
 	case "authseed":
 		err = authSeedCmd(os.Args[2:])
 	case "note":
@@ -79,7 +84,7 @@ func main() {
 		_ = fs.Parse(os.Args[2:])
 		err = report(fs.Args(), strings.Split(*brokers, ","), *md, *title, *notes)
 	default:
-		err = fmt.Errorf("unknown command %q: use certs, freeport, run, serve, report, fill, restart-probe, authseed or note", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use certs, freeport, run, serve, report, fill, restart-probe, park, park-probe, authseed or note", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmq-bench:", err)

@@ -53,7 +53,7 @@ func (b *Broker) offlineQueueLocked(s *session.Session) []session.Delivery {
 	if p.st == nil {
 		return s.Pending()
 	}
-	p.ackGroup(s.ID).Wait() // acknowledged messages must not move
+	p.waitAcks(s.ID) // acknowledged messages must not move
 	// The writer commits in submission order: a synchronous write after the queued
 	// offline enqueues returns only once they are durable and readable.
 	p.saveSession(s)

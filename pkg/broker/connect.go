@@ -98,7 +98,7 @@ func (b *Broker) Connect(ctx context.Context, req ConnectRequest) (*session.Sess
 	if stale != nil {
 		b.dropSubscriptions(stale)
 		stale.Close()
-		b.persist.deleteSession(req.ID)
+		b.persist.deleteSession(stale)
 	}
 	if req.Will != nil {
 		e.s.SetWill(req.Will.Msg, req.Will.Delay)
@@ -148,7 +148,7 @@ func (b *Broker) Disconnect(s *session.Session, link session.Link, graceful bool
 		}
 		b.dropSubscriptions(s)
 		s.Close()
-		b.persist.deleteSession(s.ID)
+		b.persist.deleteSession(s)
 		b.m.QueueTeardown.Inc()
 		if h := b.hooks.Load().OnClientGone; h != nil {
 			h(s.ID)
@@ -196,7 +196,7 @@ func (b *Broker) expire(id SessionID, gen uint64) {
 	}
 	b.dropSubscriptions(e.s)
 	e.s.Close()
-	b.persist.deleteSession(id)
+	b.persist.deleteSession(e.s)
 	b.m.SessionExpired.Inc()
 	b.m.QueueTeardown.Inc()
 	if h := b.hooks.Load().OnSessionExpired; h != nil {
@@ -223,7 +223,7 @@ func (b *Broker) Forget(id SessionID) bool {
 	e.s.Kick(packets.AdministrativeAction)
 	b.dropSubscriptions(e.s)
 	e.s.Close()
-	b.persist.deleteSession(id)
+	b.persist.deleteSession(e.s)
 	b.m.QueueTeardown.Inc()
 	return true
 }
@@ -251,9 +251,7 @@ func (b *Broker) RestoreSession(id SessionID, expiry uint32, offlineSince time.T
 	for _, sub := range subs {
 		b.addSub(s, sub)
 	}
-	b.persist.mu.Lock()
-	b.persist.stored[id] = true
-	b.persist.mu.Unlock()
+	s.MarkStored(true)
 	b.m.QueueInitializedFromStorage.Inc()
 	return s
 }

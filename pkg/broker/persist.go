@@ -19,13 +19,18 @@ type persister struct {
 	b  *Broker
 	st *store.Store
 
-	mu     sync.Mutex
-	stored map[SessionID]bool // sessions with a record in the store
-	acks   map[SessionID]*sync.WaitGroup
+	mu   sync.Mutex
+	acks map[SessionID]*ackGroup // sessions with store acks in flight; an entry goes with its last ack
+}
+
+// ackGroup counts one session's store acks in flight (n, under persister.mu) for wg's waiters.
+type ackGroup struct {
+	wg sync.WaitGroup
+	n  int
 }
 
 func newPersister(b *Broker, st *store.Store) *persister {
-	return &persister{b: b, st: st, stored: map[SessionID]bool{}, acks: map[SessionID]*sync.WaitGroup{}}
+	return &persister{b: b, st: st, acks: map[SessionID]*ackGroup{}}
 }
 
 func key(id SessionID) store.SessionKey {
@@ -34,26 +39,39 @@ func key(id SessionID) store.SessionKey {
 
 // Acked implements session.Persister: the client owns the message, forget the stored copy.
 func (p *persister) Acked(id SessionID, seq uint64) {
-	wg := p.ackGroup(id)
-	wg.Add(1)
+	p.mu.Lock()
+	g := p.acks[id]
+	if g == nil {
+		g = &ackGroup{}
+		p.acks[id] = g
+	}
+	g.n++
+	g.wg.Add(1)
+	p.mu.Unlock()
 	go func() {
-		defer wg.Done()
 		if err := p.st.Ack(key(id), seq); err != nil {
 			p.b.log.Error("message store: removing an acknowledged message failed", "client_id", id.ClientID, "error", err)
 		}
+		// The entry goes with the last ack in flight, so sessions that once had traffic do
+		// not keep one each while offline (issue 19). Done after the delete: a waiter that
+		// found the entry still waits on its group; a later Acked makes a new one.
+		p.mu.Lock()
+		if g.n--; g.n == 0 && p.acks[id] == g {
+			delete(p.acks, id)
+		}
+		p.mu.Unlock()
+		g.wg.Done()
 	}()
 }
 
-// ackGroup tracks the acks in flight for one session, so a reconnect reads the queue after them.
-func (p *persister) ackGroup(id SessionID) *sync.WaitGroup {
+// waitAcks waits for the store acks of id in flight, so a reconnect or a move reads the queue after them.
+func (p *persister) waitAcks(id SessionID) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	wg := p.acks[id]
-	if wg == nil {
-		wg = &sync.WaitGroup{}
-		p.acks[id] = wg
+	g := p.acks[id]
+	p.mu.Unlock()
+	if g != nil {
+		g.wg.Wait()
 	}
-	return wg
 }
 
 func (p *persister) forSession() session.Persister {
@@ -87,20 +105,16 @@ func (p *persister) saveSession(s *session.Session) {
 		p.b.log.Error("message store: saving session failed", "client_id", s.ID.ClientID, "error", err)
 		return
 	}
-	p.mu.Lock()
-	p.stored[s.ID] = true
-	p.mu.Unlock()
+	s.MarkStored(true)
 }
 
-func (p *persister) deleteSession(id SessionID) {
+func (p *persister) deleteSession(s *session.Session) {
 	if p.st == nil {
 		return
 	}
-	p.mu.Lock()
-	had := p.stored[id]
-	delete(p.stored, id)
-	delete(p.acks, id)
-	p.mu.Unlock()
+	id := s.ID
+	had := s.Stored()
+	s.MarkStored(false)
 	if !had && p.st.QueueLen(key(id)) == 0 {
 		return // never stored: spare a commit per clean session
 	}
@@ -118,7 +132,7 @@ func (p *persister) attach(s *session.Session, present bool, attachFn func()) {
 	}
 	s.LockStore()
 	defer s.UnlockStore()
-	p.ackGroup(s.ID).Wait() // acknowledged messages must not come back
+	p.waitAcks(s.ID) // acknowledged messages must not come back
 	// A long queue is read in steps (the rest follows as the client acknowledges), so
 	// neither memory nor max_online_messages limits what a returning client gets.
 	ds, maxSeq, more, err := p.read(s, 0, session.RefillStep(p.b.limits.Load().MaxOnline))

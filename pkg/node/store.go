@@ -38,41 +38,9 @@ func (n *Node) restore(ctx context.Context) error {
 	n.Reg.Gauge("store_messages", "Messages held in the message store (offline queues).", nil).Func(func() int64 { return int64(st.Stats().Messages) })
 	n.Reg.Gauge("store_sessions", "Persistent sessions in the message store.", nil).Func(func() int64 { return int64(st.Stats().Sessions) })
 	start := time.Now()
-	sessions, subs := 0, 0
-	err := st.Sessions(func(rec store.Session) error {
-		id := topics.SubscriberID{Mountpoint: rec.Key.Mountpoint, ClientID: rec.Key.ClientID}
-		since := rec.DisconnectedAt
-		if since.IsZero() {
-			since = time.Now() // online when the node stopped: its expiry starts now
-		}
-		var ss []session.Sub
-		for _, s := range rec.Subscriptions {
-			ss = append(ss, session.Sub{Filter: s.Filter, SubID: s.SubID, Options: packets.SubOptions{
-				QoS: s.QoS, NoLocal: s.NoLocal, RetainAsPublished: s.RetainAsPublished, RetainHandling: s.RetainHandling,
-			}})
-		}
-		expiry := rec.ExpiryInterval
-		if expiry == 0 {
-			expiry = broker.NeverExpire
-		}
-		s := n.Broker.RestoreSession(id, expiry, since, ss)
-		s.SetUsername(rec.Username) // session_binding: its owner
-		ids, err := st.QoS2(rec.Key)
-		if err != nil {
-			return err
-		}
-		for _, pid := range ids {
-			s.ReceivedQoS2(pid)
-		}
-		sessions++
-		subs += len(ss)
-		if sessions%10000 == 0 {
-			n.Log.Info("restoring sessions", "sessions", sessions)
-		}
-		return nil
-	})
+	sessions, subs, err := restoreSessions(st, n.Broker, n.Log)
 	if err != nil {
-		return fmt.Errorf("restoring sessions from the message store: %w", err)
+		return err
 	}
 	retained := 0
 	err = st.Retained(func(mp, topic string, m store.Message) error {
@@ -92,6 +60,65 @@ func (n *Node) restore(ctx context.Context) error {
 		"retained", retained, "took", time.Since(start).Round(time.Millisecond))
 	go n.sweepExpired(ctx)
 	return nil
+}
+
+// restoreSessions recreates every stored session in b, with its subscriptions and the QoS 2
+// packet ids it awaits PUBREL for. Reading and decoding the store runs on its own goroutine,
+// a batch ahead of the broker's inserts (registry, index), which take most of the time.
+func restoreSessions(st *store.Store, b *broker.Broker, log *slog.Logger) (sessions, subs int, err error) {
+	const batch = 512
+	batches := make(chan []store.Session, 4)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		var buf []store.Session
+		readErr <- st.Sessions(func(rec store.Session) error {
+			if buf = append(buf, rec); len(buf) == batch {
+				batches <- buf
+				buf = make([]store.Session, 0, batch)
+			}
+			return nil
+		})
+		if len(buf) > 0 {
+			batches <- buf
+		}
+	}()
+	now := time.Now()
+	var ss []session.Sub
+	for recs := range batches {
+		for i := range recs {
+			rec := &recs[i]
+			id := topics.SubscriberID{Mountpoint: rec.Key.Mountpoint, ClientID: rec.Key.ClientID}
+			since := rec.DisconnectedAt
+			if since.IsZero() {
+				since = now // online when the node stopped: its expiry starts now
+			}
+			ss = ss[:0] // RestoreSession copies what it keeps
+			for _, s := range rec.Subscriptions {
+				ss = append(ss, session.Sub{Filter: s.Filter, SubID: s.SubID, Options: packets.SubOptions{
+					QoS: s.QoS, NoLocal: s.NoLocal, RetainAsPublished: s.RetainAsPublished, RetainHandling: s.RetainHandling,
+				}})
+			}
+			expiry := rec.ExpiryInterval
+			if expiry == 0 {
+				expiry = broker.NeverExpire
+			}
+			s := b.RestoreSession(id, expiry, since, ss)
+			s.SetUsername(rec.Username) // session_binding: its owner
+			for _, pid := range rec.QoS2 {
+				s.ReceivedQoS2(pid)
+			}
+			sessions++
+			subs += len(ss)
+			if sessions%100000 == 0 {
+				log.Info("restoring sessions", "sessions", sessions)
+			}
+		}
+	}
+	if err := <-readErr; err != nil {
+		return sessions, subs, fmt.Errorf("restoring sessions from the message store: %w", err)
+	}
+	return sessions, subs, nil
 }
 
 // sweepExpired removes stored messages whose v5 message expiry passed.

@@ -3,11 +3,13 @@ package session
 import (
 	"bufio"
 	"bytes"
-	"github.com/vernemq-go/vernemq/internal/eventually"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/pkg/metrics"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/topics"
@@ -163,5 +165,59 @@ func TestConcurrentAttachDetach(t *testing.T) {
 	close(stop)
 	if q, f := s.QueueLen(), s.InflightLen(); q > 1000 || f > 10 {
 		t.Fatalf("limits broken under concurrency: queue %d inflight %d", q, f)
+	}
+}
+
+// TestSubSetGrowsAndShrinks takes a session's subscriptions from none through the slice form
+// to the map form and back down, checking each step against a plain map.
+func TestSubSetGrowsAndShrinks(t *testing.T) {
+	var ss subSet
+	want := map[string]Sub{}
+	check := func(step string) {
+		t.Helper()
+		if ss.len() != len(want) {
+			t.Fatalf("%s: %d subscriptions, want %d", step, ss.len(), len(want))
+		}
+		got := ss.appendTo(nil)
+		for _, sub := range got {
+			if want[sub.Filter] != sub || !ss.has(sub.Filter) {
+				t.Fatalf("%s: %+v not as set", step, sub)
+			}
+		}
+	}
+	for i := range 2 * subsFew {
+		f := fmt.Sprintf("f/%d", i)
+		if !ss.set(Sub{Filter: f}) {
+			t.Fatalf("%s not new", f)
+		}
+		want[f] = Sub{Filter: f}
+		if ss.set(Sub{Filter: f, SubID: uint32(i)}) {
+			t.Fatalf("%s new twice", f)
+		}
+		want[f] = Sub{Filter: f, SubID: uint32(i)}
+		check("set " + f)
+	}
+	for i := range 2 * subsFew {
+		f := fmt.Sprintf("f/%d", i)
+		if !ss.remove(f) || ss.remove(f) || ss.has(f) {
+			t.Fatalf("remove %s", f)
+		}
+		delete(want, f)
+		check("remove " + f)
+	}
+	var small subSet
+	small.set(Sub{Filter: "a"})
+	small.set(Sub{Filter: "b"})
+	small.set(Sub{Filter: "c"})
+	if !small.remove("b") || small.has("b") || !small.has("a") || !small.has("c") || small.len() != 2 {
+		t.Fatal("removing from the middle of the slice form")
+	}
+}
+
+// TestSessionStructSize keeps the struct within the 576-byte size class: every offline
+// persistent session is one (issue 19; at 577 B the allocator rounds it to 640).
+func TestSessionStructSize(t *testing.T) {
+	if n := unsafe.Sizeof(Session{}); n > 576 {
+		t.Fatalf("session.Session is %d bytes: over the 576-byte size class (group small fields, or move online-only parts out)", n)
 	}
 }

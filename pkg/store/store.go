@@ -48,6 +48,9 @@ type Session struct {
 	DisconnectedAt  time.Time // zero while online
 	Username        string
 	Subscriptions   []Subscription
+	// QoS2 are the packet ids awaiting PUBREL, ascending. Sessions fills it (in the same pass,
+	// not a read per session); PutSession ignores it: PutQoS2 and DeleteQoS2 keep them.
+	QoS2 []uint16
 }
 
 // Message is a stored application message. Props is opaque to the store.
@@ -108,9 +111,12 @@ type Store struct {
 	notify   *notifier
 
 	// cmu guards the in-memory counters, updated only after a commit succeeds.
-	cmu      sync.Mutex
-	qlen     map[SessionKey]int
-	sessions map[SessionKey]struct{}
+	cmu  sync.Mutex
+	qlen map[SessionKey]int
+	// sessions counts the session records. Only a count: a set of keys would hold a second
+	// copy of every client id beside the broker's (issue 19); commits learn from the
+	// bucket whether a record is new.
+	sessions int
 	messages int
 
 	commits atomic.Uint64
@@ -148,9 +154,8 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		db: db, path: path, opts: opts, log: opts.Logger,
-		reqs:     make(chan *request, 2*opts.MaxBatch),
-		qlen:     make(map[SessionKey]int),
-		sessions: make(map[SessionKey]struct{}),
+		reqs: make(chan *request, 2*opts.MaxBatch),
+		qlen: make(map[SessionKey]int),
 	}
 	if err := s.init(); err != nil {
 		db.Close()
@@ -159,7 +164,7 @@ func Open(path string, opts Options) (*Store, error) {
 	s.notify = newNotifier()
 	s.writerWG.Add(1)
 	go s.writer()
-	s.log.Info("store opened", "path", path, "sessions", len(s.sessions), "messages", s.messages)
+	s.log.Info("store opened", "path", path, "sessions", s.sessions, "messages", s.messages)
 	return s, nil
 }
 
@@ -179,16 +184,7 @@ func (s *Store) init() error {
 		} else if len(v) != 1 || v[0] != formatVersion {
 			return fmt.Errorf("store: %s has format %v, this build reads %d (use a matching build or a fresh store dir)", s.path, v, formatVersion)
 		}
-		if err := tx.Bucket(bucketSessions).ForEach(func(k, _ []byte) error {
-			key, _, err := decodeKey(k)
-			if err != nil {
-				return err
-			}
-			s.sessions[key] = struct{}{}
-			return nil
-		}); err != nil {
-			return fmt.Errorf("store: load sessions: %w", err)
-		}
+		s.sessions = tx.Bucket(bucketSessions).Stats().KeyN
 		return tx.Bucket(bucketQueues).ForEachBucket(func(k []byte) error {
 			key, _, err := decodeKey(k)
 			if err != nil {
@@ -222,7 +218,7 @@ func (s *Store) Close() error {
 // Stats returns counters; FileSize comes from the file system.
 func (s *Store) Stats() Stats {
 	s.cmu.Lock()
-	st := Stats{Sessions: len(s.sessions), Messages: s.messages}
+	st := Stats{Sessions: s.sessions, Messages: s.messages}
 	s.cmu.Unlock()
 	st.Commits = s.commits.Load()
 	st.Batched = s.batched.Load()

@@ -307,3 +307,79 @@ func TestQueueFromSteps(t *testing.T) {
 		t.Fatalf("drained %v", got)
 	}
 }
+
+// TestSessionCount: the session count follows the records through replaces, deletes of
+// records that do not exist, and a reopen (it is a count, not a set of keys).
+func TestSessionCount(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, k2 := SessionKey{ClientID: "a"}, SessionKey{Mountpoint: "m", ClientID: "a"}
+	for _, k := range []SessionKey{k1, k1, k2, k1} {
+		if err := s.PutSession(Session{Key: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.Stats().Sessions; n != 2 {
+		t.Fatalf("%d sessions after 4 puts of 2 keys, want 2", n)
+	}
+	for _, k := range []SessionKey{k1, k1, {ClientID: "never"}} {
+		if err := s.DeleteSession(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.Stats().Sessions; n != 1 {
+		t.Fatalf("%d sessions after deleting one twice and an unknown one, want 1", n)
+	}
+	s.Close()
+	if s, err = Open(path, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if n := s.Stats().Sessions; n != 1 {
+		t.Fatalf("%d sessions after reopen, want 1", n)
+	}
+}
+
+// TestSessionsCarryQoS2 checks the cursor that walks the qos2 bucket beside the sessions:
+// ids go to their own session only (client ids that prefix each other, mountpoints, ids of
+// no session in between).
+func TestSessionsCarryQoS2(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "m.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	keys := []SessionKey{{ClientID: "a"}, {ClientID: "ab"}, {ClientID: "b"}, {Mountpoint: "m", ClientID: "a"}}
+	want := map[SessionKey][]uint16{keys[0]: {1, 300}, keys[1]: nil, keys[2]: {7}, keys[3]: {2, 3}}
+	for _, k := range keys {
+		if err := s.PutSession(Session{Key: k}); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range want[k] {
+			if err := s.PutQoS2(k, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, orphan := range []SessionKey{{ClientID: "aa"}, {ClientID: "c"}, {ClientID: ""}} {
+		if err := s.PutQoS2(orphan, 9); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := 0
+	if err := s.Sessions(func(rec Session) error {
+		seen++
+		if fmt.Sprint(rec.QoS2) != fmt.Sprint(want[rec.Key]) {
+			t.Errorf("%+v: QoS2 %v, want %v", rec.Key, rec.QoS2, want[rec.Key])
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(keys) {
+		t.Fatalf("%d sessions, want %d", seen, len(keys))
+	}
+}

@@ -61,13 +61,32 @@ type entryKey struct {
 
 type trieNode struct {
 	children map[string]*trieNode
-	entries  map[entryKey]*Entry
+	// solo is the node's one ordinary entry while it has only one, with entries nil: most
+	// filters (device topics such as dev/<id>) have one subscriber, and a map of one costs
+	// ~600 bytes against none (issue 19). A second entry moves both into entries.
+	solo    *Entry
+	entries map[entryKey]*Entry
 	// shared holds per-group member lists kept sorted by insertion for stable round-robin.
 	shared map[string][]*Entry
 }
 
 func (n *trieNode) empty() bool {
-	return len(n.children) == 0 && len(n.entries) == 0 && len(n.shared) == 0
+	return len(n.children) == 0 && n.solo == nil && len(n.entries) == 0 && len(n.shared) == 0
+}
+
+func keyOf(e *Entry) entryKey { return entryKey{e.Subscriber, e.Group, e.Node} }
+
+// eachDirect calls fn for the node's ordinary (not shared) entries until it returns false.
+func (n *trieNode) eachDirect(fn func(*Entry) bool) bool {
+	if n.solo != nil {
+		return fn(n.solo)
+	}
+	for _, e := range n.entries {
+		if !fn(e) {
+			return false
+		}
+	}
+	return true
 }
 
 // Index is the subscription trie of all mountpoints. Reads (Match) run in
@@ -140,7 +159,19 @@ func (ix *Index) Add(e *Entry) bool {
 		return true
 	}
 	if n.entries == nil {
-		n.entries = map[entryKey]*Entry{}
+		if n.solo == nil || keyOf(n.solo) == k {
+			old := n.solo
+			n.solo = e
+			if old != nil {
+				ix.bytes += entrySize(e) - entrySize(old)
+				return false
+			}
+			ix.n++
+			ix.bytes += entrySize(e)
+			return true
+		}
+		n.entries = map[entryKey]*Entry{keyOf(n.solo): n.solo}
+		n.solo = nil
 	}
 	old, existed := n.entries[k]
 	n.entries[k] = e
@@ -204,9 +235,18 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 	} else {
 		k := entryKey{sub, "", node}
 		var old *Entry
-		if old, removed = n.entries[k]; removed {
-			ix.bytes -= entrySize(old)
+		if n.solo != nil {
+			if removed = keyOf(n.solo) == k; removed {
+				old, n.solo = n.solo, nil
+			}
+		} else if old, removed = n.entries[k]; removed {
 			delete(n.entries, k)
+			if len(n.entries) == 0 {
+				n.entries = nil // the next Add starts over with solo
+			}
+		}
+		if removed {
+			ix.bytes -= entrySize(old)
 		}
 	}
 	if !removed {
@@ -271,10 +311,8 @@ func (ix *Index) Walk(fn func(*Entry) bool) {
 }
 
 func walk(n *trieNode, fn func(*Entry) bool) bool {
-	for _, e := range n.entries {
-		if !fn(e) {
-			return false
-		}
+	if !n.eachDirect(fn) {
+		return false
 	}
 	for _, members := range n.shared {
 		for _, e := range members {
@@ -337,6 +375,9 @@ func descend(c *trieNode, topic string, end int, last, dollar bool, r *Result) {
 }
 
 func collect(n *trieNode, r *Result) {
+	if n.solo != nil {
+		r.Direct = append(r.Direct, n.solo)
+	}
 	for _, e := range n.entries {
 		r.Direct = append(r.Direct, e)
 	}

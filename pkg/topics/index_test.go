@@ -221,3 +221,41 @@ func TestIndexMemory(t *testing.T) {
 		t.Fatalf("after removing all: %d bytes, %d entries", ix.Memory(), ix.Len())
 	}
 }
+
+// TestSoloEntryTransitions covers a node's one-entry form (solo) turning into the map and back:
+// replace, second subscriber, removals in either order, matching throughout.
+func TestSoloEntryTransitions(t *testing.T) {
+	ix := NewIndex()
+	a := SubscriberID{ClientID: "a"}
+	b := SubscriberID{ClientID: "b"}
+	count := func() int {
+		var r Result
+		ix.Match("", "dev/1", &r)
+		return len(r.Direct)
+	}
+	if !ix.Add(&Entry{Subscriber: a, Filter: "dev/1"}) || count() != 1 {
+		t.Fatal("first entry not added as new or not matched")
+	}
+	if ix.Add(&Entry{Subscriber: a, Filter: "dev/1", SubID: 7}) || ix.Len() != 1 || count() != 1 {
+		t.Fatal("replacing the solo entry counted as new")
+	}
+	if !ix.Add(&Entry{Subscriber: b, Filter: "dev/1"}) || ix.Len() != 2 || count() != 2 {
+		t.Fatal("second entry not added beside the first")
+	}
+	if !ix.Remove(a, "", "dev/1", "") || count() != 1 || ix.Remove(a, "", "dev/1", "") {
+		t.Fatal("removing the first of two")
+	}
+	if !ix.Remove(b, "", "dev/1", "") || count() != 0 || ix.Len() != 0 {
+		t.Fatal("removing the last")
+	}
+	if len(ix.roots) != 0 || ix.Memory() != 0 {
+		t.Fatalf("empty trie nodes were not pruned (%d roots) or memory is not back to 0 (%d)", len(ix.roots), ix.Memory())
+	}
+	if !ix.Add(&Entry{Subscriber: b, Filter: "dev/1"}) || !ix.Add(&Entry{Subscriber: a, Filter: "dev/1"}) ||
+		!ix.Remove(b, "", "dev/1", "") || !ix.Remove(a, "", "dev/1", "") || len(ix.roots) != 0 {
+		t.Fatal("add two, remove both in insertion order")
+	}
+	if !ix.Add(&Entry{Subscriber: a, Filter: "dev/1"}) || len(ix.Of(a)) != 1 {
+		t.Fatal("solo entry after the map emptied")
+	}
+}
