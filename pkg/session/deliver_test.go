@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"sync/atomic"
 	"testing"
 
@@ -36,6 +37,12 @@ func corkedSession(tb testing.TB, h DeliverHook) *Session {
 	s.OnDeliver(h)
 	s.Attach(&discardLink{}, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
 	s.Cork()
+	// Attach started a flusher for the CONNACK; once it is done, none starts while corked.
+	eventually.True(tb, eventually.Wait, "the CONNACK's flusher done", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return !s.flushing
+	})
 	return s
 }
 
