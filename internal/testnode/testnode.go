@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/freeport"
 )
 
@@ -146,20 +147,16 @@ func Start(t testing.TB, dir string, env []string, bin string, args ...string) *
 // WaitTCP polls addr until it accepts, failing the test if the process exits first or d passes.
 func (p *Process) WaitTCP(addr string, d time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.Done:
-			p.t.Fatalf("process exited before listening on %s (%v); output:\n%s", addr, p.Err, p.Out)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+	if !eventually.Within(d, func() bool {
+		p.Alive()
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
 			c.Close()
-			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil
+	}) {
+		p.t.Fatalf("nothing listened on %s within %v; output:\n%s", addr, d, p.Out)
 	}
-	p.t.Fatalf("nothing listened on %s within %v; output:\n%s", addr, d, p.Out)
 }
 
 // Kill stops the process (SIGKILL) and logs its output when the test failed.

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/freeport"
 	"github.com/vernemq-go/vernemq/internal/testnode"
 )
@@ -175,22 +176,21 @@ func waitPublish(t *testing.T, port int, exited <-chan struct{}, logs func() str
 	t.Helper()
 	pub := tool(t, "mosquitto_pub")
 	args := append([]string{"-h", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "deploy/test", "-m", "hello", "-q", "1", "-i", "deploy-test"}, auth...)
-	deadline := time.Now().Add(20 * time.Second)
 	var last string
-	for time.Now().Before(deadline) {
+	if !eventually.Within(20*time.Second, func() bool {
 		select {
 		case <-exited:
 			t.Fatalf("the broker exited before accepting a connection; its output:\n%s", logs())
 		default:
 		}
 		out, err := run(t, 5*time.Second, baseEnv(), repoRoot, pub, args...)
-		if err == nil {
-			return
+		if err != nil {
+			last = out + err.Error()
 		}
-		last = out + err.Error()
-		time.Sleep(200 * time.Millisecond)
+		return err == nil
+	}) {
+		t.Fatalf("no MQTT connection to 127.0.0.1:%d within 20s (last: %s); broker output:\n%s", port, last, logs())
 	}
-	t.Fatalf("no MQTT connection to 127.0.0.1:%d within 20s (last: %s); broker output:\n%s", port, last, logs())
 }
 
 // process is a started long-running command; stop sends SIGTERM and waits.

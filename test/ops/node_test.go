@@ -14,6 +14,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
@@ -72,15 +73,11 @@ func startNode(t *testing.T, dir string, over map[string]string) *node {
 // waitReady polls /health until the node answers 200 or the deadline passes.
 func (n *node) waitReady(d time.Duration) {
 	n.t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
+	eventually.True(n.t, d, "node healthy on "+n.web, func() bool {
 		n.Alive()
-		if code, _ := n.get("/health", nil); code == http.StatusOK {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	n.t.Fatalf("vernemq not healthy on %s within %v; output:\n%s", n.web, d, n.Out)
+		code, _ := n.get("/health", nil)
+		return code == http.StatusOK
+	})
 }
 
 var httpClient = &http.Client{Timeout: 5 * time.Second}
