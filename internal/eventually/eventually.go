@@ -15,17 +15,26 @@ const Wait = 5 * time.Second
 // True polls cond until it returns true; after d it fails the test, naming what it waited for.
 func True(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !Within(d, cond) {
+		t.Fatalf("timed out after %v waiting for %s", d, what)
+	}
+}
+
+// Within polls cond as True does and reports whether it held before d passed, for a caller
+// that reports a miss with its own details (what is missing) or goes on to another round.
+func Within(d time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(d)
 	poll := time.Millisecond
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
+			return false
 		}
 		time.Sleep(poll)
 		if poll < 20*time.Millisecond {
 			poll *= 2 // quick for what takes microseconds, cheap for what takes seconds
 		}
 	}
+	return true
 }
 
 // Never checks that cond stays false for d: the bound of a negative check ("nothing else

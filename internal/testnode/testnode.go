@@ -6,7 +6,9 @@ package testnode
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/freeport"
 )
 
@@ -146,20 +149,16 @@ func Start(t testing.TB, dir string, env []string, bin string, args ...string) *
 // WaitTCP polls addr until it accepts, failing the test if the process exits first or d passes.
 func (p *Process) WaitTCP(addr string, d time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.Done:
-			p.t.Fatalf("process exited before listening on %s (%v); output:\n%s", addr, p.Err, p.Out)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+	if !eventually.Within(d, func() bool {
+		p.Alive()
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
 			c.Close()
-			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil
+	}) {
+		p.t.Fatalf("nothing listened on %s within %v; output:\n%s", addr, d, p.Out)
 	}
-	p.t.Fatalf("nothing listened on %s within %v; output:\n%s", addr, d, p.Out)
 }
 
 // Kill stops the process (SIGKILL) and logs its output when the test failed.
@@ -196,4 +195,104 @@ func (p *Process) Alive() {
 		p.t.Fatalf("process exited (%v); output:\n%s", p.Err, p.Out)
 	default:
 	}
+}
+
+// BaseConf is the conf of a single node on loopback with its data, logs and admin socket in
+// dir: listener.tcp.default on mqttAddr, anonymous clients, and vmq_acl reading dir/vmq.acl
+// (VerneMQ needs an ACL plugin to allow any publish or subscribe).
+func BaseConf(dir, mqttAddr string) map[string]string {
+	return map[string]string{
+		"nodename":             "VerneMQ@127.0.0.1",
+		"listener.tcp.default": mqttAddr,
+		"platform_data_dir":    filepath.Join(dir, "data"),
+		"platform_log_dir":     filepath.Join(dir, "log"),
+		"platform_etc_dir":     dir,
+		"admin.socket":         filepath.Join(dir, "vmq-admin.sock"),
+		"allow_anonymous":      "on",
+		"plugins.vmq_passwd":   "off",
+		"plugins.vmq_acl":      "on",
+		"vmq_acl.acl_file":     filepath.Join(dir, "vmq.acl"),
+		"log.console":          "console",
+		"systree_enabled":      "off",
+	}
+}
+
+// Override sets over's keys in kv: an empty value removes the key, and "$DIR" in a value
+// stands for dir (for files the test writes there).
+func Override(kv, over map[string]string, dir string) {
+	for k, v := range over {
+		if v == "" {
+			delete(kv, k)
+		} else {
+			kv[k] = strings.ReplaceAll(v, "$DIR", dir)
+		}
+	}
+}
+
+// HTTPNode is a vernemq child with an MQTT listener (listener.tcp.default) and an HTTP
+// listener (listener.http.default), as the suites that use /health, /metrics, the HTTP API
+// and the admin socket run it.
+type HTTPNode struct {
+	*Process
+	Dir  string
+	Conf string // path of vernemq.conf
+	Addr string // 127.0.0.1:port of listener.tcp.default
+	Web  string // http://127.0.0.1:port of listener.http.default
+	Sock string // admin.socket
+}
+
+// StartHTTPNode runs bin (vernemq) on free ports with its files in dir (a temp dir when
+// empty). files are written there first (name → content); vmq.acl allows every topic unless
+// files has one. over overrides keys of BaseConf as Override does. It returns once /health
+// answers (200, or 401 behind an API key), and fails the test if the node exits first or
+// is not up within 15 s.
+func StartHTTPNode(t testing.TB, bin, dir string, over, files map[string]string) *HTTPNode {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if _, ok := files["vmq.acl"]; !ok {
+		if err := os.WriteFile(filepath.Join(dir, "vmq.acl"), []byte("topic #\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kv := BaseConf(dir, fmt.Sprintf("127.0.0.1:%d", FreePort(t)))
+	kv["listener.http.default"] = fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	Override(kv, over, dir)
+	n := &HTTPNode{Dir: dir, Addr: kv["listener.tcp.default"], Web: "http://" + kv["listener.http.default"],
+		Sock: kv["admin.socket"], Conf: WriteConf(t, filepath.Join(dir, "vernemq.conf"), kv)}
+	n.Process = Start(t, dir, nil, bin, "console", "-c", n.Conf)
+	eventually.True(t, 15*time.Second, "node healthy on "+n.Web, func() bool {
+		n.Alive()
+		code, _ := Get(t, n.Web+"/health", nil)
+		return code == http.StatusOK || code == http.StatusUnauthorized // health behind an API key
+	})
+	return n
+}
+
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+// Get fetches url with extra headers and returns the status and body; code 0 means no
+// answer (the body is then the error).
+func Get(t testing.TB, url string, hdr map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatalf("request %s: %v", url, err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

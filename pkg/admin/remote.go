@@ -25,27 +25,15 @@ var peerCommands = map[string]bool{"session show": true, "metrics show": true, "
 // clustered wraps a show command so --all and --node= send it to other nodes.
 func clustered(b *Backend, run Handler) Handler {
 	return func(ctx context.Context, req *Request) Result {
-		node, one := req.Flag("node")
-		_, all := req.Flag("all")
-		local := stripClusterFlags(req)
-		switch {
-		case all && one:
-			return Errorf("give either --all or --node=NAME, not both")
-		case one && node == "":
-			return Errorf("--node needs a node name, e.g. --node=VerneMQ@10.0.0.2; see vmq-admin cluster show")
-		case one && node != b.NodeName:
-			if b.Remote == nil {
-				return Errorf("this node is not clustered: --node=%s cannot be reached", node)
-			}
-			res, err := b.Remote(ctx, node, requestArgv(local))
-			if err != nil {
-				return Errorf("%v", err)
-			}
-			return res
-		case all && b.Nodes != nil && b.Remote != nil:
-			return gather(ctx, b, run, local, true)
+		nodes, err := targetNodes(b, req)
+		if err != nil {
+			return Errorf("%v", err)
 		}
-		return run(ctx, local) // --node=<this node>, --all on a single node, or neither
+		if _, all := req.Flag("all"); all && b.Nodes != nil && b.Remote != nil {
+			return mergeResults(nodes, onNodes(ctx, b, nodes, req, run), true)
+		}
+		// --node=NAME, --node=<this node>, --all on a single node, or neither: one answer as it is.
+		return onNodes(ctx, b, nodes, req, run)[0]
 	}
 }
 
@@ -78,17 +66,23 @@ func targetNodes(b *Backend, req *Request) ([]string, error) {
 		}
 		return []string{node}, nil
 	case all && b.Nodes != nil && b.Remote != nil:
-		nodes := b.Nodes()
-		if !slices.Contains(nodes, b.NodeName) {
-			nodes = append(nodes, b.NodeName)
-		}
-		slices.Sort(nodes)
-		return nodes, nil
+		return runningNodes(b), nil
 	}
 	return []string{b.NodeName}, nil
 }
 
-// onNodes runs req (without --all/--node) on each node, this one through run, in order.
+// runningNodes is every running cluster node, this one included, in name order.
+func runningNodes(b *Backend) []string {
+	nodes := b.Nodes()
+	if !slices.Contains(nodes, b.NodeName) {
+		nodes = append(nodes, b.NodeName)
+	}
+	slices.Sort(nodes)
+	return nodes
+}
+
+// onNodes runs req (without --all/--node) on each node at once, this one through run, and
+// returns the answers in the order of nodes; a node that cannot be asked answers an error.
 func onNodes(ctx context.Context, b *Backend, nodes []string, req *Request, run Handler) []Result {
 	local := stripClusterFlags(req)
 	argv := requestArgv(local)
@@ -164,31 +158,8 @@ func requestArgv(req *Request) []string {
 // gather runs req on every running node at once and merges the answers in node order
 // (tables with a node column first when withNode).
 func gather(ctx context.Context, b *Backend, run Handler, req *Request, withNode bool) Result {
-	nodes := b.Nodes()
-	if !slices.Contains(nodes, b.NodeName) {
-		nodes = append(nodes, b.NodeName)
-	}
-	slices.Sort(nodes)
-	results := make([]Result, len(nodes))
-	var wg sync.WaitGroup
-	argv := requestArgv(req)
-	for i, n := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if n == b.NodeName {
-				results[i] = run(ctx, req)
-				return
-			}
-			res, err := b.Remote(ctx, n, argv)
-			if err != nil {
-				res = Errorf("%v", err)
-			}
-			results[i] = res
-		}()
-	}
-	wg.Wait()
-	return mergeResults(nodes, results, withNode)
+	nodes := runningNodes(b)
+	return mergeResults(nodes, onNodes(ctx, b, nodes, req, run), withNode)
 }
 
 // mergeResults puts tables under one header with a node column first, and texts one

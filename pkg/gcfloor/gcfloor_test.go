@@ -5,7 +5,8 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"testing"
-	"time"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 func TestPercent(t *testing.T) {
@@ -47,16 +48,15 @@ func heapGoal() uint64 {
 // waitGOGC runs collections until the finalizer has re-tuned to what cond wants.
 func waitGOGC(t *testing.T, cond func(int) bool) int {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		runtime.GC()
-		if p := gogc(); cond(p) {
-			return p
-		}
-		time.Sleep(5 * time.Millisecond) // the finalizer goroutine runs after the cycle
+	var p int
+	if !eventually.Within(eventually.Wait, func() bool {
+		runtime.GC() // the finalizer goroutine re-tunes after the cycle, hence the polling
+		p = gogc()
+		return cond(p)
+	}) {
+		t.Fatalf("GOGC stayed at %d", p)
 	}
-	t.Fatalf("GOGC stayed at %d", gogc())
-	return 0
+	return p
 }
 
 func TestTunerFollowsLiveHeap(t *testing.T) {
@@ -91,12 +91,11 @@ func TestTunerFollowsLiveHeap(t *testing.T) {
 	if p := gogc(); p != 100 {
 		t.Fatalf("after Stop GOGC = %d, want 100", p)
 	}
-	runtime.GC()
-	time.Sleep(20 * time.Millisecond)
-	runtime.GC()
-	if p := gogc(); p != 100 {
-		t.Fatalf("a stopped tuner re-tuned GOGC to %d", p)
-	}
+	// A running tuner re-tunes from the finalizer goroutine right after each cycle.
+	eventually.Never(t, eventually.Settle, "a stopped tuner re-tuned GOGC", func() bool {
+		runtime.GC()
+		return gogc() != 100
+	})
 }
 
 func TestStartRespectsOperator(t *testing.T) {

@@ -1,16 +1,16 @@
 package listener
 
 import (
-	"bytes"
 	"crypto/tls"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
 // haproxyBin finds haproxy, skipping the test when it is absent unless
@@ -37,24 +37,6 @@ type haproxyEnv struct {
 	CrtFile, CAFile         string
 }
 
-// lockedBuffer collects haproxy's output for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startHAProxy renders scripts/haproxy/listener-test.cfg.tmpl and runs haproxy
 // in the foreground until the test ends.
 func startHAProxy(t *testing.T, bin string, env haproxyEnv) {
@@ -75,37 +57,10 @@ func startHAProxy(t *testing.T, bin string, env haproxyEnv) {
 	if out, err := exec.Command(bin, "-c", "-f", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("haproxy rejected the generated config: %v\n%s", err, out)
 	}
-	out := &lockedBuffer{}
-	cmd := exec.Command(bin, "-db", "-f", cfg)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	// Poll until every frontend accepts; a bare connect on the TLS port sends nothing to the backend.
-	deadline := time.Now().Add(10 * time.Second)
+	// Every frontend must accept; a bare connect on the TLS port sends nothing to the backend.
+	p := testnode.Start(t, "", nil, bin, "-db", "-f", cfg)
 	for _, a := range []string{env.V2Addr, env.V1Addr, env.TLSAddr} {
-		for {
-			select {
-			case <-exited:
-				t.Fatalf("haproxy exited early:\n%s", out.String())
-			default:
-			}
-			c, err := net.DialTimeout("tcp", a, time.Second)
-			if err == nil {
-				_ = c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("haproxy not accepting on %s after 10s: %v\n%s", a, err, out.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		p.WaitTCP(a, 10*time.Second)
 	}
 }
 

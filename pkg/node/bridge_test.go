@@ -59,10 +59,14 @@ func TestBridgeInProcess(t *testing.T) {
 	})
 	// An echo of both/w (B → A → B) or both/z (A → B → A) would now be queued ahead of these
 	// markers on the same bridge connection, so once the markers are in, no echo can follow.
+	// Each side waits for both markers: a PUBACK does not wait for the local subscriber's
+	// delivery, so the publisher's own node may deliver its marker after the bridged one.
 	mustPub(pubA, "out/end", "end")
 	mustPub(pubB, "remote/in/end", "e")
-	eventually.True(t, eventually.Wait, "the markers", func() bool {
-		return slices.Contains(payloads(subB.received()), "out/end=end") && slices.Contains(payloads(subA.received()), "local/in/end=e")
+	eventually.True(t, eventually.Wait, "the markers on both sides", func() bool {
+		gotB, gotA := payloads(subB.received()), payloads(subA.received())
+		return slices.Contains(gotB, "out/end=end") && slices.Contains(gotB, "remote/in/end=e") &&
+			slices.Contains(gotA, "local/in/end=e") && slices.Contains(gotA, "out/end=end")
 	})
 	// Each side sees each message once: its own publishes and the bridged ones, no echo.
 	wantB := []string{"out/x=1", "remote/in/y=2", "both/z=3", "both/w=4", "out/end=end", "remote/in/end=e"}

@@ -66,7 +66,7 @@ func TestSlowAckingSubscriberGetsEverythingInOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 			acks = acks[:0]
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(2 * time.Millisecond) // part of the test: the reader falls behind, so the writes fill the socket
 		}
 	}
 	sub.nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))

@@ -166,7 +166,7 @@ func TestParkResumeChurn(t *testing.T) {
 			defer wg.Done()
 			for j := range each {
 				// Gaps around the park delay: some publishes find the reader parked, some not.
-				time.Sleep(time.Duration(60+(i*37+j*53)%150) * time.Millisecond)
+				time.Sleep(time.Duration(60+(i*37+j*53)%150) * time.Millisecond) // load pacing, not synchronisation
 				b, _ := packets.Encode(nil, &packets.Publish{Topic: fmt.Sprintf("churn/%d", i), QoS: 1, PacketID: uint16(j + 1), Payload: []byte(strconv.Itoa(j))}, packets.V311)
 				c.nc.Write(b)
 				c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))

@@ -3,10 +3,13 @@
 package poller
 
 import (
+	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 // pair returns both ends of a loopback TCP connection.
@@ -108,7 +111,9 @@ func TestCancelExactlyOnce(t *testing.T) {
 		if !cancelled {
 			waitFor(t, done, i)
 		} else {
-			time.Sleep(time.Millisecond)
+			// A callback racing a successful Cancel would run within microseconds.
+			eventually.Never(t, time.Millisecond, fmt.Sprintf("key %d: Cancel=true but the callback ran", i),
+				func() bool { return runs.Load() != 0 })
 		}
 		if got := runs.Load(); cancelled == (got == 1) {
 			t.Fatalf("key %d: Cancel=%v but callback ran %d times", i, cancelled, got)
@@ -125,10 +130,7 @@ func TestClosedDescriptorLeavesQuietly(t *testing.T) {
 	arm(t, p, s, 9, func() { ran.Store(true) })
 	s.Close() // the kernel drops the registration with the descriptor
 	c.Write([]byte("x"))
-	time.Sleep(50 * time.Millisecond)
-	if ran.Load() {
-		t.Fatal("callback ran for a closed descriptor")
-	}
+	eventually.Never(t, eventually.Settle, "callback ran for a closed descriptor", ran.Load)
 	if !p.Cancel(9) {
 		t.Fatal("Cancel of a closed descriptor's key = false, want true (its owner must resume)")
 	}

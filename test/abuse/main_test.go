@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"github.com/vernemq-go/vernemq/internal/eventually"
 	"io"
 	"net"
 	"net/http"
@@ -41,79 +40,17 @@ type files map[string]string
 // removes a key) and may name files from fs as "$DIR/name".
 func startNode(t *testing.T, over map[string]string, fs files) *node {
 	t.Helper()
-	dir := t.TempDir()
-	mqttAddr := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
-	webAddr := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
-	kv := map[string]string{
-		"nodename":              "VerneMQ@127.0.0.1",
-		"listener.tcp.default":  mqttAddr,
-		"listener.http.default": webAddr,
-		"platform_data_dir":     filepath.Join(dir, "data"),
-		"platform_log_dir":      filepath.Join(dir, "log"),
-		"platform_etc_dir":      dir,
-		"admin.socket":          filepath.Join(dir, "vmq-admin.sock"),
-		"allow_anonymous":       "on",
-		"plugins.vmq_passwd":    "off",
-		"plugins.vmq_acl":       "on",
-		"vmq_acl.acl_file":      filepath.Join(dir, "vmq.acl"),
-		"log.console":           "console",
-		"systree_enabled":       "off",
-	}
-	if _, ok := fs["vmq.acl"]; !ok {
-		fs = mergeFiles(fs, files{"vmq.acl": "topic #\n"})
-	}
-	for name, content := range fs {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for k, v := range over {
-		if v == "" {
-			delete(kv, k)
-		} else {
-			kv[k] = strings.ReplaceAll(v, "$DIR", dir)
-		}
-	}
-	n := &node{t: t, dir: dir, addr: mqttAddr, web: "http://" + webAddr,
-		conf: testnode.WriteConf(t, filepath.Join(dir, "vernemq.conf"), kv)}
-	n.Process = testnode.Start(t, dir, nil, filepath.Join(binDir, "vernemq"), "console", "-c", n.conf)
-	eventually.True(t, 15*time.Second, "node healthy on "+n.web, func() bool {
-		n.Alive()
-		code, _ := n.get("/health", nil)
-		return code == http.StatusOK || code == http.StatusUnauthorized // health behind an API key
-	})
-	return n
+	h := testnode.StartHTTPNode(t, filepath.Join(binDir, "vernemq"), "", over, fs)
+	return &node{t: t, dir: h.Dir, addr: h.Addr, web: h.Web, conf: h.Conf, Process: h.Process}
 }
 
-func mergeFiles(a, b files) files {
-	out := files{}
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
-}
-
+// httpClient bounds every request a test makes.
 var httpClient = &http.Client{Timeout: 5 * time.Second}
 
 // get fetches path from the node's HTTP listener with extra headers; code 0 means no answer.
 func (n *node) get(path string, hdr map[string]string) (int, string) {
-	req, err := http.NewRequest(http.MethodGet, n.web+path, nil)
-	if err != nil {
-		n.t.Fatalf("request %s: %v", path, err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	n.t.Helper()
+	return testnode.Get(n.t, n.web+path, hdr)
 }
 
 // prom sums the samples of one metric on /metrics (every label set).

@@ -3,10 +3,11 @@ package cluster_test
 
 import (
 	"fmt"
-	"github.com/vernemq-go/vernemq/internal/eventually"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 func TestThreeNodeCluster(t *testing.T) {
@@ -80,11 +81,9 @@ func TestThreeNodeCluster(t *testing.T) {
 			box := &inbox{}
 			c := connect(t, n3.mqtt, fmt.Sprintf("ret-sub-%d", i), true, box)
 			subscribe(t, c, "ret/#", 1, box)
-			ok := false
-			for j := 0; j < 10 && !ok; j++ { // a retained message follows the SUBACK at once
-				ok = slices.Contains(box.with("ret/1"), "ret/1=kept")
-				time.Sleep(20 * time.Millisecond)
-			}
+			// A retained message follows the SUBACK at once: without it within 200 ms n3 has
+			// not got it yet, and the next round subscribes afresh.
+			ok := eventually.Within(200*time.Millisecond, func() bool { return slices.Contains(box.with("ret/1"), "ret/1=kept") })
 			c.Disconnect(0)
 			return ok
 		})
@@ -169,10 +168,11 @@ func TestWrongCookieCannotJoin(t *testing.T) {
 	c := connect(t, bad.mqtt, "bad-sub", true, box)
 	subscribe(t, c, "x/#", 0, box)
 	pub := connect(t, good.mqtt, "good-pub", true, nil)
+	// The negative check's window: 4 s of publishes, paced, while the bad node retries its join.
 	deadline := time.Now().Add(4 * time.Second)
 	for time.Now().Before(deadline) {
 		publish(t, pub, "x/1", 0, false, "secret")
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // pacing of the publishes, not synchronisation
 	}
 	if len(box.with("x/")) != 0 || good.logHas("cluster member joined") || bad.logHas("cluster member joined") {
 		t.Fatal("a node with another distributed_cookie joined the cluster")

@@ -2,13 +2,14 @@ package cluster_test
 
 import (
 	"fmt"
-	"github.com/vernemq-go/vernemq/internal/eventually"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 // healBound is T: after SIGCONT every node must route by the same subscription set within it.
@@ -26,20 +27,14 @@ func roundDelivered(t *testing.T, pubs map[string]mqtt.Client, topics []string, 
 			want[tp+"="+payload] = true
 		}
 	}
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		got := 0
+	return eventually.Within(wait, func() bool {
 		for m := range want {
-			if len(box.with(m)) > 0 {
-				got++
+			if len(box.with(m)) == 0 {
+				return false
 			}
 		}
-		if got == len(want) {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return false
+		return true
+	})
 }
 
 // A node frozen past the failure detector while subscriptions change elsewhere catches up
@@ -113,18 +108,14 @@ func TestSubscriptionsConvergeAfterNetsplit(t *testing.T) {
 				want["heal/shared="+payload] = true
 			}
 		}
-		ok := false
-		deadline := time.Now().Add(2 * time.Second)
-		for !ok && time.Now().Before(deadline) {
-			ok = true
+		if eventually.Within(2*time.Second, func() bool {
 			for m := range want {
-				ok = ok && len(boxShared.with(m)) > 0
+				if len(boxShared.with(m)) == 0 {
+					return false
+				}
 			}
-			if !ok {
-				time.Sleep(50 * time.Millisecond)
-			}
-		}
-		if ok {
+			return true
+		}) {
 			break
 		}
 		if time.Since(resumed) > healBound {

@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"fmt"
-	"github.com/vernemq-go/vernemq/internal/eventually"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 // dial connects without failing the test: both halves of a double connect may lose.
@@ -122,7 +123,7 @@ func TestClusterMigration(t *testing.T) {
 					acked = append(acked, fmt.Sprintf("load/data=%d", i))
 					mu.Unlock()
 				}
-				time.Sleep(2 * time.Millisecond)
+				time.Sleep(2 * time.Millisecond) // load pacing, not synchronisation
 			}
 		}()
 		count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
@@ -149,10 +150,7 @@ func TestClusterMigration(t *testing.T) {
 			}
 			return out
 		}
-		deadline := time.Now().Add(15 * time.Second)
-		for len(missing()) > 0 && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
+		eventually.Within(15*time.Second, func() bool { return len(missing()) == 0 })
 		if m := missing(); len(m) > 0 {
 			t.Fatalf("%d of %d acknowledged messages never reached the client: %v", len(m), len(want), m[:min(len(m), 20)])
 		}

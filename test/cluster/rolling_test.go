@@ -30,9 +30,10 @@ type roamer struct {
 
 // dial connects to the first node from index from that accepts, within a deadline.
 func (r *roamer) dial(from int) bool {
-	deadline := time.Now().Add(30 * time.Second)
-	for i := 0; time.Now().Before(deadline); i++ {
+	i := 0
+	return eventually.Within(30*time.Second, func() bool {
 		at := (from + i) % len(r.nodes)
+		i++
 		o := mqtt.NewClientOptions().AddBroker("tcp://" + r.nodes[at].mqtt).SetClientID(r.id).SetCleanSession(r.clean).
 			SetProtocolVersion(4).SetAutoReconnect(false).SetConnectRetry(false).SetConnectTimeout(3 * time.Second).
 			SetKeepAlive(5 * time.Second).SetOrderMatters(false)
@@ -46,9 +47,8 @@ func (r *roamer) dial(from int) bool {
 			r.mu.Unlock()
 			return true
 		}
-		time.Sleep(100 * time.Millisecond) // retry pacing, not synchronisation
-	}
-	return false
+		return false
+	})
 }
 
 func (r *roamer) client() (mqtt.Client, int) {
@@ -284,11 +284,10 @@ func underLoad(t *testing.T, crash bool) {
 		}
 		return n
 	}
-	deadline := time.Now().Add(10 * time.Second) // queued messages arrive within ms of the last reconnect
 	lost := func() int { return lostOf(tallies) }
-	for lostOf(survivors) > 0 && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Millisecond) // queued messages drain after the last reconnects
-	}
+	// Queued messages drain within ms of the last reconnects; what is still lost after the
+	// bound is reported below.
+	eventually.Within(10*time.Second, func() bool { return lostOf(survivors) == 0 })
 	close(stopSub)
 	subWG.Wait()
 	dups, hops := 0, 0

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,29 +18,20 @@ import (
 func TestAnsibleRole(t *testing.T) {
 	playbook := tool(t, "ansible-playbook")
 	tgz := distTarball(t)
-	u, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := user.LookupGroupId(u.Gid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	cp := clusterPort(t) // serf gossips on cp+1
-	p := freePorts(t, 2, cp, cp+1)
+	r := newInstallRoot(t)
+	root := r.dir
 	vars := map[string]any{
 		"vernemq_release_tarball": tgz,
 		"vernemq_root":            root,
 		"vernemq_create_user":     false,
-		"vernemq_user":            u.Username,
-		"vernemq_group":           g.Name,
-		"vernemq_admin_owner":     u.Username,
-		"vernemq_admin_group":     g.Name,
+		"vernemq_user":            r.user,
+		"vernemq_group":           r.group,
+		"vernemq_admin_owner":     r.user,
+		"vernemq_admin_group":     r.group,
 		"vernemq_listen_ip":       "127.0.0.1",
-		"vernemq_mqtt_port":       p[0],
-		"vernemq_cluster_port":    cp,
-		"vernemq_http_port":       p[1],
+		"vernemq_mqtt_port":       r.mqtt,
+		"vernemq_cluster_port":    r.cluster,
+		"vernemq_http_port":       r.http,
 		"vernemq_cookie":          "ansible-test-cookie",
 		"vernemq_manage_service":  false,
 		"vernemq_config":          map[string]string{"allow_anonymous": "on", "max_offline_messages": "4242"},
@@ -64,12 +54,7 @@ func TestAnsibleRole(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ansible-playbook: %v\n%s", err, out)
 	}
-	for _, f := range []string{"usr/lib/vernemq/bin/vernemq", "usr/bin/vmq-admin", "etc/vernemq/vernemq.conf",
-		"etc/vernemq/vmq.acl", "etc/systemd/system/vernemq.service"} {
-		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
-			t.Errorf("the role did not install %s: %v", f, err)
-		}
-	}
+	r.requireFiles(t, "the role", "etc/vernemq/vmq.acl")
 	conf := filepath.Join(root, "etc/vernemq/vernemq.conf")
 	kv := activeLines(t, conf)
 	if kv["max_offline_messages"] != "4242" || kv["distributed_cookie"] != "ansible-test-cookie" ||
@@ -87,14 +72,7 @@ func TestAnsibleRole(t *testing.T) {
 	}
 
 	verifyUnit(t, root)
-
-	proc := start(t, baseEnv(), filepath.Join(root, "usr/lib/vernemq/bin/vernemq"), "console", "-c", conf)
-	logs := func() string {
-		b, _ := os.ReadFile(filepath.Join(root, "var/log/vernemq/console.log"))
-		return proc.out.String() + string(b)
-	}
-	waitPublish(t, p[0], proc.exited, logs)
-	proc.stop(t, 40*time.Second)
+	r.serve(t, filepath.Join(root, "usr/lib/vernemq/bin/vernemq"), conf)
 }
 
 // verifyUnit runs systemd-analyze verify on the installed unit when systemd's tools are here.

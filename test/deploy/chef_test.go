@@ -60,11 +60,10 @@ func TestChefCookbook(t *testing.T) {
 	if err := json.Unmarshal(b, &attrs); err != nil {
 		t.Fatal(err)
 	}
-	root := t.TempDir()
-	cp := clusterPort(t)
-	p := freePorts(t, 2, cp, cp+1)
+	r := newInstallRoot(t)
+	root := r.dir
 	v := attrs["vernemq"]
-	v["root"], v["mqtt_port"], v["cluster_port"], v["http_port"], v["allow_anonymous"] = root, p[0], cp, p[1], "off"
+	v["root"], v["mqtt_port"], v["cluster_port"], v["http_port"], v["allow_anonymous"] = root, r.mqtt, r.cluster, r.http, "off"
 	b, _ = json.Marshal(attrs)
 	af := filepath.Join(t.TempDir(), "attributes.json")
 	os.WriteFile(af, b, 0o600)
@@ -85,11 +84,5 @@ func TestChefCookbook(t *testing.T) {
 	if o, err := run(t, 30*time.Second, baseEnv(), root, filepath.Join(binDir, "vmq-passwd"), "-U", filepath.Join(etc, "vmq.passwd")); err != nil {
 		t.Fatalf("vmq-passwd -U: %v\n%s", err, o)
 	}
-	proc := start(t, baseEnv(), filepath.Join(binDir, "vernemq"), "console", "-c", conf)
-	logs := func() string {
-		b, _ := os.ReadFile(filepath.Join(root, "var/log/vernemq/console.log"))
-		return proc.out.String() + string(b)
-	}
-	waitPublish(t, p[0], proc.exited, logs, "-u", "alice", "-P", "alice-pw")
-	proc.stop(t, 40*time.Second)
+	r.serve(t, filepath.Join(binDir, "vernemq"), conf, "-u", "alice", "-P", "alice-pw")
 }

@@ -12,12 +12,14 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/freeport"
 	"github.com/vernemq-go/vernemq/internal/testnode"
 )
@@ -175,22 +177,71 @@ func waitPublish(t *testing.T, port int, exited <-chan struct{}, logs func() str
 	t.Helper()
 	pub := tool(t, "mosquitto_pub")
 	args := append([]string{"-h", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "deploy/test", "-m", "hello", "-q", "1", "-i", "deploy-test"}, auth...)
-	deadline := time.Now().Add(20 * time.Second)
 	var last string
-	for time.Now().Before(deadline) {
+	if !eventually.Within(20*time.Second, func() bool {
 		select {
 		case <-exited:
 			t.Fatalf("the broker exited before accepting a connection; its output:\n%s", logs())
 		default:
 		}
 		out, err := run(t, 5*time.Second, baseEnv(), repoRoot, pub, args...)
-		if err == nil {
-			return
+		if err != nil {
+			last = out + err.Error()
 		}
-		last = out + err.Error()
-		time.Sleep(200 * time.Millisecond)
+		return err == nil
+	}) {
+		t.Fatalf("no MQTT connection to 127.0.0.1:%d within 20s (last: %s); broker output:\n%s", port, last, logs())
 	}
-	t.Fatalf("no MQTT connection to 127.0.0.1:%d within 20s (last: %s); broker output:\n%s", port, last, logs())
+}
+
+// installRoot is what a configuration-management run (the Ansible role, the Puppet module,
+// the Chef cookbook) installs into: a temporary root, owned by the user running the test (no
+// root needed), and free loopback ports for the broker it configures.
+type installRoot struct {
+	dir         string
+	user, group string
+	mqtt, http  int
+	cluster     int // serf gossips on cluster+1
+}
+
+func newInstallRoot(t *testing.T) installRoot {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := user.LookupGroupId(u.Gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := clusterPort(t)
+	p := freePorts(t, 2, cp, cp+1)
+	return installRoot{dir: t.TempDir(), user: u.Username, group: g.Name, mqtt: p[0], http: p[1], cluster: cp}
+}
+
+// requireFiles fails the test for each file of an installation (the binaries, the conf and
+// the unit, and extra, relative to the root) that who did not install.
+func (r installRoot) requireFiles(t *testing.T, who string, extra ...string) {
+	t.Helper()
+	for _, f := range append([]string{"usr/lib/vernemq/bin/vernemq", "usr/bin/vmq-admin", "etc/vernemq/vernemq.conf",
+		"etc/systemd/system/vernemq.service"}, extra...) {
+		if _, err := os.Stat(filepath.Join(r.dir, f)); err != nil {
+			t.Errorf("%s did not install %s: %v", who, f, err)
+		}
+	}
+}
+
+// serve starts bin with the installed conf, waits until a QoS 1 publish (with mosquitto_pub's
+// auth arguments) is accepted on the MQTT port, and stops the broker with SIGTERM.
+func (r installRoot) serve(t *testing.T, bin, conf string, auth ...string) {
+	t.Helper()
+	proc := start(t, baseEnv(), bin, "console", "-c", conf)
+	logs := func() string {
+		b, _ := os.ReadFile(filepath.Join(r.dir, "var/log/vernemq/console.log"))
+		return proc.out.String() + string(b)
+	}
+	waitPublish(t, r.mqtt, proc.exited, logs, auth...)
+	proc.stop(t, 40*time.Second)
 }
 
 // process is a started long-running command; stop sends SIGTERM and waits.

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 // imageContext prepares the build context of scripts/docker/Containerfile.scratch: the static
@@ -131,8 +133,7 @@ func TestContainerImage(t *testing.T) {
 func containerMain(t *testing.T, pid int, entry string) int {
 	t.Helper()
 	var found int
-	deadline := time.Now().Add(10 * time.Second)
-	for found == 0 && time.Now().Before(deadline) {
+	eventually.True(t, 10*time.Second, "a process of the container running "+entry, func() bool {
 		parent := map[int]int{}
 		ents, _ := os.ReadDir("/proc")
 		for _, e := range ents {
@@ -164,12 +165,7 @@ func containerMain(t *testing.T, pid int, entry string) int {
 				found = n
 			}
 		}
-		if found == 0 {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	if found == 0 {
-		t.Fatalf("no process of the container runs %s", entry)
-	}
+		return found != 0
+	})
 	return found
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,17 +42,8 @@ func TestPuppetModule(t *testing.T) {
 	}
 
 	tgz := distTarball(t)
-	u, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := user.LookupGroupId(u.Gid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	cp := clusterPort(t) // serf gossips on cp+1
-	p := freePorts(t, 2, cp, cp+1)
+	r := newInstallRoot(t)
+	root := r.dir
 	site := filepath.Join(work, "site.pp")
 	os.WriteFile(site, []byte(fmt.Sprintf(`class { 'vernemq':
   release_tarball      => '%s',
@@ -74,7 +64,7 @@ func TestPuppetModule(t *testing.T) {
   acl_content          => "user alice\ntopic readwrite deploy/#\n",
   config               => { 'max_message_size' => 65536 },
 }
-`, tgz, root, u.Username, g.Name, u.Username, g.Name, p[0], cp, p[1])), 0o600)
+`, tgz, root, r.user, r.group, r.user, r.group, r.mqtt, r.cluster, r.http)), 0o600)
 	apply := func() (string, int) {
 		t.Helper()
 		out, err := run(t, 3*time.Minute, baseEnv(), repoRoot, puppet, append(append([]string{"apply", "--detailed-exitcodes",
@@ -93,12 +83,7 @@ func TestPuppetModule(t *testing.T) {
 	if out, code := apply(); code != 2 {
 		t.Fatalf("first puppet apply: exit %d, want 2 (changes, no failure)\n%s", code, out)
 	}
-	for _, f := range []string{"usr/lib/vernemq/bin/vernemq", "usr/bin/vmq-admin", "etc/vernemq/vernemq.conf",
-		"etc/vernemq/vmq.acl", "etc/vernemq/vmq.passwd", "etc/systemd/system/vernemq.service"} {
-		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
-			t.Errorf("the module did not install %s: %v", f, err)
-		}
-	}
+	r.requireFiles(t, "the module", "etc/vernemq/vmq.acl", "etc/vernemq/vmq.passwd")
 	conf := filepath.Join(root, "etc/vernemq/vernemq.conf")
 	kv := activeLines(t, conf)
 	if kv["max_offline_messages"] != "4242" || kv["distributed_cookie"] != "puppet-test-cookie" ||
@@ -113,11 +98,5 @@ func TestPuppetModule(t *testing.T) {
 	}
 
 	verifyUnit(t, root)
-	proc := start(t, baseEnv(), filepath.Join(root, "usr/lib/vernemq/bin/vernemq"), "console", "-c", conf)
-	logs := func() string {
-		b, _ := os.ReadFile(filepath.Join(root, "var/log/vernemq/console.log"))
-		return proc.out.String() + string(b)
-	}
-	waitPublish(t, p[0], proc.exited, logs, "-u", "alice", "-P", "alice-pw")
-	proc.stop(t, 40*time.Second)
+	r.serve(t, filepath.Join(root, "usr/lib/vernemq/bin/vernemq"), conf, "-u", "alice", "-P", "alice-pw")
 }

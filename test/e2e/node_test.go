@@ -20,22 +20,9 @@ type node struct {
 	conf string // path of the conf file
 }
 
-// baseConf is the conf every node starts from: anonymous clients, an ACL
-// granting every topic (VerneMQ needs an ACL plugin to allow pub/sub).
+// baseConf is the conf every node starts from: testnode's, with the MQTT listener on port.
 func baseConf(dir string, port int) map[string]string {
-	return map[string]string{
-		"nodename":             "VerneMQ@127.0.0.1",
-		"listener.tcp.default": fmt.Sprintf("127.0.0.1:%d", port),
-		"platform_data_dir":    filepath.Join(dir, "data"),
-		"platform_log_dir":     filepath.Join(dir, "log"),
-		"platform_etc_dir":     dir,
-		"allow_anonymous":      "on",
-		"plugins.vmq_passwd":   "off",
-		"plugins.vmq_acl":      "on",
-		"vmq_acl.acl_file":     filepath.Join(dir, "vmq.acl"),
-		"log.console":          "console",
-		"systree_enabled":      "off",
-	}
+	return testnode.BaseConf(dir, fmt.Sprintf("127.0.0.1:%d", port))
 }
 
 // startNode runs a node whose conf is baseConf with over applied (an empty
@@ -45,13 +32,7 @@ func startNode(t *testing.T, over map[string]string, acl ...string) *node {
 	dir := t.TempDir()
 	port := testnode.FreePort(t)
 	kv := baseConf(dir, port)
-	for k, v := range over {
-		if v == "" {
-			delete(kv, k)
-		} else {
-			kv[k] = v
-		}
-	}
+	testnode.Override(kv, over, dir)
 	aclText := "topic #\n"
 	if len(acl) > 0 {
 		aclText = strings.Join(acl, "\n") + "\n"

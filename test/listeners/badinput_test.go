@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pires/go-proxyproto"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 // proxiedV5 connects a v5 client to a PROXY listener, claiming src in a v2 header.
@@ -141,21 +143,18 @@ func TestMaxConnections(t *testing.T) {
 	mustV5(t, n.addr("listener.tcp.default"), "other-listener").roundTrip(t, "probe/other", "unaffected")
 
 	b.close()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", limited, 3*time.Second)
-		if err != nil {
-			t.Fatal(err)
+	var c *v5
+	var err error
+	if !eventually.Within(5*time.Second, func() bool {
+		conn, derr := net.DialTimeout("tcp", limited, 3*time.Second)
+		if derr != nil {
+			t.Fatal(derr)
 		}
-		c, err := dialV5(conn, "replacement", "")
-		if err == nil {
-			t.Cleanup(c.close)
-			c.roundTrip(t, "probe/replacement", "admitted after a slot freed")
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no connection admitted within 5s after one of two disconnected: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		c, err = dialV5(conn, "replacement", "")
+		return err == nil
+	}) {
+		t.Fatalf("no connection admitted within 5s after one of two disconnected: %v", err)
 	}
+	t.Cleanup(c.close)
+	c.roundTrip(t, "probe/replacement", "admitted after a slot freed")
 }

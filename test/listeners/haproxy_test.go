@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
@@ -44,41 +45,11 @@ func startHAProxy(t *testing.T, bin, cfg string, ready ...string) *testnode.Outp
 	if out, err := exec.Command(bin, "-c", "-f", cfg).CombinedOutput(); err != nil {
 		t.Fatalf("haproxy rejected the rendered example config: %v\n%s", err, out)
 	}
-	out := &testnode.Output{}
-	cmd := exec.Command(bin, "-db", "-f", cfg)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("haproxy output:\n%s", out)
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
+	p := testnode.Start(t, "", nil, bin, "-db", "-f", cfg)
 	for _, a := range ready {
-		for {
-			select {
-			case <-exited:
-				t.Fatalf("haproxy exited early:\n%s", out)
-			default:
-			}
-			c, err := net.DialTimeout("tcp", a, time.Second)
-			if err == nil {
-				_ = c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("haproxy not accepting on %s after 10s: %v\n%s", a, err, out)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		p.WaitTCP(a, 10*time.Second)
 	}
-	return out
+	return p.Out
 }
 
 // proxiedNode is a broker with a PROXY protocol listener using the forwarded CN.
@@ -102,17 +73,17 @@ func server(n *node) string {
 func connectedPeer(t *testing.T, nodes []*node, id string) (int, string) {
 	t.Helper()
 	re := regexp.MustCompile(`msg="client connected" client_id=` + regexp.QuoteMeta(id) + ` peer=(\S+)`)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	at, peer := -1, ""
+	eventually.True(t, 5*time.Second, "a node to log the connection of "+id, func() bool {
 		for i, n := range nodes {
 			if m := re.FindStringSubmatch(n.Out.String()); m != nil {
-				return i, m[1]
+				at, peer = i, m[1]
+				return true
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no node logged the connection of %s within 5s", id)
-	return -1, ""
+		return false
+	})
+	return at, peer
 }
 
 // TestHAProxy runs the example HAProxy config in front of three broker nodes (health
@@ -246,23 +217,26 @@ func TestHAProxy(t *testing.T) {
 		// fall 3 × inter 200ms: HAProxy marks the node down within about a second.
 		deadline := time.Now().Add(10 * time.Second)
 		for src, was := range home {
-			for k := 0; ; k++ {
-				id := fmt.Sprintf("moved-%s-%d", src, k)
-				out, err := pubTLS("device-42", src, id, "devices/device-42/home", id)
-				if err == nil {
-					now, _ := connectedPeer(t, nodes, id)
-					if was != victim && now != was {
-						t.Fatalf("%s moved from node %d to %d although its node is healthy", src, was, now)
-					}
-					if now == victim {
-						t.Fatalf("%s still sent to the dead node %d", src, victim)
-					}
-					break
+			k, id := 0, ""
+			var out string
+			var err error
+			if !eventually.Within(time.Until(deadline), func() bool {
+				id = fmt.Sprintf("moved-%s-%d", src, k)
+				k++
+				out, err = pubTLS("device-42", src, id, "devices/device-42/home", id)
+				if err != nil && was != victim {
+					t.Fatalf("mosquitto_pub from %s (home node %d, healthy): %v\n%s", src, was, err, out)
 				}
-				if was != victim || time.Now().After(deadline) {
-					t.Fatalf("mosquitto_pub from %s (home node %d, dead node %d): %v\n%s", src, was, victim, err, out)
-				}
-				time.Sleep(200 * time.Millisecond)
+				return err == nil
+			}) {
+				t.Fatalf("mosquitto_pub from %s (home node %d, dead node %d) still failing after 10s: %v\n%s", src, was, victim, err, out)
+			}
+			now, _ := connectedPeer(t, nodes, id)
+			if was != victim && now != was {
+				t.Fatalf("%s moved from node %d to %d although its node is healthy", src, was, now)
+			}
+			if now == victim {
+				t.Fatalf("%s still sent to the dead node %d", src, victim)
 			}
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
@@ -73,21 +74,21 @@ func (n *node) addr(key string) string {
 // waitLog polls the node's output until re matches and returns the match groups.
 func (n *node) waitLog(re *regexp.Regexp, d time.Duration) []string {
 	n.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		if m := re.FindStringSubmatch(n.Out.String()); m != nil {
-			return m
+	var m []string
+	if !eventually.Within(d, func() bool {
+		if m = re.FindStringSubmatch(n.Out.String()); m != nil {
+			return true
 		}
 		select {
 		case <-n.Done:
 			n.t.Fatalf("vernemq exited (%v) before logging %q; output:\n%s", n.Err, re, n.Out)
 		default:
 		}
-		if time.Now().After(deadline) {
-			n.t.Fatalf("vernemq did not log %q within %v; output:\n%s", re, d, n.Out)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	}) {
+		n.t.Fatalf("vernemq did not log %q within %v; output:\n%s", re, d, n.Out)
 	}
+	return m
 }
 
 // needTool skips when an external tool is missing, unless VMQ_REQUIRE_TOOLS is set.

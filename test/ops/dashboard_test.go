@@ -23,6 +23,7 @@ import (
 type promServer struct {
 	url string
 	t   *testing.T
+	*testnode.Process
 }
 
 // startPrometheus runs Prometheus in a temp dir with one job per entry of jobs (name → target)
@@ -48,41 +49,35 @@ func startPrometheus(t *testing.T, jobs map[string]string, rules string) *promSe
 		t.Fatal(err)
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
-	out := &testnode.Output{}
-	cmd := exec.Command(prom, "--config.file="+cfg, "--web.listen-address="+listen,
+	proc := testnode.Start(t, dir, nil, prom, "--config.file="+cfg, "--web.listen-address="+listen,
 		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--log.level=warn")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start prometheus: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", out)
-		}
-	})
-	return &promServer{url: "http://" + listen, t: t}
+	return &promServer{url: "http://" + listen, t: t, Process: proc}
+}
+
+// promSample is one series of an instant query's answer.
+type promSample struct {
+	Metric map[string]string
+	Value  [2]any // unix time, value as a string
 }
 
 // query runs an instant query through the HTTP API; ok is false while Prometheus is not up.
-func (p *promServer) query(q string) (n int, ok bool) {
+// It fails the test when Prometheus has exited.
+func (p *promServer) query(q string) (res []promSample, ok bool) {
+	p.t.Helper()
+	p.Alive()
 	resp, err := httpClient.Get(p.url + "/api/v1/query?query=" + url.QueryEscape(q))
 	if err != nil {
-		return 0, false
+		return nil, false
 	}
 	defer resp.Body.Close()
 	var r struct {
 		Status string
-		Data   struct{ Result []json.RawMessage }
+		Data   struct{ Result []promSample }
 	}
 	if json.NewDecoder(resp.Body).Decode(&r) != nil || r.Status != "success" {
-		return 0, false
+		return nil, false
 	}
-	return len(r.Data.Result), true
+	return r.Data.Result, true
 }
 
 // waitSamples waits until every job has at least n scrapes in the last minute, enough
@@ -93,7 +88,7 @@ func (p *promServer) waitSamples(jobs map[string]string, n int) {
 		q := fmt.Sprintf(`count_over_time(up{job=%q}[1m]) >= %d and up{job=%q} == 1`, job, n, job)
 		eventually.True(p.t, 30*time.Second, fmt.Sprintf("%d scrapes of job %s", n, job), func() bool {
 			got, ok := p.query(q)
-			return ok && got == 1
+			return ok && len(got) == 1
 		})
 	}
 }

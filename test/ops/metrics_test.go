@@ -1,21 +1,15 @@
 package ops
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"github.com/vernemq-go/vernemq/internal/eventually"
 	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vernemq-go/vernemq/internal/testnode"
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 // vernemqCounterLint is the promtool lint finding we accept: VerneMQ's names, which its
@@ -65,69 +59,18 @@ func TestMetricsPromtool(t *testing.T) {
 // A real Prometheus scrapes the node and answers a query with the node's value.
 func TestPrometheusScrape(t *testing.T) {
 	t.Parallel()
-	prom := tool(t, "prometheus")
 	n := startNode(t, "", nil)
 	connect(t, n.addr, "scraped-1", true, nil)
 	connect(t, n.addr, "scraped-2", true, nil)
-	dir := t.TempDir()
 	target := strings.TrimPrefix(n.web, "http://")
-	yml := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: vernemq
-    metrics_path: /metrics
-    static_configs:
-      - targets: ["%s"]
-`, target)
-	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte(yml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	listen := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
-	out := &testnode.Output{}
-	cmd := exec.Command(prom, "--config.file="+cfg, "--web.listen-address="+listen,
-		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--log.level=warn")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start prometheus: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", out)
-		}
-	})
-	q := "http://" + listen + "/api/v1/query?query=" + url.QueryEscape(`vernemq_mqtt_connect_received{job="vernemq",mqtt_version="4"}`)
+	p := startPrometheus(t, map[string]string{"vernemq": target}, "")
 	var got string
 	eventually.True(t, 25*time.Second, "prometheus to scrape vernemq_mqtt_connect_received", func() bool {
-		select {
-		case <-exited:
-			t.Fatalf("prometheus exited:\n%s", out)
-		default:
-		}
-		resp, err := httpClient.Get(q)
-		if err != nil {
+		r, ok := p.query(`vernemq_mqtt_connect_received{job="vernemq",mqtt_version="4"}`)
+		if !ok || len(r) != 1 {
 			return false
 		}
-		defer resp.Body.Close()
-		var r struct {
-			Status string
-			Data   struct {
-				Result []struct {
-					Metric map[string]string
-					Value  [2]any
-				}
-			}
-		}
-		if json.NewDecoder(resp.Body).Decode(&r) != nil || r.Status != "success" || len(r.Data.Result) != 1 {
-			return false
-		}
-		res := r.Data.Result[0]
+		res := r[0]
 		if res.Metric["node"] != "VerneMQ@127.0.0.1" || res.Metric["instance"] != target {
 			t.Fatalf("query result labels %v, want node=VerneMQ@127.0.0.1 instance=%s", res.Metric, target)
 		}

@@ -1,12 +1,8 @@
 package ops
 
 import (
-	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,75 +28,17 @@ type node struct {
 // over overrides conf keys (an empty value removes the key).
 func startNode(t *testing.T, dir string, over map[string]string) *node {
 	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	mqttAddr := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
-	webAddr := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
-	kv := map[string]string{
-		"nodename":              "VerneMQ@127.0.0.1",
-		"listener.tcp.default":  mqttAddr,
-		"listener.http.default": webAddr,
-		"platform_data_dir":     filepath.Join(dir, "data"),
-		"platform_log_dir":      filepath.Join(dir, "log"),
-		"platform_etc_dir":      dir,
-		"admin.socket":          filepath.Join(dir, "vmq-admin.sock"),
-		"allow_anonymous":       "on",
-		"plugins.vmq_passwd":    "off",
-		"plugins.vmq_acl":       "on",
-		"vmq_acl.acl_file":      filepath.Join(dir, "vmq.acl"),
-		"log.console":           "console",
-		"systree_enabled":       "off",
-	}
-	for k, v := range over {
-		if v == "" {
-			delete(kv, k)
-		} else {
-			kv[k] = v
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "vmq.acl"), []byte("topic #\n"), 0o644); err != nil {
-		t.Fatalf("write acl: %v", err)
-	}
-	n := &node{t: t, dir: dir, addr: mqttAddr, web: "http://" + webAddr, sock: kv["admin.socket"],
-		conf: testnode.WriteConf(t, filepath.Join(dir, "vernemq.conf"), kv)}
-	n.Process = testnode.Start(t, dir, nil, vernemqBin(), "console", "-c", n.conf)
-	n.waitReady(15 * time.Second)
-	return n
+	h := testnode.StartHTTPNode(t, vernemqBin(), dir, over, nil)
+	return &node{t: t, dir: h.Dir, addr: h.Addr, web: h.Web, conf: h.Conf, sock: h.Sock, Process: h.Process}
 }
 
-// waitReady polls /health until the node answers 200 or the deadline passes.
-func (n *node) waitReady(d time.Duration) {
-	n.t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		n.Alive()
-		if code, _ := n.get("/health", nil); code == http.StatusOK {
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	n.t.Fatalf("vernemq not healthy on %s within %v; output:\n%s", n.web, d, n.Out)
-}
-
+// httpClient bounds every request a test makes.
 var httpClient = &http.Client{Timeout: 5 * time.Second}
 
 // get fetches path from the node's HTTP listener with extra headers; code 0 means no answer.
 func (n *node) get(path string, hdr map[string]string) (int, string) {
-	req, err := http.NewRequest(http.MethodGet, n.web+path, nil)
-	if err != nil {
-		n.t.Fatalf("request %s: %v", path, err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	n.t.Helper()
+	return testnode.Get(n.t, n.web+path, hdr)
 }
 
 // admin runs vmq-admin against the node's conf and returns its combined output.

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/testnode"
 )
 
@@ -59,34 +59,14 @@ func TestReadmeQuickstart(t *testing.T) {
 	data := t.TempDir()
 
 	// The shipped conf, moved to a free port and a temp data dir through VerneMQ-style env overrides.
-	cmd := exec.Command(bin, "console", "-c", "conf/vernemq.conf")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(),
+	node := testnode.Start(t, "../..", []string{
 		fmt.Sprintf("DOCKER_VERNEMQ_LISTENER__TCP__DEFAULT=127.0.0.1:%d", port),
 		"DOCKER_VERNEMQ_LISTENER__HTTP__DEFAULT=127.0.0.1:0",
 		fmt.Sprintf("DOCKER_VERNEMQ_LISTENER__VMQ__CLUSTERING=127.0.0.1:%d", testnode.FreePortPair(t)),
-		"DOCKER_VERNEMQ_PLATFORM_DATA_DIR="+data,
-		"DOCKER_VERNEMQ_PLATFORM_LOG_DIR="+data,
-	)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node from conf/vernemq.conf did not listen: %s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		"DOCKER_VERNEMQ_PLATFORM_DATA_DIR=" + data,
+		"DOCKER_VERNEMQ_PLATFORM_LOG_DIR=" + data,
+	}, bin, "console", "-c", "conf/vernemq.conf")
+	node.WaitTCP(fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
 
 	sub, pub := quickstartCommands(t)
 	portArg := fmt.Sprintf("-p %d", port)
@@ -95,23 +75,17 @@ func TestReadmeQuickstart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	subCmd := exec.CommandContext(ctx, "sh", "-c", sub)
-	var out strings.Builder
-	subCmd.Stdout, subCmd.Stderr = &out, &out
+	out := &testnode.Output{}
+	subCmd.Stdout, subCmd.Stderr = out, out
 	if err := subCmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Publish until the subscriber has its subscription in place (bounded).
-	for i := 0; i < 50 && subCmd.ProcessState == nil; i++ {
+	// Publish until the subscriber has its subscription in place and prints the message.
+	eventually.True(t, 10*time.Second, "the quickstart subscriber to print sensor/1 hello", func() bool {
 		if b, err := exec.CommandContext(ctx, "sh", "-c", pub).CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v %s", pub, err, b)
 		}
-		time.Sleep(100 * time.Millisecond)
-		if strings.Contains(out.String(), "sensor/1 hello") {
-			break
-		}
-	}
+		return strings.Contains(out.String(), "sensor/1 hello")
+	})
 	subCmd.Wait()
-	if !strings.Contains(out.String(), "sensor/1 hello") {
-		t.Fatalf("quickstart subscriber printed %q, want %q\nbroker log:\n%s", out.String(), "sensor/1 hello", logs.String())
-	}
 }

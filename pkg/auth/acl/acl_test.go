@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/pkg/auth"
 )
 
@@ -157,13 +158,9 @@ func TestReload(t *testing.T) {
 	if err := os.WriteFile(path, []byte("topic b\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !(p.Allowed(c, "b", true) && !p.Allowed(c, "a", true)) {
-		if time.Now().After(deadline) {
-			t.Fatal("acl change not picked up")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually.True(t, eventually.Wait, "the acl change to be picked up", func() bool {
+		return p.Allowed(c, "b", true) && !p.Allowed(c, "a", true)
+	})
 }
 
 // An identity of "+" or "#" (client id, user name — from CONNECT, a TLS or PROXY CN — or

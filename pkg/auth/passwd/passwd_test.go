@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/pkg/auth"
 )
 
@@ -112,17 +113,13 @@ func TestReloadOnChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, path, dave+"\n") // alice removed, dave added
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		d1, _ := p.AuthOnRegister(ctx, alice)
-		d2, _ := p.AuthOnRegister(ctx, &auth.Client{Username: "dave", Password: []byte("pw")})
-		if d1.Result == auth.Next && d2.Result == auth.OK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("file change not picked up: alice %+v dave %+v", d1, d2)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var d1, d2 auth.Decision
+	if !eventually.Within(eventually.Wait, func() bool {
+		d1, _ = p.AuthOnRegister(ctx, alice)
+		d2, _ = p.AuthOnRegister(ctx, &auth.Client{Username: "dave", Password: []byte("pw")})
+		return d1.Result == auth.Next && d2.Result == auth.OK
+	}) {
+		t.Fatalf("file change not picked up: alice %+v dave %+v", d1, d2)
 	}
 	// A missing file keeps the last table, as VerneMQ's reloader does.
 	if err := os.Remove(path); err != nil {
