@@ -1,0 +1,143 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.golang/paho"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
+	"github.com/vernemq-go/vernemq/pkg/packets"
+)
+
+// registerModService answers auth_on_register_m5 with the modifiers kept for the
+// client id, as a user's webhook service would, and records on_session_expired.
+type registerModService struct {
+	mods    map[string]string // client_id -> "modifiers" JSON
+	mu      sync.Mutex
+	expired []string
+}
+
+func (s *registerModService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		ClientID string `json:"client_id"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	switch r.Header.Get("vernemq-hook") {
+	case "auth_on_register_m5":
+		if m, ok := s.mods[body.ClientID]; ok {
+			io.WriteString(w, `{"result":"ok","modifiers":`+m+`}`)
+			return
+		}
+		io.WriteString(w, `{"result":"ok"}`)
+	case "on_session_expired":
+		s.mu.Lock()
+		s.expired = append(s.expired, body.ClientID)
+		s.mu.Unlock()
+		io.WriteString(w, `{}`)
+	default:
+		io.WriteString(w, `{"result":"ok"}`)
+	}
+}
+
+func (s *registerModService) hasExpired(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.expired {
+		if e == id {
+			return true
+		}
+	}
+	return false
+}
+
+// auth_on_register_m5 modifiers from a webhook change the session as VerneMQ's FSM does:
+// properties.p_session_expiry_interval replaces the client's, fc_receive_max_broker and
+// topic_alias_max are announced in CONNACK and enforced, max_message_size bounds what the
+// client may send, max_connection_lifetime ends the connection with 0xA0, and a bad
+// modifier refuses the client.
+func TestWebhooksRegisterM5Modifiers(t *testing.T) {
+	svc := &registerModService{mods: map[string]string{
+		"short":  `{"properties":{"p_session_expiry_interval":1}}`,
+		"caps":   `{"fc_receive_max_broker":7,"topic_alias_max":5,"max_message_size":256}`,
+		"life":   `{"max_connection_lifetime":1}`,
+		"badmax": `{"fc_receive_max_broker":0}`,
+	}}
+	hs := httptest.NewServer(svc)
+	t.Cleanup(hs.Close)
+	// allow_anonymous off: VerneMQ asks auth_on_register only then (vmq_mqtt5_fsm check_user).
+	_, addr := startNode(t, append(webhookConf(hs.URL, "auth_on_register_m5", "auth_on_publish_m5", "auth_on_subscribe_m5",
+		"on_session_expired"), "allow_anonymous = off")...)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	// Session expiry: both clients ask for an hour; the hook gives "short" one second.
+	hour := uint32(3600)
+	for _, id := range []string{"short", "long"} {
+		c, _ := dialV5Opts(t, addr, id, true, &paho.ConnectProperties{SessionExpiryInterval: &hour})
+		if _, err := c.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "keep/" + id, QoS: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+		c.c.Disconnect(&paho.Disconnect{})
+	}
+	eventually.True(t, 10*time.Second, "the modified session expires (on_session_expired)", func() bool { return svc.hasExpired("short") })
+	if svc.hasExpired("long") {
+		t.Fatal("the unmodified session (expiry 3600 s) expired too")
+	}
+	if _, ack := dialV5Opts(t, addr, "short", false, &paho.ConnectProperties{SessionExpiryInterval: &hour}); ack.SessionPresent {
+		t.Fatal("the session with the modified expiry is still present")
+	}
+	if _, ack := dialV5Opts(t, addr, "long", false, &paho.ConnectProperties{SessionExpiryInterval: &hour}); !ack.SessionPresent {
+		t.Fatal("the unmodified session is gone")
+	}
+
+	// CONNACK carries the modified Receive Maximum and Topic Alias Maximum.
+	caps, ack := dialV5Opts(t, addr, "caps", true, nil)
+	if ack.Properties == nil || ack.Properties.ReceiveMaximum == nil || *ack.Properties.ReceiveMaximum != 7 ||
+		ack.Properties.TopicAliasMaximum == nil || *ack.Properties.TopicAliasMaximum != 5 {
+		t.Fatalf("CONNACK properties %+v, want Receive Maximum 7 and Topic Alias Maximum 5", ack.Properties)
+	}
+	plain, ack := dialV5Opts(t, addr, "plain", true, nil)
+	if ack.Properties != nil && (ack.Properties.ReceiveMaximum != nil || ack.Properties.TopicAliasMaximum != nil) {
+		t.Fatalf("a client without modifiers got %+v", ack.Properties)
+	}
+	// max_message_size 256: a 1 KiB publish closes that client only.
+	big := make([]byte, 1024)
+	if _, err := plain.c.Publish(ctx, &paho.Publish{Topic: "x", QoS: 1, Payload: big}); err != nil {
+		t.Fatalf("a client without the modifier cannot publish 1 KiB: %v", err)
+	}
+	caps.c.Publish(ctx, &paho.Publish{Topic: "x", QoS: 0, Payload: big})
+	select {
+	case d := <-caps.disc:
+		if d.ReasonCode != 0x95 {
+			t.Fatalf("oversized publish: DISCONNECT 0x%02x, want 0x95 packet too large", d.ReasonCode)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client over its max_message_size was not disconnected")
+	}
+
+	// max_connection_lifetime 1 s: DISCONNECT 0xA0 maximum connect time.
+	life, _ := dialV5Opts(t, addr, "life", true, nil)
+	select {
+	case d := <-life.disc:
+		if d.ReasonCode != 0xA0 {
+			t.Fatalf("lifetime over: DISCONNECT 0x%02x, want 0xA0", d.ReasonCode)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("max_connection_lifetime modifier did not end the connection")
+	}
+
+	// An invalid modifier refuses the client (vmq_plugin_util refuses it).
+	if _, ack := dialRaw(t, addr, &packets.Connect{ProtocolLevel: 5, ClientID: "badmax", CleanStart: true, KeepAlive: 30}); ack.ReasonCode == packets.Success {
+		t.Fatal("a client with fc_receive_max_broker 0 was accepted")
+	}
+}
