@@ -229,13 +229,19 @@ vmq_diversity.redis.database = 0" run_group this 10 -auth redis -auth-users "$us
   stop_authdb
 }
 
-# Scenario 13: the same paced fan-out without an on_deliver plugin, then with a webhook registering
-# on_deliver(_m5) (served by vmq-bench on loopback); broker CPU and allocations per delivered message.
+# Scenario 13: the same paced fan-out without a plugin, with vmq_webhooks on but no on_deliver endpoint,
+# then with a webhook registering on_deliver(_m5) (served by vmq-bench on loopback); broker CPU and
+# allocations per delivered message.
 run_deliver() {
   local stats hook
   stats=$(bin/vmq-bench freeport); hook=$(bin/vmq-bench freeport)
   echo "bench: this scenario 13 (on_deliver hot path)" >&2
   THIS_STATS=$stats run_group this 13 -stats-url "http://127.0.0.1:$stats/" -deliver-hook none
+  stats=$(bin/vmq-bench freeport)
+  THIS_STATS=$stats THIS_EXTRA="plugins.vmq_webhooks = on
+vmq_webhooks.gone.hook = on_client_gone
+vmq_webhooks.gone.endpoint = http://127.0.0.1:$hook/" run_group this 13 -stats-url "http://127.0.0.1:$stats/" \
+    -deliver-hook inactive -hook-listen "127.0.0.1:$hook"
   stats=$(bin/vmq-bench freeport)
   THIS_STATS=$stats THIS_EXTRA="plugins.vmq_webhooks = on
 vmq_webhooks.bd.hook = on_deliver

@@ -13,9 +13,11 @@ import (
 // Scenario 13 (issue 18): the delivery hot path with and without an on_deliver plugin.
 // The same paced fan-out (QoS 0, then QoS 1) runs at one rate against this broker
 // started by `vmq-bench serve -stats ADDR`, which reports the broker process's heap
-// allocations; each row gives broker CPU and allocations per delivered message. With
-// -deliver-hook webhook the broker's conf registers on_deliver(_m5) at -hook-listen,
-// served here by a loopback service that answers ok (deliver unchanged).
+// allocations; each row gives broker CPU and allocations per delivered message.
+// -deliver-hook says how the broker was configured: none (no plugin), inactive
+// (vmq_webhooks on with an endpoint for another hook: the hot path of every node
+// without an on_deliver plugin) or webhook (on_deliver(_m5) registered). The endpoints
+// at -hook-listen are served here by a loopback service that answers ok.
 
 // allocStats is what `serve -stats` answers: the broker's cumulative heap allocations.
 type allocStats struct {
@@ -66,8 +68,13 @@ func hookService(addr string) (func(), error) {
 func deliverRows(o opts) []row {
 	mode := "no on_deliver plugin"
 	ids := [2]string{"13a", "13b"}
-	if o.deliverHook == "webhook" {
-		mode, ids = "on_deliver webhook (loopback, answers ok)", [2]string{"13c", "13d"}
+	switch o.deliverHook {
+	case "inactive":
+		mode, ids = "vmq_webhooks on, no on_deliver endpoint", [2]string{"13c", "13d"}
+	case "webhook":
+		mode, ids = "on_deliver webhook (loopback, answers ok)", [2]string{"13e", "13f"}
+	}
+	if o.hookListen != "" {
 		stop, err := hookService(o.hookListen)
 		if err != nil {
 			return []row{{ID: ids[0], Scenario: "on_deliver " + mode, Failed: err.Error()}}
