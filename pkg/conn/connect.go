@@ -182,7 +182,7 @@ func (c *client) handshake(ctx context.Context) bool {
 			Username: username, Peer: c.peer.Addr, Listener: c.peer.Listener, Protocol: c.version,
 			CleanStart: cleanStart, KeepAlive: keepAlive, Connected: time.Now(), TopicAliasMax: aliasOut,
 		},
-		RecvMax: recvMax, MaxPacket: maxPkt, Will: will,
+		RecvMax: recvMax, MaxPacket: maxPkt, Will: will, Limits: c.sessionLimits(mods),
 		Connack: func(present bool) packets.Packet { return c.connack(present, assigned, serverKeepAlive, st) },
 	}
 	c.sess, _ = c.srv.Broker.Connect(ctx, req)

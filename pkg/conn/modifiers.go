@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/session"
 )
 
 // regMods are the auth_on_register(_m5) modifiers a connection keeps after CONNECT
@@ -66,6 +67,34 @@ func (c *client) applyRegisterModifiers(ac *auth.Client, m *auth.RegisterModifie
 	c.srv.noteUnapplied(m)
 }
 
+// sessionLimits is the node's queue limits with the client's max_online_messages,
+// max_offline_messages, max_inflight_messages, queue_type and upgrade_qos modifiers (the
+// session keeps them while this client is connected to it, and while it is offline after),
+// nil without any of them.
+func (c *client) sessionLimits(m *auth.RegisterModifiers) *session.Limits {
+	if m == nil || (m.MaxOnlineMessages == nil && m.MaxOfflineMessages == nil && m.MaxInflight == nil &&
+		m.QueueType == nil && m.UpgradeQoS == nil) {
+		return nil
+	}
+	l := c.srv.Broker.Limits()
+	if m.MaxOnlineMessages != nil {
+		l.MaxOnline = *m.MaxOnlineMessages
+	}
+	if m.MaxOfflineMessages != nil {
+		l.MaxOffline = *m.MaxOfflineMessages
+	}
+	if m.MaxInflight != nil {
+		l.MaxInflight = *m.MaxInflight
+	}
+	if m.QueueType != nil {
+		l.LIFO = *m.QueueType == "lifo"
+	}
+	if m.UpgradeQoS != nil {
+		l.UpgradeQoS = *m.UpgradeQoS
+	}
+	return &l
+}
+
 // registerV5 applies the MQTT 5 modifiers to what CONNECT asked: the session expiry
 // interval replaces the client's, the Receive Maximum towards the client is at most the
 // client's own (VerneMQ's min), and so is the Maximum Packet Size: a plugin may lower
@@ -101,15 +130,17 @@ func (c *client) maxLifetime() time.Duration {
 }
 
 // noteUnapplied logs, once per modifier and node, an auth_on_register modifier this
-// broker accepts (VerneMQ's webhooks accept it) but does not apply per client: the
-// session queue limits are node-wide here, and there is one subscription table.
+// broker accepts (VerneMQ's webhooks accept it) but does not apply per client: QoS 1/2
+// resends and shared-subscription choices run node-wide, there is no queue migration
+// drain nor a second subscription table, and no stripping by Request Problem Information.
 func (s *Server) noteUnapplied(m *auth.RegisterModifiers) {
 	for name, set := range map[string]bool{
-		"max_inflight_messages": m.MaxInflight != nil, "max_online_messages": m.MaxOnlineMessages != nil,
-		"max_offline_messages": m.MaxOfflineMessages != nil, "queue_type": m.QueueType != nil,
-		"retry_interval": m.RetryInterval != nil, "upgrade_qos": m.UpgradeQoS != nil,
-		"shared_subscription_policy": m.SharedSubPolicy != nil, "max_drain_time": m.MaxDrainTime != nil,
-		"max_msgs_per_drain_step": m.MaxMsgsPerDrainStep != nil, "reg_view": m.RegView != nil,
+		"retry_interval":             m.RetryInterval != nil,
+		"shared_subscription_policy": m.SharedSubPolicy != nil,
+		"max_drain_time":             m.MaxDrainTime != nil,
+		"max_msgs_per_drain_step":    m.MaxMsgsPerDrainStep != nil,
+		"reg_view":                   m.RegView != nil,
+		"request_problem_info":       m.RequestProblemInfo != nil,
 	} {
 		if set {
 			if _, seen := s.unapplied.LoadOrStore(name, true); !seen {

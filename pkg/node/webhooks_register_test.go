@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -71,6 +72,8 @@ func TestWebhooksRegisterM5Modifiers(t *testing.T) {
 		"caps":   `{"fc_receive_max_broker":7,"topic_alias_max":5,"max_message_size":256}`,
 		"life":   `{"max_connection_lifetime":1}`,
 		"badmax": `{"fc_receive_max_broker":0}`,
+		"q2":     `{"max_offline_messages":2}`,
+		"upq":    `{"upgrade_qos":true}`,
 	}}
 	hs := httptest.NewServer(svc)
 	t.Cleanup(hs.Close)
@@ -98,6 +101,47 @@ func TestWebhooksRegisterM5Modifiers(t *testing.T) {
 	}
 	if _, ack := dialV5Opts(t, addr, "long", false, &paho.ConnectProperties{SessionExpiryInterval: &hour}); !ack.SessionPresent {
 		t.Fatal("the unmodified session is gone")
+	}
+
+	// max_offline_messages 2 (fifo): of 5 messages queued while q2 is away, it keeps the
+	// first 2; the marker published after its return comes after whatever was kept.
+	q2, _ := dialV5Opts(t, addr, "q2", true, &paho.ConnectProperties{SessionExpiryInterval: &hour})
+	if _, err := q2.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "q/#", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	q2.c.Disconnect(&paho.Disconnect{})
+	qpub, _ := dialV5Opts(t, addr, "qpub", true, nil)
+	for i := range 5 {
+		if _, err := qpub.c.Publish(ctx, &paho.Publish{Topic: "q/x", QoS: 1, Payload: []byte{byte('0' + i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q2, _ = dialV5Opts(t, addr, "q2", false, &paho.ConnectProperties{SessionExpiryInterval: &hour})
+	if _, err := qpub.c.Publish(ctx, &paho.Publish{Topic: "q/end", QoS: 1, Payload: []byte("e")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually.True(t, eventually.Wait, "the marker after q2's return", func() bool {
+		return slices.Contains(payloads(q2.received()), "q/end=e")
+	})
+	if got := payloads(q2.received()); !slices.Equal(got, []string{"q/x=0", "q/x=1", "q/end=e"}) {
+		t.Fatalf("q2 (max_offline_messages 2) received %q, want the first 2 and the marker", got)
+	}
+
+	// upgrade_qos: a QoS 0 message reaches upq's QoS 1 subscription at QoS 1, and the plain
+	// subscriber's at QoS 0.
+	upq, _ := dialV5Opts(t, addr, "upq", true, nil)
+	low, _ := dialV5Opts(t, addr, "low", true, nil)
+	for _, c := range []*v5client{upq, low} {
+		if _, err := c.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "u/#", QoS: 1}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := qpub.c.Publish(ctx, &paho.Publish{Topic: "u/x", QoS: 0, Payload: []byte("u")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually.True(t, eventually.Wait, "u/x at both", func() bool { return len(upq.received()) == 1 && len(low.received()) == 1 })
+	if up, lo := upq.received()[0].QoS, low.received()[0].QoS; up != 1 || lo != 0 {
+		t.Fatalf("QoS 0 publish delivered at QoS %d with upgrade_qos (want 1), %d without (want 0)", up, lo)
 	}
 
 	// CONNACK carries the modified Receive Maximum and Topic Alias Maximum.

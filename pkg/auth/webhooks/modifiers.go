@@ -55,7 +55,9 @@ func registerModifiers(hook string, raw json.RawMessage) (*auth.RegisterModifier
 		case "upgrade_qos":
 			m.UpgradeQoS, err = ptr[bool](v)
 		case "queue_type":
-			m.QueueType, err = ptr[string](v)
+			if m.QueueType, err = ptr[string](v); err == nil && *m.QueueType != "fifo" && *m.QueueType != "lifo" {
+				err = fmt.Errorf("%q: want fifo or lifo", *m.QueueType)
+			}
 		case "shared_subscription_policy":
 			m.SharedSubPolicy, err = ptr[string](v)
 		case "reg_view":

@@ -23,7 +23,7 @@ func TestRegisterModifiersM5(t *testing.T) {
 	}
 	for _, bad := range []string{
 		`{"fc_receive_max_broker":0}`, `{"fc_receive_max_client":70000}`, `{"topic_alias_max":-1}`,
-		`{"properties":{"p_max_qos":0}}`, `{"bogus":1}`, `{"max_connection_lifetime":"x"}`,
+		`{"properties":{"p_max_qos":0}}`, `{"bogus":1}`, `{"max_connection_lifetime":"x"}`, `{"queue_type":"stack"}`,
 	} {
 		if _, err := registerModifiers("auth_on_register_m5", json.RawMessage(bad)); err == nil {
 			t.Errorf("%s accepted", bad)
