@@ -106,19 +106,18 @@ func (c *client) handshake(ctx context.Context) bool {
 		c.refuse(code, dec.Reason)
 		return false
 	}
-	var allowRegister *bool
-	if mods != nil {
-		allowRegister = mods.AllowRegister
-	}
-	if !c.srv.allowedRegister(ac.Mountpoint, clientID, allowRegister) {
-		c.refuse(packets.ServerUnavailable, "cluster netsplit: the client's session is on an unreachable node (allow_register_during_netsplit = off)")
-		return false
-	}
 	cleanStart := cp.CleanStart
 	c.maxRate = 0
 	c.aliasMax = st.TopicAliasMaxBroker
+	var allowRegister *bool
 	if mods != nil {
 		c.applyRegisterModifiers(ac, mods, &cleanStart)
+		allowRegister = mods.AllowRegister
+	}
+	// The session registered is the modifiers' (VerneMQ's register_subscriber after auth_on_register).
+	if !c.srv.allowedRegister(ac.Mountpoint, ac.ClientID, allowRegister) {
+		c.refuse(packets.ServerUnavailable, "cluster netsplit: the client's session is on an unreachable node (allow_register_during_netsplit = off)")
+		return false
 	}
 	c.auth = ac
 	c.mountpoint = ac.Mountpoint
