@@ -78,7 +78,7 @@ func TestWebhooksRegisterM5Modifiers(t *testing.T) {
 	hs := httptest.NewServer(svc)
 	t.Cleanup(hs.Close)
 	// allow_anonymous off: VerneMQ asks auth_on_register only then (vmq_mqtt5_fsm check_user).
-	_, addr := startNode(t, append(webhookConf(hs.URL, "auth_on_register_m5", "auth_on_publish_m5", "auth_on_subscribe_m5",
+	n, addr := startNode(t, append(webhookConf(hs.URL, "auth_on_register_m5", "auth_on_publish_m5", "auth_on_subscribe_m5",
 		"on_session_expired"), "allow_anonymous = off")...)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -110,6 +110,11 @@ func TestWebhooksRegisterM5Modifiers(t *testing.T) {
 		t.Fatal(err)
 	}
 	q2.c.Disconnect(&paho.Disconnect{})
+	// Offline first: messages queued while the session is still online go to the store with it, unbounded.
+	eventually.True(t, eventually.Wait, "q2 offline", func() bool {
+		s := n.Broker.Session(idOf("q2"))
+		return s != nil && !s.Online()
+	})
 	qpub, _ := dialV5Opts(t, addr, "qpub", true, nil)
 	for i := range 5 {
 		if _, err := qpub.c.Publish(ctx, &paho.Publish{Topic: "q/x", QoS: 1, Payload: []byte{byte('0' + i)}}); err != nil {
