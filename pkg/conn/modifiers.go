@@ -68,12 +68,12 @@ func (c *client) applyRegisterModifiers(ac *auth.Client, m *auth.RegisterModifie
 }
 
 // sessionLimits is the node's queue limits with the client's max_online_messages,
-// max_offline_messages, max_inflight_messages, queue_type and upgrade_qos modifiers (the
+// max_offline_messages, max_inflight_messages, queue_type, upgrade_qos and retry_interval modifiers (the
 // session keeps them while this client is connected to it, and while it is offline after),
 // nil without any of them.
 func (c *client) sessionLimits(m *auth.RegisterModifiers) *session.Limits {
 	if m == nil || (m.MaxOnlineMessages == nil && m.MaxOfflineMessages == nil && m.MaxInflight == nil &&
-		m.QueueType == nil && m.UpgradeQoS == nil) {
+		m.QueueType == nil && m.UpgradeQoS == nil && m.RetryInterval == nil) {
 		return nil
 	}
 	l := c.srv.Broker.Limits()
@@ -91,6 +91,9 @@ func (c *client) sessionLimits(m *auth.RegisterModifiers) *session.Limits {
 	}
 	if m.UpgradeQoS != nil {
 		l.UpgradeQoS = *m.UpgradeQoS
+	}
+	if m.RetryInterval != nil {
+		l.RetryInterval = *m.RetryInterval
 	}
 	return &l
 }
@@ -130,12 +133,11 @@ func (c *client) maxLifetime() time.Duration {
 }
 
 // noteUnapplied logs, once per modifier and node, an auth_on_register modifier this
-// broker accepts (VerneMQ's webhooks accept it) but does not apply per client: QoS 1/2
-// resends and shared-subscription choices run node-wide, there is no queue migration
-// drain nor a second subscription table, and no stripping by Request Problem Information.
+// broker accepts (VerneMQ's webhooks accept it) but does not apply per client: the
+// shared-subscription choice runs node-wide, there is no queue migration drain nor a
+// second subscription table, and no stripping by Request Problem Information.
 func (s *Server) noteUnapplied(m *auth.RegisterModifiers) {
 	for name, set := range map[string]bool{
-		"retry_interval":             m.RetryInterval != nil,
 		"shared_subscription_policy": m.SharedSubPolicy != nil,
 		"max_drain_time":             m.MaxDrainTime != nil,
 		"max_msgs_per_drain_step":    m.MaxMsgsPerDrainStep != nil,

@@ -17,7 +17,7 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
-// registerModService answers auth_on_register_m5 with the modifiers kept for the
+// registerModService answers auth_on_register(_m5) with the modifiers kept for the
 // client id, as a user's webhook service would, and records on_session_expired.
 type registerModService struct {
 	mods    map[string]string // client_id -> "modifiers" JSON
@@ -34,7 +34,7 @@ func (s *registerModService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.Header.Get("vernemq-hook") {
-	case "auth_on_register_m5":
+	case "auth_on_register", "auth_on_register_m5":
 		if m, ok := s.mods[body.ClientID]; ok {
 			io.WriteString(w, `{"result":"ok","modifiers":`+m+`}`)
 			return
@@ -74,12 +74,13 @@ func TestWebhooksRegisterM5Modifiers(t *testing.T) {
 		"badmax": `{"fc_receive_max_broker":0}`,
 		"q2":     `{"max_offline_messages":2}`,
 		"upq":    `{"upgrade_qos":true}`,
+		"retry1": `{"retry_interval":1000}`,
 	}}
 	hs := httptest.NewServer(svc)
 	t.Cleanup(hs.Close)
 	// allow_anonymous off: VerneMQ asks auth_on_register only then (vmq_mqtt5_fsm check_user).
-	n, addr := startNode(t, append(webhookConf(hs.URL, "auth_on_register_m5", "auth_on_publish_m5", "auth_on_subscribe_m5",
-		"on_session_expired"), "allow_anonymous = off")...)
+	n, addr := startNode(t, append(webhookConf(hs.URL, "auth_on_register", "auth_on_register_m5", "auth_on_publish_m5",
+		"auth_on_subscribe", "auth_on_subscribe_m5", "on_session_expired"), "allow_anonymous = off")...)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
@@ -147,6 +148,25 @@ func TestWebhooksRegisterM5Modifiers(t *testing.T) {
 	eventually.True(t, eventually.Wait, "u/x at both", func() bool { return len(upq.received()) == 1 && len(low.received()) == 1 })
 	if up, lo := upq.received()[0].QoS, low.received()[0].QoS; up != 1 || lo != 0 {
 		t.Fatalf("QoS 0 publish delivered at QoS %d with upgrade_qos (want 1), %d without (want 0)", up, lo)
+	}
+
+	// retry_interval 1000 ms (the node's is 20 s): a 3.1.1 subscriber that does not
+	// acknowledge gets the message again, DUP set, within seconds.
+	raw := dial311(t, addr, "retry1", 30, nil)
+	raw.send(t, &packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: "r/#", Options: packets.SubOptions{QoS: 1}}}})
+	if _, ok := raw.read(t).(*packets.Suback); !ok {
+		t.Fatal("no SUBACK")
+	}
+	if _, err := qpub.c.Publish(ctx, &paho.Publish{Topic: "r/x", QoS: 1, Payload: []byte("r")}); err != nil {
+		t.Fatal(err)
+	}
+	first, ok := raw.read(t).(*packets.Publish)
+	if !ok || first.Dup {
+		t.Fatalf("first delivery %+v", first)
+	}
+	again, ok := raw.read(t).(*packets.Publish) // read waits 5 s at most
+	if !ok || !again.Dup || again.PacketID != first.PacketID {
+		t.Fatalf("resend %+v, want the same packet id with DUP", again)
 	}
 
 	// CONNACK carries the modified Receive Maximum and Topic Alias Maximum.

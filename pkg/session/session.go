@@ -19,6 +19,9 @@ type Limits struct {
 	MaxInflight       int  // max_inflight_messages; 0 unlimited (bounded by 65535 ids)
 	OverrideMaxOnline bool // override_max_online_messages: keep the whole offline queue when going online
 	UpgradeQoS        bool // upgrade_outgoing_qos
+	// RetryInterval replaces the node's retry_interval for the session (a plugin's
+	// retry_interval modifier); 0: the node's.
+	RetryInterval time.Duration
 }
 
 // Link is the connection a session writes to while its client is online.
