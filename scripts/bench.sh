@@ -5,11 +5,12 @@
 #   BROKERS=this,mochi     brokers to run (first one is compared with the others)
 #   BENCH_STEP=10s         paced step / overload window length (full run)
 #   BENCH_MD=path          where to append the results (default docs/benchmarks.md; "" = none)
-#   BENCH_ONLY=8,9         run only these scenario groups (1-5, 6, 6b, 7, 8, 9, 10, 11, 12); default all
+#   BENCH_ONLY=8,9         run only these scenario groups (1-5, 6, 6b, 7, 8, 9, 10, 11, 12, 13); default all
 #   PARK_SESSIONS=20000    scenario 12 offline sessions (2000 with BENCH_QUICK=1; record 100000 by hand)
 # Scenarios 8-9 and 12 (persistent sessions) run on this broker and Mosquitto (persistence on), 10 (auth)
 # on this broker only, with PostgreSQL/Redis started from scripts/bench-authdb.sh when installed.
-# Scenario 11 (cluster) runs on this broker only, as two nodes (run_cluster).
+# Scenario 11 (cluster) runs on this broker only, as two nodes (run_cluster). Scenario 13 (on_deliver
+# hot path) runs this broker under `vmq-bench serve -stats`, which reports its allocations (run_deliver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BROKERS=${BROKERS:-this,mosquitto,mochi}
@@ -67,7 +68,8 @@ wait_port() { # polls until $1 accepts connections, 10 s at most
 
 # Per-start knobs (reset after each start): KEEP_DATA=1 keeps the store (restart), NOWAIT=1 returns
 # at once (the restart probe times the start), THIS_AUTH replaces this broker's auth lines,
-# THIS_EXTRA / MOSQ_EXTRA add conf lines, MOSQ_PERSIST=true turns Mosquitto's persistence on.
+# THIS_EXTRA / MOSQ_EXTRA add conf lines, MOSQ_PERSIST=true turns Mosquitto's persistence on,
+# THIS_STATS=port runs this broker as `vmq-bench serve -stats 127.0.0.1:port` (same node code, allocation counters).
 THIS_AUTH_DEFAULT="allow_anonymous = on
 plugins.vmq_passwd = off
 plugins.vmq_acl = on
@@ -94,7 +96,11 @@ listener.ssl.keyfile = $WORK/server.key
 listener.ssl.cafile = $WORK/ca.pem
 CONF
     T0=$(date +%s%N)
-    bin/vernemq console -c "$WORK/vernemq.conf" >>"$WORK/this.log" 2>&1 &
+    if [ -n "${THIS_STATS:-}" ]; then
+      bin/vmq-bench serve -c "$WORK/vernemq.conf" -stats "127.0.0.1:$THIS_STATS" >>"$WORK/this.log" 2>&1 &
+    else
+      bin/vernemq console -c "$WORK/vernemq.conf" >>"$WORK/this.log" 2>&1 &
+    fi
     ;;
   mosquitto)
     [ "${KEEP_DATA:-}" = 1 ] || rm -rf "$WORK/mosqdata"
@@ -223,6 +229,28 @@ vmq_diversity.redis.database = 0" run_group this 10 -auth redis -auth-users "$us
   stop_authdb
 }
 
+# Scenario 13: the same paced fan-out without a plugin, with vmq_webhooks on but no on_deliver endpoint,
+# then with a webhook registering on_deliver(_m5) (served by vmq-bench on loopback); broker CPU and
+# allocations per delivered message.
+run_deliver() {
+  local stats hook
+  stats=$(bin/vmq-bench freeport); hook=$(bin/vmq-bench freeport)
+  echo "bench: this scenario 13 (on_deliver hot path)" >&2
+  THIS_STATS=$stats run_group this 13 -stats-url "http://127.0.0.1:$stats/" -deliver-hook none
+  stats=$(bin/vmq-bench freeport)
+  THIS_STATS=$stats THIS_EXTRA="plugins.vmq_webhooks = on
+vmq_webhooks.gone.hook = on_client_gone
+vmq_webhooks.gone.endpoint = http://127.0.0.1:$hook/" run_group this 13 -stats-url "http://127.0.0.1:$stats/" \
+    -deliver-hook inactive -hook-listen "127.0.0.1:$hook"
+  stats=$(bin/vmq-bench freeport)
+  THIS_STATS=$stats THIS_EXTRA="plugins.vmq_webhooks = on
+vmq_webhooks.bd.hook = on_deliver
+vmq_webhooks.bd.endpoint = http://127.0.0.1:$hook/
+vmq_webhooks.bd5.hook = on_deliver_m5
+vmq_webhooks.bd5.endpoint = http://127.0.0.1:$hook/" run_group this 13 -stats-url "http://127.0.0.1:$stats/" \
+    -deliver-hook webhook -hook-listen "127.0.0.1:$hook"
+}
+
 # Scenario 11: two nodes of this broker, B started alone; vmq-bench joins it to A (BENCH_JOIN)
 # after subscribing on A, then measures cross-node forwarding.
 start_node() { # $1 = node name; sets NPID, NPORT, NDATA, NCONF
@@ -278,20 +306,23 @@ override_max_online_messages = on" run_group this 8
 override_max_online_messages = on" run_restart this
     want 10 && run_auth
     want 11 && run_cluster
-    want 12 && run_park this ;;
+    want 12 && run_park this
+    want 13 && run_deliver ;;
   mosquitto)
     # Mosquitto saves its in-memory store every autosave_interval (1800 s) and at shutdown, not per message.
     want 8 && MOSQ_PERSIST=true MOSQ_EXTRA="max_queued_messages 100000" run_group mosquitto 8
     want 9 && MOSQ_PERSIST=true MOSQ_EXTRA="max_queued_messages 20000" run_restart mosquitto
     want 10 && note mosquitto 10a "" "no vmq_passwd/vmq_diversity plugins"
     want 11 && note mosquitto 11a "" "this broker's clustering only"
-    want 12 && MOSQ_PERSIST=true run_park mosquitto ;;
+    want 12 && MOSQ_PERSIST=true run_park mosquitto
+    want 13 && note mosquitto 13a "" "no on_deliver plugins" ;;
   mochi)
     want 8 && note mochi 8 "" "no persistence configured in the peer"
     want 9 && note mochi 9a "" "no persistence configured in the peer"
     want 10 && note mochi 10a "" "no auth plugins"
     want 11 && note mochi 11a "" "this broker's clustering only"
-    want 12 && note mochi 12a "" "no persistence configured in the peer" ;;
+    want 12 && note mochi 12a "" "no persistence configured in the peer"
+    want 13 && note mochi 13a "" "no on_deliver plugins" ;;
   esac
   true
 done

@@ -105,6 +105,11 @@ func runScenarios(o opts) []row {
 			add(r)
 		}
 	}
+	if o.scenarios["13"] {
+		for _, r := range deliverRows(o) {
+			add(r)
+		}
+	}
 	return rows
 }
 

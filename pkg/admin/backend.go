@@ -53,6 +53,8 @@ type Backend struct {
 
 	// Bridges lists the bridges; false when plugins.vmq_bridge is off.
 	Bridges func() ([]BridgeInfo, bool)
+	// BridgeStart restarts the configured bridges (bridge start); false when plugins.vmq_bridge is off.
+	BridgeStart func() (bool, error)
 }
 
 // ListenerInfo is one row of listener show.

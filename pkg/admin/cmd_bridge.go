@@ -38,4 +38,21 @@ func bridgeCommands(r *Registry, b *Backend) {
 			return Table([]string{"name", "endpoint", "buffer size", "buffer max", "buffer dropped msgs", "MQTT process mailbox len"}, rows)
 		},
 	})
+	r.Register(Command{
+		Path: "bridge start",
+		Help: "Start the VerneMQ bridges: stop every bridge and start the configured ones again (VerneMQ's bridge start)",
+		Run: func(ctx context.Context, req *Request) Result {
+			if res, ok := ready(b.BridgeStart != nil, "bridges"); !ok {
+				return res
+			}
+			on, err := b.BridgeStart()
+			if !on {
+				return Errorf("%s", bridgesOff)
+			}
+			if err != nil {
+				return Errorf("bridge start: %v", err)
+			}
+			return Text("VerneMQ Bridges restarted.")
+		},
+	})
 }

@@ -120,10 +120,11 @@ type RegisterModifiers struct {
 	AllowUnsubscribe *bool
 
 	// MQTT v5 only.
-	SessionExpiryInterval *uint32
-	MaxPacketSize         *uint32
-	ReceiveMax            *uint16
-	TopicAliasMax         *uint16
+	SessionExpiryInterval *uint32 // session_expiry_interval or properties.p_session_expiry_interval
+	MaxPacketSize         *uint32 // the largest packet sent to the client
+	ReceiveMax            *uint16 // fc_receive_max_client: in-flight QoS 1/2 towards the client, at most the client's own
+	ReceiveMaxBroker      *uint16 // fc_receive_max_broker: Receive Maximum announced in CONNACK and enforced
+	TopicAliasMax         *uint16 // topic aliases the client may use (CONNACK Topic Alias Maximum)
 	RequestProblemInfo    *bool
 	UserProperties        []UserProperty
 }

@@ -134,7 +134,7 @@ func shuffle[T any](s []T) {
 }
 
 // RunRetries resends unacknowledged QoS 1/2 messages of connected 3.x clients every
-// retry_interval until ctx ends (a scan of the sessions once a second).
+// retry_interval (or the session's own) until ctx ends (a scan of the sessions once a second).
 func (b *Broker) RunRetries(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -144,11 +144,12 @@ func (b *Broker) RunRetries(ctx context.Context) {
 			return
 		case now := <-t.C:
 			interval := b.Settings().RetryInterval
-			if interval <= 0 {
-				continue
-			}
 			b.Sessions(func(s *session.Session) bool {
-				s.RetryUnacked(interval, now)
+				iv := interval
+				if own := s.Limits().RetryInterval; own > 0 {
+					iv = own // the client's retry_interval modifier
+				}
+				s.RetryUnacked(iv, now)
 				return true
 			})
 		}

@@ -28,6 +28,8 @@ type ConnectRequest struct {
 	RecvMax    int
 	MaxPacket  uint32
 	Will       *Will
+	// Limits are the client's own queue limits (auth_on_register modifiers), nil for the node's.
+	Limits *session.Limits
 	// Connack builds the CONNACK once it is known whether a session was resumed.
 	Connack func(present bool) packets.Packet
 }
@@ -84,6 +86,7 @@ func (b *Broker) Connect(ctx context.Context, req ConnectRequest) (*session.Sess
 	}
 	e.gen = b.reg.gen
 	e.s.SetPersistence(req.Persistent, req.Expiry)
+	e.s.SetLimits(req.Limits)
 	b.reg.mu.Unlock()
 
 	if oldLink != nil {

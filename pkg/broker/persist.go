@@ -135,7 +135,7 @@ func (p *persister) attach(s *session.Session, present bool, attachFn func()) {
 	p.waitAcks(s.ID) // acknowledged messages must not come back
 	// A long queue is read in steps (the rest follows as the client acknowledges), so
 	// neither memory nor max_online_messages limits what a returning client gets.
-	ds, maxSeq, more, err := p.read(s, 0, session.RefillStep(p.b.limits.Load().MaxOnline))
+	ds, maxSeq, more, err := p.read(s, 0, session.RefillStep(s.Limits().MaxOnline))
 	if err != nil {
 		p.b.log.Error("message store: reading offline queue failed", "client_id", s.ID.ClientID, "error", err)
 	}
@@ -230,7 +230,7 @@ func (p *persister) enqueueOffline(s *session.Session, d session.Delivery, w *wa
 		m.QueueMessageUnhandled.Inc()
 		return true, false
 	}
-	l := p.b.limits.Load()
+	l := s.Limits()
 	k := key(s.ID)
 	if l.MaxOffline >= 0 && p.st.QueueLen(k) >= l.MaxOffline {
 		if !l.LIFO || l.MaxOffline == 0 {

@@ -178,7 +178,13 @@ func contains(s []string, v string) bool {
 // delivery builds the delivery of m for the subscription e.
 func (b *Broker) delivery(m *session.Message, e *topics.Entry) session.Delivery {
 	qos := m.QoS
-	if e.Options.QoS < qos || b.limits.Load().UpgradeQoS {
+	upgrade := false // upgrade_outgoing_qos, or the session's upgrade_qos modifier
+	if s, ok := e.Owner.(*session.Session); ok {
+		upgrade = s.Limits().UpgradeQoS
+	} else {
+		upgrade = b.limits.Load().UpgradeQoS
+	}
+	if e.Options.QoS < qos || upgrade {
 		qos = e.Options.QoS
 	}
 	d := session.Delivery{Msg: m, QoS: qos, Retain: m.Retain && e.Options.RetainAsPublished}

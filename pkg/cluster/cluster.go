@@ -379,10 +379,12 @@ var netsplitOps = []string{"register", "publish", "subscribe", "unsubscribe"}
 // allow_<op>_during_netsplit is on. Refuse CONNECT with 0x88 (v5)/3 (v3) server
 // unavailable, PUBLISH/SUBSCRIBE/UNSUBSCRIBE with 0x80 unspecified error (v5) or by
 // disconnecting (v3 has no negative PUBACK). Every refusal is counted in
-// netsplit_refused{op} and logged, at most once per refuseLogEvery and op.
-func (c *Cluster) Allowed(op string) bool {
+// netsplit_refused{op} and logged, at most once per refuseLogEvery and op. A non-nil
+// override is the client's own allow_<op> (an auth_on_register modifier) in place of
+// the setting.
+func (c *Cluster) Allowed(op string, override *bool) bool {
 	down := c.unreachable()
-	if len(down) == 0 || c.o.Setting("allow_"+op+"_during_netsplit") {
+	if len(down) == 0 || allowSetting(c.o.Setting("allow_"+op+"_during_netsplit"), override) {
 		return true
 	}
 	c.refusals.note(c, op, down)
@@ -395,9 +397,9 @@ func (c *Cluster) Allowed(op string) bool {
 // allow_register_during_netsplit is on, since registering it here would start a second
 // session beside the one (and its queue) on that node. Every other client (a session on
 // a reachable node, or none) registers at once, even during a netsplit: it needs no
-// unreachable node.
-func (c *Cluster) AllowedRegister(id broker.SessionID) bool {
-	if c.o.Setting("allow_register_during_netsplit") {
+// unreachable node. override is as Allowed's.
+func (c *Cluster) AllowedRegister(id broker.SessionID, override *bool) bool {
+	if allowSetting(c.o.Setting("allow_register_during_netsplit"), override) {
 		return true
 	}
 	var down []string
@@ -411,6 +413,13 @@ func (c *Cluster) AllowedRegister(id broker.SessionID) bool {
 	}
 	c.refusals.note(c, "register", down)
 	return false
+}
+
+func allowSetting(setting bool, override *bool) bool {
+	if override != nil {
+		return *override
+	}
+	return setting
 }
 
 // peerUnreachable reports whether node is failed (and its grace has not run out) or its

@@ -34,6 +34,7 @@ type client struct {
 	expiry     uint32 // session expiry from CONNECT (v5), may be changed by DISCONNECT
 	aliases    map[uint16]string
 	aliasMax   uint16
+	mods       *regMods // auth_on_register modifiers that outlive CONNECT (modifiers.go); nil: none
 
 	enh       enhanced     // MQTT 5 enhanced authentication (enhanced.go)
 	pub       auth.Publish // auth_on_publish's argument, reused: hooks keep it only for the call
@@ -146,7 +147,11 @@ func (c *client) maxConnectSize() int {
 func (c *client) pm() *metrics.Proto { return c.srv.Metrics.Proto(c.version) }
 
 func (c *client) maxSize() int {
-	if m := c.srv.settings.Load().MaxMessageSize; m > 0 {
+	m := c.srv.settings.Load().MaxMessageSize
+	if c.mods != nil && c.mods.maxMessageSize != nil {
+		m = *c.mods.maxMessageSize // max_message_size modifier
+	}
+	if m > 0 {
 		return m
 	}
 	return 268435460 // the protocol's maximum packet size
@@ -163,9 +168,9 @@ func (c *client) run(ctx context.Context) {
 		c.finish(false)
 		return
 	}
-	if c.peer.MaxLifetime > 0 {
+	if life := c.maxLifetime(); life > 0 {
 		// max_connection_lifetime: the client must reconnect (and re-authenticate) [v5 0xA0].
-		c.lifetime = time.AfterFunc(c.peer.MaxLifetime, func() { c.Kick(packets.MaximumConnectTime) })
+		c.lifetime = time.AfterFunc(life, func() { c.Kick(packets.MaximumConnectTime) })
 	}
 	if c.keepAlive == 0 {
 		c.setReadDeadline(time.Time{}) // keep alive 0 turns the mechanism off [MQTT-3.1.2-23]

@@ -106,20 +106,23 @@ func (c *client) handshake(ctx context.Context) bool {
 		c.refuse(code, dec.Reason)
 		return false
 	}
-	if !c.srv.allowedRegister(ac.Mountpoint, clientID) {
-		c.refuse(packets.ServerUnavailable, "cluster netsplit: the client's session is on an unreachable node (allow_register_during_netsplit = off)")
-		return false
-	}
 	cleanStart := cp.CleanStart
 	c.maxRate = 0
+	c.aliasMax = st.TopicAliasMaxBroker
+	var allowRegister *bool
 	if mods != nil {
 		c.applyRegisterModifiers(ac, mods, &cleanStart)
+		allowRegister = mods.AllowRegister
+	}
+	// The session registered is the modifiers' (VerneMQ's register_subscriber after auth_on_register).
+	if !c.srv.allowedRegister(ac.Mountpoint, ac.ClientID, allowRegister) {
+		c.refuse(packets.ServerUnavailable, "cluster netsplit: the client's session is on an unreachable node (allow_register_during_netsplit = off)")
+		return false
 	}
 	c.auth = ac
 	c.mountpoint = ac.Mountpoint
 	keepAlive, serverKeepAlive := capKeepAlive(cp.KeepAlive, st.MaxKeepAlive, c.version)
 	c.keepAlive = time.Duration(keepAlive) * time.Second
-	c.aliasMax = st.TopicAliasMaxBroker
 	if c.maxRate == 0 {
 		c.maxRate = st.MaxMessageRate
 	}
@@ -143,6 +146,9 @@ func (c *client) handshake(ctx context.Context) bool {
 			if cp.Props.MaximumPacketSize != nil {
 				maxPkt = *cp.Props.MaximumPacketSize
 			}
+		}
+		if mods != nil {
+			expiry, recvMax, maxPkt = registerV5(mods, expiry, recvMax, maxPkt)
 		}
 		persistent = expiry > 0
 	} else if !cleanStart {
@@ -175,7 +181,7 @@ func (c *client) handshake(ctx context.Context) bool {
 			Username: username, Peer: c.peer.Addr, Listener: c.peer.Listener, Protocol: c.version,
 			CleanStart: cleanStart, KeepAlive: keepAlive, Connected: time.Now(), TopicAliasMax: aliasOut,
 		},
-		RecvMax: recvMax, MaxPacket: maxPkt, Will: will,
+		RecvMax: recvMax, MaxPacket: maxPkt, Will: will, Limits: c.sessionLimits(mods),
 		Connack: func(present bool) packets.Packet { return c.connack(present, assigned, serverKeepAlive, st) },
 	}
 	c.sess, _ = c.srv.Broker.Connect(ctx, req)
@@ -206,8 +212,7 @@ func (c *client) connack(present bool, assigned string, serverKeepAlive *uint16,
 		if a := c.enh.connack; a != nil {
 			props.AuthMethod, props.AuthData, props.ReasonString = a.AuthMethod, a.AuthData, a.ReasonString
 		}
-		if st.ReceiveMaxBroker > 0 && st.ReceiveMaxBroker < 65535 {
-			rm := st.ReceiveMaxBroker
+		if rm := c.receiveMaxBroker(st); rm > 0 && rm < 65535 {
 			props.ReceiveMaximum = &rm
 		}
 		if c.aliasMax > 0 {
@@ -274,24 +279,6 @@ func (c *client) will(ctx context.Context, cp *packets.Connect, st *Settings) (*
 	}
 	applyPublishModifiers(m, mods)
 	return &broker.Will{Msg: m, Delay: delay}, 0, ""
-}
-
-func (c *client) applyRegisterModifiers(ac *auth.Client, m *auth.RegisterModifiers, cleanStart *bool) {
-	if m.Mountpoint != nil {
-		ac.Mountpoint = *m.Mountpoint
-	}
-	if m.ClientID != nil {
-		ac.ClientID = *m.ClientID
-	}
-	if m.Username != nil {
-		ac.Username = *m.Username
-	}
-	if m.CleanStart != nil {
-		*cleanStart = *m.CleanStart
-	}
-	if m.MaxMessageRate != nil {
-		c.maxRate = *m.MaxMessageRate
-	}
 }
 
 func randomID() string {

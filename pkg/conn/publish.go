@@ -40,8 +40,8 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 	if err := topics.ValidateTopic(p.Topic, st.TopicMaxDepth); err != nil {
 		return c.protocolError(packets.TopicNameInvalid, err.Error())
 	}
-	if p.QoS > 0 && c.version == packets.V5 && st.ReceiveMaxBroker > 0 &&
-		int(c.pendingIn.Load())+c.sess.QoS2InLen() >= int(st.ReceiveMaxBroker) {
+	if rm := c.receiveMaxBroker(st); p.QoS > 0 && c.version == packets.V5 && rm > 0 &&
+		int(c.pendingIn.Load())+c.sess.QoS2InLen() >= int(rm) {
 		// More unacknowledged QoS 1/2 publishes than the Receive Maximum we announced [MQTT-3.3.4-9].
 		return c.protocolError(packets.ReceiveMaximumExceeded, "receive maximum exceeded")
 	}
@@ -50,7 +50,7 @@ func (c *client) publish(ctx context.Context, p *packets.Publish) (bool, bool) {
 		c.sess.Send(c, &packets.Ack{Kind: packets.PUBREC, PacketID: p.PacketID})
 		return false, false
 	}
-	if !c.srv.allowed("publish") {
+	if !c.srv.allowed("publish", c.mods.allow("publish")) {
 		return c.netsplitPublish(p)
 	}
 	// The hooks get it for the call only (auth.PublishAuthorizer): one per client, not per publish.

@@ -74,11 +74,12 @@ type Server struct {
 
 	// Allowed reports whether an operation ("register", "publish", "subscribe",
 	// "unsubscribe") may proceed now; a cluster in a netsplit refuses those whose
-	// allow_*_during_netsplit is off. Nil allows everything (a single node).
-	Allowed func(op string) bool
+	// allow_*_during_netsplit is off. A non-nil override is the client's own allow_<op>
+	// (auth_on_register modifier) in place of the setting. Nil allows everything (a single node).
+	Allowed func(op string, override *bool) bool
 	// AllowRegister decides a CONNECT of a client id during a netsplit (only a client
 	// whose session is on an unreachable node is refused); nil: Allowed("register").
-	AllowRegister func(mountpoint, clientID string) bool
+	AllowRegister func(mountpoint, clientID string, override *bool) bool
 
 	// Throttle counts failed logins per source and refuses sources over failed_login_limit; nil = none.
 	Throttle *auth.Throttle
@@ -92,6 +93,8 @@ type Server struct {
 	parkKeys atomic.Uint64
 	stopped  chan struct{}
 	traces   traceSet // vmq-admin trace client (trace.go)
+
+	unapplied sync.Map // auth_on_register modifiers already logged as not applied (modifiers.go)
 }
 
 // NewServer returns a server with s as settings.
@@ -165,15 +168,15 @@ func (s *Server) Shutdown(ctx context.Context, code packets.ReasonCode) error {
 	}
 }
 
-func (s *Server) allowed(op string) bool {
-	return s.Allowed == nil || s.Allowed(op)
+func (s *Server) allowed(op string, override *bool) bool {
+	return s.Allowed == nil || s.Allowed(op, override)
 }
 
-func (s *Server) allowedRegister(mountpoint, clientID string) bool {
+func (s *Server) allowedRegister(mountpoint, clientID string, override *bool) bool {
 	if s.AllowRegister != nil {
-		return s.AllowRegister(mountpoint, clientID)
+		return s.AllowRegister(mountpoint, clientID, override)
 	}
-	return s.allowed("register")
+	return s.allowed("register", override)
 }
 
 // Count is the number of open connections.

@@ -37,7 +37,7 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 		idx = append(idx, i)
 	}
 	var subs []session.Sub
-	if len(ask) > 0 && !c.srv.allowed("subscribe") {
+	if len(ask) > 0 && !c.srv.allowed("subscribe", c.mods.allow("subscribe")) {
 		c.pm().SubscribeError.Inc()
 		for _, i := range idx {
 			codes[i] = packets.UnspecifiedError // netsplit and allow_subscribe_during_netsplit = off
@@ -110,7 +110,7 @@ func (c *client) failure(code packets.ReasonCode) packets.ReasonCode {
 }
 
 func (c *client) unsubscribe(ctx context.Context, p *packets.Unsubscribe) (bool, bool) {
-	if !c.srv.allowed("unsubscribe") {
+	if !c.srv.allowed("unsubscribe", c.mods.allow("unsubscribe")) {
 		c.pm().UnsubscribeError.Inc()
 		if c.version != packets.V5 {
 			return true, false // 3.1.1 has no way to refuse an unsubscribe

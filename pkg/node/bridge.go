@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"net"
 
 	"github.com/vernemq-go/vernemq/pkg/admin"
@@ -25,6 +26,9 @@ func (n *Node) startBridges(ctx context.Context) error {
 	if !n.bridgesOn() {
 		return nil
 	}
+	n.mu.Lock()
+	n.bridgeCtx = ctx
+	n.mu.Unlock()
 	cfgs, err := bridge.FromConfig(n.Cfg)
 	if err != nil {
 		return err
@@ -68,6 +72,22 @@ func (n *Node) stopBridges() {
 	}
 }
 
+// RestartBridges is vmq-admin bridge start: every bridge is stopped (its buffer closed
+// cleanly, a persistent queue kept on disk) and the configured ones start again, as
+// VerneMQ's vmq_bridge_sup:change_config does with the plugin's configuration.
+func (n *Node) RestartBridges() error {
+	n.bridgeMu.Lock()
+	defer n.bridgeMu.Unlock()
+	n.mu.Lock()
+	ctx := n.bridgeCtx
+	n.mu.Unlock()
+	if ctx == nil || ctx.Err() != nil {
+		return fmt.Errorf("the node is not running")
+	}
+	n.stopBridges()
+	return n.startBridges(ctx)
+}
+
 // Bridges lists the running bridges (vmq-admin bridge show).
 func (n *Node) Bridges() []bridge.Info {
 	n.mu.Lock()
@@ -91,5 +111,11 @@ func (n *Node) wireBridges(b *admin.Backend) {
 				BufferMax: i.BufferMax, Dropped: i.Dropped, Mailbox: i.Pending})
 		}
 		return out, true
+	}
+	b.BridgeStart = func() (bool, error) {
+		if !n.bridgesOn() {
+			return false, nil
+		}
+		return true, n.RestartBridges()
 	}
 }

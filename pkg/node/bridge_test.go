@@ -110,6 +110,48 @@ func TestBridgeShowOff(t *testing.T) {
 	if msg := fmt.Sprint(err, res); !strings.Contains(msg, "plugins.vmq_bridge = on") {
 		t.Fatalf("bridge show with vmq_bridge off says %q", msg)
 	}
+	res, err = admin.Call(ctx, n.Cfg.String("admin.socket"), []string{"bridge", "start"}, nil)
+	if msg := fmt.Sprint(err, res); (err == nil && res.Type != "error") || !strings.Contains(msg, "plugins.vmq_bridge = on") {
+		t.Fatalf("bridge start with vmq_bridge off: %q", msg)
+	}
+}
+
+// vmq-admin bridge start (VerneMQ 2.x; it has no bridge stop) stops every bridge and
+// starts the configured ones again: a new bridge that connects and forwards.
+func TestBridgeStart(t *testing.T) {
+	_, addrB := startNode(t)
+	a, addrA := startNode(t, "plugins.vmq_bridge = on", "vmq_bridge.tcp.br0 = "+addrB,
+		"vmq_bridge.tcp.br0.restart_timeout = 1", "vmq_bridge.tcp.br0.topic.1 = out/* out 1")
+	connected := func() bool { bs := a.Bridges(); return len(bs) == 1 && bs[0].Connected }
+	eventually.True(t, eventually.Wait, "bridge connected", connected)
+	a.mu.Lock()
+	old := a.bridges[0]
+	a.mu.Unlock()
+	if res := adminCall(t, a, "bridge start"); res.Type == "error" || !strings.Contains(fmt.Sprint(res), "VerneMQ Bridges restarted.") {
+		t.Fatalf("bridge start = %+v", res)
+	}
+	a.mu.Lock()
+	restarted := len(a.bridges) == 1 && a.bridges[0] != old
+	a.mu.Unlock()
+	if !restarted {
+		t.Fatal("bridge start did not replace the bridge")
+	}
+	eventually.True(t, eventually.Wait, "bridge connected again", connected)
+	subB, _ := dialV5(t, addrB, "subB", nil)
+	ctx := context.Background()
+	if _, err := subB.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "out/#", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	pubA, _ := dialV5(t, addrA, "pubA", nil)
+	if _, err := pubA.c.Publish(ctx, &paho.Publish{Topic: "out/after", QoS: 1, Payload: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually.True(t, eventually.Wait, "B got out/after through the restarted bridge", func() bool {
+		return slices.Contains(payloads(subB.received()), "out/after=x")
+	})
+	if res := adminCall(t, a, "bridge show"); len(res.Rows) != 1 || res.Rows[0][0] != "br0" {
+		t.Fatalf("bridge show after start = %+v", res)
+	}
 }
 
 // A bridge's mountpoint is where its topics live here: clients of a listener with that

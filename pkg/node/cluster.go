@@ -76,8 +76,8 @@ func (n *Node) startCluster(ctx context.Context) error {
 	}
 	n.cluster.Store(cl)
 	n.Server.Allowed = cl.Allowed // allow_*_during_netsplit
-	n.Server.AllowRegister = func(mountpoint, clientID string) bool {
-		return cl.AllowedRegister(broker.SessionID{Mountpoint: mountpoint, ClientID: clientID})
+	n.Server.AllowRegister = func(mountpoint, clientID string, override *bool) bool {
+		return cl.AllowedRegister(broker.SessionID{Mountpoint: mountpoint, ClientID: clientID}, override)
 	}
 	n.addCloser(func() error {
 		n.cluster.Store(nil)

@@ -49,6 +49,8 @@ type Node struct {
 	mu        sync.Mutex
 	listeners []*mqttListener
 	bridges   []*bridge.Bridge
+	bridgeCtx context.Context // the node's run context, for vmq-admin bridge start
+	bridgeMu  sync.Mutex      // one bridge start (restart) at a time
 	closers   []func() error
 	started   time.Time
 	cancel    context.CancelFunc
@@ -132,7 +134,12 @@ func (n *Node) Start(ctx context.Context) error {
 // Stop stops accepting, disconnects clients (v5 clients are told 0x8B), hands the
 // persistent sessions to the other cluster nodes, leaves the cluster and closes the store.
 func (n *Node) Stop(ctx context.Context) error {
+	n.bridgeMu.Lock() // no bridge start after this
 	n.stopBridges()
+	n.mu.Lock()
+	n.bridgeCtx = nil
+	n.mu.Unlock()
+	n.bridgeMu.Unlock()
 	n.Log.Info("stopping node: closing listeners")
 	n.stopListeners()
 	n.Log.Info("stopping node: disconnecting clients", "connections", n.Server.Count())

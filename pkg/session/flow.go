@@ -12,7 +12,7 @@ func (s *Session) congestedLocked() <-chan struct{} {
 	if s.link == nil {
 		return nil
 	}
-	limit := s.limits.Load().MaxOnline
+	limit := s.lim().MaxOnline
 	if limit <= 0 || s.q.Len() < limit*3/4 {
 		return nil
 	}
@@ -27,7 +27,7 @@ func (s *Session) releaseLocked() {
 	if s.drained == nil {
 		return
 	}
-	limit := s.limits.Load().MaxOnline
+	limit := s.lim().MaxOnline
 	if s.link == nil || s.closed || limit <= 0 || s.q.Len() <= limit/2 {
 		close(s.drained)
 		s.drained = nil

@@ -103,7 +103,7 @@ func (s *Session) windowOpenLocked() bool {
 }
 
 func (s *Session) windowLocked() int {
-	w := s.limits.Load().MaxInflight
+	w := s.lim().MaxInflight
 	if w <= 0 || w > 65535 {
 		w = 65535
 	}

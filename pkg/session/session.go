@@ -19,6 +19,9 @@ type Limits struct {
 	MaxInflight       int  // max_inflight_messages; 0 unlimited (bounded by 65535 ids)
 	OverrideMaxOnline bool // override_max_online_messages: keep the whole offline queue when going online
 	UpgradeQoS        bool // upgrade_outgoing_qos
+	// RetryInterval replaces the node's retry_interval for the session (a plugin's
+	// retry_interval modifier); 0: the node's.
+	RetryInterval time.Duration
 }
 
 // Link is the connection a session writes to while its client is online.
@@ -56,7 +59,8 @@ type Info struct {
 type Session struct {
 	ID topics.SubscriberID
 
-	limits  *atomic.Pointer[Limits]
+	limits  *atomic.Pointer[Limits] // the node's
+	own     atomic.Pointer[Limits]  // this client's (auth_on_register modifiers); nil: the node's
 	metrics *metrics.Broker
 	persist Persister
 
@@ -108,6 +112,21 @@ type Sub struct {
 	Options packets.SubOptions
 	SubID   uint32
 }
+
+// lim is the queue limits in force: the client's own, else the node's.
+func (s *Session) lim() *Limits {
+	if l := s.own.Load(); l != nil {
+		return l
+	}
+	return s.limits.Load()
+}
+
+// Limits returns the queue limits in force for this session.
+func (s *Session) Limits() *Limits { return s.lim() }
+
+// SetLimits gives the session limits of its own (a plugin's auth_on_register modifiers
+// at CONNECT); nil puts it back on the node's, which follow the conf.
+func (s *Session) SetLimits(l *Limits) { s.own.Store(l) }
 
 // New returns an offline session.
 func New(id topics.SubscriberID, limits *atomic.Pointer[Limits], m *metrics.Broker, p Persister) *Session {
@@ -163,7 +182,7 @@ func (s *Session) Attach(link Link, info Info, recvMax int, maxPkt uint32, first
 	})
 	// The offline queue may hold more than an online session is allowed; VerneMQ trims it unless overridden.
 	// (With a message store the queue is read in steps and nothing needs trimming.)
-	if l := s.limits.Load(); s.persist == nil && !l.OverrideMaxOnline && l.MaxOnline >= 0 {
+	if l := s.lim(); s.persist == nil && !l.OverrideMaxOnline && l.MaxOnline >= 0 {
 		for s.q.Len() > l.MaxOnline {
 			s.dropLocked(s.q.pop(), DropQueueFull)
 		}
@@ -263,7 +282,7 @@ func (s *Session) enqueueLocked(d Delivery) bool {
 	if s.closed {
 		return false
 	}
-	l := s.limits.Load()
+	l := s.lim()
 	limit := l.MaxOnline
 	if s.link == nil {
 		if !s.persistent {

@@ -69,7 +69,7 @@ func (s *Session) RefillWant() (n int, after uint64) {
 		s.refilling = false
 		return 0, 0
 	}
-	return refillStep(s.limits.Load().MaxOnline) - s.q.Len(), s.loadedSeq
+	return refillStep(s.lim().MaxOnline) - s.q.Len(), s.loadedSeq
 }
 
 // AppendRestored adds the next part of the stored queue behind what is queued.
@@ -106,7 +106,7 @@ func (s *Session) maybeRefillLocked() {
 	if !s.backlog || s.refilling || s.persist == nil || s.link == nil {
 		return
 	}
-	if s.q.Len() > refillStep(s.limits.Load().MaxOnline)/2 {
+	if s.q.Len() > refillStep(s.lim().MaxOnline)/2 {
 		return
 	}
 	s.refilling = true

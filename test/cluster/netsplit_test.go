@@ -1,9 +1,11 @@
 package cluster_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,11 +25,27 @@ func subackCode(c mqtt.Client, filter string) byte {
 }
 
 // While a member is unreachable (SIGSTOP), allow_subscribe_during_netsplit = off (the
-// default) refuses subscriptions; when it is back they work again.
+// default) refuses subscriptions; when it is back they work again. A client whose
+// auth_on_register answer (a webhook) carries the allow_subscribe modifier subscribes
+// during the netsplit all the same, as in VerneMQ.
 func TestNetsplitRefusesSubscribe(t *testing.T) {
-	a := startNode(t, "splitA", "cookie-s", "")
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			ClientID string `json:"client_id"`
+		}
+		json.NewDecoder(r.Body).Decode(&body)
+		if body.ClientID == "cap-sub" {
+			io.WriteString(w, `{"result":"ok","modifiers":{"allow_subscribe":true}}`)
+			return
+		}
+		io.WriteString(w, `{"result":"ok"}`)
+	}))
+	defer hook.Close()
+	a := startNodeAt(t, "splitA", "cookie-s", "", placement{conf: []string{"allow_anonymous = off",
+		"plugins.vmq_webhooks = on", "vmq_webhooks.reg.hook = auth_on_register", "vmq_webhooks.reg.endpoint = " + hook.URL}})
 	b := startNode(t, "splitB", "cookie-s", a.data)
 	c := connect(t, a.mqtt, "watcher", true, nil)
+	capSub := connect(t, a.mqtt, "cap-sub", true, nil)
 	eventually.True(t, 15*time.Second, "cluster of two", func() bool {
 		out, _ := vmqAdmin(t, a, "cluster", "show")
 		return containsAll(out, a.name, b.name)
@@ -40,6 +58,9 @@ func TestNetsplitRefusesSubscribe(t *testing.T) {
 	eventually.True(t, 30*time.Second, "subscriptions refused during the netsplit", func() bool {
 		return subackCode(c, "during/#") == 0x80
 	})
+	if code := subackCode(capSub, "during/#"); code != 1 {
+		t.Fatalf("SUBACK during the split for the client with allow_subscribe: %#x, want 1", code)
+	}
 	b.cmd.Process.Signal(syscall.SIGCONT)
 	eventually.True(t, 30*time.Second, "subscriptions accepted after the netsplit", func() bool {
 		return subackCode(c, "after/#") == 1

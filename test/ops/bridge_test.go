@@ -3,6 +3,7 @@ package ops
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"os/user"
@@ -52,6 +53,57 @@ func remoteNode(t *testing.T, dir, addr string) *node {
 	n := startNode(t, dir, map[string]string{"listener.tcp.default": addr})
 	n.addr = addr
 	return n
+}
+
+// bridgePair is a remote node on a fixed address (so that it comes back where the bridge
+// looks) and a local node bridging "<prefix>/* out 1" to it as br0.
+type bridgePair struct {
+	rdir, raddr, prefix string
+	r, l                *node
+}
+
+// startBridgePair starts the remote, then the local node in ldir ("" for a temp dir) with
+// max_outgoing_buffered_messages buffered and extra conf lines; it returns the local conf too.
+func startBridgePair(t *testing.T, ldir, prefix string, buffered int, extra map[string]string) (*bridgePair, map[string]string) {
+	t.Helper()
+	b := &bridgePair{rdir: t.TempDir(), raddr: fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t)), prefix: prefix}
+	b.r = remoteNode(t, b.rdir, b.raddr)
+	conf := map[string]string{
+		"plugins.vmq_bridge":                                "on",
+		"vmq_bridge.tcp.br0":                                b.raddr,
+		"vmq_bridge.tcp.br0.restart_timeout":                "1",
+		"vmq_bridge.tcp.br0.topic.1":                        prefix + "/* out 1",
+		"vmq_bridge.tcp.br0.max_outgoing_buffered_messages": strconv.Itoa(buffered),
+	}
+	maps.Copy(conf, extra)
+	b.l = startNode(t, ldir, conf)
+	return b, conf
+}
+
+// remoteSub connects the persistent subscriber "rsub" to the remote, subscribed to
+// "<prefix>/#" with QoS 1.
+func (b *bridgePair) remoteSub(t *testing.T, handler mqtt.MessageHandler) mqtt.Client {
+	t.Helper()
+	c := connect(t, b.r.addr, "rsub", false, handler)
+	c.Subscribe(b.prefix+"/#", 1, nil).Wait()
+	return c
+}
+
+// remoteAway stops the remote and waits until the bridge has noticed.
+func (b *bridgePair) remoteAway(t *testing.T) {
+	t.Helper()
+	if _, err := b.r.Terminate(10 * time.Second); err != nil {
+		t.Fatalf("stop remote: %v", err)
+	}
+	eventually.True(t, 10*time.Second, "the bridge noticing", func() bool { return strings.Contains(b.l.Out.String(), `msg="bridge disconnected`) })
+}
+
+// remoteBack starts the remote again on its address and data, and reconnects the
+// persistent subscriber "rsub" there with handler.
+func (b *bridgePair) remoteBack(t *testing.T, handler mqtt.MessageHandler) {
+	t.Helper()
+	b.r = remoteNode(t, b.rdir, b.raddr)
+	connect(t, b.r.addr, "rsub", false, handler)
 }
 
 // bridgeRow returns the one row of vmq-admin --format=json bridge show.
@@ -104,19 +156,10 @@ func wantSeq(t *testing.T, msgs []string, topic string, from, to int) {
 // goes away; the bridge buffers max_outgoing_buffered_messages QoS 1 messages, drops and
 // counts the rest, and delivers every buffered one in order when the remote is back.
 func TestBridgeRemoteAwayAndBack(t *testing.T) {
-	rdir := t.TempDir()
-	raddr := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
-	r := remoteNode(t, rdir, raddr)
-	l := startNode(t, "", map[string]string{
-		"plugins.vmq_bridge":                                "on",
-		"vmq_bridge.tcp.br0":                                raddr,
-		"vmq_bridge.tcp.br0.restart_timeout":                "1",
-		"vmq_bridge.tcp.br0.topic.1":                        "fwd/* out 1",
-		"vmq_bridge.tcp.br0.max_outgoing_buffered_messages": "150",
-	})
+	b, _ := startBridgePair(t, "", "fwd", 150, nil)
+	l := b.l
 	got := &collector{}
-	rsub := connect(t, r.addr, "rsub", false, got.handler)
-	rsub.Subscribe("fwd/#", 1, nil).Wait()
+	rsub := b.remoteSub(t, got.handler)
 	pub := connect(t, l.addr, "lpub", true, nil)
 	live := 0
 	eventually.True(t, 10*time.Second, "the bridge forwarding", func() bool {
@@ -131,27 +174,23 @@ func TestBridgeRemoteAwayAndBack(t *testing.T) {
 	// at the remote to be sent again to rsub after the restart.
 	rsub.Disconnect(250)
 
-	if _, err := r.Terminate(10 * time.Second); err != nil {
-		t.Fatalf("stop remote: %v", err)
-	}
 	// Until the bridge notices, it still takes messages as a connected bridge does.
-	eventually.True(t, 10*time.Second, "the bridge noticing", func() bool { return strings.Contains(l.Out.String(), `msg="bridge disconnected`) })
+	b.remoteAway(t)
 	publishN(t, pub, "fwd/n", 0, 200)
 	eventually.True(t, 10*time.Second, "150 buffered and 50 dropped", func() bool {
 		row := bridgeRow(t, l)
 		return rowInt(row, "buffer size") == 150 && rowInt(row, "buffer dropped msgs") == 50
 	})
 	row := bridgeRow(t, l)
-	if row["name"] != "br0" || row["endpoint"] != raddr || rowInt(row, "buffer max") != 150 {
+	if row["name"] != "br0" || row["endpoint"] != b.raddr || rowInt(row, "buffer max") != 150 {
 		t.Fatalf("bridge show row = %v", row)
 	}
 	if v := l.metric("vmq_bridge_dropped_msgs"); v != 50 {
 		t.Fatalf("vmq_bridge_dropped_msgs = %v, want 50", v)
 	}
 
-	r = remoteNode(t, rdir, raddr) // back, with rsub's persistent session in its store
 	got2 := &collector{}
-	connect(t, r.addr, "rsub", false, got2.handler)
+	b.remoteBack(t, got2.handler) // with rsub's persistent session in its store
 	eventually.True(t, 20*time.Second, "the 150 buffered messages", func() bool { return got2.has("fwd/n 149") })
 	eventually.True(t, 5*time.Second, "an empty buffer", func() bool { return rowInt(bridgeRow(t, l), "buffer size") == 0 })
 	// Only the fwd/n messages count: a live message rsub acknowledged just before it left may
@@ -171,26 +210,16 @@ func TestBridgeRemoteAwayAndBack(t *testing.T) {
 
 // With persistent_queue the buffer is on disk: it survives a restart of the bridging node.
 func TestBridgePersistentQueue(t *testing.T) {
-	rdir, ldir := t.TempDir(), t.TempDir()
-	raddr := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
-	r := remoteNode(t, rdir, raddr)
-	conf := map[string]string{
-		"plugins.vmq_bridge":                                "on",
-		"vmq_bridge.tcp.br0":                                raddr,
-		"vmq_bridge.tcp.br0.restart_timeout":                "1",
-		"vmq_bridge.tcp.br0.topic.1":                        "pq/* out 1",
-		"vmq_bridge.tcp.br0.max_outgoing_buffered_messages": "1000",
-		"vmq_bridge.tcp.br0.persistent_queue":               "on",
-		"vmq_bridge.tcp.br0.queue_dir":                      filepath.Join(ldir, "bridgeq"),
-		"vmq_bridge.tcp.br0.segment_size":                   "1KB",
-	}
-	l := startNode(t, ldir, conf)
-	connect(t, r.addr, "rsub", false, nil).Subscribe("pq/#", 1, nil).Wait()
+	ldir := t.TempDir()
+	b, conf := startBridgePair(t, ldir, "pq", 1000, map[string]string{
+		"vmq_bridge.tcp.br0.persistent_queue": "on",
+		"vmq_bridge.tcp.br0.queue_dir":        filepath.Join(ldir, "bridgeq"),
+		"vmq_bridge.tcp.br0.segment_size":     "1KB",
+	})
+	l := b.l
+	b.remoteSub(t, nil)
 	eventually.True(t, 10*time.Second, "the bridge connected", func() bool { return strings.Contains(l.Out.String(), `msg="bridge connected"`) })
-	if _, err := r.Terminate(10 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	eventually.True(t, 10*time.Second, "the bridge noticing", func() bool { return strings.Contains(l.Out.String(), `msg="bridge disconnected`) })
+	b.remoteAway(t)
 	pub := connect(t, l.addr, "lpub", true, nil)
 	publishN(t, pub, "pq/n", 0, 100)
 	eventually.True(t, 10*time.Second, "100 buffered", func() bool { return rowInt(bridgeRow(t, l), "buffer size") == 100 })
@@ -202,9 +231,8 @@ func TestBridgePersistentQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r = remoteNode(t, rdir, raddr)
 	got := &collector{}
-	connect(t, r.addr, "rsub", false, got.handler)
+	b.remoteBack(t, got.handler)
 	l = startNode(t, ldir, conf) // the buffer is read back from queue_dir
 	eventually.True(t, 20*time.Second, "the 100 messages buffered before the restart", func() bool { return len(got.all()) >= 100 })
 	wantSeq(t, got.all(), "pq/n", 0, 100)
@@ -342,19 +370,10 @@ func TestBridgeConfigCheckAgrees(t *testing.T) {
 // acknowledge stays in the bridge's buffer and is sent again, so every message arrives
 // (at least once; a message the remote took but did not acknowledge may come twice).
 func TestBridgeRemoteStopsMidStream(t *testing.T) {
-	rdir := t.TempDir()
-	raddr := fmt.Sprintf("127.0.0.1:%d", testnode.FreePort(t))
-	r := remoteNode(t, rdir, raddr)
-	l := startNode(t, "", map[string]string{
-		"plugins.vmq_bridge":                                "on",
-		"vmq_bridge.tcp.br0":                                raddr,
-		"vmq_bridge.tcp.br0.restart_timeout":                "1",
-		"vmq_bridge.tcp.br0.topic.1":                        "ms/* out 1",
-		"vmq_bridge.tcp.br0.max_outgoing_buffered_messages": "5000",
-	})
+	b, _ := startBridgePair(t, "", "ms", 5000, nil)
+	l := b.l
 	got := &collector{}
-	rsub := connect(t, r.addr, "rsub", false, got.handler)
-	rsub.Subscribe("ms/#", 1, nil).Wait()
+	rsub := b.remoteSub(t, got.handler)
 	eventually.True(t, 10*time.Second, "the bridge connected", func() bool { return strings.Contains(l.Out.String(), `msg="bridge connected"`) })
 	pub := connect(t, l.addr, "lpub", true, nil)
 	const total = 3000
@@ -369,12 +388,11 @@ func TestBridgeRemoteStopsMidStream(t *testing.T) {
 	eventually.True(t, 20*time.Second, "a part of the stream at the remote", func() bool { return len(got.all()) >= 300 })
 	rsub.Disconnect(0)
 	before := len(got.all())
-	if _, err := r.Terminate(10 * time.Second); err != nil {
+	if _, err := b.r.Terminate(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	<-done
-	r = remoteNode(t, rdir, raddr)
-	connect(t, r.addr, "rsub", false, got.handler)
+	b.remoteBack(t, got.handler)
 	seen := func() map[string]int {
 		m := map[string]int{}
 		for _, s := range got.all() {

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
@@ -56,32 +57,100 @@ func refusal(o outcome) auth.Decision {
 	return auth.Deny(o.reason)
 }
 
+// settled is the decision of an all_till_ok outcome that is not ok (next: pass on;
+// error: refuse), and false for ok, whose modifiers the hook reads.
+func settled(o outcome) (auth.Decision, bool) {
+	switch o.verdict {
+	case "next":
+		return auth.Pass(), true
+	case "error":
+		return refusal(o), true
+	}
+	return auth.Decision{}, false
+}
+
+// badModifiers logs an ok answer whose modifiers VerneMQ would refuse and returns the
+// refusal; then says what happens to the request.
+func (p *Plugin) badModifiers(hook string, o outcome, then string, err error) auth.Decision {
+	p.log.Error("webhook returned bad modifiers; "+then, "hook", hook, "endpoint", o.ep.URL, "err", err)
+	return auth.Deny("invalid_modifiers")
+}
+
+// withProps adds the MQTT 5 "properties" of props to body for a v5 client.
+func withProps(body map[string]any, c *auth.Client, props *packets.Properties) map[string]any {
+	if c.ProtocolVersion == 5 {
+		body["properties"] = encodeProps(props)
+	}
+	return body
+}
+
+// registerBody is the body of auth_on_register(_m5) and on_register(_m5).
+func registerBody(c *auth.Client) map[string]any {
+	body := base(c)
+	body["peer_addr"], body["peer_port"] = peer(c)
+	return withProps(body, c, c.Props)
+}
+
+// publishBody is the body of the publish hooks; on_deliver has properties for every protocol.
+func publishBody(c *auth.Client, pub *auth.Publish, props bool) map[string]any {
+	body := base(c)
+	body["qos"], body["topic"], body["payload"], body["retain"] = pub.QoS, pub.Topic, pub.Payload, pub.Retain
+	if props {
+		body["properties"] = encodeProps(pub.Props)
+		return body
+	}
+	return withProps(body, c, pub.Props)
+}
+
+// subscribeBody is the body of auth_on_subscribe(_m5) and on_subscribe(_m5).
+func subscribeBody(c *auth.Client, topics []auth.Topic) map[string]any {
+	body := base(c)
+	body["topics"] = subTopics(topics, c.ProtocolVersion == 5)
+	return withProps(body, c, c.Props)
+}
+
+// topicsAnswer is the "topics" of an ok answer to a subscribe or unsubscribe hook: at the
+// top level for v3, in "modifiers" for _m5. nil: unchanged.
+func topicsAnswer(c *auth.Client, o outcome) (json.RawMessage, error) {
+	raw := o.resp.Topics
+	if c.ProtocolVersion == 5 {
+		var m struct {
+			Topics     json.RawMessage `json:"topics"`
+			Properties json.RawMessage `json:"properties"`
+		}
+		if len(o.resp.Modifiers) > 0 && string(o.resp.Modifiers) != "null" {
+			if err := json.Unmarshal(o.resp.Modifiers, &m); err != nil {
+				return nil, err
+			}
+		}
+		raw = m.Topics
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	return raw, nil
+}
+
 // AuthOnRegister is auth_on_register(_m5).
 func (p *Plugin) AuthOnRegister(ctx context.Context, c *auth.Client) (auth.Decision, *auth.RegisterModifiers) {
 	hook := hookName("auth_on_register", c.ProtocolVersion)
 	if len(p.endpoints(hook)) == 0 {
 		return auth.Pass(), nil
 	}
-	body := base(c)
-	body["peer_addr"], body["peer_port"] = peer(c)
+	body := registerBody(c)
 	body["password"] = nullable(string(c.Password), c.Password != nil)
 	if c.ProtocolVersion == 5 {
 		body["clean_start"] = c.CleanStart
-		body["properties"] = encodeProps(c.Props)
 	} else {
 		body["clean_session"] = c.CleanStart
 	}
 	o := p.allTillOK(ctx, hook, body, cacheKey(body))
-	switch o.verdict {
-	case "next":
-		return auth.Pass(), nil
-	case "error":
-		return refusal(o), nil
+	if d, done := settled(o); done {
+		return d, nil
 	}
 	m, err := registerModifiers(hook, o.resp.Modifiers)
 	if err != nil {
-		p.log.Error("webhook returned bad modifiers; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
-		return auth.Deny("invalid_modifiers"), nil
+		return p.badModifiers(hook, o, "refusing", err), nil
 	}
 	return auth.Allow(), m
 }
@@ -92,22 +161,14 @@ func (p *Plugin) AuthOnPublish(ctx context.Context, c *auth.Client, pub *auth.Pu
 	if len(p.endpoints(hook)) == 0 {
 		return auth.Pass(), nil
 	}
-	body := base(c)
-	body["qos"], body["topic"], body["payload"], body["retain"] = pub.QoS, pub.Topic, pub.Payload, pub.Retain
-	if c.ProtocolVersion == 5 {
-		body["properties"] = encodeProps(pub.Props)
-	}
+	body := publishBody(c, pub, false)
 	o := p.allTillOK(ctx, hook, body, cacheKey(body))
-	switch o.verdict {
-	case "next":
-		return auth.Pass(), nil
-	case "error":
-		return refusal(o), nil
+	if d, done := settled(o); done {
+		return d, nil
 	}
 	m, err := publishModifiers(hook, o.resp.Modifiers, o.ep.Base64)
 	if err != nil {
-		p.log.Error("webhook returned bad modifiers; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
-		return auth.Deny("invalid_modifiers"), nil
+		return p.badModifiers(hook, o, "refusing", err), nil
 	}
 	return auth.Allow(), m
 }
@@ -126,39 +187,21 @@ func (p *Plugin) AuthOnSubscribe(ctx context.Context, c *auth.Client, topics []a
 	if len(p.endpoints(hook)) == 0 {
 		return auth.Pass(), nil
 	}
-	body := base(c)
-	body["topics"] = subTopics(topics, c.ProtocolVersion == 5)
-	if c.ProtocolVersion == 5 {
-		body["properties"] = encodeProps(c.Props)
-	}
+	body := subscribeBody(c, topics)
 	o := p.allTillOK(ctx, hook, body, cacheKey(body))
-	switch o.verdict {
-	case "next":
-		return auth.Pass(), nil
-	case "error":
-		return refusal(o), nil
+	if d, done := settled(o); done {
+		return d, nil
 	}
-	raw := o.resp.Topics // v3: top-level "topics"
-	if c.ProtocolVersion == 5 {
-		var m struct {
-			Topics     json.RawMessage `json:"topics"`
-			Properties json.RawMessage `json:"properties"`
-		}
-		if len(o.resp.Modifiers) > 0 {
-			if err := json.Unmarshal(o.resp.Modifiers, &m); err != nil {
-				p.log.Error("webhook returned bad modifiers; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
-				return auth.Deny("invalid_modifiers"), nil
-			}
-		}
-		raw = m.Topics
+	raw, err := topicsAnswer(c, o)
+	if err != nil {
+		return p.badModifiers(hook, o, "refusing", err), nil
 	}
-	if len(raw) == 0 || string(raw) == "null" {
+	if raw == nil {
 		return auth.Allow(), nil
 	}
 	var wt []wireTopic
 	if err := json.Unmarshal(raw, &wt); err != nil {
-		p.log.Error("webhook returned bad topics; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
-		return auth.Deny("invalid_modifiers"), nil
+		return p.badModifiers(hook, o, "refusing", err), nil
 	}
 	out := make([]auth.Topic, 0, len(wt))
 	for _, t := range wt {
@@ -184,12 +227,7 @@ func (p *Plugin) OnRegister(ctx context.Context, c *auth.Client) {
 	if len(p.endpoints(hook)) == 0 {
 		return
 	}
-	body := base(c)
-	body["peer_addr"], body["peer_port"] = peer(c)
-	if c.ProtocolVersion == 5 {
-		body["properties"] = encodeProps(c.Props)
-	}
-	p.notify(ctx, hook, body)
+	p.notify(ctx, hook, registerBody(c))
 }
 
 // OnPublish is on_publish(_m5).
@@ -198,12 +236,7 @@ func (p *Plugin) OnPublish(ctx context.Context, c *auth.Client, pub *auth.Publis
 	if len(p.endpoints(hook)) == 0 {
 		return
 	}
-	body := base(c)
-	body["qos"], body["topic"], body["payload"], body["retain"] = pub.QoS, pub.Topic, pub.Payload, pub.Retain
-	if c.ProtocolVersion == 5 {
-		body["properties"] = encodeProps(pub.Props)
-	}
-	p.notify(ctx, hook, body)
+	p.notify(ctx, hook, publishBody(c, pub, false))
 }
 
 // OnSubscribe is on_subscribe(_m5).
@@ -212,12 +245,7 @@ func (p *Plugin) OnSubscribe(ctx context.Context, c *auth.Client, topics []auth.
 	if len(p.endpoints(hook)) == 0 {
 		return
 	}
-	body := base(c)
-	body["topics"] = subTopics(topics, c.ProtocolVersion == 5)
-	if c.ProtocolVersion == 5 {
-		body["properties"] = encodeProps(c.Props)
-	}
-	p.notify(ctx, hook, body)
+	p.notify(ctx, hook, subscribeBody(c, topics))
 }
 
 // OnUnsubscribe is on_unsubscribe(_m5): all_till_ok; an ok answer may rewrite the
@@ -228,44 +256,27 @@ func (p *Plugin) OnUnsubscribe(ctx context.Context, c *auth.Client, filters []st
 	if len(p.endpoints(hook)) == 0 {
 		return auth.Pass(), nil
 	}
-	body := base(c)
+	body := withProps(base(c), c, c.Props)
 	body["topics"] = filters
-	if c.ProtocolVersion == 5 {
-		body["properties"] = encodeProps(c.Props)
-	}
 	o := p.allTillOK(ctx, hook, body, "")
-	switch o.verdict {
-	case "next":
-		return auth.Pass(), nil
-	case "error":
-		return refusal(o), nil
+	if d, done := settled(o); done {
+		return d, nil
 	}
-	raw := o.resp.Topics
-	if c.ProtocolVersion == 5 {
-		var m struct {
-			Topics     json.RawMessage `json:"topics"`
-			Properties json.RawMessage `json:"properties"`
-		}
-		if len(o.resp.Modifiers) > 0 && string(o.resp.Modifiers) != "null" {
-			if err := json.Unmarshal(o.resp.Modifiers, &m); err != nil {
-				p.log.Error("webhook returned bad modifiers; unsubscribing unchanged", "hook", hook, "endpoint", o.ep.URL, "err", err)
-				return auth.Deny("invalid_modifiers"), nil
-			}
-		}
-		raw = m.Topics
+	const unchanged = "unsubscribing unchanged"
+	raw, err := topicsAnswer(c, o)
+	if err != nil {
+		return p.badModifiers(hook, o, unchanged, err), nil
 	}
-	if len(raw) == 0 || string(raw) == "null" {
+	if raw == nil {
 		return auth.Allow(), nil
 	}
 	var fs []string
 	if err := json.Unmarshal(raw, &fs); err != nil {
-		p.log.Error("webhook returned bad topics; unsubscribing unchanged", "hook", hook, "endpoint", o.ep.URL, "err", err)
-		return auth.Deny("invalid_modifiers"), nil
+		return p.badModifiers(hook, o, unchanged, err), nil
 	}
 	for _, f := range fs {
 		if err := topics.ValidateFilter(f, 0); err != nil {
-			p.log.Error("webhook returned an invalid topic filter; unsubscribing unchanged", "hook", hook, "endpoint", o.ep.URL, "filter", f, "err", err)
-			return auth.Deny("invalid_modifiers"), nil
+			return p.badModifiers(hook, o, unchanged, fmt.Errorf("topic filter %q: %w", f, err)), nil
 		}
 	}
 	return auth.Allow(), fs
@@ -316,20 +327,13 @@ func (p *Plugin) OnDeliver(ctx context.Context, c *auth.Client, pub *auth.Publis
 	if len(p.endpoints(hook)) == 0 {
 		return auth.Pass(), nil
 	}
-	body := base(c)
-	body["qos"], body["topic"], body["payload"], body["retain"] = pub.QoS, pub.Topic, pub.Payload, pub.Retain
-	body["properties"] = encodeProps(pub.Props) // on_deliver/7 has them for every protocol
-	o := p.allTillOK(ctx, hook, body, "")
-	switch o.verdict {
-	case "next":
-		return auth.Pass(), nil
-	case "error":
-		return refusal(o), nil
+	o := p.allTillOK(ctx, hook, publishBody(c, pub, true), "") // on_deliver/7 has properties for every protocol
+	if d, done := settled(o); done {
+		return d, nil
 	}
 	m, err := publishModifiers(hook, o.resp.Modifiers, o.ep.Base64)
 	if err != nil {
-		p.log.Error("webhook returned bad modifiers; delivering unchanged", "hook", hook, "endpoint", o.ep.URL, "err", err)
-		return auth.Deny("invalid_modifiers"), nil
+		return p.badModifiers(hook, o, "delivering unchanged", err), nil
 	}
 	return auth.Allow(), m
 }
@@ -356,16 +360,12 @@ func (p *Plugin) OnAuth(ctx context.Context, c *auth.Client, a *auth.AuthRequest
 	}
 	body["properties"] = encodeProps(props)
 	o := p.allTillOK(ctx, hook, body, "")
-	switch o.verdict {
-	case "next":
-		return auth.Pass(), nil
-	case "error":
-		return refusal(o), nil
+	if d, done := settled(o); done {
+		return d, nil
 	}
 	res, err := authModifiers(o.resp.Modifiers)
 	if err != nil {
-		p.log.Error("webhook returned bad modifiers; refusing", "hook", hook, "endpoint", o.ep.URL, "err", err)
-		return auth.Deny("invalid_modifiers"), nil
+		return p.badModifiers(hook, o, "refusing", err), nil
 	}
 	return auth.Allow(), res
 }

@@ -55,7 +55,9 @@ func registerModifiers(hook string, raw json.RawMessage) (*auth.RegisterModifier
 		case "upgrade_qos":
 			m.UpgradeQoS, err = ptr[bool](v)
 		case "queue_type":
-			m.QueueType, err = ptr[string](v)
+			if m.QueueType, err = ptr[string](v); err == nil && *m.QueueType != "fifo" && *m.QueueType != "lifo" {
+				err = fmt.Errorf("%q: want fifo or lifo", *m.QueueType)
+			}
 		case "shared_subscription_policy":
 			m.SharedSubPolicy, err = ptr[string](v)
 		case "reg_view":
@@ -72,8 +74,16 @@ func registerModifiers(hook string, raw json.RawMessage) (*auth.RegisterModifier
 			m.SessionExpiryInterval, err = ptr[uint32](v)
 		case "max_packet_size":
 			m.MaxPacketSize, err = ptr[uint32](v)
-		case "receive_max":
-			m.ReceiveMax, err = ptr[uint16](v)
+		case "receive_max", "fc_receive_max_client":
+			m.ReceiveMax, err = receiveMax(v)
+		case "fc_receive_max_broker":
+			m.ReceiveMaxBroker, err = receiveMax(v)
+		case "max_connection_lifetime":
+			var n *int64
+			if n, err = ptr[int64](v); err == nil {
+				d := time.Duration(*n) * time.Second
+				m.MaxConnectionLifetime = &d
+			}
 		case "topic_alias_max":
 			m.TopicAliasMax, err = ptr[uint16](v)
 		case "request_problem_info":
@@ -168,6 +178,15 @@ func publishModifiers(hook string, raw json.RawMessage, b64 bool) (*auth.Publish
 		}
 	}
 	return m, nil
+}
+
+// receiveMax is a Receive Maximum: 1..65535 (a value of 0 is a Protocol Error, MQTT 5 3.2.2.3.3).
+func receiveMax(v json.RawMessage) (*uint16, error) {
+	n, err := ptr[uint16](v)
+	if err == nil && *n == 0 {
+		err = fmt.Errorf("must be 1..65535")
+	}
+	return n, err
 }
 
 func ptr[T any](v json.RawMessage) (*T, error) {
