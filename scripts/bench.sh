@@ -5,11 +5,11 @@
 #   BROKERS=this,mochi     brokers to run (first one is compared with the others)
 #   BENCH_STEP=10s         paced step / overload window length (full run)
 #   BENCH_MD=path          where to append the results (default docs/benchmarks.md; "" = none)
-#   BENCH_ONLY=8,9         run only these scenario groups (1-5, 6, 6b, 7, 8, 9, 10, 11, 12, 13); default all
+#   BENCH_ONLY=8,9         run only these scenario groups (1-5, 6, 6b, 7, 8, 9, 10, 11, 12, 15); default all
 #   PARK_SESSIONS=20000    scenario 12 offline sessions (2000 with BENCH_QUICK=1; record 100000 by hand)
 # Scenarios 8-9 and 12 (persistent sessions) run on this broker and Mosquitto (persistence on), 10 (auth)
 # on this broker only, with PostgreSQL/Redis started from scripts/bench-authdb.sh when installed.
-# Scenario 11 (cluster) runs on this broker only, as two nodes (run_cluster). Scenario 13 (on_deliver
+# Scenario 11 (cluster) runs on this broker only, as two nodes (run_cluster). Scenario 15 (on_deliver
 # hot path) runs this broker under `vmq-bench serve -stats`, which reports its allocations (run_deliver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -229,25 +229,25 @@ vmq_diversity.redis.database = 0" run_group this 10 -auth redis -auth-users "$us
   stop_authdb
 }
 
-# Scenario 13: the same paced fan-out without a plugin, with vmq_webhooks on but no on_deliver endpoint,
+# Scenario 15: the same paced fan-out without a plugin, with vmq_webhooks on but no on_deliver endpoint,
 # then with a webhook registering on_deliver(_m5) (served by vmq-bench on loopback); broker CPU and
 # allocations per delivered message.
 run_deliver() {
   local stats hook
   stats=$(bin/vmq-bench freeport); hook=$(bin/vmq-bench freeport)
-  echo "bench: this scenario 13 (on_deliver hot path)" >&2
-  THIS_STATS=$stats run_group this 13 -stats-url "http://127.0.0.1:$stats/" -deliver-hook none
+  echo "bench: this scenario 15 (on_deliver hot path)" >&2
+  THIS_STATS=$stats run_group this 15 -stats-url "http://127.0.0.1:$stats/" -deliver-hook none
   stats=$(bin/vmq-bench freeport)
   THIS_STATS=$stats THIS_EXTRA="plugins.vmq_webhooks = on
 vmq_webhooks.gone.hook = on_client_gone
-vmq_webhooks.gone.endpoint = http://127.0.0.1:$hook/" run_group this 13 -stats-url "http://127.0.0.1:$stats/" \
+vmq_webhooks.gone.endpoint = http://127.0.0.1:$hook/" run_group this 15 -stats-url "http://127.0.0.1:$stats/" \
     -deliver-hook inactive -hook-listen "127.0.0.1:$hook"
   stats=$(bin/vmq-bench freeport)
   THIS_STATS=$stats THIS_EXTRA="plugins.vmq_webhooks = on
 vmq_webhooks.bd.hook = on_deliver
 vmq_webhooks.bd.endpoint = http://127.0.0.1:$hook/
 vmq_webhooks.bd5.hook = on_deliver_m5
-vmq_webhooks.bd5.endpoint = http://127.0.0.1:$hook/" run_group this 13 -stats-url "http://127.0.0.1:$stats/" \
+vmq_webhooks.bd5.endpoint = http://127.0.0.1:$hook/" run_group this 15 -stats-url "http://127.0.0.1:$stats/" \
     -deliver-hook webhook -hook-listen "127.0.0.1:$hook"
 }
 
@@ -307,7 +307,7 @@ override_max_online_messages = on" run_restart this
     want 10 && run_auth
     want 11 && run_cluster
     want 12 && run_park this
-    want 13 && run_deliver ;;
+    want 15 && run_deliver ;;
   mosquitto)
     # Mosquitto saves its in-memory store every autosave_interval (1800 s) and at shutdown, not per message.
     want 8 && MOSQ_PERSIST=true MOSQ_EXTRA="max_queued_messages 100000" run_group mosquitto 8
@@ -315,14 +315,14 @@ override_max_online_messages = on" run_restart this
     want 10 && note mosquitto 10a "" "no vmq_passwd/vmq_diversity plugins"
     want 11 && note mosquitto 11a "" "this broker's clustering only"
     want 12 && MOSQ_PERSIST=true run_park mosquitto
-    want 13 && note mosquitto 13a "" "no on_deliver plugins" ;;
+    want 15 && note mosquitto 15a "" "no on_deliver plugins" ;;
   mochi)
     want 8 && note mochi 8 "" "no persistence configured in the peer"
     want 9 && note mochi 9a "" "no persistence configured in the peer"
     want 10 && note mochi 10a "" "no auth plugins"
     want 11 && note mochi 11a "" "this broker's clustering only"
     want 12 && note mochi 12a "" "no persistence configured in the peer"
-    want 13 && note mochi 13a "" "no on_deliver plugins" ;;
+    want 15 && note mochi 15a "" "no on_deliver plugins" ;;
   esac
   true
 done

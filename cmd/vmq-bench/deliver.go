@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Scenario 13 (issue 18): the delivery hot path with and without an on_deliver plugin.
+// Scenario 15 (issue 18): the delivery hot path with and without an on_deliver plugin.
 // The same paced fan-out (QoS 0, then QoS 1) runs at one rate against this broker
 // started by `vmq-bench serve -stats ADDR`, which reports the broker process's heap
 // allocations; each row gives broker CPU and allocations per delivered message.
@@ -64,15 +64,15 @@ func hookService(addr string) (func(), error) {
 	return func() { srv.Close() }, nil
 }
 
-// deliverRows runs scenario 13 with the broker as configured (o.deliverHook says how).
+// deliverRows runs scenario 15 with the broker as configured (o.deliverHook says how).
 func deliverRows(o opts) []row {
 	mode := "no on_deliver plugin"
-	ids := [2]string{"13a", "13b"}
+	ids := [2]string{"15a", "15b"}
 	switch o.deliverHook {
 	case "inactive":
-		mode, ids = "vmq_webhooks on, no on_deliver endpoint", [2]string{"13c", "13d"}
+		mode, ids = "vmq_webhooks on, no on_deliver endpoint", [2]string{"15c", "15d"}
 	case "webhook":
-		mode, ids = "on_deliver webhook (loopback, answers ok)", [2]string{"13e", "13f"}
+		mode, ids = "on_deliver webhook (loopback, answers ok)", [2]string{"15e", "15f"}
 	}
 	if o.hookListen != "" {
 		stop, err := hookService(o.hookListen)

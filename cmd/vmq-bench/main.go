@@ -114,7 +114,7 @@ type opts struct {
 	auth       string // scenario 10: files, postgres or redis
 	authUsers  int
 
-	// Scenario 13: the broker runs under `vmq-bench serve -stats`; deliverHook "webhook"
+	// Scenario 15: the broker runs under `vmq-bench serve -stats`; deliverHook "webhook"
 	// serves its on_deliver endpoint at hookListen.
 	statsURL    string
 	deliverHook string
@@ -142,10 +142,10 @@ func runCmd(args []string) error {
 	authBackend := fs.String("auth", "files", "scenario 10: the auth backend the broker runs with (files, postgres, redis)")
 	authUsers := fs.Int("auth-users", 1000, "scenario 10: distinct users logging in")
 	offSubs := fs.Int("offline-subs", 1000, "scenario 8: offline persistent sessions (quick: 200)")
-	statsURL := fs.String("stats-url", "", "scenario 13: the broker's `vmq-bench serve -stats` address, as http://HOST:PORT/")
-	deliverHook := fs.String("deliver-hook", "none", "scenario 13: none, inactive (webhooks on, no on_deliver endpoint) or webhook (the broker's conf registers on_deliver at -hook-listen)")
-	hookListen := fs.String("hook-listen", "", "scenario 13: where to serve the on_deliver webhook")
-	deliverRate := fs.Int("deliver-rate", 2000, "scenario 13: delivered msg/s, one rate an on_deliver webhook sustains on a small machine (each delivery is an HTTP call)")
+	statsURL := fs.String("stats-url", "", "scenario 15: the broker's `vmq-bench serve -stats` address, as http://HOST:PORT/")
+	deliverHook := fs.String("deliver-hook", "none", "scenario 15: none, inactive (webhooks on, no on_deliver endpoint) or webhook (the broker's conf registers on_deliver at -hook-listen)")
+	hookListen := fs.String("hook-listen", "", "scenario 15: where to serve the on_deliver webhook")
+	deliverRate := fs.Int("deliver-rate", 2000, "scenario 15: delivered msg/s, one rate an on_deliver webhook sustains on a small machine (each delivery is an HTTP call)")
 	_ = fs.Parse(args)
 	o := opts{broker: *broker, t: target{Addr: *addr, Version: packets.V311}, pid: *pid, step: *step,
 		pubs: 100, fanSubs: 100, conns: 2000, connsPar: 50, idle: *idle, overload: *step, sharedSubs: 4, offSubs: *offSubs, auth: *authBackend, authUsers: *authUsers,

@@ -105,7 +105,7 @@ func runScenarios(o opts) []row {
 			add(r)
 		}
 	}
-	if o.scenarios["13"] {
+	if o.scenarios["15"] {
 		for _, r := range deliverRows(o) {
 			add(r)
 		}

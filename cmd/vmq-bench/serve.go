@@ -19,13 +19,13 @@ import (
 
 // serveCmd runs this broker in-process with CPU and allocation profiles, since the
 // vernemq binary exposes no pprof endpoint: `vmq-bench serve -c FILE -cpuprofile F -memprofile F`;
-// -stats ADDR serves its heap allocation counters (scenario 13).
+// -stats ADDR serves its heap allocation counters (scenario 15).
 func serveCmd(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	conf := fs.String("c", "", "vernemq.conf to run")
 	cpu := fs.String("cpuprofile", "", "write a CPU profile here until SIGTERM")
 	mem := fs.String("memprofile", "", "write an allocation profile here at SIGTERM")
-	stats := fs.String("stats", "", "serve the process's heap allocation counters as JSON on this loopback address (scenario 13)")
+	stats := fs.String("stats", "", "serve the process's heap allocation counters as JSON on this loopback address (scenario 15)")
 	_ = fs.Parse(args)
 	cfg, _, err := config.Load(*conf, os.Environ())
 	if err != nil {
