@@ -198,17 +198,25 @@ func (p *persister) offline(s *session.Session) {
 
 // deliver offers d to s: to the store while s is an offline persistent session, else
 // to its memory queue. Both under the session's store lock, so that routing, going
-// offline and coming back see one order. It reports whether d was kept.
+// offline and coming back see one order. A delivery refused by a session that was
+// handed to another node (a publish matched it while it moved) is passed on there.
+// It reports whether d was kept.
 func (p *persister) deliver(s *session.Session, d session.Delivery, w *wait) bool {
+	var kept bool
 	if p.st == nil {
-		return p.online(s, d, w)
+		kept = p.online(s, d, w)
+	} else {
+		s.LockStore()
+		var handled bool
+		if handled, kept = p.enqueueOffline(s, d, w); !handled {
+			kept = p.online(s, d, w)
+		}
+		s.UnlockStore()
 	}
-	s.LockStore()
-	defer s.UnlockStore()
-	if handled, kept := p.enqueueOffline(s, d, w); handled {
-		return kept
+	if !kept && s.HandedOff() {
+		return p.b.passOn(s.ID, d)
 	}
-	return p.online(s, d, w)
+	return kept
 }
 
 // online queues d in memory and notes a congested subscriber for the publisher's flow control.
