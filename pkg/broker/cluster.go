@@ -62,20 +62,23 @@ func (b *Broker) passOn(id SessionID, d session.Delivery) bool {
 func (b *Broker) OfflineQueue(s *session.Session) []session.Delivery {
 	s.LockStore()
 	defer s.UnlockStore()
-	return b.offlineQueueLocked(s, s.Pending)
+	rec, persistent := record(s)
+	return b.queueOf(s, rec, persistent, s.Pending())
 }
 
-// offlineQueueLocked is OfflineQueue for a caller holding s's store lock; memory gives
-// what s holds in memory (Pending, or HandOff when the session leaves this node).
-func (b *Broker) offlineQueueLocked(s *session.Session, memory func() []session.Delivery) []session.Delivery {
+// queueOf returns s's stored queue followed by the deliveries of memory that are not in
+// it. With barrier it first waits for s's store acks in flight and commits rec: the
+// writer commits in submission order, so every write submitted for s before is then
+// durable and readable.
+func (b *Broker) queueOf(s *session.Session, rec store.Session, barrier bool, memory []session.Delivery) []session.Delivery {
 	p := b.persist
 	if p.st == nil {
-		return memory()
+		return memory
 	}
-	p.waitAcks(s.ID) // acknowledged messages must not move
-	// The writer commits in submission order: a synchronous write after the queued
-	// offline enqueues returns only once they are durable and readable.
-	p.saveSession(s)
+	if barrier {
+		p.waitAcks(s.ID) // acknowledged messages must not move
+		p.putSession(s, rec)
+	}
 	var out []session.Delivery
 	stored := map[uint64]bool{}
 	err := p.st.Queue(key(s.ID), func(q store.Queued) error {
@@ -86,7 +89,7 @@ func (b *Broker) offlineQueueLocked(s *session.Session, memory func() []session.
 	if err != nil {
 		b.log.Error("message store: reading the queue of a migrating session failed", "client_id", s.ID.ClientID, "error", err)
 	}
-	for _, d := range memory() {
+	for _, d := range memory {
 		if d.Seq == 0 || !stored[d.Seq] {
 			out = append(out, d)
 		}
@@ -103,9 +106,11 @@ type Moved struct {
 }
 
 // HandOver takes the offline session id out of this node for migration. Under its store
-// lock it reads the queue once every submitted store write has committed and hands the
-// session off (session.HandOff): no delivery lands in between, and every delivery routed
-// to it afterwards is passed on to its new node (Mover) instead of being refused. The
+// lock it hands the session off (session.HandOff, which empties its memory): every
+// delivery routed to it afterwards is passed on to its new node (Mover) instead of being
+// refused, and none is stored for it any more. Then, with no lock held (a store commit
+// under the session's store lock would stall the store's callbacks), it reads the stored
+// queue once every write submitted before has committed. The
 // session leaves the registry and the store at once, but its subscriptions stay in the
 // index, still routing this node's publishes to it (and so on to the new node), until
 // release is called: call it once the new node is routed to (its entries are in the
@@ -124,8 +129,10 @@ func (b *Broker) HandOver(id SessionID) (m Moved, release func(), ok bool) {
 	_, offline := s.Info()
 	m = Moved{Expiry: expiry, OfflineSince: offline, Subs: s.Subs()}
 	s.LockStore()
-	m.Queue = b.offlineQueueLocked(s, s.HandOff)
+	rec, _ := record(s) // before the hand-off makes it non-persistent
+	memory := s.HandOff()
 	s.UnlockStore()
+	m.Queue = b.queueOf(s, rec, true, memory)
 	b.reg.mu.Lock()
 	if e := b.reg.sessions[id]; e != nil && e.s == s {
 		delete(b.reg.sessions, id)

@@ -86,9 +86,25 @@ func (p *persister) saveSession(s *session.Session) {
 	if p.st == nil {
 		return
 	}
+	if rec, ok := record(s); ok {
+		p.putSession(s, rec)
+	}
+}
+
+// putSession commits rec, the record of s (a synchronous write).
+func (p *persister) putSession(s *session.Session, rec store.Session) {
+	if err := p.st.PutSession(rec); err != nil {
+		p.b.log.Error("message store: saving session failed", "client_id", s.ID.ClientID, "error", err)
+		return
+	}
+	s.MarkStored(true)
+}
+
+// record is the store record of s (subscriptions, expiry); false when s is not persistent.
+func record(s *session.Session) (store.Session, bool) {
 	persistent, expiry := s.Persistent()
 	if !persistent {
-		return
+		return store.Session{}, false
 	}
 	info, offlineAt := s.Info()
 	rec := store.Session{
@@ -101,11 +117,7 @@ func (p *persister) saveSession(s *session.Session) {
 			RetainAsPublished: sub.Options.RetainAsPublished, RetainHandling: sub.Options.RetainHandling, SubID: sub.SubID,
 		})
 	}
-	if err := p.st.PutSession(rec); err != nil {
-		p.b.log.Error("message store: saving session failed", "client_id", s.ID.ClientID, "error", err)
-		return
-	}
-	s.MarkStored(true)
+	return rec, true
 }
 
 func (p *persister) deleteSession(s *session.Session) {
