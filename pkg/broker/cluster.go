@@ -110,12 +110,12 @@ type Moved struct {
 // delivery routed to it afterwards is passed on to its new node (Mover) instead of being
 // refused, and none is stored for it any more. Then, with no lock held (a store commit
 // under the session's store lock would stall the store's callbacks), it reads the stored
-// queue once every write submitted before has committed. The
-// session leaves the registry and the store at once, but its subscriptions stay in the
-// index, still routing this node's publishes to it (and so on to the new node), until
-// release is called: call it once the new node is routed to (its entries are in the
-// index) or the session was restored here. ok is false when there is no persistent
-// session of id (a non-persistent one is forgotten).
+// queue once every write submitted before has committed. The session leaves the registry
+// and the store at once, but its subscriptions stay in the index, still routing this
+// node's publishes to it (and so on to the new node), until release is called: call it
+// once the new node is routed to (its entries are in the index) or the session was
+// restored here. ok is false when there is no persistent session of id (a non-persistent
+// one is forgotten).
 func (b *Broker) HandOver(id SessionID) (m Moved, release func(), ok bool) {
 	s := b.Session(id)
 	if s == nil {

@@ -282,8 +282,8 @@ func (s *Session) Enqueue(d Delivery) bool {
 }
 
 func (s *Session) enqueueLocked(d Delivery) bool {
-	if s.closed {
-		return false
+	if s.closed || s.handedOff {
+		return false // a handed-off session keeps nothing, even before its client is gone
 	}
 	l := s.lim()
 	limit := l.MaxOnline
