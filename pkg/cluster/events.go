@@ -51,8 +51,7 @@ func (c *Cluster) memberEvent(t serf.EventType, m serf.Member) {
 		l := c.links[m.Name]
 		isNew := l == nil
 		if isNew {
-			l = newLink(m.Name, c.o.Node, addr, c.key, c.o.OutgoingBuffer, c.log, c.sent, c.dropped, c.linkGauge(m.Name))
-			l.tls = c.o.ClientTLS
+			l = newLink(m.Name, c.o.Node, addr, c.key, c.o.OutgoingBuffer, c.log, c.sent, c.dropped, c.linkGauge(m.Name), c.o.ClientTLS)
 			c.links[m.Name] = l
 		} else {
 			l.setAddr(addr)

@@ -25,6 +25,8 @@ func TestAllowedFollowsMemberEvents(t *testing.T) {
 
 	stop := make(chan struct{})
 	var readers sync.WaitGroup
+	stopReaders := sync.OnceFunc(func() { close(stop); readers.Wait() })
+	defer stopReaders()
 	for range 4 {
 		readers.Add(1)
 		go func() {
@@ -40,7 +42,6 @@ func TestAllowedFollowsMemberEvents(t *testing.T) {
 			}
 		}()
 	}
-	defer func() { close(stop); readers.Wait() }()
 
 	ghost := serf.Member{Name: "ghost@127.0.0.1"}
 	c.memberEvent(serf.EventMemberFailed, ghost)
@@ -55,8 +56,10 @@ func TestAllowedFollowsMemberEvents(t *testing.T) {
 		t.Fatal("publish refused after the failed member left")
 	}
 
+	// A short grace period; the readers stop first, since they read it (NotReady).
+	stopReaders()
 	c.mu.Lock()
-	c.o.DeadNodeGrace = 50 * time.Millisecond
+	c.o.DeadNodeGrace = time.Second
 	c.mu.Unlock()
 	c.memberEvent(serf.EventMemberFailed, ghost)
 	if c.Allowed("publish") {
