@@ -16,10 +16,10 @@ import (
 // racing them against the events is safe (-race).
 func TestAllowedFollowsMemberEvents(t *testing.T) {
 	c := startTestNode(t, "netsplitA@127.0.0.1")
-	if !c.Allowed("publish") || !c.Consistent() {
+	if !c.Allowed("publish", nil) || !c.Consistent() {
 		t.Fatal("a single node is not consistent")
 	}
-	if n := testing.AllocsPerRun(100, func() { c.Allowed("publish") }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { c.Allowed("publish", nil) }); n != 0 {
 		t.Fatalf("Allowed allocates %v times per call while consistent", n)
 	}
 
@@ -36,7 +36,7 @@ func TestAllowedFollowsMemberEvents(t *testing.T) {
 				case <-stop:
 					return
 				default:
-					c.Allowed("subscribe")
+					c.Allowed("subscribe", nil)
 					c.NotReady()
 				}
 			}
@@ -45,14 +45,14 @@ func TestAllowedFollowsMemberEvents(t *testing.T) {
 
 	ghost := serf.Member{Name: "ghost@127.0.0.1"}
 	c.memberEvent(serf.EventMemberFailed, ghost)
-	if c.Allowed("publish") || c.Consistent() {
+	if c.Allowed("publish", nil) || c.Consistent() {
 		t.Fatal("publish allowed while a member is failed")
 	}
 	if r := c.NotReady(); len(r) != 1 {
 		t.Fatalf("NotReady = %v, want the netsplit", r)
 	}
 	c.memberEvent(serf.EventMemberLeave, ghost)
-	if !c.Allowed("publish") {
+	if !c.Allowed("publish", nil) {
 		t.Fatal("publish refused after the failed member left")
 	}
 
@@ -62,10 +62,10 @@ func TestAllowedFollowsMemberEvents(t *testing.T) {
 	c.o.DeadNodeGrace = time.Second
 	c.mu.Unlock()
 	c.memberEvent(serf.EventMemberFailed, ghost)
-	if c.Allowed("publish") {
+	if c.Allowed("publish", nil) {
 		t.Fatal("publish allowed while a member is failed")
 	}
 	eventually.True(t, eventually.Wait, "the failed member to stop counting after its grace period", func() bool {
-		return c.Allowed("publish") && c.Consistent()
+		return c.Allowed("publish", nil) && c.Consistent()
 	})
 }
