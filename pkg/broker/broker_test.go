@@ -619,3 +619,63 @@ func TestRetainMemory(t *testing.T) {
 		t.Fatalf("after deleting all: %d bytes", m)
 	}
 }
+
+// moverRemote is a Remote that moves sessions (broker.Mover), recording what it is given.
+type moverRemote struct {
+	fakeRemote
+	passed []string
+}
+
+func (f *moverRemote) PassOn(id SessionID, d session.Delivery) bool {
+	f.mu.Lock()
+	f.passed = append(f.passed, id.ClientID+"="+string(d.Msg.Payload))
+	f.mu.Unlock()
+	return true
+}
+
+// HandOver takes a session's queue and hands it off in one step: what a publish routes to
+// it afterwards (its subscriptions route here until release) goes to the Mover, not to a
+// session that no longer keeps anything; after release nothing routes to it.
+func TestHandOverPassesOnLateDeliveries(t *testing.T) {
+	for _, withStore := range []bool{false, true} {
+		t.Run(fmt.Sprintf("store=%v", withStore), func(t *testing.T) {
+			o := Options{Node: "n1"}
+			if withStore {
+				st, err := store.Open(filepath.Join(t.TempDir(), "m.db"), store.Options{NoSync: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer st.Close()
+				o.Store = st
+			}
+			b := New(o)
+			r := &moverRemote{}
+			b.SetRemote(r)
+			l := &pipeLink{}
+			s := connect(b, "mover", true, l)
+			b.Subscribe(s, []session.Sub{{Filter: "t", Options: packets.SubOptions{QoS: 1}}})
+			b.Disconnect(s, l, true)
+			b.Publish(msg("t", 1, "before"))
+
+			m, release, ok := b.HandOver(topics.SubscriberID{ClientID: "mover"})
+			if !ok || len(m.Queue) != 1 || string(m.Queue[0].Msg.Payload) != "before" {
+				t.Fatalf("HandOver: ok %v, queue %v", ok, m.Queue)
+			}
+			if b.Session(topics.SubscriberID{ClientID: "mover"}) != nil {
+				t.Fatal("a handed-over session is still registered")
+			}
+			if n := b.Publish(msg("t", 1, "during")); n != 1 {
+				t.Fatalf("publish during the hand-over matched %d local sessions, want 1 (the one moving)", n)
+			}
+			release()
+			if n := b.Publish(msg("t", 1, "after")); n != 0 {
+				t.Fatalf("publish after release matched %d local sessions", n)
+			}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if len(r.passed) != 1 || r.passed[0] != "mover=during" {
+				t.Fatalf("passed on %v, want [mover=during]", r.passed)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/session"
 	"github.com/vernemq-go/vernemq/pkg/store"
 )
@@ -38,25 +39,46 @@ func (b *Broker) beforeConnect(ctx context.Context, id SessionID, cleanStart boo
 // with those already set (SetHooks replaces the whole set).
 func (b *Broker) Hooks() Hooks { return *b.hooks.Load() }
 
+// Mover is implemented by a Remote that moves sessions between nodes: a delivery routed
+// to a session after HandOver took it out of this node goes to its new node.
+type Mover interface {
+	// PassOn hands d, for the session id moved away from this node, to the node that now
+	// has it, after the session itself (its hand-over is on the link first); false when
+	// no move of id is known (d is then dropped).
+	PassOn(id SessionID, d session.Delivery) bool
+}
+
+// passOn gives d, routed to the handed-off session id, to the cluster (see Mover).
+func (b *Broker) passOn(id SessionID, d session.Delivery) bool {
+	if m, ok := b.remoteNodes().(Mover); ok {
+		return m.PassOn(id, d)
+	}
+	return false
+}
+
 // OfflineQueue returns, in order, every delivery waiting for the session s: those in
 // the message store, then those still in memory. It reads after every store write
 // already submitted for s has committed, so nothing acknowledged is missed.
 func (b *Broker) OfflineQueue(s *session.Session) []session.Delivery {
 	s.LockStore()
 	defer s.UnlockStore()
-	return b.offlineQueueLocked(s)
+	rec, persistent := record(s)
+	return b.queueOf(s, rec, persistent, s.Pending())
 }
 
-// offlineQueueLocked is OfflineQueue for a caller holding s's store lock.
-func (b *Broker) offlineQueueLocked(s *session.Session) []session.Delivery {
+// queueOf returns s's stored queue followed by the deliveries of memory that are not in
+// it. With barrier it first waits for s's store acks in flight and commits rec: the
+// writer commits in submission order, so every write submitted for s before is then
+// durable and readable.
+func (b *Broker) queueOf(s *session.Session, rec store.Session, barrier bool, memory []session.Delivery) []session.Delivery {
 	p := b.persist
 	if p.st == nil {
-		return s.Pending()
+		return memory
 	}
-	p.waitAcks(s.ID) // acknowledged messages must not move
-	// The writer commits in submission order: a synchronous write after the queued
-	// offline enqueues returns only once they are durable and readable.
-	p.saveSession(s)
+	if barrier {
+		p.waitAcks(s.ID) // acknowledged messages must not move
+		p.putSession(s, rec)
+	}
 	var out []session.Delivery
 	stored := map[uint64]bool{}
 	err := p.st.Queue(key(s.ID), func(q store.Queued) error {
@@ -67,7 +89,7 @@ func (b *Broker) offlineQueueLocked(s *session.Session) []session.Delivery {
 	if err != nil {
 		b.log.Error("message store: reading the queue of a migrating session failed", "client_id", s.ID.ClientID, "error", err)
 	}
-	for _, d := range s.Pending() {
+	for _, d := range memory {
 		if d.Seq == 0 || !stored[d.Seq] {
 			out = append(out, d)
 		}
@@ -83,29 +105,55 @@ type Moved struct {
 	Queue        []session.Delivery
 }
 
-// HandOver takes the offline session id out of this node for migration: under its
-// store lock (no delivery lands in between) it reads the queue once every submitted
-// store write has committed, marks the session non-persistent (a delivery routed to
-// it afterwards is refused, not stored for a session that is gone) and forgets it.
-// ok is false when there is no persistent session of id (a non-persistent one is forgotten).
-func (b *Broker) HandOver(id SessionID) (m Moved, ok bool) {
+// HandOver takes the offline session id out of this node for migration. Under its store
+// lock it hands the session off (session.HandOff, which empties its memory): every
+// delivery routed to it afterwards is passed on to its new node (Mover) instead of being
+// refused, and none is stored for it any more. Then, with no lock held (a store commit
+// under the session's store lock would stall the store's callbacks), it reads the stored
+// queue once every write submitted before has committed. The session leaves the registry
+// and the store at once, but its subscriptions stay in the index, still routing this
+// node's publishes to it (and so on to the new node), until release is called: call it
+// once the new node is routed to (its entries are in the index) or the session was
+// restored here. ok is false when there is no persistent session of id (a non-persistent
+// one is forgotten).
+func (b *Broker) HandOver(id SessionID) (m Moved, release func(), ok bool) {
 	s := b.Session(id)
 	if s == nil {
-		return m, false
+		return m, nil, false
 	}
 	persistent, expiry := s.Persistent()
 	if !persistent {
 		b.Forget(id)
-		return m, false
+		return m, nil, false
 	}
 	_, offline := s.Info()
 	m = Moved{Expiry: expiry, OfflineSince: offline, Subs: s.Subs()}
 	s.LockStore()
-	m.Queue = b.offlineQueueLocked(s)
-	s.SetPersistence(false, 0)
+	rec, _ := record(s) // before the hand-off makes it non-persistent
+	memory := s.HandOff()
 	s.UnlockStore()
-	b.Forget(id)
-	return m, true
+	m.Queue = b.queueOf(s, rec, true, memory)
+	b.reg.mu.Lock()
+	if e := b.reg.sessions[id]; e != nil && e.s == s {
+		delete(b.reg.sessions, id)
+		if e.expiry != nil {
+			e.expiry.Stop()
+		}
+		if e.will != nil {
+			e.will.timer.Stop()
+		}
+	}
+	b.reg.mu.Unlock()
+	s.Kick(packets.AdministrativeAction) // offline already, unless its client outlived the wait for it
+	b.persist.deleteSession(s)
+	b.m.QueueTeardown.Inc()
+	release = func() {
+		if b.Session(id) == nil { // a session of id registered here since owns the entries now
+			b.dropSubscriptions(s)
+		}
+		s.Close()
+	}
+	return m, release, true
 }
 
 // movedCommitWait bounds how long a moved-in queue waits for its store commits.

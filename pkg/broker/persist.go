@@ -86,9 +86,25 @@ func (p *persister) saveSession(s *session.Session) {
 	if p.st == nil {
 		return
 	}
+	if rec, ok := record(s); ok {
+		p.putSession(s, rec)
+	}
+}
+
+// putSession commits rec, the record of s (a synchronous write).
+func (p *persister) putSession(s *session.Session, rec store.Session) {
+	if err := p.st.PutSession(rec); err != nil {
+		p.b.log.Error("message store: saving session failed", "client_id", s.ID.ClientID, "error", err)
+		return
+	}
+	s.MarkStored(true)
+}
+
+// record is the store record of s (subscriptions, expiry); false when s is not persistent.
+func record(s *session.Session) (store.Session, bool) {
 	persistent, expiry := s.Persistent()
 	if !persistent {
-		return
+		return store.Session{}, false
 	}
 	info, offlineAt := s.Info()
 	rec := store.Session{
@@ -101,11 +117,7 @@ func (p *persister) saveSession(s *session.Session) {
 			RetainAsPublished: sub.Options.RetainAsPublished, RetainHandling: sub.Options.RetainHandling, SubID: sub.SubID,
 		})
 	}
-	if err := p.st.PutSession(rec); err != nil {
-		p.b.log.Error("message store: saving session failed", "client_id", s.ID.ClientID, "error", err)
-		return
-	}
-	s.MarkStored(true)
+	return rec, true
 }
 
 func (p *persister) deleteSession(s *session.Session) {
@@ -198,17 +210,25 @@ func (p *persister) offline(s *session.Session) {
 
 // deliver offers d to s: to the store while s is an offline persistent session, else
 // to its memory queue. Both under the session's store lock, so that routing, going
-// offline and coming back see one order. It reports whether d was kept.
+// offline and coming back see one order. A delivery refused by a session that was
+// handed to another node (a publish matched it while it moved) is passed on there.
+// It reports whether d was kept.
 func (p *persister) deliver(s *session.Session, d session.Delivery, w *wait) bool {
+	var kept bool
 	if p.st == nil {
-		return p.online(s, d, w)
+		kept = p.online(s, d, w)
+	} else {
+		s.LockStore()
+		var handled bool
+		if handled, kept = p.enqueueOffline(s, d, w); !handled {
+			kept = p.online(s, d, w)
+		}
+		s.UnlockStore()
 	}
-	s.LockStore()
-	defer s.UnlockStore()
-	if handled, kept := p.enqueueOffline(s, d, w); handled {
-		return kept
+	if !kept && s.HandedOff() {
+		return p.b.passOn(s.ID, d)
 	}
-	return p.online(s, d, w)
+	return kept
 }
 
 // online queues d in memory and notes a congested subscriber for the publisher's flow control.

@@ -76,9 +76,11 @@ type Cluster struct {
 
 	mu     sync.Mutex
 	links  map[string]*link
-	failed map[string]*time.Timer // failed members waiting out DeadNodeGrace
-	gone   map[string]bool        // failed members past DeadNodeGrace: no longer a netsplit
+	failed map[string]*time.Timer // failed members waiting out DeadNodeGrace: the netsplit
 	closed bool
+	// down is the sorted names of c.failed, replaced under mu whenever it changes, so
+	// Allowed (every PUBLISH, SUBSCRIBE, CONNECT) reads it with no lock (docs/locks.md).
+	down atomic.Pointer[[]string]
 
 	tab      table
 	mig      migrations
@@ -137,7 +139,7 @@ func New(o Options) (*Cluster, error) {
 	c.reg.init()
 	c.mv.init()
 	c.refusals.init(r)
-	c.gone = map[string]bool{}
+	c.down.Store(new([]string))
 	return c, nil
 }
 
@@ -355,20 +357,22 @@ func (c *Cluster) Consistent() bool {
 	return len(c.unreachable()) == 0
 }
 
-// unreachable lists the failed members that make the cluster inconsistent.
+// unreachable lists the failed members that make the cluster inconsistent: those serf
+// reported failed (EventMemberFailed) and not alive, left or past DeadNodeGrace since.
+// The slice is shared: callers must not change it.
 func (c *Cluster) unreachable() []string {
-	if c.serf == nil {
-		return nil
+	return *c.down.Load()
+}
+
+// publishDownLocked replaces the snapshot read by unreachable; the caller holds c.mu and
+// has just changed c.failed.
+func (c *Cluster) publishDownLocked() {
+	down := make([]string, 0, len(c.failed))
+	for name := range c.failed {
+		down = append(down, name)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, m := range c.serf.Members() {
-		if m.Name != c.o.Node && m.Status == serf.StatusFailed && !c.gone[m.Name] {
-			out = append(out, m.Name)
-		}
-	}
-	return out
+	slices.Sort(down)
+	c.down.Store(&down)
 }
 
 // netsplitOps are the operations a netsplit refuses, each unless allow_<op>_during_netsplit.

@@ -113,7 +113,7 @@ func (c *Cluster) drainOne(ctx context.Context, id broker.SessionID) (pushed, ok
 		return false, false // taken over by a client that reconnected first
 	}
 	c.noteMoved(id, target, s.Subs()) // before the session goes: what arrives from now on is passed on
-	m, found := c.b.HandOver(id)
+	m, release, found := c.b.HandOver(id)
 	c.tab.markDirty(id)
 	if !found {
 		c.forgetMoved(id)
@@ -129,12 +129,16 @@ func (c *Cluster) drainOne(ctx context.Context, id broker.SessionID) (pushed, ok
 			return
 		}
 		c.sendTo(target, f)
-		c.movedSent(id)
+		c.movedSent(id, release)
+		release = nil
 	})
 	if err != nil {
 		// Not acknowledged: keep it on this node's disk rather than lose it.
 		c.forgetMoved(id)
 		c.b.RestoreMoved(id, m)
+		if release != nil { // never sent (the frame could not be encoded)
+			release()
+		}
 		c.tab.markDirty(id)
 		c.log.Error("a moved session was not acknowledged; kept on this node", "client_id", id.ClientID, "to", target,
 			"messages", len(m.Queue), "error", err)

@@ -45,14 +45,13 @@ func (c *Cluster) memberEvent(t serf.EventType, m serf.Member) {
 		if tm := c.failed[m.Name]; tm != nil {
 			tm.Stop()
 			delete(c.failed, m.Name)
+			c.publishDownLocked()
 			c.resolved.Inc()
 		}
-		delete(c.gone, m.Name)
 		l := c.links[m.Name]
 		isNew := l == nil
 		if isNew {
-			l = newLink(m.Name, c.o.Node, addr, c.key, c.o.OutgoingBuffer, c.log, c.sent, c.dropped, c.linkGauge(m.Name))
-			l.tls = c.o.ClientTLS
+			l = newLink(m.Name, c.o.Node, addr, c.key, c.o.OutgoingBuffer, c.log, c.sent, c.dropped, c.linkGauge(m.Name), c.o.ClientTLS)
 			c.links[m.Name] = l
 		} else {
 			l.setAddr(addr)
@@ -72,7 +71,10 @@ func (c *Cluster) memberEvent(t serf.EventType, m serf.Member) {
 		c.mu.Lock()
 		if c.failed[m.Name] == nil && !c.closed {
 			name := m.Name
-			c.failed[name] = time.AfterFunc(c.o.DeadNodeGrace, func() { c.graceOver(name) })
+			var tm *time.Timer // read by graceOver under c.mu, which is held here
+			tm = time.AfterFunc(c.o.DeadNodeGrace, func() { c.graceOver(name, &tm) })
+			c.failed[name] = tm
+			c.publishDownLocked()
 		}
 		c.mu.Unlock()
 	case serf.EventMemberLeave, serf.EventMemberReap:
@@ -81,23 +83,22 @@ func (c *Cluster) memberEvent(t serf.EventType, m serf.Member) {
 	}
 }
 
-// graceOver removes a member that is still failed when its grace period ends.
-func (c *Cluster) graceOver(name string) {
-	c.mu.Lock()
-	delete(c.failed, name)
-	c.mu.Unlock()
+// graceOver removes a member that is still failed when its grace period (timer *tm) ends:
+// it no longer counts as a netsplit, and its subscriptions go.
+func (c *Cluster) graceOver(name string, tm **time.Timer) {
+	alive := false
 	for _, m := range c.serf.Members() {
-		if m.Name == name && m.Status == serf.StatusAlive {
-			return
-		}
+		alive = alive || (m.Name == name && m.Status == serf.StatusAlive)
 	}
 	c.mu.Lock()
-	closed := c.closed
-	if !closed {
-		c.gone[name] = true
+	if c.failed[name] != *tm || c.closed {
+		c.mu.Unlock() // came back (or failed again) meanwhile, or this node stops
+		return
 	}
+	delete(c.failed, name)
+	c.publishDownLocked()
 	c.mu.Unlock()
-	if closed {
+	if alive {
 		return
 	}
 	c.log.Warn("cluster member failed for longer than the grace period: removing its subscriptions", "node", name)
@@ -112,6 +113,7 @@ func (c *Cluster) removeNode(name string) {
 	if tm := c.failed[name]; tm != nil {
 		tm.Stop()
 		delete(c.failed, name)
+		c.publishDownLocked()
 	}
 	c.mu.Unlock()
 	if l != nil {

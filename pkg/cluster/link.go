@@ -48,10 +48,12 @@ const (
 	writeTimeout = 10 * time.Second
 )
 
-func newLink(peer, self, addr string, key []byte, max int64, log *slog.Logger, sent, drop *metrics.Counter, upG *metrics.Gauge) *link {
+// newLink starts the link to peer; tlsConf (listener.vmqs) is nil for plain TCP. Everything
+// the link's goroutine reads unlocked is set before it starts.
+func newLink(peer, self, addr string, key []byte, max int64, log *slog.Logger, sent, drop *metrics.Counter, upG *metrics.Gauge, tlsConf *tls.Config) *link {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &link{peer: peer, self: self, addr: addr, key: key, max: max, log: log, sent: sent, drop: drop, upG: upG,
-		wake: make(chan struct{}, 1), redial: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+		tls: tlsConf, wake: make(chan struct{}, 1), redial: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	go l.run(ctx)
 	return l
 }

@@ -34,6 +34,7 @@ const abandonedKeep = time.Minute
 type handover struct {
 	found bool
 	broker.Moved
+	release func() // on the giving node: broker.HandOver's, called by movedSent
 }
 
 func (m *migrations) init() { m.pending = map[uint64]pendingMove{} }
@@ -126,16 +127,21 @@ func (c *Cluster) handleHandoverReq(peer string, d *dec) error {
 		return err
 	}
 	go func() { // waiting for the client to go offline must not stall the link
-		h := c.giveUp(peer, id, clean)
-		f, err := appendFrame(nil, fHandoverRes, func(e *enc) error { return encodeHandover(e, req, h) })
-		if err != nil {
-			c.log.Warn("session handover could not be encoded; the session is lost", "client_id", id.ClientID, "error", err)
-			f, _ = appendFrame(nil, fHandoverRes, func(e *enc) error { return encodeHandover(e, req, handover{}) })
-		}
-		c.sendTo(peer, f)
-		c.movedSent(id)
+		c.answerHandover(peer, req, id, c.giveUp(peer, id, clean))
 	}()
 	return nil
+}
+
+// answerHandover sends h, the session id given up, to peer as the answer to its request
+// req; what was held for the session follows it (movedSent).
+func (c *Cluster) answerHandover(peer string, req uint64, id broker.SessionID, h handover) {
+	f, err := appendFrame(nil, fHandoverRes, func(e *enc) error { return encodeHandover(e, req, h) })
+	if err != nil {
+		c.log.Warn("session handover could not be encoded; the session is lost", "client_id", id.ClientID, "error", err)
+		f, _ = appendFrame(nil, fHandoverRes, func(e *enc) error { return encodeHandover(e, req, handover{}) })
+	}
+	c.sendTo(peer, f)
+	c.movedSent(id, h.release)
 }
 
 // giveUp hands id's session over to peer: kick, wait until offline, take it out, forget.
@@ -158,12 +164,12 @@ func (c *Cluster) giveUp(peer string, id broker.SessionID, clean bool) handover 
 		return handover{}
 	}
 	c.noteMoved(id, peer, s.Subs()) // before the session goes: what arrives from now on is passed on
-	m, ok := c.b.HandOver(id)
+	m, release, ok := c.b.HandOver(id)
 	if !ok {
 		c.forgetMoved(id)
 		return handover{}
 	}
-	return handover{found: true, Moved: m}
+	return handover{found: true, Moved: m, release: release}
 }
 
 func encodeHandover(e *enc, req uint64, h handover) error {

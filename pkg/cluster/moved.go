@@ -27,17 +27,20 @@ type movedTo struct {
 	until     time.Time
 	confirmed bool // node's own table lists the session: our table may stop listing it
 	sent      bool // the session itself is on node's link: messages may follow it
-	held      []session.Delivery
+	// local: the handed-off session's subscriptions are still in our index, so the router
+	// passes on what they match (broker.Mover); forwardMoved need not.
+	local bool
+	held  []session.Delivery
 }
 
 func (s *movedSessions) init() { s.m = map[broker.SessionID]movedTo{} }
 
-// noteMoved records that id now lives on node, and routes this node's own publishes there at once.
+// noteMoved records that id is moving to node: from now on what arrives for it is held,
+// and passed on once the session itself is on node's link (movedSent).
 func (c *Cluster) noteMoved(id broker.SessionID, node string, subs []session.Sub) {
 	c.mv.mu.Lock()
-	c.mv.m[id] = movedTo{node: node, subs: subs, until: time.Now().Add(movedKeep)}
+	c.mv.m[id] = movedTo{node: node, subs: subs, until: time.Now().Add(movedKeep), local: true}
 	c.mv.mu.Unlock()
-	c.tab.adopt(node, id, subs)
 }
 
 // forgetMoved is called when id registers here again: it is ours, not forwarded any more.
@@ -68,8 +71,8 @@ func (c *Cluster) forwardMoved(m *session.Message) {
 			delete(c.mv.m, id)
 			continue
 		}
-		if id.Mountpoint != m.Mountpoint {
-			continue
+		if id.Mountpoint != m.Mountpoint || mv.local {
+			continue // the local subscriptions matched it: the router passed it on
 		}
 		if d, ok := deliveryFor(mv.subs, m); ok {
 			if !mv.sent {
@@ -86,8 +89,10 @@ func (c *Cluster) forwardMoved(m *session.Message) {
 	}
 }
 
-// forwardMovedShared passes a shared-group delivery for a moved session to its new owner.
-func (c *Cluster) forwardMovedShared(id broker.SessionID, d session.Delivery) bool {
+// PassOn implements broker.Mover: a delivery for the moved session id (routed to it on
+// this node while it moved, or a shared-group delivery from another node) goes to its new
+// owner, held until the session itself is on the link.
+func (c *Cluster) PassOn(id broker.SessionID, d session.Delivery) bool {
 	c.mv.mu.Lock()
 	defer c.mv.mu.Unlock()
 	mv, ok := c.mv.m[id]
@@ -104,19 +109,35 @@ func (c *Cluster) forwardMovedShared(id broker.SessionID, d session.Delivery) bo
 }
 
 // movedSent is called once the session's frame is queued on its new node's link: the
-// messages held meanwhile follow it, in order, and later ones go at once.
-func (c *Cluster) movedSent(id broker.SessionID) {
+// messages held meanwhile follow it, in order, and later ones go at once. Then this
+// node's own publishes are routed to the new node (its entries in our index), and
+// release (broker.HandOver's) removes the handed-off session's local subscriptions.
+// Not before: a publish forwarded to the new node ahead of the session would find no
+// subscriber there, and between removing the local entries and adding the new node's
+// a publish here would match neither.
+func (c *Cluster) movedSent(id broker.SessionID, release func()) {
 	c.mv.mu.Lock()
-	defer c.mv.mu.Unlock()
 	mv, ok := c.mv.m[id]
-	if !ok {
-		return
+	if ok {
+		for _, d := range mv.held {
+			c.sendShared(mv.node, id, d)
+		}
+		mv.held, mv.sent = nil, true
+		c.mv.m[id] = mv
 	}
-	for _, d := range mv.held {
-		c.sendShared(mv.node, id, d)
+	c.mv.mu.Unlock()
+	if ok {
+		c.tab.adopt(mv.node, id, mv.subs)
+		c.mv.mu.Lock()
+		if cur, still := c.mv.m[id]; still {
+			cur.local = false // before the entries go: a message from a peer is then passed on by one of the two
+			c.mv.m[id] = cur
+		}
+		c.mv.mu.Unlock()
 	}
-	mv.held, mv.sent = nil, true
-	c.mv.m[id] = mv
+	if release != nil {
+		release()
+	}
 }
 
 func (c *Cluster) sendShared(node string, id broker.SessionID, d session.Delivery) {

@@ -92,7 +92,7 @@ func (c *Cluster) handle(peer string, t byte, body []byte, fl *linkFlow) error {
 		if err := d.done(); err != nil {
 			return err
 		}
-		if !c.b.DeliverShared(sub, dl) && !c.forwardMovedShared(sub, dl) {
+		if !c.b.DeliverShared(sub, dl) && !c.PassOn(sub, dl) {
 			c.log.Debug("shared delivery for a session that is gone", "client_id", sub.ClientID)
 		}
 	case fSessions:

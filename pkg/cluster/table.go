@@ -319,6 +319,9 @@ func (t *table) adopt(node string, id broker.SessionID, subs []session.Sub) {
 	if nt == nil {
 		return // no replica yet: its full copy will bring the session
 	}
-	setEntries(t.c.b.Index(), node, id, nt.sessions[id], subs)
+	if _, ok := nt.sessions[id]; ok {
+		return // node's own delta came first: it is the truth (a change since would not be repaired)
+	}
+	setEntries(t.c.b.Index(), node, id, nil, subs)
 	nt.sessions[id] = subs
 }

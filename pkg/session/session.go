@@ -74,6 +74,9 @@ type Session struct {
 	flushing bool
 	corked   bool
 	closed   bool
+	// handedOff: the session was moved to another node (HandOff); it keeps no delivery,
+	// and the broker passes what is still routed to it on to the new node.
+	handedOff bool
 
 	// storeMu orders reading the stored queue on wake-up against commits landing for this session.
 	storeMu  sync.Mutex
@@ -279,8 +282,8 @@ func (s *Session) Enqueue(d Delivery) bool {
 }
 
 func (s *Session) enqueueLocked(d Delivery) bool {
-	if s.closed {
-		return false
+	if s.closed || s.handedOff {
+		return false // a handed-off session keeps nothing, even before its client is gone
 	}
 	l := s.lim()
 	limit := l.MaxOnline
@@ -346,6 +349,11 @@ func (s *Session) InflightLen() int {
 func (s *Session) Pending() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.pendingLocked()
+}
+
+// pendingLocked is Pending for a caller holding s.mu.
+func (s *Session) pendingLocked() []Delivery {
 	out := make([]Delivery, 0, s.infl.Len()+s.q.Len())
 	s.infl.each(func(o *outMsg) {
 		if o.state != awaitPubcomp {

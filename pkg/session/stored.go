@@ -38,18 +38,34 @@ func (s *Session) TakePending() []Delivery {
 	if s.link != nil {
 		return nil
 	}
-	out := make([]Delivery, 0, s.infl.Len()+s.q.Len())
-	s.infl.each(func(o *outMsg) {
-		if o.state != awaitPubcomp {
-			out = append(out, o.d)
-		}
-	})
-	s.q.each(func(d *Delivery) { out = append(out, *d) })
+	out := s.pendingLocked()
 	s.infl = inflight{}
 	s.q = queue{}
 	s.loadedSeq = 0
 	s.backlog = false
 	return out
+}
+
+// HandOff marks the offline session as moved to another node and empties it, returning
+// what it held in memory as Pending does. In one step under its lock, so no delivery
+// lands in between: from then on every delivery is refused (it is offline and no longer
+// persistent) and HandedOff tells the router why.
+func (s *Session) HandOff() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.pendingLocked()
+	s.infl = inflight{}
+	s.q = queue{}
+	s.persistent, s.expiry = false, 0
+	s.handedOff = true
+	return out
+}
+
+// HandedOff reports whether the session was moved to another node (HandOff).
+func (s *Session) HandedOff() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.handedOff
 }
 
 // Backlogged reports whether part of the queue is still only in the store: new messages

@@ -332,14 +332,10 @@ func underLoad(t *testing.T, crash bool) {
 			t.Logf("subscriber %d (last on %s) misses %v", i, nodes[subs[i].at].name, miss)
 		}
 	}
-	// Known residue (issue 17, open): in about one rolling-restart run of four, one delivery
-	// (of ~2,700) to the subscriber whose session moves twice is missing; the cause is not
-	// found yet. The bound catches any regression beyond it; the figures are logged above.
-	allowed := 0
-	if !crash {
-		allowed = subsN * len(want) / 1000
+	if missingSurvivors > 0 {
+		t.Errorf("%d acknowledged deliveries to subscribers whose sessions were on running nodes lost", missingSurvivors)
 	}
-	if missingSurvivors > allowed || (!crash && missing > allowed) {
-		t.Errorf("%d acknowledged deliveries lost (more than the known residue of %d)", missing, allowed)
+	if !crash && missing > 0 {
+		t.Errorf("%d acknowledged deliveries lost in a rolling restart", missing)
 	}
 }
