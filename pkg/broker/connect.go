@@ -231,34 +231,6 @@ func (b *Broker) Forget(id SessionID) bool {
 	return true
 }
 
-// RestoreSession recreates an offline persistent session (from the store at start,
-// or migrated from another node) with its subscriptions.
-func (b *Broker) RestoreSession(id SessionID, expiry uint32, offlineSince time.Time, subs []session.Sub) *session.Session {
-	s := session.New(id, &b.limits, b.m, b.persist.forSession())
-	s.OnDrop(b.onDrop)
-	s.OnDeliver(b.deliver)
-	s.SetPersistence(true, expiry)
-	b.reg.mu.Lock()
-	b.reg.gen++
-	e := &entry{s: s, gen: b.reg.gen}
-	b.reg.sessions[id] = e
-	if expiry != NeverExpire {
-		left := time.Until(offlineSince.Add(time.Duration(expiry) * time.Second))
-		if left < 0 {
-			left = 0
-		}
-		gen := e.gen
-		e.expiry = time.AfterFunc(left, func() { b.expire(id, gen) })
-	}
-	b.reg.mu.Unlock()
-	for _, sub := range subs {
-		b.addSub(s, sub)
-	}
-	s.MarkStored(true)
-	b.m.QueueInitializedFromStorage.Inc()
-	return s
-}
-
 // onDrop tells the on_message_drop hook of a delivery a session dropped.
 func (b *Broker) onDrop(id SessionID, d session.Delivery, r session.DropReason) {
 	if h := b.hooks.Load().OnMessageDrop; h != nil {
