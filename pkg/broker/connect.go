@@ -108,10 +108,10 @@ func (b *Broker) Connect(ctx context.Context, req ConnectRequest) (*session.Sess
 	} else {
 		e.s.SetWill(nil, 0)
 	}
+	b.persist.saveConnect(e.s, req.Info) // durable before the CONNACK, which attach sends
 	b.persist.attach(e.s, present, func() {
 		e.s.Attach(req.Link, req.Info, req.RecvMax, req.MaxPacket, req.Connack(present))
 	})
-	b.persist.saveSession(e.s)
 	if h := b.hooks.Load().OnClientWakeup; h != nil {
 		h(req.ID)
 	}
@@ -177,7 +177,7 @@ func (b *Broker) Disconnect(s *session.Session, link session.Link, graceful bool
 	if willNow != nil {
 		b.publishWill(willNow)
 	}
-	b.persist.saveSession(s)
+	b.persist.saveDisconnect(s)
 	if h := b.hooks.Load().OnClientOffline; h != nil {
 		h(s.ID)
 	}
