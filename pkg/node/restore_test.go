@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -221,4 +222,21 @@ func TestRestoreKeepsExpiryAndMountpoints(t *testing.T) {
 	}
 	// expire takes the session out of the registry, then its subscriptions out of the index.
 	eventually.True(t, 5*time.Second, "the expired session's subscription leaves the index", func() bool { return b.Index().Len() == 4 })
+}
+
+// TestPauseGCNested: overlapping restores (several nodes in one process) leave the collector
+// as they found it, whichever finishes first.
+func TestPauseGCNested(t *testing.T) {
+	before := debug.SetGCPercent(123)
+	defer debug.SetGCPercent(before)
+	resumeA := pauseGC()
+	resumeB := pauseGC()
+	resumeA()
+	if p := debug.SetGCPercent(-1); p != -1 {
+		t.Fatalf("GOGC %d while a restore still runs, want off", p)
+	}
+	resumeB()
+	if p := debug.SetGCPercent(123); p != 123 {
+		t.Fatalf("GOGC %d after both restores, want 123 as before", p)
+	}
 }

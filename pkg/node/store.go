@@ -89,7 +89,7 @@ func restoreSessions(st *store.Store, b *broker.Broker, log *slog.Logger) (sessi
 		return 0, 0, nil
 	}
 	b.ReserveSessions(total)
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer pauseGC()()
 
 	workers := max(runtime.GOMAXPROCS(0), 1)
 	free := make(chan *restoreBatch, 2*workers+4) // every batch in flight comes back here
@@ -154,6 +154,30 @@ func restoreSessions(st *store.Store, b *broker.Broker, log *slog.Logger) (sessi
 		return sessions, subs, fmt.Errorf("restoring sessions from the message store: %w", err)
 	}
 	return sessions, subs, nil
+}
+
+// gcPause counts the restores running in this process (tests run several nodes in one), so
+// the last to finish, not the first, puts the collector back as it found it.
+var gcPause struct {
+	sync.Mutex
+	n, percent int
+}
+
+// pauseGC turns the collector off until the returned func is called.
+func pauseGC() (resume func()) {
+	gcPause.Lock()
+	if gcPause.n == 0 {
+		gcPause.percent = debug.SetGCPercent(-1)
+	}
+	gcPause.n++
+	gcPause.Unlock()
+	return func() {
+		gcPause.Lock()
+		if gcPause.n--; gcPause.n == 0 {
+			debug.SetGCPercent(gcPause.percent)
+		}
+		gcPause.Unlock()
+	}
 }
 
 // appendRestored adds rec to rb. The broker copies what it keeps (strings are rec's own).
