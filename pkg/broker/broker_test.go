@@ -226,6 +226,70 @@ func TestDurableAck(t *testing.T) {
 	}
 }
 
+// connackLink records how many session records the store had committed when the session
+// wrote its first packet, the CONNACK.
+type connackLink struct {
+	pipeLink
+	st      *store.Store
+	first   sync.Once
+	records atomic.Int64
+}
+
+func (l *connackLink) Write(b []byte) (int, error) {
+	l.first.Do(func() { l.records.Store(int64(l.st.Stats().Sessions)) })
+	return l.pipeLink.Write(b)
+}
+
+// TestPersistentSessionDurableBeforeConnack: a new persistent session's record is committed
+// before its CONNACK is written, even when the commit waits (a long commit delay here), so a
+// client that saw the CONNACK finds its session after a crash. Reconnecting to a session that
+// never expires writes nothing at the disconnect.
+func TestPersistentSessionDurableBeforeConnack(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "m.db"), store.Options{CommitDelay: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b := New(Options{Node: "n1", Store: st})
+	connect(b, "p", true, &pipeLink{})
+	l2 := &connackLink{st: st, pipeLink: pipeLink{version: packets.V311}}
+	l2.records.Store(-1)
+	s2, _ := b.Connect(context.Background(), ConnectRequest{
+		ID: topics.SubscriberID{ClientID: "q"}, Persistent: true, Expiry: NeverExpire, Link: l2,
+		Info:    session.Info{Protocol: packets.V311},
+		Connack: func(present bool) packets.Packet { return &packets.Connack{SessionPresent: present} },
+	})
+	eventually.True(t, eventually.Wait, "the CONNACK written", func() bool { return l2.records.Load() >= 0 })
+	if got := l2.records.Load(); got != 2 {
+		t.Fatalf("%d session records committed when the CONNACK of the second session was written, want 2 (its own included)", got)
+	}
+	commits := st.Stats().Commits
+	b.Disconnect(s2, l2, true)
+	if c := st.Stats().Commits; c != commits {
+		t.Fatalf("%d commits for the disconnect of a session that never expires, want none", c-commits)
+	}
+	// A session that expires records when it went offline.
+	l3 := &pipeLink{version: packets.V5}
+	s3, _ := b.Connect(context.Background(), ConnectRequest{
+		ID: topics.SubscriberID{ClientID: "r"}, Persistent: true, Expiry: 3600, Link: l3,
+		Info:    session.Info{Protocol: packets.V5},
+		Connack: func(present bool) packets.Packet { return &packets.Connack{SessionPresent: present} },
+	})
+	b.Disconnect(s3, l3, true)
+	var offline time.Time
+	if err := st.Sessions(func(rec store.Session) error {
+		if rec.Key.ClientID == "r" {
+			offline = rec.DisconnectedAt
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if offline.IsZero() {
+		t.Fatal("the record of an expiring session does not say when it went offline")
+	}
+}
+
 // TestConcurrentRouting publishes from many goroutines to many sessions; run with -race.
 func TestConcurrentRouting(t *testing.T) {
 	b := New(Options{Node: "n1"})

@@ -108,10 +108,10 @@ func (b *Broker) Connect(ctx context.Context, req ConnectRequest) (*session.Sess
 	} else {
 		e.s.SetWill(nil, 0)
 	}
+	b.persist.saveConnect(e.s, req.Info) // durable before the CONNACK, which attach sends
 	b.persist.attach(e.s, present, func() {
 		e.s.Attach(req.Link, req.Info, req.RecvMax, req.MaxPacket, req.Connack(present))
 	})
-	b.persist.saveSession(e.s)
 	if h := b.hooks.Load().OnClientWakeup; h != nil {
 		h(req.ID)
 	}
@@ -177,7 +177,7 @@ func (b *Broker) Disconnect(s *session.Session, link session.Link, graceful bool
 	if willNow != nil {
 		b.publishWill(willNow)
 	}
-	b.persist.saveSession(s)
+	b.persist.saveDisconnect(s)
 	if h := b.hooks.Load().OnClientOffline; h != nil {
 		h(s.ID)
 	}
@@ -229,34 +229,6 @@ func (b *Broker) Forget(id SessionID) bool {
 	b.persist.deleteSession(e.s)
 	b.m.QueueTeardown.Inc()
 	return true
-}
-
-// RestoreSession recreates an offline persistent session (from the store at start,
-// or migrated from another node) with its subscriptions.
-func (b *Broker) RestoreSession(id SessionID, expiry uint32, offlineSince time.Time, subs []session.Sub) *session.Session {
-	s := session.New(id, &b.limits, b.m, b.persist.forSession())
-	s.OnDrop(b.onDrop)
-	s.OnDeliver(b.deliver)
-	s.SetPersistence(true, expiry)
-	b.reg.mu.Lock()
-	b.reg.gen++
-	e := &entry{s: s, gen: b.reg.gen}
-	b.reg.sessions[id] = e
-	if expiry != NeverExpire {
-		left := time.Until(offlineSince.Add(time.Duration(expiry) * time.Second))
-		if left < 0 {
-			left = 0
-		}
-		gen := e.gen
-		e.expiry = time.AfterFunc(left, func() { b.expire(id, gen) })
-	}
-	b.reg.mu.Unlock()
-	for _, sub := range subs {
-		b.addSub(s, sub)
-	}
-	s.MarkStored(true)
-	b.m.QueueInitializedFromStorage.Inc()
-	return s
 }
 
 // onDrop tells the on_message_drop hook of a delivery a session dropped.

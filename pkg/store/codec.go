@@ -167,9 +167,18 @@ func encodeSession(s Session) []byte {
 }
 
 func decodeSession(k SessionKey, b []byte) (Session, error) {
+	var s Session
+	err := decodeSessionInto(&s, k, b)
+	return s, err
+}
+
+// decodeSessionInto decodes into s, reusing the storage of its Subscriptions (a restore of
+// a million sessions otherwise allocates a slice each only to copy it).
+func decodeSessionInto(s *Session, k SessionKey, b []byte) error {
 	d := decoder{b: b}
 	d.version("session")
-	s := Session{Key: k, ProtocolVersion: d.byte1("protocol version"), ExpiryInterval: d.u32("expiry interval")}
+	subs := s.Subscriptions[:0]
+	*s = Session{Key: k, ProtocolVersion: d.byte1("protocol version"), ExpiryInterval: d.u32("expiry interval"), QoS2: s.QoS2[:0]}
 	if disc := d.i64("disconnected at"); disc != 0 {
 		s.DisconnectedAt = time.Unix(0, disc)
 	}
@@ -178,9 +187,6 @@ func decodeSession(k SessionKey, b []byte) (Session, error) {
 	if d.err == nil && n > uint64(len(d.b)) {
 		d.fail("subscriptions")
 	}
-	if d.err == nil && n > 0 {
-		s.Subscriptions = make([]Subscription, 0, n)
-	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		sub := Subscription{Filter: d.str("filter"), QoS: d.byte1("qos")}
 		fl := d.byte1("subscription flags")
@@ -188,12 +194,16 @@ func decodeSession(k SessionKey, b []byte) (Session, error) {
 		sub.RetainAsPublished = fl&subRetainAsPublished != 0
 		sub.RetainHandling = d.byte1("retain handling")
 		sub.SubID = uint32(d.uvarint("subscription id"))
-		s.Subscriptions = append(s.Subscriptions, sub)
+		subs = append(subs, sub)
 	}
 	if d.err != nil {
-		return Session{}, fmt.Errorf("session %q/%q: %w", k.Mountpoint, k.ClientID, d.err)
+		*s = Session{}
+		return fmt.Errorf("session %q/%q: %w", k.Mountpoint, k.ClientID, d.err)
 	}
-	return s, nil
+	if len(subs) > 0 {
+		s.Subscriptions = subs
+	}
+	return nil
 }
 
 func encodeMessage(m Message) []byte {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -80,6 +81,18 @@ func deletePrefix(b *bolt.Bucket, prefix []byte) error {
 
 // Sessions calls fn for every stored session, ordered by encoded key, with its QoS 2 ids.
 func (s *Store) Sessions(fn func(Session) error) error {
+	return s.ScanSessions(func(rec *Session) error {
+		sess := *rec
+		sess.Subscriptions = slices.Clone(rec.Subscriptions)
+		sess.QoS2 = slices.Clone(rec.QoS2)
+		return fn(sess)
+	})
+}
+
+// ScanSessions is Sessions without a copy per session: fn gets the same *Session each
+// time, its Subscriptions and QoS2 overwritten after fn returns (the strings are fresh
+// and may be kept). A node start reads a million sessions this way (issue 19).
+func (s *Store) ScanSessions(fn func(*Session) error) error {
 	return s.view(func(tx *bolt.Tx) error {
 		// The qos2 bucket is keyed by encoded session key + id, in the same order as the
 		// sessions (encoded keys are length-prefixed, so no key is a prefix of another's):
@@ -88,6 +101,7 @@ func (s *Store) Sessions(fn func(Session) error) error {
 		q2 := tx.Bucket(bucketQoS2).Cursor()
 		qk, _ := q2.First()
 		var mp string // the previous session's mountpoint: sessions share one string, not a copy each
+		var sess Session
 		return tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
 			key, _, err := decodeKey(k)
 			if err != nil {
@@ -98,8 +112,7 @@ func (s *Store) Sessions(fn func(Session) error) error {
 			} else {
 				mp = key.Mountpoint
 			}
-			sess, err := decodeSession(key, v)
-			if err != nil {
+			if err := decodeSessionInto(&sess, key, v); err != nil {
 				return fmt.Errorf("store: %w", err)
 			}
 			for qk != nil && bytes.Compare(qk, k) < 0 {
@@ -111,7 +124,7 @@ func (s *Store) Sessions(fn func(Session) error) error {
 				}
 				sess.QoS2 = append(sess.QoS2, binary.BigEndian.Uint16(qk[len(k):]))
 			}
-			return fn(sess)
+			return fn(&sess)
 		})
 	})
 }
