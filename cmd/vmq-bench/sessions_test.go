@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -163,7 +164,7 @@ func TestSubsCheckSeesMissingMessage(t *testing.T) {
 	tcpAddr, _, _ := startNode(t)
 	tgt := target{Addr: tcpAddr, Version: packets.V311}
 	const n = 120
-	if _, err := forEach(n, 20, time.Now().Add(time.Minute), "", persistentMaker(tgt, "iot", subFilters)); err != nil {
+	if _, err := forEach(n, 20, time.Now().Add(time.Minute), "", persistentMaker(tgt, "iot", subFilters, nil)); err != nil {
 		t.Fatal(err)
 	}
 	p := newSubsProbe(n, 3, 5)
@@ -186,5 +187,20 @@ func TestSubsCheckSeesMissingMessage(t *testing.T) {
 	}
 	if len(wrong) != 20 || !strings.Contains(wrong[0], "iot-1") {
 		t.Fatalf("want the 20 sessions of fleet 1 reported, got %d: %s", len(wrong), fmt.Sprint(wrong[:min(2, len(wrong))]))
+	}
+}
+
+// A network error is retried (here: nothing listens, so every attempt fails the same way).
+func TestPersistentMakerRetriesNetworkErrors(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var retried atomic.Int64
+	err = persistentMaker(target{Addr: addr, Version: packets.V311}, "x", subFilters, &retried)(0)
+	if err == nil || !strings.Contains(err.Error(), "after 3 attempts") || retried.Load() != 0 {
+		t.Fatalf("connect to a closed port: %v (retried %d)", err, retried.Load())
 	}
 }

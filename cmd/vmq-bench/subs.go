@@ -78,7 +78,7 @@ func subsCmd(args []string) error {
 	mem := row{Broker: *f.broker, ID: "13a", Unit: "B", Scenario: label + ": RSS per subscription (bytes, lower is better)"}
 	rate := row{Broker: *f.broker, ID: "13b", Unit: "subs/s",
 		Scenario: label + ", created (CONNECT, one SUBSCRIBE, DISCONNECT; 50 at a time): subscriptions/s"}
-	return createSessions(f, &mem, &rate, subsPerSession, *timeout, persistentMaker(f.target(), "iot", subFilters))
+	return createSessions(f, &mem, &rate, subsPerSession, *timeout, "iot", subFilters)
 }
 
 // subsProbe is the sample subs-probe publishes and the sessions whose queues it reads.
