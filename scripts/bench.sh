@@ -5,12 +5,31 @@
 #   BROKERS=this,mochi     brokers to run (first one is compared with the others)
 #   BENCH_STEP=10s         paced step / overload window length (full run)
 #   BENCH_MD=path          where to append the results (default docs/benchmarks.md; "" = none)
-#   BENCH_ONLY=8,9         run only these scenario groups (1-5, 6, 6b, 7, 8, 9, 10, 11, 12, 15); default all
-#   PARK_SESSIONS=20000    scenario 12 offline sessions (2000 with BENCH_QUICK=1; record 100000 by hand)
-# Scenarios 8-9 and 12 (persistent sessions) run on this broker and Mosquitto (persistence on), 10 (auth)
-# on this broker only, with PostgreSQL/Redis started from scripts/bench-authdb.sh when installed.
+#   BENCH_ONLY=8,9         run only these scenario groups (1-5, 6, 6b, 7, 8, 9, 10, 11, 12, 13, 14, 15); default all
+#   PARK_SESSIONS=20000    scenario 12 offline sessions, and those scenario 14's second storm meets
+#                          (2000 with BENCH_QUICK=1; recorded by hand: 100000 and 1000000)
+#   PARK_TIMEOUT=50m       cap on creating the sessions of 12, 13 (default 10 min + 1 s per 200 sessions)
+#   SUBS_SESSIONS=10000    scenario 13 sessions, 10 subscriptions each (1000 with BENCH_QUICK=1;
+#                          recorded by hand: 100000, i.e. 1,000,000 subscriptions)
+#   STORM_CLIENTS=10000    scenario 14 clean-session clients (100 connecting at a time)
+# Scenarios 8-9 and 12-14 (persistent sessions) run on this broker and Mosquitto (persistence on), 10
+# (auth) on this broker only, with PostgreSQL/Redis started from scripts/bench-authdb.sh when installed.
 # Scenario 11 (cluster) runs on this broker only, as two nodes (run_cluster). Scenario 15 (on_deliver
 # hot path) runs this broker under `vmq-bench serve -stats`, which reports its allocations (run_deliver).
+#   12: PARK_SESSIONS sessions dev-<n>, one QoS 1 subscription dev/<n> each: RSS per session,
+#       creation rate; SIGTERM, restart on the same data: start → open port, RSS after a publish to
+#       the last session is queued (it gets it back).
+#   13: SUBS_SESSIONS sessions iot-<n>, ten QoS 1 filters each in one SUBSCRIBE (cmd/vmq-bench/subs.go:
+#       dev/<n>/#, dev/<n>/+/cmd, two exact dev/<n>/..., things/<n>/shadow/+/accepted|rejected,
+#       fleet/<n/100>/+/status, fleet/<n/100>/broadcast, region/<n%100>/alerts/#, +/devices/<n>/events):
+#       RSS per subscription, subscriptions/s; restart: start → open port, ~60 sample publishes acked,
+#       RSS, then every session the sample can reach (and random others) holds exactly the sample
+#       topics its filters match.
+#   14: STORM_CLIENTS clean-session connects, 100 at a time, kept open until all are in: connects/s and
+#       p99 dial → CONNACK on an empty node, then on a node holding PARK_SESSIONS offline sessions
+#       (scenario 12's, before its restart), and the ratio of the two rates (goal ≥ 1).
+# Long runs (a million sessions) log their progress every 30 s; the script raises `ulimit -n` to the
+# hard limit (the storm keeps 10,000 sockets open on each side); creation keeps 50 sockets open.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BROKERS=${BROKERS:-this,mosquitto,mochi}
@@ -160,34 +179,67 @@ run_restart() { # $1 broker
   bin/vmq-bench fill -broker "$b" -addr "127.0.0.1:$PORT" -sessions "$sessions" -msgs "$msgs" -timeout "$limit" \
     -pid "$PID" -out "$out" || { echo "bench: $b fill failed" >&2; cleanup; return 0; }
   t=$(date +%s%N)
-  kill -TERM "$PID"
-  for _ in $(seq 1200); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$PID" 2>/dev/null && echo "bench: $b still running 120 s after SIGTERM" >&2
+  stop_broker 120
   sd=$(awk -v a="$t" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-  cleanup
   KEEP_DATA=1 NOWAIT=1 start_broker "$b"
   bin/vmq-bench restart-probe -broker "$b" -addr "127.0.0.1:$PORT" -t0 "$T0" -shutdown "$sd" -msgs "$msgs" \
     -queued "$((sessions * msgs))" -pid "$PID" -out "$out" || echo "bench: $b restart probe failed" >&2
   cleanup
 }
 
-# Scenario 12: PARK_SESSIONS offline persistent sessions with one QoS 1 subscription each (RSS per
-# session, creation rate), SIGTERM, start again on the same data, time the port and route a publish.
-run_park() { # $1 broker
-  local b=$1 n=${PARK_SESSIONS:-20000}
-  [ "$QUICK" = 1 ] && n=${PARK_SESSIONS:-2000}
-  echo "bench: $b scenario 12 ($n offline sessions)" >&2
-  if ! start_broker "$b"; then cleanup; tail -5 "$WORK/$b.log" >&2 || true; return 0; fi
-  bin/vmq-bench park -broker "$b" -addr "127.0.0.1:$PORT" -sessions "$n" -pid "$PID" -out "$out" ||
-    { echo "bench: $b park failed" >&2; cleanup; return 0; }
-  kill -TERM "$PID"
-  for _ in $(seq 1200); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-  cleanup
-  KEEP_DATA=1 NOWAIT=1 start_broker "$b"
-  bin/vmq-bench park-probe -broker "$b" -addr "127.0.0.1:$PORT" -t0 "$T0" -sessions "$n" -pid "$PID" -out "$out" ||
-    echo "bench: $b park probe failed" >&2
+stop_broker() { # $1 = seconds to wait after SIGTERM (Mosquitto writes its whole store then)
+  local limit=${1:-120}
+  kill -TERM "$PID" 2>/dev/null || true
+  for _ in $(seq $((limit * 10))); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$PID" 2>/dev/null && echo "bench: $NAME still running $limit s after SIGTERM" >&2
   cleanup
 }
+
+# Scenarios 12 and 13: $3 offline persistent sessions made by `vmq-bench $2` (park: one QoS 1
+# subscription each; subs: ten, wildcards included), then, with $4 = 1, scenario 14's storm against
+# the node holding them; SIGTERM, start again on the same data, and `vmq-bench $2-probe` times the
+# port and checks routing. Every step is bounded: creation by PARK_TIMEOUT (default 10 min + 1 s per
+# 200 sessions), the shutdown and the probe by limits that grow with the count.
+run_offline() { # $1 broker, $2 park|subs, $3 sessions, $4 storm
+  local b=$1 cmd=$2 n=$3 id=12
+  [ "$cmd" = subs ] && id=13
+  echo "bench: $b scenario $id ($n offline sessions, vmq-bench $cmd)" >&2
+  if ! start_broker "$b"; then cleanup; tail -5 "$WORK/$b.log" >&2 || true; return 0; fi
+  bin/vmq-bench "$cmd" -broker "$b" -addr "127.0.0.1:$PORT" -sessions "$n" -timeout "${PARK_TIMEOUT:-$((600 + n / 200))s}" \
+    -pid "$PID" -out "$out" || { echo "bench: $b $cmd failed" >&2; cleanup; return 0; }
+  [ "${4:-}" = 1 ] && storm_at "$b" "$n"
+  stop_broker $((120 + n / 5000))
+  KEEP_DATA=1 NOWAIT=1 start_broker "$b"
+  bin/vmq-bench "$cmd-probe" -broker "$b" -addr "127.0.0.1:$PORT" -t0 "$T0" -sessions "$n" -wait "$((120 + n / 2000))s" \
+    -pid "$PID" -out "$out" || echo "bench: $b $cmd probe failed" >&2
+  cleanup
+}
+run_park() { run_offline "$1" park "$PARK_N" "$(want 14 && echo 1)"; }
+
+# Scenario 14: STORM_CLIENTS clean-session clients connect, 100 at a time, to an empty node (14a,
+# 14b), then to a node holding PARK_SESSIONS offline sessions (14c-14e): scenario 12's node before
+# its restart when 12 runs, else one parked here for it.
+storm_at() { # $1 broker, $2 offline sessions the node holds
+  bin/vmq-bench storm -broker "$1" -addr "127.0.0.1:$PORT" -sessions "$2" -clients "$STORM_CLIENTS" -par 100 \
+    -pid "$PID" -out "$out" || echo "bench: $1 storm failed" >&2
+}
+run_storm() { # $1 broker
+  local b=$1
+  echo "bench: $b scenario 14 (connect storm, empty node)" >&2
+  start_broker "$b" && storm_at "$b" 0
+  cleanup
+  want 12 && return 0
+  echo "bench: $b scenario 14 (connect storm, $PARK_N offline sessions)" >&2
+  if ! start_broker "$b"; then cleanup; return 0; fi
+  bin/vmq-bench park -broker "$b" -addr "127.0.0.1:$PORT" -sessions "$PARK_N" -timeout "${PARK_TIMEOUT:-$((600 + PARK_N / 200))s}" \
+    -out /dev/null && storm_at "$b" "$PARK_N"
+  cleanup
+}
+PARK_N=${PARK_SESSIONS:-20000}
+[ "$QUICK" = 1 ] && PARK_N=${PARK_SESSIONS:-2000}
+SUBS_N=${SUBS_SESSIONS:-10000}
+[ "$QUICK" = 1 ] && SUBS_N=${SUBS_SESSIONS:-1000}
+STORM_CLIENTS=${STORM_CLIENTS:-10000}
 
 # Scenario 10 on this broker: file plugins, then each database backend that can be started.
 run_auth() {
@@ -306,7 +358,9 @@ override_max_online_messages = on" run_group this 8
 override_max_online_messages = on" run_restart this
     want 10 && run_auth
     want 11 && run_cluster
+    want 14 && run_storm this
     want 12 && run_park this
+    want 13 && run_offline this subs "$SUBS_N"
     want 15 && run_deliver ;;
   mosquitto)
     # Mosquitto saves its in-memory store every autosave_interval (1800 s) and at shutdown, not per message.
@@ -314,7 +368,9 @@ override_max_online_messages = on" run_restart this
     want 9 && MOSQ_PERSIST=true MOSQ_EXTRA="max_queued_messages 20000" run_restart mosquitto
     want 10 && note mosquitto 10a "" "no vmq_passwd/vmq_diversity plugins"
     want 11 && note mosquitto 11a "" "this broker's clustering only"
+    want 14 && MOSQ_PERSIST=true run_storm mosquitto
     want 12 && MOSQ_PERSIST=true run_park mosquitto
+    want 13 && MOSQ_PERSIST=true run_offline mosquitto subs "$SUBS_N"
     want 15 && note mosquitto 15a "" "no on_deliver plugins" ;;
   mochi)
     want 8 && note mochi 8 "" "no persistence configured in the peer"
@@ -322,6 +378,8 @@ override_max_online_messages = on" run_restart this
     want 10 && note mochi 10a "" "no auth plugins"
     want 11 && note mochi 11a "" "this broker's clustering only"
     want 12 && note mochi 12a "" "no persistence configured in the peer"
+    want 13 && note mochi 13a "" "no persistence configured in the peer"
+    want 14 && note mochi 14a "" "no persistence configured in the peer"
     want 15 && note mochi 15a "" "no on_deliver plugins" ;;
   esac
   true

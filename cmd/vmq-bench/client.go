@@ -100,19 +100,33 @@ func (c *client) flush() error {
 
 // subscribe sends one SUBSCRIBE and waits for its SUBACK (call before the read loop starts).
 func (c *client) subscribe(filter string, qos byte, timeout time.Duration) error {
+	return c.subscribeAll([]string{filter}, qos, timeout)
+}
+
+// subscribeAll sends one SUBSCRIBE with every filter at qos and waits for a SUBACK granting
+// each of them (call before the read loop starts).
+func (c *client) subscribeAll(filters []string, qos byte, timeout time.Duration) error {
 	_ = c.conn.SetReadDeadline(time.Now().Add(timeout))
 	defer c.conn.SetReadDeadline(time.Time{})
-	err := c.send(&packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: filter, Options: packets.SubOptions{QoS: qos}}}}, true)
-	if err != nil {
+	s := &packets.Subscribe{PacketID: 1, Subscriptions: make([]packets.Subscription, len(filters))}
+	for i, f := range filters {
+		s.Subscriptions[i] = packets.Subscription{Filter: f, Options: packets.SubOptions{QoS: qos}}
+	}
+	if err := c.send(s, true); err != nil {
 		return err
 	}
 	p, err := packets.ReadPacket(c.br, c.version, maxPacket)
 	if err != nil {
-		return fmt.Errorf("subscribe %s: %w", filter, err)
+		return fmt.Errorf("subscribe %s: %w", filters[0], err)
 	}
 	sa, ok := p.(*packets.Suback)
-	if !ok || len(sa.ReasonCodes) != 1 || sa.ReasonCodes[0] > 2 {
-		return fmt.Errorf("subscribe %s: refused: %T %+v", filter, p, p)
+	if !ok || len(sa.ReasonCodes) != len(filters) {
+		return fmt.Errorf("subscribe %s: unexpected reply %T %+v", filters[0], p, p)
+	}
+	for i, rc := range sa.ReasonCodes {
+		if rc > 2 {
+			return fmt.Errorf("subscribe %s: refused with 0x%02x", filters[i], rc)
+		}
 	}
 	return nil
 }

@@ -8,6 +8,8 @@
 //	vmq-bench report -brokers this,mosquitto,mochi -md docs/benchmarks.md F.jsonl...
 //	vmq-bench fill / restart-probe ...          scenario 9, around a restart the script does
 //	vmq-bench park / park-probe ...             scenario 12, offline sessions around a restart
+//	vmq-bench subs / subs-probe ...             scenario 13, many (wildcard) subscriptions around a restart
+//	vmq-bench storm -clients N -sessions M ...  scenario 14, a clean-session connect storm
 //	vmq-bench authseed -users N -dir D -pg URL -redis ADDR   scenario 10's users
 //	vmq-bench note -broker B -id ID -scenario L -why TEXT -out F   a skipped scenario's row
 package main
@@ -64,6 +66,12 @@ func main() {
 		err = parkCmd(os.Args[2:])
 	case "park-probe":
 		err = parkProbeCmd(os.Args[2:])
+	case "subs":
+		err = subsCmd(os.Args[2:])
+	case "subs-probe":
+		err = subsProbeCmd(os.Args[2:])
+	case "storm":
+		err = stormCmd(os.Args[2:])
 	case "authseed":
 		err = authSeedCmd(os.Args[2:])
 	case "note":
@@ -84,7 +92,7 @@ func main() {
 		_ = fs.Parse(os.Args[2:])
 		err = report(fs.Args(), strings.Split(*brokers, ","), *md, *title, *notes)
 	default:
-		err = fmt.Errorf("unknown command %q: use certs, freeport, run, serve, report, fill, restart-probe, park, park-probe, authseed or note", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use certs, freeport, run, serve, report, fill, restart-probe, park, park-probe, subs, subs-probe, storm, authseed or note", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmq-bench:", err)

@@ -16,35 +16,17 @@ func persistentConnect(t target, id string) *packets.Connect {
 	return &packets.Connect{ProtocolName: "MQTT", ProtocolLevel: t.Version, CleanStart: false, KeepAlive: keepAlive, ClientID: id}
 }
 
-// connectManyFn dials n clients par at a time with mk.
+// connectManyFn dials n clients par at a time with mk; the first failure stops it.
 func connectManyFn(n, par int, mk func(i int) (*client, error)) ([]*client, error) {
 	cs := make([]*client, n)
-	errs := make(chan error, n)
-	idx := make(chan int)
-	var wg sync.WaitGroup
-	for range min(par, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range idx {
-				c, err := mk(i)
-				if err != nil {
-					errs <- err
-					continue
-				}
-				cs[i] = c
-			}
-		}()
-	}
-	for i := range n {
-		idx <- i
-	}
-	close(idx)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	done, err := forEach(n, par, time.Time{}, "", func(i int) error {
+		c, err := mk(i)
+		cs[i] = c
+		return err
+	})
+	if err != nil {
 		closeAll(cs)
-		return nil, fmt.Errorf("%d of %d connections failed, first: %w", len(errs)+1, n, err)
+		return nil, fmt.Errorf("%d of %d connections made, then: %w", done, n, err)
 	}
 	return cs, nil
 }

@@ -22,8 +22,27 @@ type row struct {
 	Detail      string  `json:"detail,omitempty"`
 	BrokerCores float64 `json:"broker_cores"`
 	GenCores    float64 `json:"gen_cores"`
-	Failed      string  `json:"failed,omitempty"` // why the scenario produced no figure
-	Steps       []step  `json:"steps,omitempty"`  // paced scenarios: every step run, for equal-rate comparisons
+	Failed      string  `json:"failed,omitempty"`  // why the scenario produced no figure
+	Steps       []step  `json:"steps,omitempty"`   // paced scenarios: every step run, for equal-rate comparisons
+	RSSKiB      int64   `json:"rss_kib,omitempty"` // broker RSS at the end, for a later step to compare with (12, 13)
+}
+
+// findRow returns broker's row id from a results file, nil when it has none (a later step of a
+// scenario that spans a restart compares with an earlier one this way).
+func findRow(path, broker, id string) *row {
+	if path == "" {
+		return nil
+	}
+	rs, err := readRows(path)
+	if err != nil {
+		return nil
+	}
+	for i := range rs {
+		if rs[i].Broker == broker && rs[i].ID == id && rs[i].Failed == "" {
+			return &rs[i]
+		}
+	}
+	return nil
 }
 
 // step is one paced step as kept in a row.
@@ -159,8 +178,11 @@ func cell(r *row) string {
 		return "failed: " + r.Failed
 	}
 	s := human(r.Value) + " " + r.Unit
-	if r.Unit == "s" { // durations: keep milliseconds
+	switch r.Unit {
+	case "s": // durations: keep milliseconds
 		s = fmt.Sprintf("%.3f s", r.Value)
+	case "×": // ratios near 1 (14e)
+		s = fmt.Sprintf("%.2f ×", r.Value)
 	}
 	if r.Detail != "" {
 		s += ", " + r.Detail

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -107,18 +106,9 @@ func probeCmd(args []string) error {
 	first := row{Broker: *broker, ID: "9c", Scenario: label + "start → first queued msg of a session delivered (s, lower is better)", Unit: "s"}
 	t := target{Addr: *addr, Version: packets.V311}
 	deadline := time.Now().Add(*wait)
-	for {
-		c, err := net.DialTimeout("tcp", t.Addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			acc.Failed = fmt.Sprintf("port %s not accepting after %s: %v", t.Addr, *wait, err)
-			first.Failed = acc.Failed
-			return emit(*out, acc, first)
-		}
-		time.Sleep(2 * time.Millisecond)
+	if err := waitPort(t.Addr, deadline); err != nil {
+		acc.Failed, first.Failed = err.Error(), err.Error()
+		return emit(*out, acc, first)
 	}
 	acc.Value = time.Since(start).Seconds()
 	if *shutdown >= 0 {
