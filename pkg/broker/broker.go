@@ -66,7 +66,7 @@ type Broker struct {
 	results sync.Pool
 	persist *persister
 	hooks   atomic.Pointer[Hooks]
-	deliver session.DeliverHook
+	env     session.Env // shared by all sessions
 }
 
 type remoteBox struct{ r Remote }
@@ -79,8 +79,9 @@ func New(o Options) *Broker {
 	if o.Metrics == nil {
 		o.Metrics = metrics.NewBroker(metrics.NewRegistry())
 	}
-	b := &Broker{node: o.Node, m: o.Metrics, log: o.Log, store: o.Store, index: topics.NewIndex(), deliver: o.Deliver}
+	b := &Broker{node: o.Node, m: o.Metrics, log: o.Log, store: o.Store, index: topics.NewIndex()}
 	b.persist = newPersister(b, o.Store)
+	b.env = session.Env{Limits: &b.limits, Metrics: b.m, Persist: b.persist.forSession(), OnDrop: b.onDrop, Deliver: o.Deliver}
 	b.reg.sessions = map[topics.SubscriberID]*entry{}
 	b.retain.byMP = map[string]map[string]*session.Message{}
 	b.limits.Store(&session.Limits{MaxOnline: 1000, MaxOffline: 1000, MaxInflight: 20})

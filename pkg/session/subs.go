@@ -117,13 +117,14 @@ func (s *Session) SubCount() int {
 func (s *Session) ReceivedQoS2(id uint16) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.qos2In == nil {
-		s.qos2In = map[uint16]struct{}{}
+	a := s.activeLocked() // the reader's client is attached: a exists
+	if a.qos2In == nil {
+		a.qos2In = map[uint16]struct{}{}
 	}
-	if _, dup := s.qos2In[id]; dup {
+	if _, dup := a.qos2In[id]; dup {
 		return false
 	}
-	s.qos2In[id] = struct{}{}
+	a.qos2In[id] = struct{}{}
 	return true
 }
 
@@ -131,8 +132,11 @@ func (s *Session) ReceivedQoS2(id uint16) bool {
 func (s *Session) ReleasedQoS2(id uint16) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.qos2In[id]
-	delete(s.qos2In, id)
+	if s.a == nil {
+		return false
+	}
+	_, ok := s.a.qos2In[id]
+	delete(s.a.qos2In, id)
 	return ok
 }
 
@@ -140,7 +144,10 @@ func (s *Session) ReleasedQoS2(id uint16) bool {
 func (s *Session) QoS2InLen() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.qos2In)
+	if s.a == nil {
+		return 0
+	}
+	return len(s.a.qos2In)
 }
 
 // HasSub reports whether the session is subscribed to filter (as the client sent it).
