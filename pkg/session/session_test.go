@@ -213,6 +213,27 @@ func TestSubSetGrowsAndShrinks(t *testing.T) {
 	if !small.remove("b") || small.has("b") || !small.has("a") || !small.has("c") || small.len() != 2 {
 		t.Fatal("removing from the middle of the slice form")
 	}
+	// Removing the inline first keeps the order the rest came in.
+	if !small.remove("a") || small.has("a") || small.len() != 1 || small.more != nil {
+		t.Fatalf("removing the inline subscription: %+v", small)
+	}
+	small.set(Sub{Filter: "d"})
+	if got := small.appendTo(nil); len(got) != 2 || got[0].Filter != "c" || got[1].Filter != "d" {
+		t.Fatalf("order after removing the first: %+v", got)
+	}
+	if small.remove("") || small.has("") {
+		t.Fatal("the empty filter is no subscription")
+	}
+	// A session with one subscription (a device) allocates nothing for it (issue 19).
+	if !raceEnabled {
+		if n := testing.AllocsPerRun(100, func() {
+			var one subSet
+			one.set(Sub{Filter: "dev/1"})
+			one.remove("dev/1")
+		}); n != 0 {
+			t.Fatalf("one subscription allocated %.0f times", n)
+		}
+	}
 }
 
 // TestSessionStructSize keeps the struct within the 144-byte size class: every offline
