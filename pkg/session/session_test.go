@@ -311,4 +311,18 @@ func TestOfflineSessionReleasesActive(t *testing.T) {
 	}
 	s.Detach(l3)
 	eventually.True(t, eventually.Wait, "the active part released", func() bool { return !hasActive(s) })
+
+	// The connection's will outlives Detach until the disconnect takes it.
+	l4 := &countLink{}
+	will := &Message{Topic: "will"}
+	s.SetWill(will, 0)
+	s.Attach(l4, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
+	s.Detach(l4)
+	if got, _ := s.TakeWill(false); got != will {
+		t.Fatalf("will after Detach = %v, want the connection's", got)
+	}
+	eventually.True(t, eventually.Wait, "the active part released after the will", func() bool { return !hasActive(s) })
+	if got, _ := s.TakeWill(false); got != nil {
+		t.Fatal("the will was taken twice")
+	}
 }
