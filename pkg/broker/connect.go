@@ -77,9 +77,7 @@ func (b *Broker) Connect(ctx context.Context, req ConnectRequest) (*session.Sess
 	}
 	b.reg.gen++
 	if e == nil {
-		s := session.New(req.ID, &b.limits, b.m, b.persist.forSession())
-		s.OnDrop(b.onDrop)
-		s.OnDeliver(b.deliver)
+		s := session.New(req.ID, &b.env)
 		e = &entry{s: s}
 		b.reg.sessions[req.ID] = e
 		b.m.QueueSetup.Inc()

@@ -111,9 +111,7 @@ func (b *Broker) RestoreSession(id SessionID, expiry uint32, offlineSince time.T
 
 // newRestored makes an offline persistent session whose record the store holds.
 func (b *Broker) newRestored(id SessionID, expiry uint32) *session.Session {
-	s := session.New(id, &b.limits, b.m, b.persist.forSession())
-	s.OnDrop(b.onDrop)
-	s.OnDeliver(b.deliver)
+	s := session.New(id, &b.env)
 	s.SetPersistence(true, expiry)
 	s.MarkStored(true)
 	return s

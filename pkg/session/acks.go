@@ -6,14 +6,14 @@ import "github.com/vernemq-go/vernemq/pkg/packets"
 func (s *Session) Puback(from Link, id uint16) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.link != from {
+	if !s.isLinkLocked(from) {
 		return true // a taken-over connection no longer acknowledges for the session
 	}
-	o := s.infl.get(id)
+	o := s.a.infl.get(id)
 	if o == nil || o.state != awaitPuback {
 		return false
 	}
-	s.infl.remove(id)
+	s.a.infl.remove(id)
 	s.ackedLocked(o)
 	return true
 }
@@ -22,16 +22,16 @@ func (s *Session) Puback(from Link, id uint16) bool {
 func (s *Session) Pubrec(from Link, id uint16, code packets.ReasonCode) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.link != from {
+	if !s.isLinkLocked(from) {
 		return true
 	}
-	o := s.infl.get(id)
+	o := s.a.infl.get(id)
 	if o == nil {
 		return false
 	}
 	if o.state == awaitPubrec {
 		if code >= 0x80 {
-			s.infl.remove(id)
+			s.a.infl.remove(id)
 			s.ackedLocked(o)
 			return true
 		}
@@ -41,7 +41,7 @@ func (s *Session) Pubrec(from Link, id uint16, code packets.ReasonCode) bool {
 		return false
 	}
 	// A repeated PUBREC is answered again: the PUBREL may have been lost (4.3.3).
-	s.outbox = append(s.outbox, &packets.Ack{Kind: packets.PUBREL, PacketID: id})
+	s.a.outbox = append(s.a.outbox, &packets.Ack{Kind: packets.PUBREL, PacketID: id})
 	s.kickLocked()
 	return true
 }
@@ -50,14 +50,14 @@ func (s *Session) Pubrec(from Link, id uint16, code packets.ReasonCode) bool {
 func (s *Session) Pubcomp(from Link, id uint16) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.link != from {
+	if !s.isLinkLocked(from) {
 		return true
 	}
-	o := s.infl.get(id)
+	o := s.a.infl.get(id)
 	if o == nil || o.state != awaitPubcomp {
 		return false
 	}
-	s.infl.remove(id)
+	s.a.infl.remove(id)
 	s.ackedLocked(o)
 	return true
 }
@@ -69,8 +69,8 @@ func (s *Session) ackedLocked(o *outMsg) {
 
 // ackedStoreLocked forgets the stored copy once the client owns the message (PUBACK or PUBREC).
 func (s *Session) ackedStoreLocked(o *outMsg) {
-	if o.d.Seq != 0 && s.persist != nil {
-		s.persist.Acked(s.ID, o.d.Seq)
+	if o.d.Seq != 0 && s.env.Persist != nil {
+		s.env.Persist.Acked(s.ID, o.d.Seq)
 		o.d.Seq = 0
 	}
 }

@@ -18,16 +18,9 @@ type DeliverHook interface {
 // hookBatch bounds the deliveries handed to the hook per flush round.
 const hookBatch = 64
 
-// OnDeliver sets the on_deliver hook (nil: none). The broker passes the same one to all sessions.
-func (s *Session) OnDeliver(h DeliverHook) {
-	s.mu.Lock()
-	s.deliver = h
-	s.mu.Unlock()
-}
-
 // hookActiveLocked says whether queued deliveries must pass the hook before they are sent.
 func (s *Session) hookActiveLocked() bool {
-	return s.deliver != nil && s.deliver.Active()
+	return s.env.Deliver != nil && s.env.Deliver.Active()
 }
 
 // runDeliverHookLocked passes the deliveries at the head of the queue that have not been
@@ -39,9 +32,10 @@ func (s *Session) runDeliverHookLocked() {
 	if !s.hookActiveLocked() {
 		return
 	}
+	a := s.a // the flusher's: set while a.flushing is
 	var in, out [hookBatch]Delivery
 	n := 0
-	s.q.each(func(d *Delivery) {
+	a.q.each(func(d *Delivery) {
 		if n < hookBatch && !d.hooked {
 			in[n] = *d
 			n++
@@ -50,7 +44,8 @@ func (s *Session) runDeliverHookLocked() {
 	if n == 0 {
 		return
 	}
-	h, info := s.deliver, s.info
+	h, info := s.env.Deliver, a.info
+	info.Username = s.username
 	s.mu.Unlock()
 	for i := range in[:n] {
 		out[i] = h.Deliver(s.ID, &info, in[i])
@@ -58,7 +53,7 @@ func (s *Session) runDeliverHookLocked() {
 	}
 	s.mu.Lock()
 	i := 0 // the queue keeps its order: later entries match later results
-	s.q.each(func(d *Delivery) {
+	a.q.each(func(d *Delivery) {
 		if d.hooked {
 			return
 		}
@@ -74,5 +69,5 @@ func (s *Session) runDeliverHookLocked() {
 // hookPendingLocked says whether the flusher stopped only because the next delivery it may
 // send has not been through the hook yet (one arrived at the head while it ran).
 func (s *Session) hookPendingLocked() bool {
-	return s.windowOpenLocked() && !s.q.peek().hooked && s.hookActiveLocked()
+	return s.windowOpenLocked() && !s.a.q.peek().hooked && s.hookActiveLocked()
 }

@@ -33,15 +33,14 @@ func corkedSession(tb testing.TB, h DeliverHook) *Session {
 	l := Limits{MaxOnline: -1, MaxOffline: -1, MaxInflight: 20}
 	var lim atomic.Pointer[Limits]
 	lim.Store(&l)
-	s := New(topics.SubscriberID{ClientID: "d"}, &lim, metrics.NewBroker(metrics.NewRegistry()), nil)
-	s.OnDeliver(h)
+	s := New(topics.SubscriberID{ClientID: "d"}, &Env{Limits: &lim, Metrics: metrics.NewBroker(metrics.NewRegistry()), Deliver: h})
 	s.Attach(&discardLink{}, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
 	s.Cork()
 	// Attach started a flusher for the CONNACK; once it is done, none starts while corked.
 	eventually.True(tb, eventually.Wait, "the CONNACK's flusher done", func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return !s.flushing
+		return !s.a.flushing
 	})
 	return s
 }
@@ -76,7 +75,7 @@ func TestDeliverHookRewritesBeforeSending(t *testing.T) {
 	// The inflight copy is the rewritten one: a resend carries the hook's topic and is not hooked again.
 	s.mu.Lock()
 	var resent string
-	s.infl.each(func(o *outMsg) { resent = o.d.Msg.Topic })
+	s.a.infl.each(func(o *outMsg) { resent = o.d.Msg.Topic })
 	s.mu.Unlock()
 	if resent != "hooked/"+m.Topic {
 		t.Fatalf("inflight delivery has topic %q", resent)

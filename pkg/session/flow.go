@@ -9,28 +9,30 @@ package session
 
 // congestedLocked returns the channel to wait on, or nil when the queue has room.
 func (s *Session) congestedLocked() <-chan struct{} {
-	if s.link == nil {
+	a := s.a
+	if a == nil || a.link == nil {
 		return nil
 	}
 	limit := s.lim().MaxOnline
-	if limit <= 0 || s.q.Len() < limit*3/4 {
+	if limit <= 0 || a.q.Len() < limit*3/4 {
 		return nil
 	}
-	if s.drained == nil {
-		s.drained = make(chan struct{})
+	if a.drained == nil {
+		a.drained = make(chan struct{})
 	}
-	return s.drained
+	return a.drained
 }
 
 // releaseLocked wakes waiting publishers once the queue is at half or less (or gone).
 func (s *Session) releaseLocked() {
-	if s.drained == nil {
+	a := s.a
+	if a == nil || a.drained == nil {
 		return
 	}
 	limit := s.lim().MaxOnline
-	if s.link == nil || s.closed || limit <= 0 || s.q.Len() <= limit/2 {
-		close(s.drained)
-		s.drained = nil
+	if a.link == nil || s.closed || limit <= 0 || a.q.Len() <= limit/2 {
+		close(a.drained)
+		a.drained = nil
 	}
 }
 

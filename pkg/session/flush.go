@@ -15,25 +15,27 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &
 // kickLocked starts the flusher when there is a link and it is not running.
 // The flusher is spawned on demand so that an idle connection costs no goroutine.
 func (s *Session) kickLocked() {
-	if s.flushing || s.link == nil || s.corked || !s.readyLocked() {
+	a := s.a
+	if a == nil || a.flushing || a.link == nil || a.corked || !s.readyLocked() {
 		return
 	}
-	s.flushing = true
+	a.flushing = true
 	s.spawnFlusherLocked()
 }
 
 // spawnFlusherLocked starts the flusher goroutine through a method value made once per
-// session: `go s.flush()` would allocate its wrapper on every start.
+// connection: `go s.flush()` would allocate its wrapper on every start.
 func (s *Session) spawnFlusherLocked() {
-	if s.flushFn == nil {
-		s.flushFn = s.flush
+	a := s.a
+	if a.flushFn == nil {
+		a.flushFn = s.flush
 	}
-	go s.flushFn()
+	go a.flushFn()
 }
 
-// readyLocked says whether there is something the flusher could send now.
+// readyLocked says whether there is something the flusher could send now (s.a is set).
 func (s *Session) readyLocked() bool {
-	return len(s.outbox) > 0 || s.windowOpenLocked()
+	return len(s.a.outbox) > 0 || s.windowOpenLocked()
 }
 
 // Cork holds the flusher back while the connection's reader handles packets, so the
@@ -41,7 +43,9 @@ func (s *Session) readyLocked() bool {
 // lets it run.
 func (s *Session) Cork() {
 	s.mu.Lock()
-	s.corked = true
+	if s.a != nil {
+		s.a.corked = true
+	}
 	s.mu.Unlock()
 }
 
@@ -55,51 +59,60 @@ type DirectWrite func(b []byte) (int, error)
 // which at modest rates costs more CPU than the write itself.
 func (s *Session) Uncork(from Link, w DirectWrite) {
 	s.mu.Lock()
-	s.corked = false
+	a := s.a
+	if a == nil {
+		s.mu.Unlock()
+		return // offline and released: nothing to send
+	}
+	a.corked = false
 	// An on_deliver hook runs on the flusher, never on the reader (deliver.go).
-	if w == nil || s.flushing || s.link != from || !s.readyLocked() || s.hookActiveLocked() {
+	if w == nil || a.flushing || a.link != from || !s.readyLocked() || s.hookActiveLocked() {
 		s.kickLocked()
 		s.mu.Unlock()
 		return
 	}
-	s.flushing = true
+	a.flushing = true // a stays while flushing (releaseActiveLocked)
 	bp := bufPool.Get().(*[]byte)
 	buf := s.nextBatchLocked((*bp)[:0])
 	s.mu.Unlock()
 	n, err := w(buf)
-	s.metrics.BytesSent.Add(uint64(n))
+	s.env.Metrics.BytesSent.Add(uint64(n))
 	s.mu.Lock()
 	switch {
 	case err != nil:
 		// As in flush: the reader sees the closed socket; what is in flight is resent on reconnect.
-		s.flushing = false
-		if s.link != from {
+		a.flushing = false
+		if a.link != from {
 			s.kickLocked() // a new connection took over meanwhile: its packets go out
 		}
+		s.releaseActiveLocked()
 		s.mu.Unlock()
 		from.Kick(0)
-	case n < len(buf) && s.link == from:
-		s.pending = append(s.pending[:0], buf[n:]...)
+	case n < len(buf) && a.link == from:
+		a.pending = append(a.pending[:0], buf[n:]...)
 		s.spawnFlusherLocked() // still flushing: it writes the rest before anything else
 		s.mu.Unlock()
 	default:
 		// All written, or the connection went away meanwhile and the rest dies with it.
-		s.flushing = false
+		a.flushing = false
 		s.kickLocked() // more than one batch was ready, or a new connection's packets
+		s.releaseActiveLocked()
 		s.mu.Unlock()
 	}
 	*bp = buf[:0]
 	bufPool.Put(bp)
 }
 
+// windowOpenLocked says whether a queued delivery may be sent now (s.a is set).
 func (s *Session) windowOpenLocked() bool {
-	if s.q.Len() == 0 {
+	a := s.a
+	if a.q.Len() == 0 {
 		return false
 	}
-	if s.q.peek().QoS == 0 {
+	if a.q.peek().QoS == 0 {
 		return true
 	}
-	return s.infl.Len() < s.windowLocked()
+	return a.infl.Len() < s.windowLocked()
 }
 
 func (s *Session) windowLocked() int {
@@ -107,8 +120,8 @@ func (s *Session) windowLocked() int {
 	if w <= 0 || w > 65535 {
 		w = 65535
 	}
-	if s.recvMax > 0 && s.recvMax < w {
-		w = s.recvMax
+	if r := s.a.recvMax; r > 0 && r < w {
+		w = r
 	}
 	return w
 }
@@ -119,12 +132,14 @@ func (s *Session) flush() {
 	defer bufPool.Put(bp)
 	for {
 		s.mu.Lock()
-		if s.link != nil {
+		a := s.a // set while a.flushing is (releaseActiveLocked); only the flusher clears that
+		if a.link != nil {
 			s.runDeliverHookLocked() // may release the lock: the link is read after it
 		}
-		link := s.link
+		link := a.link
 		if link == nil {
-			s.flushing = false
+			a.flushing = false
+			s.releaseActiveLocked()
 			s.mu.Unlock()
 			return
 		}
@@ -134,7 +149,7 @@ func (s *Session) flush() {
 				s.mu.Unlock()
 				continue
 			}
-			s.flushing = false
+			a.flushing = false
 			s.mu.Unlock()
 			return
 		}
@@ -143,12 +158,13 @@ func (s *Session) flush() {
 		if _, err := link.Write(buf); err != nil {
 			// The reader sees the closed socket and detaches the session; what is in flight is resent on reconnect.
 			s.mu.Lock()
-			s.flushing = false
+			a.flushing = false
+			s.releaseActiveLocked()
 			s.mu.Unlock()
 			link.Kick(0)
 			return
 		}
-		s.metrics.BytesSent.Add(uint64(len(buf)))
+		s.env.Metrics.BytesSent.Add(uint64(len(buf)))
 	}
 }
 
@@ -156,9 +172,9 @@ func (s *Session) flush() {
 // socket did not take, else what fillLocked encodes, with the flow-control and refill
 // steps that follow taking deliveries out of the queue.
 func (s *Session) nextBatchLocked(buf []byte) []byte {
-	if len(s.pending) > 0 {
-		buf = append(buf, s.pending...)
-		s.pending = nil // rare (a full socket buffer): not worth keeping per session
+	if a := s.a; len(a.pending) > 0 {
+		buf = append(buf, a.pending...)
+		a.pending = nil // rare (a full socket buffer): not worth keeping per session
 		return buf
 	}
 	buf = s.fillLocked(buf)
@@ -169,22 +185,23 @@ func (s *Session) nextBatchLocked(buf []byte) []byte {
 
 // fillLocked encodes control packets, then queued deliveries while the inflight window allows.
 func (s *Session) fillLocked(buf []byte) []byte {
-	for i, p := range s.outbox {
+	a, m := s.a, s.env.Metrics
+	for i, p := range a.outbox {
 		buf, _ = packets.Encode(buf, p, s.version)
 		s.countSent(p)
-		s.outbox[i] = nil
+		a.outbox[i] = nil
 	}
-	s.outbox = s.outbox[:0]
+	a.outbox = a.outbox[:0]
 	now := time.Now()
 	window := s.windowLocked()
-	hooked := s.deliver != nil && s.deliver.Active()
-	for s.q.Len() > 0 && len(buf) < maxBatch {
-		d := s.q.peek()
-		if d.QoS > 0 && s.infl.Len() >= window || hooked && !d.hooked {
+	hooked := s.hookActiveLocked()
+	for a.q.Len() > 0 && len(buf) < maxBatch {
+		d := a.q.peek()
+		if d.QoS > 0 && a.infl.Len() >= window || hooked && !d.hooked {
 			break
 		}
-		dd := s.q.pop()
-		s.metrics.QueueMessageOut.Inc()
+		dd := a.q.pop()
+		m.QueueMessageOut.Inc()
 		if dd.Msg.Expired(now) {
 			s.dropLocked(dd, DropExpired)
 			continue
@@ -194,31 +211,31 @@ func (s *Session) fillLocked(buf []byte) []byte {
 		if dd.QoS == 0 {
 			pub = s.fillPublish(dd, 0, false, now)
 		} else {
-			o = s.infl.add(dd)
+			o = a.infl.add(dd)
 			o.sent = now
 			pub = s.fillPublish(dd, o.id, false, now)
 		}
 		start := len(buf)
 		var err error
 		buf, err = packets.Encode(buf, pub, s.version)
-		if err == nil && s.maxPkt > 0 && uint32(len(buf)-start) > s.maxPkt {
+		if err == nil && a.maxPkt > 0 && uint32(len(buf)-start) > a.maxPkt {
 			err = errTooLarge
 		}
 		if err != nil {
 			// Never send more than the client's Maximum Packet Size [MQTT-3.1.2-24].
 			buf = buf[:start]
-			if s.newAlias != "" {
-				delete(s.aliases, s.newAlias) // the client never learned it
+			if a.newAlias != "" {
+				delete(a.aliases, a.newAlias) // the client never learned it
 			}
 			if o != nil {
-				s.infl.remove(o.id)
+				a.infl.remove(o.id)
 			}
 			s.dropLocked(dd, DropMaxPacketSize)
 			continue
 		}
-		s.metrics.Proto(s.version).PublishSent.Inc()
-		if o == nil && dd.Seq != 0 && s.persist != nil {
-			s.persist.Acked(s.ID, dd.Seq)
+		m.Proto(s.version).PublishSent.Inc()
+		if o == nil && dd.Seq != 0 && s.env.Persist != nil {
+			s.env.Persist.Acked(s.ID, dd.Seq)
 		}
 	}
 	return buf
@@ -238,17 +255,17 @@ type encodeScratch struct {
 
 // fillPublish builds the PUBLISH for d in the session's scratch packet (valid until the next call).
 func (s *Session) fillPublish(d Delivery, id uint16, dup bool, now time.Time) *packets.Publish {
-	m := d.Msg
-	if s.scr == nil {
-		s.scr = new(encodeScratch) // only sessions that get messages pay for it
+	m, a := d.Msg, s.a
+	if a.scr == nil {
+		a.scr = new(encodeScratch) // only connections that get messages pay for it
 	}
-	sc := s.scr
+	sc := a.scr
 	sc.pub = packets.Publish{Dup: dup, QoS: d.QoS, Retain: d.Retain, Topic: m.Topic, PacketID: id, Payload: m.Payload}
-	s.newAlias = ""
+	a.newAlias = ""
 	if s.version == packets.V5 {
 		var alias uint16
-		if s.info.TopicAliasMax > 0 {
-			alias = s.aliasFor(m.Topic)
+		if a.info.TopicAliasMax > 0 {
+			alias = a.aliasFor(m.Topic)
 		}
 		needCopy := len(d.SubIDs) > 0 || !m.Expiry.IsZero() || alias != 0
 		if !needCopy {
@@ -267,7 +284,7 @@ func (s *Session) fillPublish(d Delivery, id uint16, dup bool, now time.Time) *p
 			}
 			if alias != 0 {
 				sc.props.TopicAlias = &alias
-				if s.newAlias == "" {
+				if a.newAlias == "" {
 					sc.pub.Topic = "" // the client knows this alias already [MQTT-3.3.2-12]
 				}
 			}
@@ -278,34 +295,34 @@ func (s *Session) fillPublish(d Delivery, id uint16, dup bool, now time.Time) *p
 }
 
 // aliasFor returns the topic alias to use for topic, assigning a new one while there is room.
-func (s *Session) aliasFor(topic string) uint16 {
-	if a, ok := s.aliases[topic]; ok {
-		return a
+func (a *active) aliasFor(topic string) uint16 {
+	if n, ok := a.aliases[topic]; ok {
+		return n
 	}
-	if len(s.aliases) >= int(s.info.TopicAliasMax) {
+	if len(a.aliases) >= int(a.info.TopicAliasMax) {
 		return 0
 	}
-	if s.aliases == nil {
-		s.aliases = map[string]uint16{}
+	if a.aliases == nil {
+		a.aliases = map[string]uint16{}
 	}
-	a := uint16(len(s.aliases) + 1)
-	s.aliases[topic] = a
-	s.newAlias = topic
-	return a
+	n := uint16(len(a.aliases) + 1)
+	a.aliases[topic] = n
+	a.newAlias = topic
+	return n
 }
 
 // publishPacket builds a standalone PUBLISH for a resend (it outlives the scratch packet).
 func (s *Session) publishPacket(o *outMsg, dup bool) *packets.Publish {
 	p := *s.fillPublish(o.d, o.id, dup, time.Now())
-	if p.Props == &s.scr.props {
-		props := s.scr.props
+	if p.Props == &s.a.scr.props {
+		props := s.a.scr.props
 		p.Props = &props
 	}
 	return &p
 }
 
 func (s *Session) countSent(p packets.Packet) {
-	m := s.metrics.Proto(s.version)
+	m := s.env.Metrics.Proto(s.version)
 	switch p := p.(type) {
 	case *packets.Ack:
 		switch p.Kind {

@@ -76,6 +76,8 @@ func (q *queue) each(fn func(*Delivery)) {
 // buffer); the connection calls it when its client has gone quiet.
 func (s *Session) Idle() {
 	s.mu.Lock()
-	s.q.trim()
+	if s.a != nil {
+		s.a.q.trim()
+	}
 	s.mu.Unlock()
 }

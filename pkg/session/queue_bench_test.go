@@ -52,7 +52,7 @@ func onlineSession(b *testing.B, inflight int, ack bool) (*Session, *discardLink
 	l := Limits{MaxOnline: -1, MaxOffline: -1, MaxInflight: inflight}
 	var lim atomic.Pointer[Limits]
 	lim.Store(&l)
-	s := New(topics.SubscriberID{ClientID: "bench"}, &lim, metrics.NewBroker(metrics.NewRegistry()), nil)
+	s := New(topics.SubscriberID{ClientID: "bench"}, &Env{Limits: &lim, Metrics: metrics.NewBroker(metrics.NewRegistry())})
 	link := &discardLink{s: s, ack: ack}
 	s.Attach(link, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
 	return s, link
@@ -108,7 +108,7 @@ func BenchmarkEnqueueOfflineQoS1(b *testing.B) {
 	l := Limits{MaxOnline: 1000, MaxOffline: -1}
 	var lim atomic.Pointer[Limits]
 	lim.Store(&l)
-	s := New(topics.SubscriberID{ClientID: "off"}, &lim, metrics.NewBroker(metrics.NewRegistry()), nil)
+	s := New(topics.SubscriberID{ClientID: "off"}, &Env{Limits: &lim, Metrics: metrics.NewBroker(metrics.NewRegistry())})
 	s.SetPersistence(true, 0xFFFFFFFF)
 	m := benchMessage(1)
 	b.ReportAllocs()
@@ -117,10 +117,10 @@ func BenchmarkEnqueueOfflineQoS1(b *testing.B) {
 		if !s.Enqueue(Delivery{Msg: m, QoS: 1, Seq: uint64(i + 1)}) {
 			b.Fatal("offline persistent session refused a QoS 1 delivery")
 		}
-		if s.q.Len() == 1000 {
+		if s.QueueLen() == 1000 {
 			s.mu.Lock()
-			for s.q.Len() > 0 {
-				s.q.pop()
+			for s.a.q.Len() > 0 {
+				s.a.q.pop()
 			}
 			s.mu.Unlock()
 		}

@@ -16,19 +16,20 @@ func (s *Session) RetryUnacked(interval time.Duration, now time.Time) int {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.link == nil || s.version == packets.V5 || s.infl.Len() == 0 {
+	a := s.a
+	if a == nil || a.link == nil || s.version == packets.V5 || a.infl.Len() == 0 {
 		return 0
 	}
 	n := 0
-	s.infl.each(func(o *outMsg) {
+	a.infl.each(func(o *outMsg) {
 		if now.Sub(o.sent) < interval {
 			return
 		}
 		o.sent = now
 		if o.state == awaitPubcomp {
-			s.outbox = append(s.outbox, &packets.Ack{Kind: packets.PUBREL, PacketID: o.id})
+			a.outbox = append(a.outbox, &packets.Ack{Kind: packets.PUBREL, PacketID: o.id})
 		} else {
-			s.outbox = append(s.outbox, s.publishPacket(o, true))
+			a.outbox = append(a.outbox, s.publishPacket(o, true))
 		}
 		n++
 	})

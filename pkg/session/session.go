@@ -53,60 +53,125 @@ type Info struct {
 	TopicAliasMax uint16
 }
 
-// Session is one MQTT session. Its state is behind mu, but for ID, limits, metrics and
-// persist (set at creation) and what storeMu guards. It decides what is written to its link
-// and when: the flusher, or the link's reader at Uncork (see conn's socketWriter).
+// Env is what all the sessions of a broker share: one pointer per session instead of a
+// copy of each (issue 19: an offline session is mostly these words). Set it up before
+// the first New and leave it unchanged.
+type Env struct {
+	Limits  *atomic.Pointer[Limits]
+	Metrics *metrics.Broker
+	Persist Persister // nil: deliveries are kept in memory only
+	// OnDrop is told of every dropped delivery (on_message_drop); nil: nobody.
+	OnDrop  func(id topics.SubscriberID, d Delivery, reason DropReason)
+	Deliver DeliverHook // on_deliver (deliver.go); nil: none
+}
+
+// Session is one MQTT session. Its state is behind mu, but for ID and env (set at
+// creation) and what storeMu guards. It decides what is written to its link and when:
+// the flusher, or the link's reader at Uncork (see conn's socketWriter).
+//
+// What an offline session needs is here; what only a connected client (or a queue held
+// in memory) needs is in active, allocated at connect and released when the session is
+// offline with nothing buffered: a node of IoT devices holds mostly offline sessions, so
+// their size is its memory (issue 19, docs/architecture.md). TestSessionStructSize keeps
+// it in its size class.
 type Session struct {
-	ID topics.SubscriberID
-
-	limits  *atomic.Pointer[Limits] // the node's
-	own     atomic.Pointer[Limits]  // this client's (auth_on_register modifiers); nil: the node's
-	metrics *metrics.Broker
-	persist Persister
-
-	// The small fields sit together: padding between them put the struct over a size class
-	// boundary (576 → 640 B per session, issue 19).
+	ID  topics.SubscriberID
+	env *Env
 
 	// stored: the store holds a record of this session (set by the broker's persister once
 	// committed). A flag here rather than a map of ids in the persister: 1 byte, not ~100.
-	stored   atomic.Bool
-	version  byte
-	flushing bool
-	corked   bool
-	closed   bool
-	// handedOff: the session was moved to another node (HandOff); it keeps no delivery,
-	// and the broker passes what is still routed to it on to the new node.
-	handedOff bool
+	stored     atomic.Bool
+	version    byte // protocol of the current or last client
+	closed     bool
+	persistent bool
+	cleanStart bool // of the current or last client
 
 	// storeMu orders reading the stored queue on wake-up against commits landing for this session.
 	storeMu  sync.Mutex
 	mu       sync.Mutex
-	link     Link
-	info     Info
-	recvMax  int    // client's Receive Maximum (v5), 0 = none
-	maxPkt   uint32 // client's Maximum Packet Size (v5), 0 = none
-	expiry   uint32 // session expiry interval in seconds; 0xFFFFFFFF never
-	q        queue
-	infl     inflight
-	outbox   []packets.Packet
-	pending  []byte        // the part of a reader's direct write the socket did not take; the flusher sends it first
-	flushFn  func()        // s.flush, made at the first flush (flush.go)
-	drained  chan struct{} // closed when a congested queue is back to half (flow.go)
-	scr      *encodeScratch
-	aliases  map[string]uint16 // outgoing topic aliases of the current connection
-	newAlias string            // topic whose alias the packet being built introduces
+	a        *active                // nil while offline with nothing buffered
+	own      atomic.Pointer[Limits] // this client's (auth_on_register modifiers); nil: the node's
+	username string                 // of the current or last client (session_binding)
+	expiry   uint32                 // session expiry interval in seconds; 0xFFFFFFFF never
+	// handedOff: the session was moved to another node (HandOff); it keeps no delivery,
+	// and the broker passes what is still routed to it on to the new node. (Here, in
+	// expiry's padding: the flags above fill their word.)
+	handedOff bool
+	offlineAt int64 // Unix nanoseconds; 0 while online
+	subs      subSet
+}
 
-	persistent bool
-	backlog    bool // the store holds more of this online session's queue than was read (drained in steps)
-	refilling  bool
-	willDelay  uint32
-	offlineAt  time.Time
-	subs       subSet
-	qos2In     map[uint16]struct{}
-	onDrop     func(id topics.SubscriberID, d Delivery, reason DropReason)
-	deliver    DeliverHook // on_deliver (deliver.go); nil: none
-	will       *Message
-	loadedSeq  uint64 // highest store sequence read into the queue since the client came back
+// active is the part of a session that exists while a client is attached, and after that
+// only while something is buffered in memory: deliveries queued or in flight (a session
+// without a message store), incoming QoS 2 ids awaiting PUBREL, a flusher still running,
+// a publisher waiting on drained, the connection's will until the disconnect takes it.
+// releaseActiveLocked frees it.
+type active struct {
+	link      Link
+	will      *Message // the connection's last will (will.go)
+	willDelay uint32
+	info      Info   // but Username: Session.username
+	recvMax   int    // client's Receive Maximum (v5), 0 = none
+	maxPkt    uint32 // client's Maximum Packet Size (v5), 0 = none
+	flushing  bool
+	corked    bool
+	backlog   bool // the store holds more of this online session's queue than was read (drained in steps)
+	refilling bool
+	q         queue
+	infl      inflight
+	outbox    []packets.Packet
+	pending   []byte        // the part of a reader's direct write the socket did not take; the flusher sends it first
+	flushFn   func()        // s.flush, made at the first flush (flush.go)
+	drained   chan struct{} // closed when a congested queue is back to half (flow.go)
+	scr       *encodeScratch
+	aliases   map[string]uint16 // outgoing topic aliases of the current connection
+	newAlias  string            // topic whose alias the packet being built introduces
+	qos2In    map[uint16]struct{}
+	loadedSeq uint64 // highest store sequence read into the queue since the client came back
+}
+
+// activeLocked returns the session's active part, allocating it if need be.
+func (s *Session) activeLocked() *active {
+	if s.a == nil {
+		s.a = &active{}
+	}
+	return s.a
+}
+
+// releaseActiveLocked frees the active part of an offline session once nothing in it is
+// needed any more.
+func (s *Session) releaseActiveLocked() {
+	a := s.a
+	if a == nil || a.link != nil || a.will != nil || a.flushing || a.refilling || a.backlog || a.drained != nil ||
+		a.q.Len() > 0 || a.infl.Len() > 0 || len(a.qos2In) > 0 {
+		return
+	}
+	s.a = nil
+}
+
+// linkLocked is the attached connection, or nil.
+func (s *Session) linkLocked() Link {
+	if s.a == nil {
+		return nil
+	}
+	return s.a.link
+}
+
+// isLinkLocked says whether l (not nil) is the attached connection.
+func (s *Session) isLinkLocked(l Link) bool { return s.a != nil && s.a.link == l }
+
+func (s *Session) queueLenLocked() int {
+	if s.a == nil {
+		return 0
+	}
+	return s.a.q.Len()
+}
+
+func (s *Session) inflightLenLocked() int {
+	if s.a == nil {
+		return 0
+	}
+	return s.a.infl.Len()
 }
 
 // Sub is one subscription of the session, keyed by the filter as the client sent it.
@@ -121,7 +186,7 @@ func (s *Session) lim() *Limits {
 	if l := s.own.Load(); l != nil {
 		return l
 	}
-	return s.limits.Load()
+	return s.env.Limits.Load()
 }
 
 // Limits returns the queue limits in force for this session.
@@ -131,17 +196,9 @@ func (s *Session) Limits() *Limits { return s.lim() }
 // at CONNECT); nil puts it back on the node's, which follow the conf.
 func (s *Session) SetLimits(l *Limits) { s.own.Store(l) }
 
-// New returns an offline session.
-func New(id topics.SubscriberID, limits *atomic.Pointer[Limits], m *metrics.Broker, p Persister) *Session {
-	return &Session{ID: id, limits: limits, metrics: m, persist: p, offlineAt: time.Now()}
-}
-
-// OnDrop sets the callback told of every dropped delivery (on_message_drop).
-// fn is shared by all sessions (it gets the session's id), so it costs no memory per session.
-func (s *Session) OnDrop(fn func(id topics.SubscriberID, d Delivery, reason DropReason)) {
-	s.mu.Lock()
-	s.onDrop = fn
-	s.mu.Unlock()
+// New returns an offline session of env's broker.
+func New(id topics.SubscriberID, env *Env) *Session {
+	return &Session{ID: id, env: env, offlineAt: time.Now().UnixNano()}
 }
 
 // MarkStored records whether the message store holds a record of the session.
@@ -168,26 +225,29 @@ func (s *Session) Persistent() (bool, uint32) {
 // what was in flight [MQTT-4.4.0-1].
 func (s *Session) Attach(link Link, info Info, recvMax int, maxPkt uint32, first packets.Packet) {
 	s.mu.Lock()
-	s.outbox = append(s.outbox[:0], first)
-	s.link, s.info, s.version = link, info, info.Protocol
-	s.pending = nil
-	s.recvMax, s.maxPkt = recvMax, maxPkt
-	s.aliases = nil // aliases belong to a network connection [MQTT-3.3.2-7]
-	s.corked = false
+	a := s.activeLocked()
+	a.outbox = append(a.outbox[:0], first)
+	a.link, a.info = link, info
+	a.info.Username = "" // kept in s.username
+	s.version, s.cleanStart, s.username = info.Protocol, info.CleanStart, info.Username
+	a.pending = nil
+	a.recvMax, a.maxPkt = recvMax, maxPkt
+	a.aliases = nil // aliases belong to a network connection [MQTT-3.3.2-7]
+	a.corked = false
 	s.closed = false
-	s.offlineAt = time.Time{}
-	s.infl.each(func(o *outMsg) {
+	s.offlineAt = 0
+	a.infl.each(func(o *outMsg) {
 		if o.state == awaitPubcomp {
-			s.outbox = append(s.outbox, &packets.Ack{Kind: packets.PUBREL, PacketID: o.id})
+			a.outbox = append(a.outbox, &packets.Ack{Kind: packets.PUBREL, PacketID: o.id})
 		} else {
-			s.outbox = append(s.outbox, s.publishPacket(o, true))
+			a.outbox = append(a.outbox, s.publishPacket(o, true))
 		}
 	})
 	// The offline queue may hold more than an online session is allowed; VerneMQ trims it unless overridden.
 	// (With a message store the queue is read in steps and nothing needs trimming.)
-	if l := s.lim(); s.persist == nil && !l.OverrideMaxOnline && l.MaxOnline >= 0 {
-		for s.q.Len() > l.MaxOnline {
-			s.dropLocked(s.q.pop(), DropQueueFull)
+	if l := s.lim(); s.env.Persist == nil && !l.OverrideMaxOnline && l.MaxOnline >= 0 {
+		for a.q.Len() > l.MaxOnline {
+			s.dropLocked(a.q.pop(), DropQueueFull)
 		}
 	}
 	s.kickLocked()
@@ -195,25 +255,30 @@ func (s *Session) Attach(link Link, info Info, recvMax int, maxPkt uint32, first
 }
 
 // Detach puts the session offline if link is still its link; it reports whether it was.
+// What described the connection (peer, listener, keep alive) goes with it.
 func (s *Session) Detach(link Link) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.link != link {
+	if !s.isLinkLocked(link) {
 		return false
 	}
-	s.link = nil
-	s.corked = false
+	a := s.a
+	a.link = nil
+	a.info = Info{}
+	a.corked = false
 	s.releaseLocked()
-	s.offlineAt = time.Now()
-	s.outbox = nil // control packets belong to the connection that is gone
-	s.pending = nil
+	s.offlineAt = time.Now().UnixNano()
+	a.outbox = nil // control packets belong to the connection that is gone
+	a.pending = nil
+	a.aliases, a.newAlias, a.scr = nil, "", nil
+	s.releaseActiveLocked()
 	return true
 }
 
 // Kick disconnects the current client, if any, with code (takeover, admin disconnect).
 func (s *Session) Kick(code packets.ReasonCode) {
 	s.mu.Lock()
-	link := s.link
+	link := s.linkLocked()
 	s.mu.Unlock()
 	if link != nil {
 		link.Kick(code)
@@ -224,7 +289,7 @@ func (s *Session) Kick(code packets.ReasonCode) {
 func (s *Session) Link() Link {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.link
+	return s.linkLocked()
 }
 
 // LockStore and UnlockStore bracket store work that must not interleave for one session.
@@ -235,21 +300,32 @@ func (s *Session) UnlockStore() { s.storeMu.Unlock() }
 func (s *Session) Online() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.link != nil
+	return s.linkLocked() != nil
 }
 
-// Info returns the attached (or last) client's description and when the session went offline.
+// Info returns the attached client's description and, while offline, when the session
+// went offline. Of an offline session's last client it keeps the user name, protocol and
+// clean start only: the rest described the connection.
 func (s *Session) Info() (Info, time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.info, s.offlineAt
+	var info Info
+	if s.a != nil {
+		info = s.a.info
+	}
+	info.Username, info.Protocol, info.CleanStart = s.username, s.version, s.cleanStart
+	var off time.Time
+	if s.offlineAt != 0 {
+		off = time.Unix(0, s.offlineAt)
+	}
+	return info, off
 }
 
 // SetUsername records the user name of an offline session restored from the store or a
 // migration, so that session_binding knows who owns it before its client returns.
 func (s *Session) SetUsername(u string) {
 	s.mu.Lock()
-	s.info.Username = u
+	s.username = u
 	s.mu.Unlock()
 }
 
@@ -257,9 +333,14 @@ func (s *Session) SetUsername(u string) {
 func (s *Session) Close() {
 	s.mu.Lock()
 	s.closed = true
-	s.q = queue{}
-	s.infl = inflight{}
-	s.releaseLocked()
+	if a := s.a; a != nil {
+		a.q = queue{}
+		a.infl = inflight{}
+		a.qos2In = nil
+		a.backlog = false
+		s.releaseLocked()
+		s.releaseActiveLocked()
+	}
 	s.mu.Unlock()
 }
 
@@ -267,8 +348,8 @@ func (s *Session) Close() {
 // Packets from a connection that was taken over are dropped (from is not the link any more).
 func (s *Session) Send(from Link, p packets.Packet) {
 	s.mu.Lock()
-	if s.link != nil && s.link == from {
-		s.outbox = append(s.outbox, p)
+	if s.isLinkLocked(from) && from != nil {
+		s.a.outbox = append(s.a.outbox, p)
 		s.kickLocked()
 	}
 	s.mu.Unlock()
@@ -287,47 +368,54 @@ func (s *Session) enqueueLocked(d Delivery) bool {
 	}
 	l := s.lim()
 	limit := l.MaxOnline
-	if s.link == nil {
+	online := s.linkLocked() != nil
+	if !online {
 		if !s.persistent {
 			return false
 		}
 		if d.QoS == 0 {
-			s.metrics.QueueMessageUnhandled.Inc()
+			s.env.Metrics.QueueMessageUnhandled.Inc()
 			return false
 		}
 		limit = l.MaxOffline
+		if limit == 0 {
+			s.dropLocked(d, DropQueueFull)
+			return false
+		}
 	}
-	if limit >= 0 && s.q.Len() >= limit {
-		if !l.LIFO || s.q.Len() == 0 {
+	a := s.activeLocked()
+	if limit >= 0 && a.q.Len() >= limit {
+		if !l.LIFO || a.q.Len() == 0 {
 			s.dropLocked(d, DropQueueFull) // fifo: the newest is dropped
 			return false
 		}
-		s.dropLocked(s.q.pop(), DropQueueFull) // lifo: the oldest makes room
+		s.dropLocked(a.q.pop(), DropQueueFull) // lifo: the oldest makes room
 	}
-	s.q.push(d)
-	s.metrics.QueueMessageIn.Inc()
-	if s.link != nil {
+	a.q.push(d)
+	s.env.Metrics.QueueMessageIn.Inc()
+	if online {
 		s.kickLocked()
 	}
 	return true
 }
 
 func (s *Session) dropLocked(d Delivery, reason DropReason) {
-	s.metrics.QueueMessageDrop.Inc()
+	m := s.env.Metrics
+	m.QueueMessageDrop.Inc()
 	switch reason {
 	case DropQueueFull:
-		s.metrics.DropQueueFull.Inc()
+		m.DropQueueFull.Inc()
 	case DropExpired:
-		s.metrics.DropExpired.Inc()
-		s.metrics.QueueMessageExpired.Inc()
+		m.DropExpired.Inc()
+		m.QueueMessageExpired.Inc()
 	case DropMaxPacketSize:
-		s.metrics.DropMaxPacketSize.Inc()
+		m.DropMaxPacketSize.Inc()
 	}
-	if d.Seq != 0 && s.persist != nil {
-		s.persist.Acked(s.ID, d.Seq)
+	if d.Seq != 0 && s.env.Persist != nil {
+		s.env.Persist.Acked(s.ID, d.Seq)
 	}
-	if s.onDrop != nil {
-		s.onDrop(s.ID, d, reason)
+	if s.env.OnDrop != nil {
+		s.env.OnDrop(s.ID, d, reason)
 	}
 }
 
@@ -335,14 +423,14 @@ func (s *Session) dropLocked(d Delivery, reason DropReason) {
 func (s *Session) QueueLen() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.q.Len()
+	return s.queueLenLocked()
 }
 
 // InflightLen is the number of deliveries sent and not yet acknowledged.
 func (s *Session) InflightLen() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.infl.Len()
+	return s.inflightLenLocked()
 }
 
 // Pending returns copies of the queued and inflight deliveries, inflight first (for migration and persistence).
@@ -352,14 +440,17 @@ func (s *Session) Pending() []Delivery {
 	return s.pendingLocked()
 }
 
-// pendingLocked is Pending for a caller holding s.mu.
 func (s *Session) pendingLocked() []Delivery {
-	out := make([]Delivery, 0, s.infl.Len()+s.q.Len())
-	s.infl.each(func(o *outMsg) {
+	a := s.a
+	if a == nil {
+		return []Delivery{}
+	}
+	out := make([]Delivery, 0, a.infl.Len()+a.q.Len())
+	a.infl.each(func(o *outMsg) {
 		if o.state != awaitPubcomp {
 			out = append(out, o.d)
 		}
 	})
-	s.q.each(func(d *Delivery) { out = append(out, *d) })
+	a.q.each(func(d *Delivery) { out = append(out, *d) })
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -52,7 +53,7 @@ func newSession(l Limits) (*Session, *metrics.Broker) {
 	var lim atomic.Pointer[Limits]
 	lim.Store(&l)
 	m := metrics.NewBroker(metrics.NewRegistry())
-	return New(topics.SubscriberID{ClientID: "c"}, &lim, m, nil), m
+	return New(topics.SubscriberID{ClientID: "c"}, &Env{Limits: &lim, Metrics: m}), m
 }
 
 // Deliveries queued while the flusher runs are written in few batches, not one write each.
@@ -212,12 +213,116 @@ func TestSubSetGrowsAndShrinks(t *testing.T) {
 	if !small.remove("b") || small.has("b") || !small.has("a") || !small.has("c") || small.len() != 2 {
 		t.Fatal("removing from the middle of the slice form")
 	}
+	// Removing the inline first keeps the order the rest came in.
+	if !small.remove("a") || small.has("a") || small.len() != 1 || small.more != nil {
+		t.Fatalf("removing the inline subscription: %+v", small)
+	}
+	small.set(Sub{Filter: "d"})
+	if got := small.appendTo(nil); len(got) != 2 || got[0].Filter != "c" || got[1].Filter != "d" {
+		t.Fatalf("order after removing the first: %+v", got)
+	}
+	if small.remove("") || small.has("") {
+		t.Fatal("the empty filter is no subscription")
+	}
+	// A session with one subscription (a device) allocates nothing for it (issue 19).
+	if !raceEnabled {
+		if n := testing.AllocsPerRun(100, func() {
+			var one subSet
+			one.set(Sub{Filter: "dev/1"})
+			one.remove("dev/1")
+		}); n != 0 {
+			t.Fatalf("one subscription allocated %.0f times", n)
+		}
+	}
 }
 
-// TestSessionStructSize keeps the struct within the 576-byte size class: every offline
-// persistent session is one (issue 19; at 577 B the allocator rounds it to 640).
+// TestSessionStructSize keeps the struct within the 144-byte size class: every offline
+// persistent session is one (issue 19; at 145 B the allocator rounds it to 160). What only
+// a connected client needs belongs in active.
 func TestSessionStructSize(t *testing.T) {
-	if n := unsafe.Sizeof(Session{}); n > 576 {
-		t.Fatalf("session.Session is %d bytes: over the 576-byte size class (group small fields, or move online-only parts out)", n)
+	if n := unsafe.Sizeof(Session{}); n > 144 {
+		t.Fatalf("session.Session is %d bytes: over the 144-byte size class (move online-only parts to active)", n)
+	}
+}
+
+func hasActive(s *Session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.a != nil
+}
+
+// An offline session keeps no active part once nothing is buffered in it (issue 19), and
+// keeps it while something is: an in-memory offline queue, an incoming QoS 2 id awaiting
+// PUBREL. Info keeps the last client's user name, protocol and clean start.
+func TestOfflineSessionReleasesActive(t *testing.T) {
+	s, _ := newSession(Limits{MaxOnline: 10, MaxOffline: 10, MaxInflight: 10})
+	s.SetPersistence(true, 0xFFFFFFFF)
+	if hasActive(s) {
+		t.Fatal("a new offline session has an active part")
+	}
+	peer := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1883}
+	l := &countLink{}
+	s.Attach(l, Info{Username: "u", Peer: peer, Protocol: packets.V311, CleanStart: false, KeepAlive: 60}, 0, 0, &packets.Connack{})
+	if info, off := s.Info(); info.Username != "u" || info.Peer != peer || info.KeepAlive != 60 || !off.IsZero() {
+		t.Fatalf("online Info = %+v, offline since %v", info, off)
+	}
+	s.Enqueue(Delivery{Msg: &Message{Topic: "t", QoS: 1}, QoS: 1})
+	eventually.True(t, eventually.Wait, "the delivery sent", func() bool { return len(l.publishes(t)) == 1 })
+	if !s.Detach(l) {
+		t.Fatal("Detach refused the attached link")
+	}
+	// The message in flight stays for a resend on reconnect [MQTT-4.4.0-1].
+	if s.InflightLen() != 1 || !hasActive(s) {
+		t.Fatalf("inflight %d, active %v after detach: want the unacknowledged message kept", s.InflightLen(), hasActive(s))
+	}
+	if info, off := s.Info(); info.Username != "u" || info.Protocol != packets.V311 || info.Peer != nil || off.IsZero() {
+		t.Fatalf("offline Info = %+v, offline since %v", info, off)
+	}
+	if got := s.TakePending(); len(got) != 1 {
+		t.Fatalf("TakePending returned %d deliveries, want 1", len(got))
+	}
+	eventually.True(t, eventually.Wait, "the active part released", func() bool { return !hasActive(s) })
+
+	// Without a store the offline queue is in memory: the part stays until it is delivered.
+	s.Enqueue(Delivery{Msg: &Message{Topic: "t", QoS: 1}, QoS: 1})
+	if !hasActive(s) || s.QueueLen() != 1 {
+		t.Fatalf("offline queue %d, active %v", s.QueueLen(), hasActive(s))
+	}
+	l2 := &countLink{}
+	s.Attach(l2, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
+	eventually.True(t, eventually.Wait, "the queued delivery sent", func() bool { return len(l2.publishes(t)) == 1 })
+	if !s.Puback(l2, l2.publishes(t)[0].PacketID) {
+		t.Fatal("PUBACK of the delivery unknown")
+	}
+	if !s.ReceivedQoS2(7) {
+		t.Fatal("new QoS 2 id refused")
+	}
+	s.Detach(l2)
+	if !hasActive(s) || s.QoS2InLen() != 1 {
+		t.Fatal("an incoming QoS 2 id awaiting PUBREL was dropped with the connection")
+	}
+	l3 := &countLink{}
+	s.Attach(l3, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
+	if s.ReceivedQoS2(7) {
+		t.Fatal("the resent QoS 2 PUBLISH would be delivered twice")
+	}
+	if !s.ReleasedQoS2(7) {
+		t.Fatal("PUBREL of the kept id unknown")
+	}
+	s.Detach(l3)
+	eventually.True(t, eventually.Wait, "the active part released", func() bool { return !hasActive(s) })
+
+	// The connection's will outlives Detach until the disconnect takes it.
+	l4 := &countLink{}
+	will := &Message{Topic: "will"}
+	s.SetWill(will, 0)
+	s.Attach(l4, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{})
+	s.Detach(l4)
+	if got, _ := s.TakeWill(false); got != will {
+		t.Fatalf("will after Detach = %v, want the connection's", got)
+	}
+	eventually.True(t, eventually.Wait, "the active part released after the will", func() bool { return !hasActive(s) })
+	if got, _ := s.TakeWill(false); got != nil {
+		t.Fatal("the will was taken twice")
 	}
 }

@@ -6,15 +6,19 @@ package session
 func (s *Session) Restore(ds []Delivery, maxSeq uint64, more bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.backlog = more
-	old := s.q
-	s.q = queue{}
-	for _, d := range ds {
-		s.q.push(d)
+	if len(ds) == 0 && !more && s.a == nil {
+		return // nothing stored: the session stays small until Attach
 	}
-	old.each(func(d *Delivery) { s.q.push(*d) })
-	if maxSeq > s.loadedSeq {
-		s.loadedSeq = maxSeq
+	a := s.activeLocked()
+	a.backlog = more
+	old := a.q
+	a.q = queue{}
+	for _, d := range ds {
+		a.q.push(d)
+	}
+	old.each(func(d *Delivery) { a.q.push(*d) })
+	if maxSeq > a.loadedSeq {
+		a.loadedSeq = maxSeq
 	}
 }
 
@@ -24,7 +28,7 @@ func (s *Session) Restore(ds []Delivery, maxSeq uint64, more bool) {
 func (s *Session) EnqueueStored(d Delivery) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.link == nil || s.closed || d.Seq <= s.loadedSeq || s.backlog {
+	if s.linkLocked() == nil || s.closed || d.Seq <= s.a.loadedSeq || s.a.backlog {
 		return false // offline, already read, or to be read in order by the next refill
 	}
 	return s.enqueueLocked(d)
@@ -35,14 +39,19 @@ func (s *Session) EnqueueStored(d Delivery) bool {
 func (s *Session) TakePending() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.link != nil {
+	a := s.a
+	if a == nil {
+		return []Delivery{}
+	}
+	if a.link != nil {
 		return nil
 	}
 	out := s.pendingLocked()
-	s.infl = inflight{}
-	s.q = queue{}
-	s.loadedSeq = 0
-	s.backlog = false
+	a.infl = inflight{}
+	a.q = queue{}
+	a.loadedSeq = 0
+	a.backlog = false
+	s.releaseActiveLocked()
 	return out
 }
 
@@ -54,8 +63,11 @@ func (s *Session) HandOff() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.pendingLocked()
-	s.infl = inflight{}
-	s.q = queue{}
+	if a := s.a; a != nil {
+		a.infl = inflight{}
+		a.q = queue{}
+		s.releaseActiveLocked()
+	}
 	s.persistent, s.expiry = false, 0
 	s.handedOff = true
 	return out
@@ -73,7 +85,7 @@ func (s *Session) HandedOff() bool {
 func (s *Session) Backlogged() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.backlog
+	return s.a != nil && s.a.backlog
 }
 
 // RefillWant returns how many stored messages to read next and after which sequence;
@@ -81,28 +93,38 @@ func (s *Session) Backlogged() bool {
 func (s *Session) RefillWant() (n int, after uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.backlog || s.link == nil || s.closed {
-		s.refilling = false
+	a := s.a
+	if a == nil {
 		return 0, 0
 	}
-	return refillStep(s.lim().MaxOnline) - s.q.Len(), s.loadedSeq
+	if !a.backlog || a.link == nil || s.closed {
+		a.refilling = false
+		s.releaseActiveLocked()
+		return 0, 0
+	}
+	return refillStep(s.lim().MaxOnline) - a.q.Len(), a.loadedSeq
 }
 
 // AppendRestored adds the next part of the stored queue behind what is queued.
 func (s *Session) AppendRestored(ds []Delivery, maxSeq uint64, more bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.refilling = false
-	if s.link == nil || s.closed {
+	a := s.a
+	if a == nil {
+		return
+	}
+	a.refilling = false
+	if a.link == nil || s.closed {
+		s.releaseActiveLocked()
 		return
 	}
 	for _, d := range ds {
-		s.q.push(d)
+		a.q.push(d)
 	}
-	if maxSeq > s.loadedSeq {
-		s.loadedSeq = maxSeq
+	if maxSeq > a.loadedSeq {
+		a.loadedSeq = maxSeq
 	}
-	s.backlog = more
+	a.backlog = more
 	s.kickLocked()
 }
 
@@ -119,14 +141,15 @@ func RefillStep(maxOnline int) int { return refillStep(maxOnline) }
 
 // maybeRefillLocked asks the persister for more once the queue is down to half a step.
 func (s *Session) maybeRefillLocked() {
-	if !s.backlog || s.refilling || s.persist == nil || s.link == nil {
+	a := s.a
+	if a == nil || !a.backlog || a.refilling || s.env.Persist == nil || a.link == nil {
 		return
 	}
-	if s.q.Len() > refillStep(s.lim().MaxOnline)/2 {
+	if a.q.Len() > refillStep(s.lim().MaxOnline)/2 {
 		return
 	}
-	s.refilling = true
-	go s.persist.Refill(s)
+	a.refilling = true
+	go s.env.Persist.Refill(s)
 }
 
 // RouteState tells the router in one lock whether the client is attached, whether part of
@@ -134,5 +157,8 @@ func (s *Session) maybeRefillLocked() {
 func (s *Session) RouteState() (online, backlog, persistent bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.link != nil, s.backlog, s.persistent
+	if s.a == nil {
+		return false, false, s.persistent
+	}
+	return s.a.link != nil, s.a.backlog, s.persistent
 }

@@ -1,18 +1,93 @@
 package session
 
-// subSet holds a session's subscriptions: a slice while there are few (a device has one or
-// two; a map of one costs ~400 bytes against 24 for the slice, issue 19), a map from
-// subsFew on. Either is nil while there are none.
+// subSet holds a session's subscriptions. The first is inline (a device has one: no
+// allocation at all, issue 19); the others are in more, a slice while there are few
+// (a map of one costs ~400 bytes against 24 for the slice) and a map from subsFew on.
+// An empty one.Filter is no subscription: MQTT has no empty filter [MQTT-4.7.3-1].
 type subSet struct {
+	one  Sub
+	more *subsMore // nil while there is at most one
+}
+
+type subsMore struct {
 	few  []Sub
 	many map[string]Sub
 }
 
 const subsFew = 8
 
-func (ss *subSet) len() int { return len(ss.few) + len(ss.many) }
+func (ss *subSet) len() int {
+	n := 0
+	if ss.one.Filter != "" {
+		n++
+	}
+	if m := ss.more; m != nil {
+		n += len(m.few) + len(m.many)
+	}
+	return n
+}
 
-func (ss *subSet) find(filter string) (int, bool) {
+func (ss *subSet) has(filter string) bool {
+	if ss.one.Filter == filter {
+		return filter != ""
+	}
+	return ss.more != nil && ss.more.has(filter)
+}
+
+// set records sub; it reports whether the filter was new.
+func (ss *subSet) set(sub Sub) bool {
+	if ss.one.Filter == sub.Filter {
+		ss.one = sub
+		return false
+	}
+	if ss.more == nil {
+		if ss.one.Filter == "" {
+			ss.one = sub
+			return true
+		}
+		ss.more = &subsMore{}
+	} else if ss.one.Filter == "" && !ss.more.has(sub.Filter) {
+		ss.one = sub
+		return true
+	}
+	return ss.more.set(sub)
+}
+
+// remove forgets filter; it reports whether it was there.
+func (ss *subSet) remove(filter string) bool {
+	if filter == "" {
+		return false
+	}
+	if ss.one.Filter == filter {
+		ss.one = Sub{}
+		// The next in order takes the inline place, so a few keep the order they came in.
+		if m := ss.more; m != nil && len(m.few) > 0 {
+			ss.one = m.few[0]
+			m.remove(ss.one.Filter)
+		}
+	} else if ss.more == nil || !ss.more.remove(filter) {
+		return false
+	}
+	if m := ss.more; m != nil && len(m.few) == 0 && len(m.many) == 0 {
+		ss.more = nil
+	}
+	return true
+}
+
+func (ss *subSet) appendTo(out []Sub) []Sub {
+	if ss.one.Filter != "" {
+		out = append(out, ss.one)
+	}
+	if m := ss.more; m != nil {
+		out = append(out, m.few...)
+		for _, sub := range m.many {
+			out = append(out, sub)
+		}
+	}
+	return out
+}
+
+func (ss *subsMore) find(filter string) (int, bool) {
 	for i := range ss.few {
 		if ss.few[i].Filter == filter {
 			return i, true
@@ -21,7 +96,7 @@ func (ss *subSet) find(filter string) (int, bool) {
 	return -1, false
 }
 
-func (ss *subSet) has(filter string) bool {
+func (ss *subsMore) has(filter string) bool {
 	if ss.many != nil {
 		_, ok := ss.many[filter]
 		return ok
@@ -31,7 +106,7 @@ func (ss *subSet) has(filter string) bool {
 }
 
 // set records sub; it reports whether the filter was new.
-func (ss *subSet) set(sub Sub) bool {
+func (ss *subsMore) set(sub Sub) bool {
 	if ss.many != nil {
 		_, had := ss.many[sub.Filter]
 		ss.many[sub.Filter] = sub
@@ -43,7 +118,7 @@ func (ss *subSet) set(sub Sub) bool {
 	}
 	if len(ss.few) < subsFew {
 		if ss.few == nil {
-			ss.few = make([]Sub, 0, 1) // exactly one: the common case
+			ss.few = make([]Sub, 0, 1)
 		}
 		ss.few = append(ss.few, sub)
 		return true
@@ -58,7 +133,7 @@ func (ss *subSet) set(sub Sub) bool {
 }
 
 // remove forgets filter; it reports whether it was there.
-func (ss *subSet) remove(filter string) bool {
+func (ss *subsMore) remove(filter string) bool {
 	if ss.many != nil {
 		_, had := ss.many[filter]
 		delete(ss.many, filter)
@@ -74,14 +149,6 @@ func (ss *subSet) remove(filter string) bool {
 		ss.few = nil
 	}
 	return true
-}
-
-func (ss *subSet) appendTo(out []Sub) []Sub {
-	out = append(out, ss.few...)
-	for _, sub := range ss.many {
-		out = append(out, sub)
-	}
-	return out
 }
 
 // SetSub records a subscription; it reports whether the filter was new.
@@ -117,13 +184,14 @@ func (s *Session) SubCount() int {
 func (s *Session) ReceivedQoS2(id uint16) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.qos2In == nil {
-		s.qos2In = map[uint16]struct{}{}
+	a := s.activeLocked() // the reader's client is attached: a exists
+	if a.qos2In == nil {
+		a.qos2In = map[uint16]struct{}{}
 	}
-	if _, dup := s.qos2In[id]; dup {
+	if _, dup := a.qos2In[id]; dup {
 		return false
 	}
-	s.qos2In[id] = struct{}{}
+	a.qos2In[id] = struct{}{}
 	return true
 }
 
@@ -131,8 +199,11 @@ func (s *Session) ReceivedQoS2(id uint16) bool {
 func (s *Session) ReleasedQoS2(id uint16) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.qos2In[id]
-	delete(s.qos2In, id)
+	if s.a == nil {
+		return false
+	}
+	_, ok := s.a.qos2In[id]
+	delete(s.a.qos2In, id)
 	return ok
 }
 
@@ -140,7 +211,10 @@ func (s *Session) ReleasedQoS2(id uint16) bool {
 func (s *Session) QoS2InLen() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.qos2In)
+	if s.a == nil {
+		return 0
+	}
+	return len(s.a.qos2In)
 }
 
 // HasSub reports whether the session is subscribed to filter (as the client sent it).

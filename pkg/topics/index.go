@@ -64,14 +64,50 @@ type trieNode struct {
 	// solo is the node's one ordinary entry while it has only one, with entries nil: most
 	// filters (device topics such as dev/<id>) have one subscriber, and a map of one costs
 	// ~600 bytes against none (issue 19). A second entry moves both into entries.
-	solo    *Entry
+	solo *Entry
+	// more holds what few nodes have, a second ordinary entry or shared groups: apart, a
+	// device's leaf (solo alone) is 24 bytes, not 32 (issue 19). nil while both are empty.
+	more *nodeMore
+}
+
+type nodeMore struct {
 	entries map[entryKey]*Entry
 	// shared holds per-group member lists kept sorted by insertion for stable round-robin.
 	shared map[string][]*Entry
 }
 
+// entries and shared read the node's maps; nil while empty.
+func (n *trieNode) entries() map[entryKey]*Entry {
+	if n.more == nil {
+		return nil
+	}
+	return n.more.entries
+}
+
+func (n *trieNode) shared() map[string][]*Entry {
+	if n.more == nil {
+		return nil
+	}
+	return n.more.shared
+}
+
+// grow returns n.more, making it if need be (under the index's write lock).
+func (n *trieNode) grow() *nodeMore {
+	if n.more == nil {
+		n.more = &nodeMore{}
+	}
+	return n.more
+}
+
+// shrink frees n.more once both its maps are empty.
+func (n *trieNode) shrink() {
+	if m := n.more; m != nil && len(m.entries) == 0 && len(m.shared) == 0 {
+		n.more = nil
+	}
+}
+
 func (n *trieNode) empty() bool {
-	return len(n.children) == 0 && n.solo == nil && len(n.entries) == 0 && len(n.shared) == 0
+	return len(n.children) == 0 && n.solo == nil && n.more == nil
 }
 
 func keyOf(e *Entry) entryKey { return entryKey{e.Subscriber, e.Group, e.Node} }
@@ -81,7 +117,7 @@ func (n *trieNode) eachDirect(fn func(*Entry) bool) bool {
 	if n.solo != nil {
 		return fn(n.solo)
 	}
-	for _, e := range n.entries {
+	for _, e := range n.entries() {
 		if !fn(e) {
 			return false
 		}
@@ -139,26 +175,27 @@ func (ix *Index) Add(e *Entry) bool {
 	})
 	k := entryKey{e.Subscriber, e.Group, e.Node}
 	if e.Group != "" {
-		if n.shared == nil {
-			n.shared = map[string][]*Entry{}
+		more := n.grow()
+		if more.shared == nil {
+			more.shared = map[string][]*Entry{}
 		}
-		members := n.shared[e.Group]
+		members := more.shared[e.Group]
 		for i, m := range members {
 			if m.Subscriber == e.Subscriber && m.Node == e.Node {
 				// Copy on write: a Match result holds this slice after the read lock.
 				members = slices.Clone(members)
 				ix.bytes += entrySize(e) - entrySize(m)
 				members[i] = e
-				n.shared[e.Group] = members
+				more.shared[e.Group] = members
 				return false
 			}
 		}
-		n.shared[e.Group] = append(members, e)
+		more.shared[e.Group] = append(members, e)
 		ix.n++
 		ix.bytes += entrySize(e)
 		return true
 	}
-	if n.entries == nil {
+	if n.entries() == nil {
 		if n.solo == nil || keyOf(n.solo) == k {
 			old := n.solo
 			n.solo = e
@@ -170,11 +207,12 @@ func (ix *Index) Add(e *Entry) bool {
 			ix.bytes += entrySize(e)
 			return true
 		}
-		n.entries = map[entryKey]*Entry{keyOf(n.solo): n.solo}
+		n.grow().entries = map[entryKey]*Entry{keyOf(n.solo): n.solo}
 		n.solo = nil
 	}
-	old, existed := n.entries[k]
-	n.entries[k] = e
+	entries := n.more.entries
+	old, existed := entries[k]
+	entries[k] = e
 	if existed {
 		ix.bytes += entrySize(e) - entrySize(old)
 	} else {
@@ -218,7 +256,7 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 	}
 	removed := false
 	if group != "" {
-		members := n.shared[group]
+		members := n.shared()[group]
 		for i, m := range members {
 			if m.Subscriber == sub && m.Node == node {
 				ix.bytes -= entrySize(m)
@@ -228,9 +266,12 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 			}
 		}
 		if len(members) == 0 {
-			delete(n.shared, group)
+			if n.more != nil {
+				delete(n.more.shared, group)
+				n.shrink()
+			}
 		} else {
-			n.shared[group] = members
+			n.more.shared[group] = members
 		}
 	} else {
 		k := entryKey{sub, "", node}
@@ -239,10 +280,11 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 			if removed = keyOf(n.solo) == k; removed {
 				old, n.solo = n.solo, nil
 			}
-		} else if old, removed = n.entries[k]; removed {
-			delete(n.entries, k)
-			if len(n.entries) == 0 {
-				n.entries = nil // the next Add starts over with solo
+		} else if old, removed = n.entries()[k]; removed {
+			delete(n.more.entries, k)
+			if len(n.more.entries) == 0 {
+				n.more.entries = nil // the next Add starts over with solo
+				n.shrink()
 			}
 		}
 		if removed {
@@ -314,7 +356,7 @@ func walk(n *trieNode, fn func(*Entry) bool) bool {
 	if !n.eachDirect(fn) {
 		return false
 	}
-	for _, members := range n.shared {
+	for _, members := range n.shared() {
 		for _, e := range members {
 			if !fn(e) {
 				return false
@@ -378,10 +420,14 @@ func collect(n *trieNode, r *Result) {
 	if n.solo != nil {
 		r.Direct = append(r.Direct, n.solo)
 	}
-	for _, e := range n.entries {
+	m := n.more
+	if m == nil {
+		return
+	}
+	for _, e := range m.entries {
 		r.Direct = append(r.Direct, e)
 	}
-	for g, members := range n.shared {
+	for g, members := range m.shared {
 		if len(members) > 0 {
 			r.Shared = append(r.Shared, SharedMatch{Group: g, Filter: members[0].Filter, Members: members})
 		}

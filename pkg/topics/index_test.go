@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"sort"
 	"testing"
+	"unsafe"
 )
 
 func TestMatchTable(t *testing.T) {
@@ -257,5 +258,39 @@ func TestSoloEntryTransitions(t *testing.T) {
 	}
 	if !ix.Add(&Entry{Subscriber: a, Filter: "dev/1"}) || len(ix.Of(a)) != 1 {
 		t.Fatal("solo entry after the map emptied")
+	}
+}
+
+// A leaf that holds one ordinary entry (a device's dev/<id>) is a 24-byte node: a second
+// entry or a shared group go to its `more` part, which goes again when they do (issue 19).
+func TestNodeMoreTransitions(t *testing.T) {
+	if n := unsafe.Sizeof(trieNode{}); n > 24 {
+		t.Fatalf("trieNode is %d bytes: over the 24-byte size class", n)
+	}
+	ix := NewIndex()
+	a, b, c := SubscriberID{ClientID: "a"}, SubscriberID{ClientID: "b"}, SubscriberID{ClientID: "c"}
+	leaf := func() *trieNode { return ix.roots[""].children["dev"].children["1"] }
+	match := func() (direct, shared int) {
+		var r Result
+		ix.Match("", "dev/1", &r)
+		return len(r.Direct), len(r.Shared)
+	}
+	ix.Add(&Entry{Subscriber: a, Filter: "dev/1"})
+	if leaf().more != nil {
+		t.Fatal("one ordinary entry made the node's more part")
+	}
+	ix.Add(&Entry{Subscriber: b, Filter: "dev/1", Group: "g"})
+	if d, s := match(); d != 1 || s != 1 || leaf().more == nil || leaf().solo == nil {
+		t.Fatalf("solo and a shared group: %d direct, %d shared", d, s)
+	}
+	if !ix.Remove(b, "", "dev/1", "g") || leaf().more != nil {
+		t.Fatal("the more part outlived the shared group")
+	}
+	ix.Add(&Entry{Subscriber: c, Filter: "dev/1"})
+	if d, _ := match(); d != 2 || leaf().more == nil {
+		t.Fatalf("two ordinary entries: %d matched", d)
+	}
+	if !ix.Remove(c, "", "dev/1", "") || !ix.Remove(a, "", "dev/1", "") || ix.Len() != 0 || len(ix.roots) != 0 {
+		t.Fatal("removing both ordinary entries did not empty the index")
 	}
 }
