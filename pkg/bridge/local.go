@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	pahopackets "github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 )
 
@@ -26,7 +27,9 @@ type localClient struct{ cl *paho.Client }
 func connectLocal(ctx context.Context, nc net.Conn, clientID string, subs []paho.SubscribeOptions,
 	onMsg func(pr paho.PublishReceived)) (*localClient, error) {
 	cl := paho.NewClient(paho.ClientConfig{
-		ClientID: clientID, Conn: nc, EnableManualAcknowledgment: true,
+		// One packet per write: the bridge acks deliveries while it publishes, and paho writes a
+		// packet in several writes that another goroutine could interleave on a pipe (no writev).
+		ClientID: clientID, Conn: pahopackets.NewThreadSafeConn(nc), EnableManualAcknowledgment: true,
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
 			onMsg(pr)
 			return true, nil

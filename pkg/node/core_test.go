@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	pahopackets "github.com/eclipse/paho.golang/packets"
 	paho "github.com/eclipse/paho.golang/paho"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
@@ -101,7 +102,7 @@ func dialV5Opts(t *testing.T, addr, id string, clean bool, props *paho.ConnectPr
 	}
 	vc := &v5client{disc: make(chan *paho.Disconnect, 1)}
 	vc.c = paho.NewClient(paho.ClientConfig{
-		Conn: nc,
+		Conn: pahopackets.NewThreadSafeConn(nc), // one packet per write: paho writes from several goroutines
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(r paho.PublishReceived) (bool, error) {
 			vc.mu.Lock()
 			vc.msgs = append(vc.msgs, r.Packet)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	pahopackets "github.com/eclipse/paho.golang/packets"
 	paho "github.com/eclipse/paho.golang/paho"
 
 	"github.com/vernemq-go/vernemq/internal/eventually"
@@ -82,7 +83,7 @@ func dialAuth(t *testing.T, addr, id, method, data, answer string) (*paho.Client
 		t.Fatal(err)
 	}
 	disc := make(chan *paho.Disconnect, 1)
-	c := paho.NewClient(paho.ClientConfig{Conn: nc, AuthHandler: &answerer{answer: answer},
+	c := paho.NewClient(paho.ClientConfig{Conn: pahopackets.NewThreadSafeConn(nc), AuthHandler: &answerer{answer: answer},
 		OnServerDisconnect: func(d *paho.Disconnect) { disc <- d }})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

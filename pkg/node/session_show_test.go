@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	pahopackets "github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	proxyproto "github.com/pires/go-proxyproto"
 )
@@ -36,7 +37,7 @@ func TestSessionShowPeerFromProxyProtocol(t *testing.T) {
 	if _, err := h.WriteTo(nc); err != nil {
 		t.Fatal(err)
 	}
-	c := paho.NewClient(paho.ClientConfig{Conn: nc})
+	c := paho.NewClient(paho.ClientConfig{Conn: pahopackets.NewThreadSafeConn(nc)})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := c.Connect(ctx, &paho.Connect{ClientID: "proxied-client", CleanStart: true, KeepAlive: 30}); err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	pahopackets "github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
@@ -90,7 +91,7 @@ func pahoV5(t *testing.T, addr string, cp *paho.Connect) (*v5client, *paho.Conna
 	}
 	vc := &v5client{in: newInbox(), disco: make(chan *paho.Disconnect, 1)}
 	vc.Client = paho.NewClient(paho.ClientConfig{
-		Conn: conn,
+		Conn: pahopackets.NewThreadSafeConn(conn), // one packet per write: paho writes from several goroutines
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
 			m := msg{topic: pr.Packet.Topic, payload: string(pr.Packet.Payload), qos: pr.Packet.QoS, retain: pr.Packet.Retain}
 			if pr.Packet.Properties != nil && pr.Packet.Properties.SubscriptionIdentifier != nil {

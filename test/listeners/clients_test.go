@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	pahopackets "github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 )
 
@@ -27,7 +28,7 @@ type v5 struct {
 func dialV5(conn net.Conn, id, username string) (*v5, error) {
 	c := &v5{conn: conn, in: make(chan msg, 64)}
 	c.Client = paho.NewClient(paho.ClientConfig{
-		Conn: conn,
+		Conn: pahopackets.NewThreadSafeConn(conn), // one packet per write: paho writes from several goroutines
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
 			select {
 			case c.in <- msg{pr.Packet.Topic, string(pr.Packet.Payload)}:

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	pahopackets "github.com/eclipse/paho.golang/packets"
 	paho "github.com/eclipse/paho.golang/paho"
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	goredis "github.com/redis/go-redis/v9"
@@ -199,7 +200,7 @@ func TestDiversityEndsTheChain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pc := paho.NewClient(paho.ClientConfig{Conn: nc})
+		pc := paho.NewClient(paho.ClientConfig{Conn: pahopackets.NewThreadSafeConn(nc)})
 		cp := &paho.Connect{ClientID: id, CleanStart: true, KeepAlive: 30}
 		if user != "" {
 			cp.Username, cp.UsernameFlag, cp.Password, cp.PasswordFlag = user, true, []byte(pw), true
