@@ -68,6 +68,17 @@ func (n *node) memory(t *testing.T, when string) (heap, rss int64) {
 }
 
 // closedByPeer reports whether the node closed c (a read ends in EOF or a reset, not a timeout).
+// countClosed is how many of conns the node closed, waiting up to d on each.
+func countClosed(conns []net.Conn, d time.Duration) int {
+	closed := 0
+	for _, c := range conns {
+		if closedByPeer(c, d) {
+			closed++
+		}
+	}
+	return closed
+}
+
 func closedByPeer(c net.Conn, d time.Duration) bool {
 	c.SetReadDeadline(time.Now().Add(d))
 	_, err := io.Copy(io.Discard, c)

@@ -117,12 +117,7 @@ func TestHTTPFloodAndSlowloris(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 		flood = append(flood, c)
 	}
-	closed := 0
-	for _, c := range flood {
-		if closedByPeer(c, 200*time.Millisecond) {
-			closed++
-		}
-	}
+	closed := countClosed(flood, 200*time.Millisecond)
 	if closed < 85 {
 		t.Fatalf("%d of 100 connections beyond max_connections = 20 (5 held) were closed, want at least 85", closed)
 	}

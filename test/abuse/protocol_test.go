@@ -101,12 +101,7 @@ func TestConnectionFlood(t *testing.T) {
 	t.Parallel() // waits on timeouts; its own node
 	n := startNode(t, map[string]string{"listener.tcp.default.max_connections": "50"}, nil)
 	conns := openMany(t, n.addr, 300, func(net.Conn) error { return nil })
-	closed := 0
-	for _, c := range conns {
-		if closedByPeer(c, 100*time.Millisecond) {
-			closed++
-		}
-	}
+	closed := countClosed(conns, 100*time.Millisecond)
 	if closed < 250 {
 		t.Fatalf("%d of 300 closed with max_connections = 50, want at least 250", closed)
 	}
