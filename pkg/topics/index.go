@@ -53,27 +53,120 @@ func (r *Result) Reset() {
 	clear(r.Seen)
 }
 
+// entryKey is an ordinary entry's key in its node's entries: shared ones are apart, by group.
 type entryKey struct {
-	sub   SubscriberID
-	group string
-	node  string
+	sub  SubscriberID
+	node string
 }
 
 type trieNode struct {
-	children map[string]*trieNode
+	// kids are the node's children while they are few (kidsFew), searched in order: a map
+	// of one to four children costs ~250 B where the slice costs 24-96, and a device's
+	// filters make about seven such nodes each (issue 19). More go to more.wide.
+	kids []child
 	// solo is the node's one ordinary entry while it has only one, with entries nil: most
 	// filters (device topics such as dev/<id>) have one subscriber, and a map of one costs
 	// ~600 bytes against none (issue 19). A second entry moves both into entries.
 	solo *Entry
-	// more holds what few nodes have, a second ordinary entry or shared groups: apart, a
-	// device's leaf (solo alone) is 24 bytes, not 32 (issue 19). nil while both are empty.
+	// more holds what few nodes have, many children, a second ordinary entry or shared
+	// groups: apart, a device's leaf (solo alone) is 40 bytes. nil while all are empty.
 	more *nodeMore
 }
 
+// child is one level below a node and the node for it.
+type child struct {
+	level string
+	node  *trieNode
+}
+
+// kidsFew is the most children a node keeps in its slice; past it they go to a map (a
+// node such as dev/ with a child per device), where a linear search would cost too much.
+const kidsFew = 8
+
 type nodeMore struct {
+	wide    map[string]*trieNode // the children once there are more than kidsFew (kids is nil then)
 	entries map[entryKey]*Entry
 	// shared holds per-group member lists kept sorted by insertion for stable round-robin.
 	shared map[string][]*Entry
+}
+
+// child returns the child for level, nil if none.
+func (n *trieNode) child(level string) *trieNode {
+	if m := n.more; m != nil && m.wide != nil {
+		return m.wide[level]
+	}
+	for i := range n.kids {
+		if n.kids[i].level == level {
+			return n.kids[i].node
+		}
+	}
+	return nil
+}
+
+// addChild makes the child for level, which must not exist.
+func (n *trieNode) addChild(level string) *trieNode {
+	c := &trieNode{}
+	if m := n.more; m != nil && m.wide != nil {
+		m.wide[level] = c
+		return c
+	}
+	if len(n.kids) < kidsFew {
+		n.kids = append(n.kids, child{level, c})
+		return c
+	}
+	wide := make(map[string]*trieNode, 2*kidsFew)
+	for _, k := range n.kids {
+		wide[k.level] = k.node
+	}
+	wide[level] = c
+	n.grow().wide = wide
+	n.kids = nil
+	return c
+}
+
+// removeChild forgets the child for level. A wide node stays wide until its last child
+// goes: nodes that once had many children usually get them again.
+func (n *trieNode) removeChild(level string) {
+	if m := n.more; m != nil && m.wide != nil {
+		delete(m.wide, level)
+		if len(m.wide) == 0 {
+			m.wide = nil
+			n.shrink()
+		}
+		return
+	}
+	for i := range n.kids {
+		if n.kids[i].level == level {
+			n.kids = slices.Delete(n.kids, i, i+1) // clears the freed slot
+			if len(n.kids) == 0 {
+				n.kids = nil
+			}
+			return
+		}
+	}
+}
+
+// hasKids reports whether n has a child.
+func (n *trieNode) hasKids() bool {
+	return len(n.kids) > 0 || n.more != nil && len(n.more.wide) > 0
+}
+
+// eachKid calls fn for each child until it returns false.
+func (n *trieNode) eachKid(fn func(*trieNode) bool) bool {
+	if m := n.more; m != nil && m.wide != nil {
+		for _, c := range m.wide {
+			if !fn(c) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, k := range n.kids {
+		if !fn(k.node) {
+			return false
+		}
+	}
+	return true
 }
 
 // entries and shared read the node's maps; nil while empty.
@@ -99,18 +192,18 @@ func (n *trieNode) grow() *nodeMore {
 	return n.more
 }
 
-// shrink frees n.more once both its maps are empty.
+// shrink frees n.more once it holds nothing.
 func (n *trieNode) shrink() {
-	if m := n.more; m != nil && len(m.entries) == 0 && len(m.shared) == 0 {
+	if m := n.more; m != nil && len(m.entries) == 0 && len(m.shared) == 0 && len(m.wide) == 0 {
 		n.more = nil
 	}
 }
 
 func (n *trieNode) empty() bool {
-	return len(n.children) == 0 && n.solo == nil && n.more == nil
+	return len(n.kids) == 0 && n.solo == nil && n.more == nil
 }
 
-func keyOf(e *Entry) entryKey { return entryKey{e.Subscriber, e.Group, e.Node} }
+func keyOf(e *Entry) entryKey { return entryKey{e.Subscriber, e.Node} }
 
 // eachDirect calls fn for the node's ordinary (not shared) entries until it returns false.
 func (n *trieNode) eachDirect(fn func(*Entry) bool) bool {
@@ -135,9 +228,9 @@ type Index struct {
 }
 
 // Memory estimates, in bytes, of one trie node and one entry beyond their strings: the
-// structs plus a share of the maps that hold them.
+// structs plus their slot in the parent's children or a share of the map that holds them.
 const (
-	nodeBytes  = int64(unsafe.Sizeof(trieNode{})) + 48
+	nodeBytes  = int64(unsafe.Sizeof(trieNode{})+unsafe.Sizeof(child{})) + 8
 	entryBytes = int64(unsafe.Sizeof(Entry{})+unsafe.Sizeof(entryKey{})) + 48
 )
 
@@ -154,6 +247,19 @@ func NewIndex() *Index {
 func (ix *Index) Add(e *Entry) bool {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	return ix.addLocked(e)
+}
+
+// AddAll adds each of es as Add does, under one lock (a SUBSCRIBE's filters, a restored batch).
+func (ix *Index) AddAll(es []*Entry) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, e := range es {
+		ix.addLocked(e)
+	}
+}
+
+func (ix *Index) addLocked(e *Entry) bool {
 	root := ix.roots[e.Subscriber.Mountpoint]
 	if root == nil {
 		root = &trieNode{}
@@ -161,19 +267,20 @@ func (ix *Index) Add(e *Entry) bool {
 		ix.bytes += nodeBytes + int64(len(e.Subscriber.Mountpoint))
 	}
 	n := root
-	forLevels(e.Filter, func(level string) {
-		if n.children == nil {
-			n.children = map[string]*trieNode{}
-		}
-		c := n.children[level]
+	for start := 0; ; {
+		end := levelEnd(e.Filter, start)
+		level := e.Filter[start:end]
+		c := n.child(level)
 		if c == nil {
-			c = &trieNode{}
-			n.children[level] = c
+			c = n.addChild(level)
 			ix.bytes += nodeBytes + int64(len(level))
 		}
 		n = c
-	})
-	k := entryKey{e.Subscriber, e.Group, e.Node}
+		if end == len(e.Filter) {
+			break
+		}
+		start = end + 1
+	}
 	if e.Group != "" {
 		more := n.grow()
 		if more.shared == nil {
@@ -195,6 +302,7 @@ func (ix *Index) Add(e *Entry) bool {
 		ix.bytes += entrySize(e)
 		return true
 	}
+	k := keyOf(e)
 	if n.entries() == nil {
 		if n.solo == nil || keyOf(n.solo) == k {
 			old := n.solo
@@ -234,25 +342,24 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 	if root == nil {
 		return false
 	}
-	path := []*trieNode{root}
-	levels := []string{}
+	var pathBuf [8]*trieNode
+	var levelBuf [8]string
+	path, levels := append(pathBuf[:0], root), levelBuf[:0]
 	n := root
-	ok := true
-	forLevels(filter, func(level string) {
-		if !ok {
-			return
-		}
-		c := n.children[level]
+	for start := 0; ; {
+		end := levelEnd(filter, start)
+		level := filter[start:end]
+		c := n.child(level)
 		if c == nil {
-			ok = false
-			return
+			return false
 		}
 		path = append(path, c)
 		levels = append(levels, level)
 		n = c
-	})
-	if !ok {
-		return false
+		if end == len(filter) {
+			break
+		}
+		start = end + 1
 	}
 	removed := false
 	if group != "" {
@@ -274,7 +381,7 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 			n.more.shared[group] = members
 		}
 	} else {
-		k := entryKey{sub, "", node}
+		k := entryKey{sub, node}
 		var old *Entry
 		if n.solo != nil {
 			if removed = keyOf(n.solo) == k; removed {
@@ -297,7 +404,7 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 	ix.n--
 	// Prune empty nodes bottom-up so churn of unique topics does not leak memory.
 	for i := len(path) - 1; i > 0 && path[i].empty(); i-- {
-		delete(path[i-1].children, levels[i-1])
+		path[i-1].removeChild(levels[i-1])
 		ix.bytes -= nodeBytes + int64(len(levels[i-1]))
 	}
 	if root.empty() {
@@ -363,12 +470,7 @@ func walk(n *trieNode, fn func(*Entry) bool) bool {
 			}
 		}
 	}
-	for _, c := range n.children {
-		if !walk(c, fn) {
-			return false
-		}
-	}
-	return true
+	return n.eachKid(func(c *trieNode) bool { return walk(c, fn) })
 }
 
 // Match appends to r every entry whose filter matches topic in mountpoint.
@@ -386,21 +488,39 @@ func (ix *Index) Match(mountpoint, topic string, r *Result) {
 
 // match walks one level; first is true at the root, where wildcards must not match '$' topics [MQTT-4.7.2-1].
 func match(n *trieNode, topic string, start int, first, dollar bool, r *Result) {
-	if len(n.children) == 0 {
-		return
-	}
 	end := levelEnd(topic, start)
 	level := topic[start:end]
+	var hash, exact, plus *trieNode
+	if m := n.more; m != nil && m.wide != nil {
+		hash, exact, plus = m.wide["#"], m.wide[level], m.wide["+"]
+	} else {
+		if len(n.kids) == 0 {
+			return
+		}
+		// One pass over the few children finds all three.
+		for i := range n.kids {
+			k := &n.kids[i]
+			if k.level == level {
+				exact = k.node
+			}
+			switch k.level {
+			case "#":
+				hash = k.node
+			case "+":
+				plus = k.node
+			}
+		}
+	}
 	last := end == len(topic)
 	wild := !(first && dollar)
-	if c := n.children["#"]; c != nil && wild {
-		collect(c, r)
+	if hash != nil && wild {
+		collect(hash, r)
 	}
-	if c := n.children[level]; c != nil {
-		descend(c, topic, end, last, dollar, r)
+	if exact != nil {
+		descend(exact, topic, end, last, dollar, r)
 	}
-	if c := n.children["+"]; c != nil && wild {
-		descend(c, topic, end, last, dollar, r)
+	if plus != nil && wild {
+		descend(plus, topic, end, last, dollar, r)
 	}
 }
 
@@ -408,7 +528,7 @@ func descend(c *trieNode, topic string, end int, last, dollar bool, r *Result) {
 	if last {
 		collect(c, r)
 		// "a/#" also matches "a" [MQTT-4.7.1-2].
-		if h := c.children["#"]; h != nil {
+		if h := c.child("#"); h != nil {
 			collect(h, r)
 		}
 		return
@@ -431,19 +551,6 @@ func collect(n *trieNode, r *Result) {
 		if len(members) > 0 {
 			r.Shared = append(r.Shared, SharedMatch{Group: g, Filter: members[0].Filter, Members: members})
 		}
-	}
-}
-
-// forLevels calls fn for each '/'-separated level of s, including empty ones.
-func forLevels(s string, fn func(string)) {
-	start := 0
-	for {
-		end := levelEnd(s, start)
-		fn(s[start:end])
-		if end == len(s) {
-			return
-		}
-		start = end + 1
 	}
 }
 

@@ -44,8 +44,27 @@ func TestMatchTable(t *testing.T) {
 
 // TestIndexAgainstMatch checks the trie against the plain matcher on random filters and topics.
 func TestIndexAgainstMatch(t *testing.T) {
+	checkAgainstMatch(t, []string{"a", "b", "c", "", "$SYS"}, 300)
+}
+
+// TestWideIndexAgainstMatch is TestIndexAgainstMatch with more words than a node keeps in its
+// slice of children, so nodes go wide (a map) as they fill and back as they empty.
+func TestWideIndexAgainstMatch(t *testing.T) {
+	words := []string{"", "$SYS"}
+	for i := range 3 * kidsFew {
+		words = append(words, fmt.Sprint("w", i))
+	}
+	ix := checkAgainstMatch(t, words, 3000)
+	if ix.Memory() != 0 {
+		t.Fatalf("memory estimate %d after removing all, want 0", ix.Memory())
+	}
+}
+
+// checkAgainstMatch adds n random filters over words, compares Match with the plain matcher
+// for random topics, removes half the filters and compares again, then removes the rest.
+func checkAgainstMatch(t *testing.T, words []string, n int) *Index {
+	t.Helper()
 	rng := rand.New(rand.NewSource(1))
-	words := []string{"a", "b", "c", "", "$SYS"}
 	randTopic := func() string {
 		n := 1 + rng.Intn(4)
 		s := ""
@@ -80,32 +99,56 @@ func TestIndexAgainstMatch(t *testing.T) {
 		return s
 	}
 	ix := NewIndex()
-	var filters []string
-	for i := 0; i < 300; i++ {
+	filters := map[int]string{}
+	for i := 0; i < n; i++ {
 		f := randFilter()
-		filters = append(filters, f)
+		filters[i] = f
 		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint(i)}, Filter: f})
 	}
-	for i := 0; i < 2000; i++ {
-		topic := randTopic()
-		var want []string
-		for j, f := range filters {
-			if Match(f, topic) {
-				want = append(want, fmt.Sprint(j))
+	wide := 0
+	var countWide func(*trieNode)
+	countWide = func(nd *trieNode) {
+		if nd.more != nil && nd.more.wide != nil {
+			wide++
+		}
+		nd.eachKid(func(c *trieNode) bool { countWide(c); return true })
+	}
+	compare := func(step string) {
+		for i := 0; i < 2000; i++ {
+			topic := randTopic()
+			var want []string
+			for j, f := range filters {
+				if Match(f, topic) {
+					want = append(want, fmt.Sprint(j))
+				}
+			}
+			var r Result
+			ix.Match("", topic, &r)
+			var got []string
+			for _, e := range r.Direct {
+				got = append(got, e.Subscriber.ClientID)
+			}
+			sort.Strings(want)
+			sort.Strings(got)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s: topic %q: index %v, matcher %v", step, topic, got, want)
 			}
 		}
-		var r Result
-		ix.Match("", topic, &r)
-		var got []string
-		for _, e := range r.Direct {
-			got = append(got, e.Subscriber.ClientID)
-		}
-		sort.Strings(want)
-		sort.Strings(got)
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("topic %q: index %v, matcher %v", topic, got, want)
-		}
 	}
+	compare("all added")
+	if root := ix.roots[""]; root != nil {
+		countWide(root)
+	}
+	if len(words) > kidsFew && wide == 0 {
+		t.Fatalf("no node went wide with %d words", len(words))
+	}
+	for i := 0; i < n; i += 2 {
+		if !ix.Remove(SubscriberID{ClientID: fmt.Sprint(i)}, "", filters[i], "") {
+			t.Fatalf("removing %q of %d found nothing", filters[i], i)
+		}
+		delete(filters, i)
+	}
+	compare("half removed")
 	// Removing everything leaves an empty index (pruned trie).
 	for i, f := range filters {
 		ix.Remove(SubscriberID{ClientID: fmt.Sprint(i)}, "", f, "")
@@ -113,6 +156,7 @@ func TestIndexAgainstMatch(t *testing.T) {
 	if ix.Len() != 0 || len(ix.roots) != 0 {
 		t.Fatalf("after removing all: len %d roots %d", ix.Len(), len(ix.roots))
 	}
+	return ix
 }
 
 func TestSharedAndNodes(t *testing.T) {
@@ -261,15 +305,15 @@ func TestSoloEntryTransitions(t *testing.T) {
 	}
 }
 
-// A leaf that holds one ordinary entry (a device's dev/<id>) is a 24-byte node: a second
+// A leaf that holds one ordinary entry (a device's dev/<id>) is a 48-byte node: a second
 // entry or a shared group go to its `more` part, which goes again when they do (issue 19).
 func TestNodeMoreTransitions(t *testing.T) {
-	if n := unsafe.Sizeof(trieNode{}); n > 24 {
-		t.Fatalf("trieNode is %d bytes: over the 24-byte size class", n)
+	if n := unsafe.Sizeof(trieNode{}); n > 48 {
+		t.Fatalf("trieNode is %d bytes: over the 48-byte size class", n)
 	}
 	ix := NewIndex()
 	a, b, c := SubscriberID{ClientID: "a"}, SubscriberID{ClientID: "b"}, SubscriberID{ClientID: "c"}
-	leaf := func() *trieNode { return ix.roots[""].children["dev"].children["1"] }
+	leaf := func() *trieNode { return ix.roots[""].child("dev").child("1") }
 	match := func() (direct, shared int) {
 		var r Result
 		ix.Match("", "dev/1", &r)
