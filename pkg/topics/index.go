@@ -60,16 +60,20 @@ type entryKey struct {
 }
 
 type trieNode struct {
-	// kids are the node's children while they are few (kidsFew), searched in order: a map
-	// of one to four children costs ~250 B where the slice costs 24-96, and a device's
-	// filters make about seven such nodes each (issue 19). More go to more.wide.
-	kids []child
+	// kids, nkids and ckids are the slice of the node's children while they are few
+	// (kidsFew), searched in order: a map of one to four children costs ~250 B where the
+	// slice costs 24-96, and a device's filters make about seven such nodes each (issue 19).
+	// More go to more.wide. The slice is kept as its parts, with 32-bit length and capacity,
+	// so that a node is 32 B, not 48 (a device's filters make 14 nodes); kidSlice and
+	// setKids are the only code that handles them.
+	kids         *child
+	nkids, ckids uint32
 	// solo is the node's one ordinary entry while it has only one, with entries nil: most
 	// filters (device topics such as dev/<id>) have one subscriber, and a map of one costs
 	// ~600 bytes against none (issue 19). A second entry moves both into entries.
 	solo *Entry
 	// more holds what few nodes have, many children, a second ordinary entry or shared
-	// groups: apart, a device's leaf (solo alone) is 40 bytes. nil while all are empty.
+	// groups: apart, a device's leaf (solo alone) is 32 bytes. nil while all are empty.
 	more *nodeMore
 }
 
@@ -90,14 +94,32 @@ type nodeMore struct {
 	shared map[string][]*Entry
 }
 
+// kidSlice is the node's slice of children (nil when it has none or they are in more.wide).
+func (n *trieNode) kidSlice() []child {
+	if n.kids == nil {
+		return nil
+	}
+	return unsafe.Slice(n.kids, n.ckids)[:n.nkids]
+}
+
+// setKids makes kids the node's slice of children (at most kidsFew).
+func (n *trieNode) setKids(kids []child) {
+	if len(kids) == 0 {
+		n.kids, n.nkids, n.ckids = nil, 0, 0
+		return
+	}
+	n.kids, n.nkids, n.ckids = unsafe.SliceData(kids), uint32(len(kids)), uint32(cap(kids))
+}
+
 // child returns the child for level, nil if none.
 func (n *trieNode) child(level string) *trieNode {
 	if m := n.more; m != nil && m.wide != nil {
 		return m.wide[level]
 	}
-	for i := range n.kids {
-		if n.kids[i].level == level {
-			return n.kids[i].node
+	kids := n.kidSlice()
+	for i := range kids {
+		if kids[i].level == level {
+			return kids[i].node
 		}
 	}
 	return nil
@@ -110,17 +132,17 @@ func (n *trieNode) addChild(level string) *trieNode {
 		m.wide[level] = c
 		return c
 	}
-	if len(n.kids) < kidsFew {
-		n.kids = append(n.kids, child{level, c})
+	if kids := n.kidSlice(); len(kids) < kidsFew {
+		n.setKids(append(kids, child{level, c}))
 		return c
 	}
 	wide := make(map[string]*trieNode, 2*kidsFew)
-	for _, k := range n.kids {
+	for _, k := range n.kidSlice() {
 		wide[k.level] = k.node
 	}
 	wide[level] = c
 	n.grow().wide = wide
-	n.kids = nil
+	n.setKids(nil)
 	return c
 }
 
@@ -135,12 +157,10 @@ func (n *trieNode) removeChild(level string) {
 		}
 		return
 	}
-	for i := range n.kids {
-		if n.kids[i].level == level {
-			n.kids = slices.Delete(n.kids, i, i+1) // clears the freed slot
-			if len(n.kids) == 0 {
-				n.kids = nil
-			}
+	kids := n.kidSlice()
+	for i := range kids {
+		if kids[i].level == level {
+			n.setKids(slices.Delete(kids, i, i+1)) // clears the freed slot; none left frees the array
 			return
 		}
 	}
@@ -148,7 +168,7 @@ func (n *trieNode) removeChild(level string) {
 
 // hasKids reports whether n has a child.
 func (n *trieNode) hasKids() bool {
-	return len(n.kids) > 0 || n.more != nil && len(n.more.wide) > 0
+	return n.nkids > 0 || n.more != nil && len(n.more.wide) > 0
 }
 
 // eachKid calls fn for each child until it returns false.
@@ -161,7 +181,7 @@ func (n *trieNode) eachKid(fn func(*trieNode) bool) bool {
 		}
 		return true
 	}
-	for _, k := range n.kids {
+	for _, k := range n.kidSlice() {
 		if !fn(k.node) {
 			return false
 		}
@@ -200,7 +220,7 @@ func (n *trieNode) shrink() {
 }
 
 func (n *trieNode) empty() bool {
-	return len(n.kids) == 0 && n.solo == nil && n.more == nil
+	return n.nkids == 0 && n.solo == nil && n.more == nil
 }
 
 func keyOf(e *Entry) entryKey { return entryKey{e.Subscriber, e.Node} }
@@ -494,12 +514,13 @@ func match(n *trieNode, topic string, start int, first, dollar bool, r *Result) 
 	if m := n.more; m != nil && m.wide != nil {
 		hash, exact, plus = m.wide["#"], m.wide[level], m.wide["+"]
 	} else {
-		if len(n.kids) == 0 {
+		kids := n.kidSlice()
+		if len(kids) == 0 {
 			return
 		}
 		// One pass over the few children finds all three.
-		for i := range n.kids {
-			k := &n.kids[i]
+		for i := range kids {
+			k := &kids[i]
 			if k.level == level {
 				exact = k.node
 			}

@@ -305,11 +305,11 @@ func TestSoloEntryTransitions(t *testing.T) {
 	}
 }
 
-// A leaf that holds one ordinary entry (a device's dev/<id>) is a 48-byte node: a second
+// A leaf that holds one ordinary entry (a device's dev/<id>) is a 32-byte node: a second
 // entry or a shared group go to its `more` part, which goes again when they do (issue 19).
 func TestNodeMoreTransitions(t *testing.T) {
-	if n := unsafe.Sizeof(trieNode{}); n > 48 {
-		t.Fatalf("trieNode is %d bytes: over the 48-byte size class", n)
+	if n := unsafe.Sizeof(trieNode{}); n > 32 {
+		t.Fatalf("trieNode is %d bytes: over the 32-byte size class", n)
 	}
 	ix := NewIndex()
 	a, b, c := SubscriberID{ClientID: "a"}, SubscriberID{ClientID: "b"}, SubscriberID{ClientID: "c"}
