@@ -338,16 +338,17 @@ func (ix *Index) addLocked(e *Entry) bool {
 		n.grow().entries = map[entryKey]*Entry{keyOf(n.solo): n.solo}
 		n.solo = nil
 	}
+	// One map operation, not a lookup and a store: an entry it replaces has the same key and
+	// filter, so the same size.
 	entries := n.more.entries
-	old, existed := entries[k]
+	had := len(entries)
 	entries[k] = e
-	if existed {
-		ix.bytes += entrySize(e) - entrySize(old)
-	} else {
-		ix.n++
-		ix.bytes += entrySize(e)
+	if len(entries) == had {
+		return false
 	}
-	return !existed
+	ix.n++
+	ix.bytes += entrySize(e)
+	return true
 }
 
 // Remove deletes the subscription of sub (on node) to filter in group; it reports whether one existed.
