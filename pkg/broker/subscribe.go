@@ -65,7 +65,7 @@ func (b *Broker) SubscribeThen(s *session.Session, subs []session.Sub, acked fun
 // route is the index entry of s's subscription sub.
 func route(s *session.Session, sub session.Sub) *topics.Entry {
 	group, filter, _, _ := topics.ParseShared(sub.Filter)
-	return &topics.Entry{Subscriber: s.ID, Filter: filter, Group: group, Options: sub.Options, SubID: sub.SubID, Owner: s}
+	return (&topics.Entry{Subscriber: s.ID, Filter: filter, Options: sub.Options, SubID: sub.SubID, Owner: s}).At("", group)
 }
 
 // Unsubscribe removes filters of s; it reports per filter whether a subscription existed.

@@ -162,10 +162,10 @@ func checkAgainstMatch(t *testing.T, words []string, n int) *Index {
 func TestSharedAndNodes(t *testing.T) {
 	ix := NewIndex()
 	for i := 0; i < 3; i++ {
-		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint("w", i)}, Filter: "sensor/#", Group: "backend"})
+		ix.Add((&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint("w", i)}, Filter: "sensor/#"}).At("", "backend"))
 	}
-	ix.Add(&Entry{Subscriber: SubscriberID{ClientID: "r"}, Node: "n2", Filter: "sensor/+"})
-	ix.Add(&Entry{Subscriber: SubscriberID{ClientID: "other"}, Filter: "sensor/1", Group: "g2"})
+	ix.Add((&Entry{Subscriber: SubscriberID{ClientID: "r"}, Filter: "sensor/+"}).At("n2", ""))
+	ix.Add((&Entry{Subscriber: SubscriberID{ClientID: "other"}, Filter: "sensor/1"}).At("", "g2"))
 	var r Result
 	ix.Match("", "sensor/1", &r)
 	if len(r.Direct) != 1 || len(r.Shared) != 2 {
@@ -211,13 +211,13 @@ func BenchmarkIndexMatch(b *testing.B) {
 func TestSharedResubscribeDuringMatch(t *testing.T) {
 	ix := NewIndex()
 	for i := 0; i < 4; i++ {
-		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint("m", i)}, Filter: "jobs/#", Group: "g"})
+		ix.Add((&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint("m", i)}, Filter: "jobs/#"}).At("", "g"))
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := 0; i < 2000; i++ {
-			ix.Add(&Entry{Subscriber: SubscriberID{ClientID: "m1"}, Filter: "jobs/#", Group: "g", SubID: uint32(i)})
+			ix.Add((&Entry{Subscriber: SubscriberID{ClientID: "m1"}, Filter: "jobs/#", SubID: uint32(i)}).At("", "g"))
 		}
 	}()
 	var r Result
@@ -246,7 +246,7 @@ func TestIndexMemory(t *testing.T) {
 	var prev int64
 	for i := 0; i < 50; i++ {
 		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprintf("c%d", i)}, Filter: fmt.Sprintf("a/%d/#", i%7)})
-		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprintf("c%d", i)}, Filter: "s/+", Group: "g"})
+		ix.Add((&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprintf("c%d", i)}, Filter: "s/+"}).At("", "g"))
 		if m := ix.Memory(); m <= prev {
 			t.Fatalf("after %d subscribers memory %d, was %d", i+1, m, prev)
 		} else {
@@ -323,7 +323,7 @@ func TestNodeMoreTransitions(t *testing.T) {
 	if leaf().more != nil {
 		t.Fatal("one ordinary entry made the node's more part")
 	}
-	ix.Add(&Entry{Subscriber: b, Filter: "dev/1", Group: "g"})
+	ix.Add((&Entry{Subscriber: b, Filter: "dev/1"}).At("", "g"))
 	if d, s := match(); d != 1 || s != 1 || leaf().more == nil || leaf().solo == nil {
 		t.Fatalf("solo and a shared group: %d direct, %d shared", d, s)
 	}
@@ -336,5 +336,20 @@ func TestNodeMoreTransitions(t *testing.T) {
 	}
 	if !ix.Remove(c, "", "dev/1", "") || !ix.Remove(a, "", "dev/1", "") || ix.Len() != 0 || len(ix.roots) != 0 {
 		t.Fatal("removing both ordinary entries did not empty the index")
+	}
+}
+
+// An ordinary subscription of this node, what a node of devices holds by the million, is an
+// 80-byte entry: its node and shared group are apart, and nil for it (issue 19).
+func TestEntrySize(t *testing.T) {
+	if n := unsafe.Sizeof(Entry{}); n > 80 {
+		t.Fatalf("Entry is %d bytes: over the 80-byte size class", n)
+	}
+	e := (&Entry{Filter: "dev/1"}).At("", "")
+	if e.at != nil || e.Node() != "" || e.Group() != "" {
+		t.Fatalf("an ordinary local entry has a place: %+v", e.at)
+	}
+	if e.At("n2", "g"); e.Node() != "n2" || e.Group() != "g" {
+		t.Fatalf("At(n2, g) gave node %q group %q", e.Node(), e.Group())
 	}
 }
