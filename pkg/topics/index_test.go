@@ -54,7 +54,7 @@ func TestWideIndexAgainstMatch(t *testing.T) {
 	for i := range 3 * kidsFew {
 		words = append(words, fmt.Sprint("w", i))
 	}
-	ix := checkAgainstMatch(t, words, 3000)
+	ix := checkAgainstMatch(t, words, 1000)
 	if ix.Memory() != 0 {
 		t.Fatalf("memory estimate %d after removing all, want 0", ix.Memory())
 	}
