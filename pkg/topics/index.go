@@ -196,11 +196,6 @@ func (n *trieNode) removeChild(level string) {
 	}
 }
 
-// hasKids reports whether n has a child.
-func (n *trieNode) hasKids() bool {
-	return n.nkids > 0 || n.more != nil && len(n.more.wide) > 0
-}
-
 // eachKid calls fn for each child until it returns false.
 func (n *trieNode) eachKid(fn func(*trieNode) bool) bool {
 	if m := n.more; m != nil && m.wide != nil {
