@@ -530,7 +530,7 @@ func TestSharedPolicies(t *testing.T) {
 		s := connect(b, "local", true, l)
 		b.Subscribe(s, []session.Sub{{Filter: "$share/g/jobs", Options: packets.SubOptions{QoS: 1}}})
 		b.Disconnect(s, l, true)
-		b.Index().Add(&topics.Entry{Subscriber: topics.SubscriberID{ClientID: "remote"}, Node: "n2", Filter: "jobs", Group: "g", Options: packets.SubOptions{QoS: 1}})
+		b.Index().Add((&topics.Entry{Subscriber: topics.SubscriberID{ClientID: "remote"}, Filter: "jobs", Options: packets.SubOptions{QoS: 1}}).At("n2", "g"))
 		b.Publish(msg("jobs", 1, "j"))
 		r.mu.Lock()
 		gotRemote := len(r.shared) == 1

@@ -141,7 +141,9 @@ func recordWith(s *session.Session, info session.Info, offlineAt time.Time) (sto
 		Key: key(s.ID), ProtocolVersion: info.Protocol, ExpiryInterval: expiry,
 		DisconnectedAt: offlineAt, Username: info.Username,
 	}
-	for _, sub := range s.Subs() {
+	subs := s.Subs()
+	rec.Subscriptions = make([]store.Subscription, 0, len(subs))
+	for _, sub := range subs {
 		rec.Subscriptions = append(rec.Subscriptions, store.Subscription{
 			Filter: sub.Filter, QoS: sub.Options.QoS, NoLocal: sub.Options.NoLocal,
 			RetainAsPublished: sub.Options.RetainAsPublished, RetainHandling: sub.Options.RetainHandling, SubID: sub.SubID,

@@ -26,6 +26,7 @@ type RestoreBatch struct {
 	entries   []*entry
 	deadlines []time.Time // per entry: when it expires, zero for never
 	routes    []*topics.Entry
+	isNew     []bool // SetSubs' scratch
 }
 
 // Len is the number of sessions in the batch.
@@ -59,8 +60,9 @@ func (b *Broker) BuildRestored(rs []Restored, rb *RestoreBatch) {
 		for _, id := range r.QoS2 {
 			s.ReceivedQoS2(id)
 		}
+		rb.isNew = s.SetSubs(r.Subs, rb.isNew)
 		for _, sub := range r.Subs {
-			rb.routes = append(rb.routes, newRoute(s, sub))
+			rb.routes = append(rb.routes, route(s, sub))
 		}
 		rb.entries = append(rb.entries, &entry{s: s})
 		rb.deadlines = append(rb.deadlines, expiryDeadline(r.Expiry, r.OfflineSince))
@@ -81,9 +83,7 @@ func (b *Broker) RegisterRestored(rb *RestoreBatch) {
 // RouteRestored adds the subscriptions of rb to the routing index, then starts the expiry
 // timers of its sessions that expire.
 func (b *Broker) RouteRestored(rb *RestoreBatch) {
-	for _, e := range rb.routes {
-		b.index.Add(e)
-	}
+	b.index.AddAll(rb.routes)
 	b.reg.mu.Lock()
 	for i, e := range rb.entries {
 		b.armExpiry(e, rb.deadlines[i])
@@ -99,9 +99,12 @@ func (b *Broker) RestoreSession(id SessionID, expiry uint32, offlineSince time.T
 	b.reg.mu.Lock()
 	b.register(e)
 	b.reg.mu.Unlock()
-	for _, sub := range subs {
-		b.index.Add(newRoute(s, sub))
+	s.SetSubs(subs, nil)
+	routes := make([]*topics.Entry, len(subs))
+	for i, sub := range subs {
+		routes[i] = route(s, sub)
 	}
+	b.index.AddAll(routes)
 	b.reg.mu.Lock()
 	b.armExpiry(e, expiryDeadline(expiry, offlineSince))
 	b.reg.mu.Unlock()
@@ -142,11 +145,4 @@ func expiryDeadline(expiry uint32, offlineSince time.Time) time.Time {
 		return time.Time{}
 	}
 	return offlineSince.Add(time.Duration(expiry) * time.Second)
-}
-
-// newRoute is the index entry of s's subscription sub; it also records sub in s.
-func newRoute(s *session.Session, sub session.Sub) *topics.Entry {
-	group, filter, _, _ := topics.ParseShared(sub.Filter)
-	s.SetSub(sub)
-	return &topics.Entry{Subscriber: s.ID, Filter: filter, Group: group, Options: sub.Options, SubID: sub.SubID, Owner: s}
 }

@@ -81,6 +81,13 @@ func (b *Broker) setRetained(m *session.Message, w *wait) {
 	b.retain.order.Unlock()
 }
 
+// any reports whether mountpoint has a retained message.
+func (r *retained) any(mountpoint string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.byMP[mountpoint]) > 0
+}
+
 // match calls fn for each unexpired retained message matching filter.
 func (r *retained) match(mountpoint, filter string, fn func(*session.Message)) {
 	now := time.Now()

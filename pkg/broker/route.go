@@ -72,9 +72,9 @@ func (b *Broker) route(m *session.Message, w *wait, forward bool) int {
 	var nodes []string
 	local := 0
 	for i, e := range r.Direct {
-		if e.Node != "" {
-			if forward && remote != nil && !contains(nodes, e.Node) {
-				nodes = append(nodes, e.Node)
+		if e.Node() != "" {
+			if forward && remote != nil && !contains(nodes, e.Node()) {
+				nodes = append(nodes, e.Node())
 			}
 			continue
 		}
@@ -93,7 +93,7 @@ func (b *Broker) route(m *session.Message, w *wait, forward bool) int {
 		d := b.delivery(m, e)
 		for j := i + 1; more && j < len(r.Direct); j++ {
 			o := r.Direct[j]
-			if o.Node == "" && o.Owner == e.Owner && !(o.Options.NoLocal && o.Subscriber.ClientID == m.From) {
+			if o.Node() == "" && o.Owner == e.Owner && !(o.Options.NoLocal && o.Subscriber.ClientID == m.From) {
 				od := b.delivery(m, o)
 				if od.QoS > d.QoS {
 					d.QoS = od.QoS
@@ -127,7 +127,7 @@ func ownerEntries(r *topics.Result, i int, s *session.Session) (first int, more 
 	if len(r.Direct) <= 16 {
 		first = i
 		for j, p := range r.Direct {
-			if j != i && p.Node == "" && p.Owner == any(s) {
+			if j != i && p.Node() == "" && p.Owner == any(s) {
 				first = min(first, j)
 				more = more || j > i
 			}
@@ -140,7 +140,7 @@ func ownerEntries(r *topics.Result, i int, s *session.Session) (first int, more 
 		}
 		// Value: the first index, or its last index+1 negated once a second entry shows up.
 		for j, e := range r.Direct {
-			if e.Node != "" {
+			if e.Node() != "" {
 				continue
 			}
 			if _, ok := r.Seen[e.Owner]; !ok {
@@ -158,7 +158,7 @@ func ownerEntries(r *topics.Result, i int, s *session.Session) (first int, more 
 	last := -v - 1
 	first = i
 	for j := 0; j < i; j++ {
-		if r.Direct[j].Node == "" && r.Direct[j].Owner == any(s) {
+		if r.Direct[j].Node() == "" && r.Direct[j].Owner == any(s) {
 			first = j
 			break
 		}
@@ -204,7 +204,7 @@ func (b *Broker) deliverShared(m *session.Message, sm topics.SharedMatch, w *wai
 	policy := b.set.Load().SharedPolicy
 	var online, offline, remotes []*topics.Entry
 	for _, e := range sm.Members {
-		if e.Node != "" {
+		if e.Node() != "" {
 			if forward && remote != nil && policy != PolicyLocalOnly {
 				remotes = append(remotes, e)
 			}
@@ -235,8 +235,8 @@ func (b *Broker) deliverShared(m *session.Message, sm topics.SharedMatch, w *wai
 		order = append(append(online, offline...), remotes...)
 	}
 	for _, e := range order {
-		if e.Node != "" {
-			remote.ForwardShared(e.Node, m, e.Subscriber, b.delivery(m, e))
+		if e.Node() != "" {
+			remote.ForwardShared(e.Node(), m, e.Subscriber, b.delivery(m, e))
 			b.m.RouterMatchesRemote.Inc()
 			return false
 		}

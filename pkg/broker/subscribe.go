@@ -14,10 +14,14 @@ func (b *Broker) Subscribe(s *session.Session, subs []session.Sub) []bool {
 // SubscribeThen is Subscribe with acked called once the subscriptions route (so a SUBACK
 // queued there is never ahead of them) and before the retained messages are queued.
 func (b *Broker) SubscribeThen(s *session.Session, subs []session.Sub, acked func()) []bool {
-	isNew := make([]bool, len(subs))
-	for i, sub := range subs {
-		isNew[i] = b.addSub(s, sub)
+	// One session lock and one index lock for the whole SUBSCRIBE, not one per filter.
+	isNew := s.SetSubs(subs, nil)
+	var buf [16]*topics.Entry
+	routes := buf[:0]
+	for _, sub := range subs {
+		routes = append(routes, route(s, sub))
 	}
+	b.index.AddAll(routes)
 	b.persist.saveSession(s)
 	if h := b.hooks.Load().OnSubscribe; h != nil {
 		h(s.ID, subs)
@@ -25,7 +29,11 @@ func (b *Broker) SubscribeThen(s *session.Session, subs []session.Sub, acked fun
 	if acked != nil {
 		acked()
 	}
-	// Retained messages follow the SUBACK [MQTT-3.3.1-6].
+	// Retained messages follow the SUBACK [MQTT-3.3.1-6]. With none retained in the
+	// mountpoint (an IoT node's usual state) there is nothing to look up per filter.
+	if !b.retain.any(s.ID.Mountpoint) {
+		return isNew
+	}
 	for i, sub := range subs {
 		_, filter, shared, _ := topics.ParseShared(sub.Filter)
 		if shared {
@@ -54,12 +62,10 @@ func (b *Broker) SubscribeThen(s *session.Session, subs []session.Sub, acked fun
 	return isNew
 }
 
-// addSub puts one subscription in the session and the index.
-func (b *Broker) addSub(s *session.Session, sub session.Sub) bool {
+// route is the index entry of s's subscription sub.
+func route(s *session.Session, sub session.Sub) *topics.Entry {
 	group, filter, _, _ := topics.ParseShared(sub.Filter)
-	isNew := s.SetSub(sub)
-	b.index.Add(&topics.Entry{Subscriber: s.ID, Filter: filter, Group: group, Options: sub.Options, SubID: sub.SubID, Owner: s})
-	return isNew
+	return (&topics.Entry{Subscriber: s.ID, Filter: filter, Options: sub.Options, SubID: sub.SubID, Owner: s}).At("", group)
 }
 
 // Unsubscribe removes filters of s; it reports per filter whether a subscription existed.

@@ -224,7 +224,7 @@ func setEntries(ix *topics.Index, node string, id broker.SessionID, old, subs []
 	}
 	for _, s := range subs {
 		group, filter, _, _ := topics.ParseShared(s.Filter)
-		ix.Add(&topics.Entry{Subscriber: id, Node: node, Filter: filter, Group: group, Options: s.Options, SubID: s.SubID})
+		ix.Add((&topics.Entry{Subscriber: id, Filter: filter, Options: s.Options, SubID: s.SubID}).At(node, group))
 	}
 }
 

@@ -18,8 +18,10 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 	if p.Props != nil && len(p.Props.SubscriptionIDs) > 0 {
 		subID = p.Props.SubscriptionIDs[0]
 	}
-	var ask []auth.Topic
-	var idx []int
+	// Sized once for the packet: growing three slices filter by filter was a tenth of a
+	// ten-filter SUBSCRIBE's CPU (issue 19, scenario 13).
+	ask := make([]auth.Topic, 0, len(p.Subscriptions))
+	idx := make([]int, 0, len(p.Subscriptions))
 	for i, s := range p.Subscriptions {
 		_, inner, shared, err := topics.ParseShared(s.Filter)
 		if err == nil {
@@ -59,6 +61,7 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 			if granted == nil {
 				granted = ask
 			}
+			subs = make([]session.Sub, 0, len(idx))
 			limit := c.srv.Broker.Settings().MaxSubscriptionsPerClient
 			count := c.sess.SubCount()
 			for k, i := range idx {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -324,5 +325,38 @@ func TestOfflineSessionReleasesActive(t *testing.T) {
 	eventually.True(t, eventually.Wait, "the active part released after the will", func() bool { return !hasActive(s) })
 	if got, _ := s.TakeWill(false); got != nil {
 		t.Fatal("the will was taken twice")
+	}
+}
+
+// SetSubs records one SUBSCRIBE's filters with one growth of the slice form, to the size it
+// needs (ten filters: one inline, nine in a slice of 9, not one doubled to 16; issue 19), and
+// reports which were new, a filter repeated within the call new only the first time.
+func TestSetSubsGrowsOnce(t *testing.T) {
+	s := New(topics.SubscriberID{ClientID: "iot-1"}, &Env{})
+	var subs []Sub
+	for i := range 10 {
+		subs = append(subs, Sub{Filter: fmt.Sprintf("dev/1/%d", i)})
+	}
+	isNew := s.SetSubs(subs, nil)
+	for i, n := range isNew {
+		if !n {
+			t.Fatalf("filter %d not new", i)
+		}
+	}
+	if got := cap(s.subs.more.few); got != 9 {
+		t.Fatalf("slice form holds room for %d, want 9", got)
+	}
+	again := []Sub{subs[3], {Filter: "dev/1/x"}, {Filter: "dev/1/x", SubID: 2}, subs[9]}
+	isNew = s.SetSubs(again, isNew)
+	if want := []bool{false, true, false, false}; !slices.Equal(isNew, want) {
+		t.Fatalf("isNew %v, want %v", isNew, want)
+	}
+	if s.SubCount() != 11 || !s.HasSub("dev/1/x") {
+		t.Fatalf("%d subscriptions after the second SUBSCRIBE, want 11", s.SubCount())
+	}
+	for _, sub := range s.Subs() {
+		if sub.Filter == "dev/1/x" && sub.SubID != 2 {
+			t.Fatalf("the repeated filter kept %+v, want the last one", sub)
+		}
 	}
 }

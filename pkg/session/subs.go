@@ -1,8 +1,11 @@
 package session
 
+import "slices"
+
 // subSet holds a session's subscriptions. The first is inline (a device has one: no
 // allocation at all, issue 19); the others are in more, a slice while there are few
-// (a map of one costs ~400 bytes against 24 for the slice) and a map from subsFew on.
+// (a map of one costs ~400 bytes against 24 for the slice; nine cost 1.4 KB against 216)
+// and a map from subsFew on, where a linear search starts to cost more than hashing.
 // An empty one.Filter is no subscription: MQTT has no empty filter [MQTT-4.7.3-1].
 type subSet struct {
 	one  Sub
@@ -14,7 +17,7 @@ type subsMore struct {
 	many map[string]Sub
 }
 
-const subsFew = 8
+const subsFew = 32
 
 func (ss *subSet) len() int {
 	n := 0
@@ -72,6 +75,29 @@ func (ss *subSet) remove(filter string) bool {
 		ss.more = nil
 	}
 	return true
+}
+
+// reserve makes room in the slice form for those of subs that are new, so that setting them
+// does not grow it step by step. It counts a filter repeated in subs once per time.
+func (ss *subSet) reserve(subs []Sub) {
+	n := 0
+	for _, sub := range subs {
+		if !ss.has(sub.Filter) {
+			n++
+		}
+	}
+	if ss.one.Filter == "" && n > 0 {
+		n-- // the first new one goes inline
+	}
+	if n == 0 {
+		return
+	}
+	if ss.more == nil {
+		ss.more = &subsMore{}
+	}
+	if m := ss.more; m.many == nil && len(m.few)+n <= subsFew {
+		m.few = slices.Grow(m.few, n)
+	}
 }
 
 func (ss *subSet) appendTo(out []Sub) []Sub {
@@ -156,6 +182,20 @@ func (s *Session) SetSub(sub Sub) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.subs.set(sub)
+}
+
+// SetSubs records the subscriptions of one SUBSCRIBE (or a restored record) and reports per
+// filter whether it was new (isNew, reused when long enough). The slice form grows once, to
+// what it will hold, not by doubling: ten filters kept 384 B where 216 hold them (issue 19).
+func (s *Session) SetSubs(subs []Sub, isNew []bool) []bool {
+	isNew = slices.Grow(isNew[:0], len(subs))[:len(subs)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subs.reserve(subs)
+	for i, sub := range subs {
+		isNew[i] = s.subs.set(sub)
+	}
+	return isNew
 }
 
 // RemoveSub forgets a subscription; it reports whether it existed.

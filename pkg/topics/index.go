@@ -18,13 +18,43 @@ type SubscriberID struct {
 // Entry is one subscription in the index.
 type Entry struct {
 	Subscriber SubscriberID
-	Node       string // "" for a session of this node, else the owning node's name
 	Filter     string // without the "$share/<group>/" prefix
-	Group      string // shared-subscription group, "" for an ordinary subscription
 	Options    packets.SubOptions
 	SubID      uint32 // v5 subscription identifier, 0 for none
 	// Owner is the router's handle for a local subscriber (its session), set by the router.
 	Owner any
+	// at is the node and shared group, nil for an ordinary subscription of this node: what a
+	// node mostly holds, and without the two strings an entry is 80 B, not 112 (issue 19).
+	at *entryAt
+}
+
+type entryAt struct{ node, group string }
+
+// Node is the owning node's name, "" for a session of this node.
+func (e *Entry) Node() string {
+	if e.at == nil {
+		return ""
+	}
+	return e.at.node
+}
+
+// Group is the shared-subscription group, "" for an ordinary subscription.
+func (e *Entry) Group() string {
+	if e.at == nil {
+		return ""
+	}
+	return e.at.group
+}
+
+// At sets the owning node ("" for this one) and the shared group ("" for none) of e, which
+// is not in an index yet, and returns e.
+func (e *Entry) At(node, group string) *Entry {
+	if node == "" && group == "" {
+		e.at = nil
+	} else {
+		e.at = &entryAt{node, group}
+	}
+	return e
 }
 
 // SharedMatch is one shared group whose filter matched: the router picks one member.
@@ -53,27 +83,135 @@ func (r *Result) Reset() {
 	clear(r.Seen)
 }
 
+// entryKey is an ordinary entry's key in its node's entries: shared ones are apart, by group.
 type entryKey struct {
-	sub   SubscriberID
-	group string
-	node  string
+	sub  SubscriberID
+	node string
 }
 
 type trieNode struct {
-	children map[string]*trieNode
+	// kids, nkids and ckids are the slice of the node's children while they are few
+	// (kidsFew), searched in order: a map of one to four children costs ~250 B where the
+	// slice costs 24-96, and a device's filters make about seven such nodes each (issue 19).
+	// More go to more.wide. The slice is kept as its parts, with 32-bit length and capacity,
+	// so that a node is 32 B, not 48 (a device's filters make 14 nodes); kidSlice and
+	// setKids are the only code that handles them.
+	kids         *child
+	nkids, ckids uint32
 	// solo is the node's one ordinary entry while it has only one, with entries nil: most
 	// filters (device topics such as dev/<id>) have one subscriber, and a map of one costs
 	// ~600 bytes against none (issue 19). A second entry moves both into entries.
 	solo *Entry
-	// more holds what few nodes have, a second ordinary entry or shared groups: apart, a
-	// device's leaf (solo alone) is 24 bytes, not 32 (issue 19). nil while both are empty.
+	// more holds what few nodes have, many children, a second ordinary entry or shared
+	// groups: apart, a device's leaf (solo alone) is 32 bytes. nil while all are empty.
 	more *nodeMore
 }
 
+// child is one level below a node and the node for it.
+type child struct {
+	level string
+	node  *trieNode
+}
+
+// kidsFew is the most children a node keeps in its slice; past it they go to a map (a
+// node such as dev/ with a child per device), where a linear search would cost too much.
+const kidsFew = 8
+
 type nodeMore struct {
+	wide    map[string]*trieNode // the children once there are more than kidsFew (kids is nil then)
 	entries map[entryKey]*Entry
 	// shared holds per-group member lists kept sorted by insertion for stable round-robin.
 	shared map[string][]*Entry
+}
+
+// kidSlice is the node's slice of children (nil when it has none or they are in more.wide).
+func (n *trieNode) kidSlice() []child {
+	if n.kids == nil {
+		return nil
+	}
+	return unsafe.Slice(n.kids, n.ckids)[:n.nkids]
+}
+
+// setKids makes kids the node's slice of children (at most kidsFew).
+func (n *trieNode) setKids(kids []child) {
+	if len(kids) == 0 {
+		n.kids, n.nkids, n.ckids = nil, 0, 0
+		return
+	}
+	n.kids, n.nkids, n.ckids = unsafe.SliceData(kids), uint32(len(kids)), uint32(cap(kids))
+}
+
+// child returns the child for level, nil if none.
+func (n *trieNode) child(level string) *trieNode {
+	if m := n.more; m != nil && m.wide != nil {
+		return m.wide[level]
+	}
+	kids := n.kidSlice()
+	for i := range kids {
+		if kids[i].level == level {
+			return kids[i].node
+		}
+	}
+	return nil
+}
+
+// addChild makes the child for level, which must not exist.
+func (n *trieNode) addChild(level string) *trieNode {
+	c := &trieNode{}
+	if m := n.more; m != nil && m.wide != nil {
+		m.wide[level] = c
+		return c
+	}
+	if kids := n.kidSlice(); len(kids) < kidsFew {
+		n.setKids(append(kids, child{level, c}))
+		return c
+	}
+	wide := make(map[string]*trieNode, 2*kidsFew)
+	for _, k := range n.kidSlice() {
+		wide[k.level] = k.node
+	}
+	wide[level] = c
+	n.grow().wide = wide
+	n.setKids(nil)
+	return c
+}
+
+// removeChild forgets the child for level. A wide node stays wide until its last child
+// goes: nodes that once had many children usually get them again.
+func (n *trieNode) removeChild(level string) {
+	if m := n.more; m != nil && m.wide != nil {
+		delete(m.wide, level)
+		if len(m.wide) == 0 {
+			m.wide = nil
+			n.shrink()
+		}
+		return
+	}
+	kids := n.kidSlice()
+	for i := range kids {
+		if kids[i].level == level {
+			n.setKids(slices.Delete(kids, i, i+1)) // clears the freed slot; none left frees the array
+			return
+		}
+	}
+}
+
+// eachKid calls fn for each child until it returns false.
+func (n *trieNode) eachKid(fn func(*trieNode) bool) bool {
+	if m := n.more; m != nil && m.wide != nil {
+		for _, c := range m.wide {
+			if !fn(c) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, k := range n.kidSlice() {
+		if !fn(k.node) {
+			return false
+		}
+	}
+	return true
 }
 
 // entries and shared read the node's maps; nil while empty.
@@ -99,18 +237,18 @@ func (n *trieNode) grow() *nodeMore {
 	return n.more
 }
 
-// shrink frees n.more once both its maps are empty.
+// shrink frees n.more once it holds nothing.
 func (n *trieNode) shrink() {
-	if m := n.more; m != nil && len(m.entries) == 0 && len(m.shared) == 0 {
+	if m := n.more; m != nil && len(m.entries) == 0 && len(m.shared) == 0 && len(m.wide) == 0 {
 		n.more = nil
 	}
 }
 
 func (n *trieNode) empty() bool {
-	return len(n.children) == 0 && n.solo == nil && n.more == nil
+	return n.nkids == 0 && n.solo == nil && n.more == nil
 }
 
-func keyOf(e *Entry) entryKey { return entryKey{e.Subscriber, e.Group, e.Node} }
+func keyOf(e *Entry) entryKey { return entryKey{e.Subscriber, e.Node()} }
 
 // eachDirect calls fn for the node's ordinary (not shared) entries until it returns false.
 func (n *trieNode) eachDirect(fn func(*Entry) bool) bool {
@@ -135,14 +273,18 @@ type Index struct {
 }
 
 // Memory estimates, in bytes, of one trie node and one entry beyond their strings: the
-// structs plus a share of the maps that hold them.
+// structs plus their slot in the parent's children or a share of the map that holds them.
 const (
-	nodeBytes  = int64(unsafe.Sizeof(trieNode{})) + 48
+	nodeBytes  = int64(unsafe.Sizeof(trieNode{})+unsafe.Sizeof(child{})) + 8
 	entryBytes = int64(unsafe.Sizeof(Entry{})+unsafe.Sizeof(entryKey{})) + 48
 )
 
 func entrySize(e *Entry) int64 {
-	return entryBytes + int64(len(e.Subscriber.Mountpoint)+len(e.Subscriber.ClientID)+len(e.Node)+len(e.Filter)+len(e.Group))
+	n := entryBytes + int64(len(e.Subscriber.Mountpoint)+len(e.Subscriber.ClientID)+len(e.Filter))
+	if e.at != nil {
+		n += int64(unsafe.Sizeof(entryAt{})) + int64(len(e.at.node)+len(e.at.group))
+	}
+	return n
 }
 
 // NewIndex returns an empty index.
@@ -154,6 +296,19 @@ func NewIndex() *Index {
 func (ix *Index) Add(e *Entry) bool {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	return ix.addLocked(e)
+}
+
+// AddAll adds each of es as Add does, under one lock (a SUBSCRIBE's filters, a restored batch).
+func (ix *Index) AddAll(es []*Entry) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, e := range es {
+		ix.addLocked(e)
+	}
+}
+
+func (ix *Index) addLocked(e *Entry) bool {
 	root := ix.roots[e.Subscriber.Mountpoint]
 	if root == nil {
 		root = &trieNode{}
@@ -161,40 +316,42 @@ func (ix *Index) Add(e *Entry) bool {
 		ix.bytes += nodeBytes + int64(len(e.Subscriber.Mountpoint))
 	}
 	n := root
-	forLevels(e.Filter, func(level string) {
-		if n.children == nil {
-			n.children = map[string]*trieNode{}
-		}
-		c := n.children[level]
+	for start := 0; ; {
+		end := levelEnd(e.Filter, start)
+		level := e.Filter[start:end]
+		c := n.child(level)
 		if c == nil {
-			c = &trieNode{}
-			n.children[level] = c
+			c = n.addChild(level)
 			ix.bytes += nodeBytes + int64(len(level))
 		}
 		n = c
-	})
-	k := entryKey{e.Subscriber, e.Group, e.Node}
-	if e.Group != "" {
+		if end == len(e.Filter) {
+			break
+		}
+		start = end + 1
+	}
+	if group := e.Group(); group != "" {
 		more := n.grow()
 		if more.shared == nil {
 			more.shared = map[string][]*Entry{}
 		}
-		members := more.shared[e.Group]
+		members := more.shared[group]
 		for i, m := range members {
-			if m.Subscriber == e.Subscriber && m.Node == e.Node {
+			if m.Subscriber == e.Subscriber && m.Node() == e.Node() {
 				// Copy on write: a Match result holds this slice after the read lock.
 				members = slices.Clone(members)
 				ix.bytes += entrySize(e) - entrySize(m)
 				members[i] = e
-				more.shared[e.Group] = members
+				more.shared[group] = members
 				return false
 			}
 		}
-		more.shared[e.Group] = append(members, e)
+		more.shared[group] = append(members, e)
 		ix.n++
 		ix.bytes += entrySize(e)
 		return true
 	}
+	k := keyOf(e)
 	if n.entries() == nil {
 		if n.solo == nil || keyOf(n.solo) == k {
 			old := n.solo
@@ -210,16 +367,17 @@ func (ix *Index) Add(e *Entry) bool {
 		n.grow().entries = map[entryKey]*Entry{keyOf(n.solo): n.solo}
 		n.solo = nil
 	}
+	// One map operation, not a lookup and a store: an entry it replaces has the same key and
+	// filter, so the same size.
 	entries := n.more.entries
-	old, existed := entries[k]
+	had := len(entries)
 	entries[k] = e
-	if existed {
-		ix.bytes += entrySize(e) - entrySize(old)
-	} else {
-		ix.n++
-		ix.bytes += entrySize(e)
+	if len(entries) == had {
+		return false
 	}
-	return !existed
+	ix.n++
+	ix.bytes += entrySize(e)
+	return true
 }
 
 // Remove deletes the subscription of sub (on node) to filter in group; it reports whether one existed.
@@ -234,31 +392,30 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 	if root == nil {
 		return false
 	}
-	path := []*trieNode{root}
-	levels := []string{}
+	var pathBuf [8]*trieNode
+	var levelBuf [8]string
+	path, levels := append(pathBuf[:0], root), levelBuf[:0]
 	n := root
-	ok := true
-	forLevels(filter, func(level string) {
-		if !ok {
-			return
-		}
-		c := n.children[level]
+	for start := 0; ; {
+		end := levelEnd(filter, start)
+		level := filter[start:end]
+		c := n.child(level)
 		if c == nil {
-			ok = false
-			return
+			return false
 		}
 		path = append(path, c)
 		levels = append(levels, level)
 		n = c
-	})
-	if !ok {
-		return false
+		if end == len(filter) {
+			break
+		}
+		start = end + 1
 	}
 	removed := false
 	if group != "" {
 		members := n.shared()[group]
 		for i, m := range members {
-			if m.Subscriber == sub && m.Node == node {
+			if m.Subscriber == sub && m.Node() == node {
 				ix.bytes -= entrySize(m)
 				members = append(members[:i:i], members[i+1:]...)
 				removed = true
@@ -274,7 +431,7 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 			n.more.shared[group] = members
 		}
 	} else {
-		k := entryKey{sub, "", node}
+		k := entryKey{sub, node}
 		var old *Entry
 		if n.solo != nil {
 			if removed = keyOf(n.solo) == k; removed {
@@ -297,7 +454,7 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 	ix.n--
 	// Prune empty nodes bottom-up so churn of unique topics does not leak memory.
 	for i := len(path) - 1; i > 0 && path[i].empty(); i-- {
-		delete(path[i-1].children, levels[i-1])
+		path[i-1].removeChild(levels[i-1])
 		ix.bytes -= nodeBytes + int64(len(levels[i-1]))
 	}
 	if root.empty() {
@@ -311,7 +468,7 @@ func (ix *Index) removeLocked(sub SubscriberID, node, filter, group string) bool
 func (ix *Index) RemoveNode(node string) int {
 	var gone []*Entry
 	ix.Walk(func(e *Entry) bool {
-		if e.Node == node {
+		if e.Node() == node {
 			gone = append(gone, e)
 		}
 		return true
@@ -320,7 +477,7 @@ func (ix *Index) RemoveNode(node string) int {
 	defer ix.mu.Unlock()
 	n := 0
 	for _, e := range gone {
-		if ix.removeLocked(e.Subscriber, e.Node, e.Filter, e.Group) {
+		if ix.removeLocked(e.Subscriber, e.Node(), e.Filter, e.Group()) {
 			n++
 		}
 	}
@@ -363,12 +520,7 @@ func walk(n *trieNode, fn func(*Entry) bool) bool {
 			}
 		}
 	}
-	for _, c := range n.children {
-		if !walk(c, fn) {
-			return false
-		}
-	}
-	return true
+	return n.eachKid(func(c *trieNode) bool { return walk(c, fn) })
 }
 
 // Match appends to r every entry whose filter matches topic in mountpoint.
@@ -386,21 +538,40 @@ func (ix *Index) Match(mountpoint, topic string, r *Result) {
 
 // match walks one level; first is true at the root, where wildcards must not match '$' topics [MQTT-4.7.2-1].
 func match(n *trieNode, topic string, start int, first, dollar bool, r *Result) {
-	if len(n.children) == 0 {
-		return
-	}
 	end := levelEnd(topic, start)
 	level := topic[start:end]
+	var hash, exact, plus *trieNode
+	if m := n.more; m != nil && m.wide != nil {
+		hash, exact, plus = m.wide["#"], m.wide[level], m.wide["+"]
+	} else {
+		kids := n.kidSlice()
+		if len(kids) == 0 {
+			return
+		}
+		// One pass over the few children finds all three.
+		for i := range kids {
+			k := &kids[i]
+			if k.level == level {
+				exact = k.node
+			}
+			switch k.level {
+			case "#":
+				hash = k.node
+			case "+":
+				plus = k.node
+			}
+		}
+	}
 	last := end == len(topic)
 	wild := !(first && dollar)
-	if c := n.children["#"]; c != nil && wild {
-		collect(c, r)
+	if hash != nil && wild {
+		collect(hash, r)
 	}
-	if c := n.children[level]; c != nil {
-		descend(c, topic, end, last, dollar, r)
+	if exact != nil {
+		descend(exact, topic, end, last, dollar, r)
 	}
-	if c := n.children["+"]; c != nil && wild {
-		descend(c, topic, end, last, dollar, r)
+	if plus != nil && wild {
+		descend(plus, topic, end, last, dollar, r)
 	}
 }
 
@@ -408,7 +579,7 @@ func descend(c *trieNode, topic string, end int, last, dollar bool, r *Result) {
 	if last {
 		collect(c, r)
 		// "a/#" also matches "a" [MQTT-4.7.1-2].
-		if h := c.children["#"]; h != nil {
+		if h := c.child("#"); h != nil {
 			collect(h, r)
 		}
 		return
@@ -434,24 +605,11 @@ func collect(n *trieNode, r *Result) {
 	}
 }
 
-// forLevels calls fn for each '/'-separated level of s, including empty ones.
-func forLevels(s string, fn func(string)) {
-	start := 0
-	for {
-		end := levelEnd(s, start)
-		fn(s[start:end])
-		if end == len(s) {
-			return
-		}
-		start = end + 1
-	}
-}
-
 // Of returns every entry of subscriber sub on node "" (the local one), for session listings.
 func (ix *Index) Of(sub SubscriberID) []*Entry {
 	var out []*Entry
 	ix.Walk(func(e *Entry) bool {
-		if e.Subscriber == sub && e.Node == "" {
+		if e.Subscriber == sub && e.Node() == "" {
 			out = append(out, e)
 		}
 		return true

@@ -16,7 +16,7 @@ func bigIndex() *Index {
 	ix := NewIndex()
 	n := 0
 	add := func(client, filter, group string) {
-		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: client}, Filter: filter, Group: group})
+		ix.Add((&Entry{Subscriber: SubscriberID{ClientID: client}, Filter: filter}).At("", group))
 		n++
 	}
 	for i := range 89_000 {
@@ -132,7 +132,7 @@ func BenchmarkIndexAddSharedRemove100k(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		ix.Add(&Entry{Subscriber: sub, Filter: "sensor/+/temp", Group: "backend1"})
+		ix.Add((&Entry{Subscriber: sub, Filter: "sensor/+/temp"}).At("", "backend1"))
 		if !ix.Remove(sub, "", "sensor/+/temp", "backend1") {
 			b.Fatal("Remove of a shared member reported missing")
 		}

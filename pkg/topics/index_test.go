@@ -44,8 +44,27 @@ func TestMatchTable(t *testing.T) {
 
 // TestIndexAgainstMatch checks the trie against the plain matcher on random filters and topics.
 func TestIndexAgainstMatch(t *testing.T) {
+	checkAgainstMatch(t, []string{"a", "b", "c", "", "$SYS"}, 300)
+}
+
+// TestWideIndexAgainstMatch is TestIndexAgainstMatch with more words than a node keeps in its
+// slice of children, so nodes go wide (a map) as they fill and back as they empty.
+func TestWideIndexAgainstMatch(t *testing.T) {
+	words := []string{"", "$SYS"}
+	for i := range 3 * kidsFew {
+		words = append(words, fmt.Sprint("w", i))
+	}
+	ix := checkAgainstMatch(t, words, 1000)
+	if ix.Memory() != 0 {
+		t.Fatalf("memory estimate %d after removing all, want 0", ix.Memory())
+	}
+}
+
+// checkAgainstMatch adds n random filters over words, compares Match with the plain matcher
+// for random topics, removes half the filters and compares again, then removes the rest.
+func checkAgainstMatch(t *testing.T, words []string, n int) *Index {
+	t.Helper()
 	rng := rand.New(rand.NewSource(1))
-	words := []string{"a", "b", "c", "", "$SYS"}
 	randTopic := func() string {
 		n := 1 + rng.Intn(4)
 		s := ""
@@ -80,32 +99,56 @@ func TestIndexAgainstMatch(t *testing.T) {
 		return s
 	}
 	ix := NewIndex()
-	var filters []string
-	for i := 0; i < 300; i++ {
+	filters := map[int]string{}
+	for i := 0; i < n; i++ {
 		f := randFilter()
-		filters = append(filters, f)
+		filters[i] = f
 		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint(i)}, Filter: f})
 	}
-	for i := 0; i < 2000; i++ {
-		topic := randTopic()
-		var want []string
-		for j, f := range filters {
-			if Match(f, topic) {
-				want = append(want, fmt.Sprint(j))
+	wide := 0
+	var countWide func(*trieNode)
+	countWide = func(nd *trieNode) {
+		if nd.more != nil && nd.more.wide != nil {
+			wide++
+		}
+		nd.eachKid(func(c *trieNode) bool { countWide(c); return true })
+	}
+	compare := func(step string) {
+		for i := 0; i < 2000; i++ {
+			topic := randTopic()
+			var want []string
+			for j, f := range filters {
+				if Match(f, topic) {
+					want = append(want, fmt.Sprint(j))
+				}
+			}
+			var r Result
+			ix.Match("", topic, &r)
+			var got []string
+			for _, e := range r.Direct {
+				got = append(got, e.Subscriber.ClientID)
+			}
+			sort.Strings(want)
+			sort.Strings(got)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s: topic %q: index %v, matcher %v", step, topic, got, want)
 			}
 		}
-		var r Result
-		ix.Match("", topic, &r)
-		var got []string
-		for _, e := range r.Direct {
-			got = append(got, e.Subscriber.ClientID)
-		}
-		sort.Strings(want)
-		sort.Strings(got)
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("topic %q: index %v, matcher %v", topic, got, want)
-		}
 	}
+	compare("all added")
+	if root := ix.roots[""]; root != nil {
+		countWide(root)
+	}
+	if len(words) > kidsFew && wide == 0 {
+		t.Fatalf("no node went wide with %d words", len(words))
+	}
+	for i := 0; i < n; i += 2 {
+		if !ix.Remove(SubscriberID{ClientID: fmt.Sprint(i)}, "", filters[i], "") {
+			t.Fatalf("removing %q of %d found nothing", filters[i], i)
+		}
+		delete(filters, i)
+	}
+	compare("half removed")
 	// Removing everything leaves an empty index (pruned trie).
 	for i, f := range filters {
 		ix.Remove(SubscriberID{ClientID: fmt.Sprint(i)}, "", f, "")
@@ -113,15 +156,16 @@ func TestIndexAgainstMatch(t *testing.T) {
 	if ix.Len() != 0 || len(ix.roots) != 0 {
 		t.Fatalf("after removing all: len %d roots %d", ix.Len(), len(ix.roots))
 	}
+	return ix
 }
 
 func TestSharedAndNodes(t *testing.T) {
 	ix := NewIndex()
 	for i := 0; i < 3; i++ {
-		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint("w", i)}, Filter: "sensor/#", Group: "backend"})
+		ix.Add((&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint("w", i)}, Filter: "sensor/#"}).At("", "backend"))
 	}
-	ix.Add(&Entry{Subscriber: SubscriberID{ClientID: "r"}, Node: "n2", Filter: "sensor/+"})
-	ix.Add(&Entry{Subscriber: SubscriberID{ClientID: "other"}, Filter: "sensor/1", Group: "g2"})
+	ix.Add((&Entry{Subscriber: SubscriberID{ClientID: "r"}, Filter: "sensor/+"}).At("n2", ""))
+	ix.Add((&Entry{Subscriber: SubscriberID{ClientID: "other"}, Filter: "sensor/1"}).At("", "g2"))
 	var r Result
 	ix.Match("", "sensor/1", &r)
 	if len(r.Direct) != 1 || len(r.Shared) != 2 {
@@ -167,13 +211,13 @@ func BenchmarkIndexMatch(b *testing.B) {
 func TestSharedResubscribeDuringMatch(t *testing.T) {
 	ix := NewIndex()
 	for i := 0; i < 4; i++ {
-		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint("m", i)}, Filter: "jobs/#", Group: "g"})
+		ix.Add((&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprint("m", i)}, Filter: "jobs/#"}).At("", "g"))
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := 0; i < 2000; i++ {
-			ix.Add(&Entry{Subscriber: SubscriberID{ClientID: "m1"}, Filter: "jobs/#", Group: "g", SubID: uint32(i)})
+			ix.Add((&Entry{Subscriber: SubscriberID{ClientID: "m1"}, Filter: "jobs/#", SubID: uint32(i)}).At("", "g"))
 		}
 	}()
 	var r Result
@@ -202,7 +246,7 @@ func TestIndexMemory(t *testing.T) {
 	var prev int64
 	for i := 0; i < 50; i++ {
 		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprintf("c%d", i)}, Filter: fmt.Sprintf("a/%d/#", i%7)})
-		ix.Add(&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprintf("c%d", i)}, Filter: "s/+", Group: "g"})
+		ix.Add((&Entry{Subscriber: SubscriberID{ClientID: fmt.Sprintf("c%d", i)}, Filter: "s/+"}).At("", "g"))
 		if m := ix.Memory(); m <= prev {
 			t.Fatalf("after %d subscribers memory %d, was %d", i+1, m, prev)
 		} else {
@@ -261,15 +305,15 @@ func TestSoloEntryTransitions(t *testing.T) {
 	}
 }
 
-// A leaf that holds one ordinary entry (a device's dev/<id>) is a 24-byte node: a second
+// A leaf that holds one ordinary entry (a device's dev/<id>) is a 32-byte node: a second
 // entry or a shared group go to its `more` part, which goes again when they do (issue 19).
 func TestNodeMoreTransitions(t *testing.T) {
-	if n := unsafe.Sizeof(trieNode{}); n > 24 {
-		t.Fatalf("trieNode is %d bytes: over the 24-byte size class", n)
+	if n := unsafe.Sizeof(trieNode{}); n > 32 {
+		t.Fatalf("trieNode is %d bytes: over the 32-byte size class", n)
 	}
 	ix := NewIndex()
 	a, b, c := SubscriberID{ClientID: "a"}, SubscriberID{ClientID: "b"}, SubscriberID{ClientID: "c"}
-	leaf := func() *trieNode { return ix.roots[""].children["dev"].children["1"] }
+	leaf := func() *trieNode { return ix.roots[""].child("dev").child("1") }
 	match := func() (direct, shared int) {
 		var r Result
 		ix.Match("", "dev/1", &r)
@@ -279,7 +323,7 @@ func TestNodeMoreTransitions(t *testing.T) {
 	if leaf().more != nil {
 		t.Fatal("one ordinary entry made the node's more part")
 	}
-	ix.Add(&Entry{Subscriber: b, Filter: "dev/1", Group: "g"})
+	ix.Add((&Entry{Subscriber: b, Filter: "dev/1"}).At("", "g"))
 	if d, s := match(); d != 1 || s != 1 || leaf().more == nil || leaf().solo == nil {
 		t.Fatalf("solo and a shared group: %d direct, %d shared", d, s)
 	}
@@ -292,5 +336,20 @@ func TestNodeMoreTransitions(t *testing.T) {
 	}
 	if !ix.Remove(c, "", "dev/1", "") || !ix.Remove(a, "", "dev/1", "") || ix.Len() != 0 || len(ix.roots) != 0 {
 		t.Fatal("removing both ordinary entries did not empty the index")
+	}
+}
+
+// An ordinary subscription of this node, what a node of devices holds by the million, is an
+// 80-byte entry: its node and shared group are apart, and nil for it (issue 19).
+func TestEntrySize(t *testing.T) {
+	if n := unsafe.Sizeof(Entry{}); n > 80 {
+		t.Fatalf("Entry is %d bytes: over the 80-byte size class", n)
+	}
+	e := (&Entry{Filter: "dev/1"}).At("", "")
+	if e.at != nil || e.Node() != "" || e.Group() != "" {
+		t.Fatalf("an ordinary local entry has a place: %+v", e.at)
+	}
+	if e.At("n2", "g"); e.Node() != "n2" || e.Group() != "g" {
+		t.Fatalf("At(n2, g) gave node %q group %q", e.Node(), e.Group())
 	}
 }
