@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -123,9 +125,18 @@ type wal struct {
 // openWAL opens or creates the log at path and returns it with the newest valid header
 // (ok false when the file has none: new, or never got past creation).
 func openWAL(path string, noSync bool) (*wal, bool, error) {
+	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, false, fmt.Errorf("store: open log %s: %w (check permissions of the store dir)", path, err)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) && !noSync {
+		// Acknowledged writes live only in this file until a checkpoint: its directory
+		// entry must survive a power loss too.
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			f.Close()
+			return nil, false, err
+		}
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -261,3 +272,15 @@ func (w *wal) sync() error {
 }
 
 func (w *wal) close() error { return w.f.Close() }
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("store: open dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("store: sync dir %s: %w", dir, err)
+	}
+	return nil
+}

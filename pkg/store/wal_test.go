@@ -222,7 +222,7 @@ func TestReplayDiscardsCheckpointedLog(t *testing.T) {
 }
 
 // copyStore copies the store's two files as they are on disk now: what a crash leaves.
-func copyStore(t *testing.T, from, to string) {
+func copyStore(t testing.TB, from, to string) {
 	t.Helper()
 	for _, suffix := range []string{"", walSuffix} {
 		b, err := os.ReadFile(from + suffix)
