@@ -159,29 +159,38 @@ func openWAL(path string, noSync bool) (*wal, bool, error) {
 }
 
 // readFrames calls fn with the payload of each frame of the current generation before
-// end, in order, and returns where the frames end. The payloads are fresh memory that
-// stays valid: bbolt keeps the slices it is given until the transaction commits.
+// end, in order, and returns where the frames end. It reads frame by frame (the file may
+// be larger than this generation), into fresh memory that stays valid: bbolt keeps the
+// slices it is given until the transaction commits.
 func (w *wal) readFrames(end int64, fn func(payload []byte) error) (int64, error) {
-	if end <= walDataStart {
-		return walDataStart, nil
-	}
-	buf := make([]byte, end-walDataStart)
-	n, err := w.f.ReadAt(buf, walDataStart)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return 0, fmt.Errorf("store: read log %s: %w", w.path, err)
-	}
-	buf = buf[:n]
 	off := int64(walDataStart)
-	for len(buf) > 0 {
-		payload, n, err := decodeFrame(buf, w.hdr.gen)
+	var head [walFrameHead]byte
+	for off+walFrameHead <= end {
+		if _, err := w.f.ReadAt(head[:], off); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return 0, fmt.Errorf("store: read log %s: %w", w.path, err)
+		}
+		size := int64(binary.BigEndian.Uint32(head[4:8]))
+		if size == 0 || size > walMaxFrame || off+walFrameHead+size > end || binary.BigEndian.Uint64(head[8:]) != w.hdr.gen {
+			break // zeros, a frame of an older generation, or a torn one
+		}
+		frame := make([]byte, walFrameHead+size)
+		if _, err := w.f.ReadAt(frame, off); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return 0, fmt.Errorf("store: read log %s: %w", w.path, err)
+		}
+		payload, n, err := decodeFrame(frame, w.hdr.gen)
 		if err != nil {
-			break // the rest is zeros, older generations or a torn last frame
+			break // torn: its sync never returned, so it was never acknowledged
 		}
 		if err := fn(payload); err != nil {
 			return 0, fmt.Errorf("store: log %s frame at offset %d: %w", w.path, off, err)
 		}
 		off += int64(n)
-		buf = buf[n:]
 	}
 	return off, nil
 }
