@@ -308,9 +308,11 @@ func (s *Store) checkpoint() error {
 	return nil
 }
 
-// finish checkpoints at Close: the log is then empty and the file complete.
+// finish checkpoints at Close: the log is then empty and the file complete. Close
+// returns its error (the writer has exited when Close reads closeErr).
 func (s *Store) finish() {
-	if err := s.checkpoint(); err != nil && s.tx != nil {
+	s.closeErr = s.checkpoint()
+	if s.tx != nil {
 		_ = s.tx.Rollback()
 		s.tx = nil
 	}

@@ -125,6 +125,7 @@ type Store struct {
 	genWrites int       // writes logged in this generation
 	recs      [][]byte  // reused: the records of a batch
 	failed    error     // set once a log write or checkpoint failed; every later write gets it
+	closeErr  error     // the checkpoint at Close
 	dirty     dirtySet
 
 	// cmu guards the in-memory counters, updated only after a commit succeeds.
@@ -294,11 +295,7 @@ func (s *Store) Close() error {
 	s.submitMu.Unlock()
 	s.writerWG.Wait()
 	s.notify.close()
-	werr := s.wal.close()
-	if err := s.db.Close(); err != nil {
-		return err
-	}
-	return werr
+	return errors.Join(s.closeErr, s.wal.close(), s.db.Close())
 }
 
 // Stats returns counters; FileSize comes from the file system.

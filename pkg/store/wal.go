@@ -112,14 +112,15 @@ func splitRecords(payload []byte, fn func(rec []byte) error) error {
 
 // wal is the open log file, used by the writer goroutine only (and Open before it starts).
 type wal struct {
-	f      *os.File
-	path   string
-	noSync bool
-	hdr    walHeader // current generation
-	slot   int       // slot holding hdr
-	off    int64     // where the next frame goes
-	size   int64     // file size; grown in zeroed chunks ahead of off
-	frames []byte    // reused encoding buffer
+	f       *os.File
+	path    string
+	noSync  bool
+	hdr     walHeader // current generation
+	slot    int       // slot holding hdr
+	off     int64     // where the next frame goes
+	size    int64     // file size; grown in zeroed chunks ahead of off
+	frames  []byte    // reused encoding buffers
+	payload []byte
 }
 
 // openWAL opens or creates the log at path and returns it with the newest valid header
@@ -220,7 +221,7 @@ func (w *wal) used() int64 { return w.off - walDataStart }
 // survive a crash (a power loss too unless noSync).
 func (w *wal) append(recs [][]byte) error {
 	w.frames = w.frames[:0]
-	var payload []byte
+	payload := w.payload[:0]
 	flush := func() {
 		if len(payload) > 0 {
 			w.frames = appendFrame(w.frames, w.hdr.gen, payload)
@@ -235,6 +236,10 @@ func (w *wal) append(recs [][]byte) error {
 		payload = append(payload, rec...)
 	}
 	flush()
+	w.payload = payload
+	if cap(w.payload) > 4*walGrowChunk {
+		w.payload = nil // do not keep a huge batch's buffer
+	}
 	if len(w.frames) == 0 {
 		return nil
 	}
