@@ -39,14 +39,15 @@ test-race:
 	$(GO) test -race -short -count=1 -timeout 15m $$($(GO) list ./... | grep -v /test/)
 
 FUZZTIME ?= 30s
-# The packet decoder gets FUZZTIME; the conf parser, the cluster frame decoder and the PROXY
-# header path (what a hostile peer or file reaches) FUZZTIME_SHORT each, so make test stays quick.
+# The packet decoder gets FUZZTIME; the conf parser, the cluster frame decoder, the PROXY
+# header path and the store's log reader (what a hostile peer or file reaches) FUZZTIME_SHORT each, so make test stays quick.
 FUZZTIME_SHORT ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./pkg/packets/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME_SHORT) ./pkg/config/
 	$(GO) test -run '^$$' -fuzz FuzzFrameDecode -fuzztime $(FUZZTIME_SHORT) ./pkg/cluster/
 	$(GO) test -run '^$$' -fuzz FuzzProxyHeader -fuzztime $(FUZZTIME_SHORT) ./pkg/listener/
+	$(GO) test -run '^$$' -fuzz FuzzLogFrame -fuzztime $(FUZZTIME_SHORT) ./pkg/store/
 
 deps: deps-deploy
 	bash scripts/install-test-deps.sh

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // BenchmarkEnqueueParallel measures fan-in with fsync on:
@@ -111,4 +112,67 @@ func BenchmarkSessionCreate(b *testing.B) {
 	st := s.Stats()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sessions/s")
 	b.ReportMetric(float64(st.Batched)/float64(max(st.Commits, 1)), "writes/commit")
+}
+
+// BenchmarkReplay measures the worst replay a start can meet: a whole generation of the
+// default checkpoint policy in the log (8192 writes, or 64 MiB), left by a crash just
+// before its checkpoint. The log is made once; each iteration opens a copy of the files.
+// go test -bench Replay -run '^$' ./pkg/store
+func BenchmarkReplay(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		payload int
+		session bool
+	}{
+		{"8192 session writes", 0, true},
+		{"8192 enqueues of 8 KiB", 8 << 10, false},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			dir := b.TempDir()
+			path := filepath.Join(dir, "m.db")
+			s, err := Open(path, Options{NoSync: true, CheckpointInterval: time.Hour, CheckpointWrites: 1 << 30, CheckpointBytes: 1 << 40})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			m := Message{Topic: "bench/topic", Payload: make([]byte, tc.payload), QoS: 1}
+			for i := range 8192 {
+				id := "dev-" + strconv.Itoa(i)
+				wg.Add(1)
+				if tc.session {
+					go func() {
+						defer wg.Done()
+						if err := s.PutSession(Session{Key: SessionKey{ClientID: id}, Subscriptions: []Subscription{{Filter: "dev/" + id, QoS: 1}}}); err != nil {
+							b.Error(err)
+						}
+					}()
+					continue
+				}
+				s.EnqueueAsync([]SessionKey{{ClientID: strconv.Itoa(i % 500)}}, m, func(_ []uint64, err error) {
+					if err != nil {
+						b.Error(err)
+					}
+					wg.Done()
+				})
+			}
+			wg.Wait()
+			crashed := filepath.Join(dir, "crashed.db")
+			copyStore(b, path, crashed)
+			s.Close()
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				run := filepath.Join(b.TempDir(), "run.db")
+				copyStore(b, crashed, run)
+				b.StartTimer()
+				r, err := Open(run, Options{NoSync: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				r.Close()
+				b.StartTimer()
+			}
+		})
+	}
 }

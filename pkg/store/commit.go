@@ -2,23 +2,29 @@ package store
 
 import (
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// request is one write. run may be called more than once (a failed batch is retried
-// without the failing request), so it must reset whatever it records; commit runs once,
-// on the writer, after the transaction holding run's changes is durable.
+// request is one write (rec), one read run in the writer's transaction (read), or a
+// checkpoint (a scan wants everything acknowledged in the file). done is called once,
+// after the batch holding the request is durable in the log.
 type request struct {
-	run    func(tx *bolt.Tx) error
-	commit func()          // apply in-memory effects; nil if none
-	done   func(err error) // answer the caller
-	async  bool            // done goes through the notifier so it may block or call the store
+	rec        []byte                  // write: op code and arguments (ops.go), logged and applied
+	read       func(tx *bolt.Tx) error // read of data the open transaction may have changed
+	checkpoint bool                    // commit the open transaction before answering
+	out        applied                 // what applying rec found; reset when it is applied again
+	err        error                   // a read's result
+	commit     func(*applied)          // apply in-memory effects once rec is durable; nil if none
+	done       func(err error)         // answer the caller
+	async      bool                    // done goes through the notifier so it may block or call the store
 }
 
-// submit hands r to the writer; done is called exactly once.
+// submit hands r to the writer; done is called exactly once. A write that could not be
+// applied whole (too long for bbolt) is refused here, before it reaches the transaction.
 func (s *Store) submit(r *request) {
 	s.submitMu.RLock()
 	if s.closed {
@@ -26,34 +32,91 @@ func (s *Store) submit(r *request) {
 		r.done(ErrClosed)
 		return
 	}
+	if r.rec != nil {
+		if err := checkRecord(r.rec); err != nil {
+			s.submitMu.RUnlock()
+			s.answer(r, err)
+			return
+		}
+	}
 	s.reqs <- r
 	s.submitMu.RUnlock()
 }
 
-// write submits run and waits for the commit.
-func (s *Store) write(run func(tx *bolt.Tx) error, commit func()) error {
+// write submits rec and waits until it is durable.
+func (s *Store) write(rec []byte, commit func(*applied)) error {
 	ch := make(chan error, 1)
-	s.submit(&request{run: run, commit: commit, done: func(err error) { ch <- err }})
+	s.submit(&request{rec: rec, commit: commit, done: func(err error) { ch <- err }})
 	return <-ch
 }
 
-// writer collects requests for up to CommitDelay or MaxBatch and commits them together.
+// readCurrent runs fn on data that includes every acknowledged write: in the writer's
+// transaction when ek was written since the last checkpoint, else in a read transaction
+// of the file (concurrent, the common case: a reconnecting client whose queue has not
+// changed for a checkpoint interval). fn runs on the writer in the first case, so it
+// only collects.
+func (s *Store) readCurrent(ek []byte, fn func(tx *bolt.Tx) error) error {
+	if !s.isDirty(ek) {
+		return s.view(fn)
+	}
+	ch := make(chan error, 1)
+	r := &request{read: fn}
+	r.done = func(err error) {
+		if err == nil {
+			err = r.err
+		}
+		ch <- err
+	}
+	s.submit(r)
+	return <-ch
+}
+
+// settle waits for a checkpoint, so a read transaction sees every acknowledged write;
+// for scans (start, admin), not for the connect path.
+func (s *Store) settle() error {
+	ch := make(chan error, 1)
+	s.submit(&request{checkpoint: true, done: func(err error) { ch <- err }})
+	return <-ch
+}
+
+// writer collects requests for up to CommitDelay or MaxBatch, applies them to its open
+// transaction, logs them with one sync and answers; it checkpoints when the policy says.
 func (s *Store) writer() {
 	defer s.writerWG.Done()
 	batch := make([]*request, 0, s.opts.MaxBatch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	tick := time.NewTimer(time.Hour)
+	tick.Stop()
+	armed := false
 	for {
-		r, ok := <-s.reqs
-		if !ok {
-			return
+		var due <-chan time.Time
+		if s.tx != nil {
+			if !armed {
+				tick.Reset(time.Until(s.genStart.Add(s.opts.CheckpointInterval)))
+				armed = true
+			}
+			due = tick.C
 		}
-		batch = append(batch[:0], r)
-		open := s.fill(&batch, timer)
-		s.commitBatch(batch)
-		clear(batch)
-		if !open {
-			return
+		select {
+		case r, ok := <-s.reqs:
+			if !ok {
+				s.finish()
+				return
+			}
+			batch = append(batch[:0], r)
+			open := s.fill(&batch, timer)
+			s.runBatch(batch)
+			clear(batch)
+			if !open {
+				s.finish()
+				return
+			}
+		case <-due:
+			armed = false
+			if s.tx != nil && time.Since(s.genStart) >= s.opts.CheckpointInterval {
+				s.checkpoint()
+			}
 		}
 	}
 }
@@ -93,44 +156,181 @@ func (s *Store) fill(batch *[]*request, timer *time.Timer) bool {
 	return true
 }
 
-// commitBatch runs all requests in one transaction. A request whose run fails is
-// answered with its error and the rest are retried in a fresh transaction.
-func (s *Store) commitBatch(batch []*request) {
-	pending := batch
-	for len(pending) > 0 {
-		failed := -1
-		var runErr error
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			for i, r := range pending {
-				if err := r.run(tx); err != nil {
-					failed, runErr = i, err
-					return err
-				}
-			}
-			return nil
-		})
-		if failed >= 0 {
-			s.answer(pending[failed], runErr)
-			pending = append(pending[:failed:failed], pending[failed+1:]...)
-			continue
-		}
-		if err != nil {
-			err = fmt.Errorf("store: commit: %w (check disk space and permissions of the store dir)", err)
-			s.log.Error("store commit failed", "err", err, "requests", len(pending))
-			for _, r := range pending {
-				s.answer(r, err)
-			}
-			return
-		}
-		s.commits.Add(1)
-		s.batched.Add(uint64(len(pending)))
-		for _, r := range pending {
-			if r.commit != nil {
-				r.commit()
-			}
-			s.answer(r, nil)
+// runBatch applies the batch to the open transaction in order, appends its records to
+// the log with one sync, then answers. A write that fails to apply gets its error and
+// writes nothing: the transaction is rebuilt from the log and the batch's writes before it.
+func (s *Store) runBatch(batch []*request) {
+	if s.failed != nil {
+		for _, r := range batch {
+			s.answer(r, s.failed)
 		}
 		return
+	}
+	kept := batch[:0] // answered after the sync, in order
+	s.recs = s.recs[:0]
+	ckpt := false
+	for i, r := range batch {
+		switch {
+		case r.rec != nil:
+			if err := s.apply(r); err != nil {
+				if rerr := s.rebuild(kept); rerr != nil {
+					s.fail(fmt.Errorf("store: rebuilding the transaction after a failed write: %w", rerr))
+					s.answerAll(kept, s.failed)
+					s.answer(r, s.failed)
+					s.answerAll(batch[i+1:], s.failed)
+					return
+				}
+				s.answer(r, fmt.Errorf("store: write failed and was undone: %w", err))
+				continue
+			}
+			s.recs = append(s.recs, r.rec)
+		case r.read != nil:
+			if s.tx != nil {
+				r.err = r.read(s.tx)
+			} else {
+				r.err = s.db.View(r.read)
+			}
+		case r.checkpoint:
+			ckpt = true
+		}
+		kept = append(kept, r)
+	}
+	if len(s.recs) > 0 {
+		if err := s.wal.append(s.recs); err != nil {
+			// Not durable, so not acknowledged. The frames may or may not be in the file;
+			// a restart replays what is whole, as for any write in flight at a crash.
+			s.fail(err)
+			s.answerAll(kept, s.failed)
+			return
+		}
+		s.genWrites += len(s.recs)
+		s.commits.Add(1)
+		s.batched.Add(uint64(len(s.recs)))
+	}
+	clear(s.recs)
+	for _, r := range kept {
+		if r.rec != nil && r.commit != nil {
+			r.commit(&r.out)
+		}
+		if !r.checkpoint {
+			s.answer(r, r.err)
+		}
+	}
+	if ckpt || s.genWrites >= s.opts.CheckpointWrites || s.wal.used() >= s.opts.CheckpointBytes {
+		err := s.checkpoint()
+		for _, r := range kept {
+			if r.checkpoint {
+				s.answer(r, err)
+			}
+		}
+	}
+}
+
+// apply applies r's record to the open transaction, beginning one if needed.
+func (s *Store) apply(r *request) error {
+	if s.tx == nil {
+		tx, err := s.db.Begin(true)
+		if err != nil {
+			return fmt.Errorf("store: begin transaction: %w", err)
+		}
+		s.tx, s.genStart = tx, time.Now()
+	}
+	r.out = applied{}
+	if err := applyRecord(s.tx, r.rec, &r.out); err != nil {
+		return err
+	}
+	recordKeys(r.rec, &r.out, s.markDirty)
+	return nil
+}
+
+// rebuild replaces the open transaction, which may hold part of a failed write, with
+// one holding what the log holds of this generation and the writes of kept.
+func (s *Store) rebuild(kept []*request) error {
+	if s.tx != nil {
+		_ = s.tx.Rollback() // nothing in it is lost: the log and kept hold it all
+		s.tx = nil
+	}
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return fmt.Errorf("store: begin transaction: %w", err)
+	}
+	s.tx = tx
+	if _, err := s.wal.readFrames(s.wal.off, func(p []byte) error { return replayPayload(tx, p) }); err != nil {
+		return err
+	}
+	for _, r := range kept {
+		if r.rec != nil {
+			r.out = applied{}
+			if err := applyRecord(tx, r.rec, &r.out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// replayPayload applies the records of one log frame.
+func replayPayload(tx *bolt.Tx, payload []byte) error {
+	var out applied
+	return splitRecords(payload, func(rec []byte) error {
+		if err := checkRecord(rec); err != nil {
+			return err
+		}
+		out = applied{}
+		return applyRecord(tx, rec, &out)
+	})
+}
+
+// checkpoint commits the open transaction (synced) and starts a new log generation.
+func (s *Store) checkpoint() error {
+	if s.failed != nil {
+		return s.failed
+	}
+	if s.tx == nil {
+		return nil
+	}
+	tx := s.tx
+	s.tx = nil
+	base := uint64(tx.ID())
+	if err := tx.Commit(); err != nil {
+		// Everything acknowledged is in the log, which a restart replays; continuing
+		// would need the transaction rebuilt on a disk that just failed.
+		s.fail(fmt.Errorf("store: checkpoint commit: %w", err))
+		return s.failed
+	}
+	s.clearDirty()
+	s.checkpoints.Add(1)
+	if err := s.wal.reset(s.wal.hdr.gen+1, base); err != nil {
+		s.fail(err) // the file has everything; the old header names an older txid, so nothing replays twice
+		return s.failed
+	}
+	s.genWrites = 0
+	return nil
+}
+
+// finish checkpoints at Close: the log is then empty and the file complete. Close
+// returns its error (the writer has exited when Close reads closeErr).
+func (s *Store) finish() {
+	s.closeErr = s.checkpoint()
+	if s.tx != nil {
+		_ = s.tx.Rollback()
+		s.tx = nil
+	}
+}
+
+// fail puts the store in its failed state: every later write gets err. It logs once.
+func (s *Store) fail(err error) {
+	if s.tx != nil {
+		_ = s.tx.Rollback()
+		s.tx = nil
+	}
+	s.failed = fmt.Errorf("%w (the store refuses writes until the node restarts; a restart replays the log %s, so nothing acknowledged is lost: check disk space and the store dir, then restart)", err, s.wal.path)
+	s.log.Error("message store failed", "err", s.failed)
+}
+
+func (s *Store) answerAll(rs []*request, err error) {
+	for _, r := range rs {
+		s.answer(r, err)
 	}
 }
 
@@ -140,6 +340,37 @@ func (s *Store) answer(r *request, err error) {
 		return
 	}
 	r.done(err)
+}
+
+// dirtySet holds hashes of the session keys whose queue or QoS 2 state changed since the
+// last checkpoint; the file does not show those changes yet. A collision only sends a
+// read through the writer.
+type dirtySet struct {
+	mu   sync.Mutex
+	seed maphash.Seed
+	keys map[uint64]struct{}
+}
+
+func (s *Store) markDirty(ek []byte) {
+	h := maphash.Bytes(s.dirty.seed, ek)
+	s.dirty.mu.Lock()
+	s.dirty.keys[h] = struct{}{}
+	s.dirty.mu.Unlock()
+}
+
+func (s *Store) isDirty(ek []byte) bool {
+	h := maphash.Bytes(s.dirty.seed, ek)
+	s.dirty.mu.Lock()
+	_, ok := s.dirty.keys[h]
+	s.dirty.mu.Unlock()
+	return ok
+}
+
+// clearDirty runs after a checkpoint commit: new read transactions see it all.
+func (s *Store) clearDirty() {
+	s.dirty.mu.Lock()
+	clear(s.dirty.keys)
+	s.dirty.mu.Unlock()
 }
 
 // notifier runs async callbacks in order on one goroutine with an unbounded queue, so a

@@ -15,7 +15,19 @@ import (
 	"time"
 )
 
-const crashEnv = "STORE_CRASH_CHILD_PATH"
+const (
+	crashEnv     = "STORE_CRASH_CHILD_PATH"
+	crashModeEnv = "STORE_CRASH_CHILD_MODE"
+)
+
+// crashModes are the checkpoint policies the child runs with, so the kill lands while the
+// acknowledged writes are only in the log, or among frequent checkpoints (before, during
+// or after a commit to the file and the log reset that follows it).
+var crashModes = map[string]Options{
+	"log only":       {CheckpointInterval: time.Hour, CheckpointWrites: 1 << 30, CheckpointBytes: 1 << 40},
+	"checkpoints":    {CheckpointWrites: 64},
+	"default policy": {},
+}
 
 // TestCrashChild is the child side of TestCrashKeepsAcknowledged; it does nothing otherwise.
 func TestCrashChild(t *testing.T) {
@@ -23,7 +35,7 @@ func TestCrashChild(t *testing.T) {
 	if path == "" {
 		t.Skip("only runs as the child of TestCrashKeepsAcknowledged")
 	}
-	s, err := Open(path, Options{})
+	s, err := Open(path, crashModes[os.Getenv(crashModeEnv)])
 	if err != nil {
 		fmt.Println("ERR", err)
 		os.Exit(1)
@@ -53,14 +65,21 @@ func TestCrashChild(t *testing.T) {
 }
 
 // TestCrashKeepsAcknowledged kills an enqueuing child with SIGKILL at a random point and
-// checks that every seq it was told was committed is in the store after reopen.
+// checks that every seq it was told was committed is in the store after reopen, under
+// each checkpoint policy of crashModes.
 func TestCrashKeepsAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a child process")
 	}
+	for mode := range crashModes {
+		t.Run(mode, func(t *testing.T) { crashAndCheck(t, mode) })
+	}
+}
+
+func crashAndCheck(t *testing.T, mode string) {
 	path := filepath.Join(t.TempDir(), "crash.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
-	cmd.Env = append(os.Environ(), crashEnv+"="+path)
+	cmd.Env = append(os.Environ(), crashEnv+"="+path, crashModeEnv+"="+mode)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -7,22 +7,21 @@ import (
 )
 
 // PutRetained stores the retained message of topic; an empty payload deletes it (MQTT rule).
-// done is told after the commit, on the store's callback goroutine; writes commit in the
-// order they were submitted, so the caller's order is the order after a restart.
+// done is told once the write is durable, on the store's callback goroutine; writes apply in
+// the order they were submitted, so the caller's order is the order after a restart.
 func (s *Store) PutRetained(mountpoint, topic string, msg Message, done func(error)) {
-	key := retainedKey(mountpoint, topic)
-	var run func(tx *bolt.Tx) error
-	if len(msg.Payload) == 0 {
-		run = func(tx *bolt.Tx) error { return tx.Bucket(bucketRetained).Delete(key) }
-	} else {
-		val := encodeMessage(msg)
-		run = func(tx *bolt.Tx) error { return tx.Bucket(bucketRetained).Put(key, val) }
+	if done == nil {
+		done = func(error) {}
 	}
-	s.submit(&request{run: run, done: done, async: true})
+	s.submit(&request{rec: recRetained(mountpoint, topic, msg), done: done, async: true})
 }
 
-// Retained calls fn for every retained message.
+// Retained calls fn for every retained message. It checkpoints first: the file then holds
+// every acknowledged write.
 func (s *Store) Retained(fn func(mountpoint, topic string, msg Message) error) error {
+	if err := s.settle(); err != nil {
+		return err
+	}
 	return s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketRetained).ForEach(func(k, v []byte) error {
 			mp, topic, err := decodeRetainedKey(k)

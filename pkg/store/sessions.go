@@ -3,24 +3,16 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // PutSession creates or replaces a persistent session (subscriptions included).
 func (s *Store) PutSession(sess Session) error {
-	ek, val := encodeKey(sess.Key), encodeSession(sess)
-	var added bool // a new record, not a replacement: the count grows
-	return s.write(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		added = b.Get(ek) == nil
-		return b.Put(ek, val)
-	}, func() {
-		if added {
+	return s.write(recPutSession(sess), func(a *applied) {
+		if !a.existed { // a new record, not a replacement: the count grows
 			s.cmu.Lock()
 			s.sessions++
 			s.cmu.Unlock()
@@ -30,53 +22,15 @@ func (s *Store) PutSession(sess Session) error {
 
 // DeleteSession removes the session, its queue and its QoS2 state.
 func (s *Store) DeleteSession(k SessionKey) error {
-	ek := encodeKey(k)
-	var had bool
-	return s.write(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSessions)
-		had = b.Get(ek) != nil
-		if err := b.Delete(ek); err != nil {
-			return err
-		}
-		queues := tx.Bucket(bucketQueues)
-		if q := queues.Bucket(ek); q != nil {
-			idx := tx.Bucket(bucketExpiry)
-			if err := q.ForEach(func(key, val []byte) error {
-				if exp := messageExpiry(val); exp != 0 {
-					return idx.Delete(expiryKey(exp, binary.BigEndian.Uint64(key), ek))
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-			if err := queues.DeleteBucket(ek); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-				return err
-			}
-		}
-		return deletePrefix(tx.Bucket(bucketQoS2), ek)
-	}, func() {
+	return s.write(recDeleteSession(k), func(a *applied) {
 		s.cmu.Lock()
-		if had {
+		if a.existed {
 			s.sessions--
 		}
 		s.messages -= s.qlen[k]
 		delete(s.qlen, k)
 		s.cmu.Unlock()
 	})
-}
-
-func deletePrefix(b *bolt.Bucket, prefix []byte) error {
-	var keys [][]byte
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, append([]byte(nil), k...))
-	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Sessions calls fn for every stored session, ordered by encoded key, with its QoS 2 ids.
@@ -93,6 +47,9 @@ func (s *Store) Sessions(fn func(Session) error) error {
 // time, its Subscriptions and QoS2 overwritten after fn returns (the strings are fresh
 // and may be kept). A node start reads a million sessions this way (issue 19).
 func (s *Store) ScanSessions(fn func(*Session) error) error {
+	if err := s.settle(); err != nil { // the file then holds every acknowledged write
+		return err
+	}
 	return s.view(func(tx *bolt.Tx) error {
 		// The qos2 bucket is keyed by encoded session key + id, in the same order as the
 		// sessions (encoded keys are length-prefixed, so no key is a prefix of another's):
@@ -129,27 +86,22 @@ func (s *Store) ScanSessions(fn func(*Session) error) error {
 	})
 }
 
-func qos2Key(ek []byte, id uint16) []byte {
-	return binary.BigEndian.AppendUint16(append([]byte(nil), ek...), id)
-}
-
 // PutQoS2 records that PUBREC was sent for packetID (QoS2 receive, awaiting PUBREL).
 func (s *Store) PutQoS2(k SessionKey, packetID uint16) error {
-	key := qos2Key(encodeKey(k), packetID)
-	return s.write(func(tx *bolt.Tx) error { return tx.Bucket(bucketQoS2).Put(key, nil) }, nil)
+	return s.write(recQoS2(opPutQoS2, k, packetID), nil)
 }
 
 // DeleteQoS2 forgets packetID once PUBCOMP was sent.
 func (s *Store) DeleteQoS2(k SessionKey, packetID uint16) error {
-	key := qos2Key(encodeKey(k), packetID)
-	return s.write(func(tx *bolt.Tx) error { return tx.Bucket(bucketQoS2).Delete(key) }, nil)
+	return s.write(recQoS2(opDeleteQoS2, k, packetID), nil)
 }
 
 // QoS2 returns the packet ids of k awaiting PUBREL, ascending.
 func (s *Store) QoS2(k SessionKey) ([]uint16, error) {
 	ek := encodeKey(k)
 	var ids []uint16
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.readCurrent(ek, func(tx *bolt.Tx) error {
+		ids = ids[:0]
 		c := tx.Bucket(bucketQoS2).Cursor()
 		for key, _ := c.Seek(ek); key != nil && bytes.HasPrefix(key, ek); key, _ = c.Next() {
 			if len(key) != len(ek)+2 {

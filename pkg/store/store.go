@@ -6,6 +6,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,9 +21,15 @@ import (
 // Options tune durability and batching; zero values pick the defaults.
 type Options struct {
 	CommitDelay time.Duration // how long the writer waits to fill a batch; default 2ms
-	MaxBatch    int           // requests per transaction at most; default 1000
-	NoSync      bool          // skip fsync on commit (tests, or when losing recent writes on power loss is fine)
-	Logger      *slog.Logger
+	MaxBatch    int           // requests per group commit at most; default 1000
+	NoSync      bool          // skip fsync of log and file (tests, or when losing recent writes on power loss is fine)
+	// The checkpoint policy (docs/store.md): the open transaction is committed to the file
+	// and the log restarted after CheckpointInterval (default 1s), CheckpointWrites writes
+	// (default 8192) or CheckpointBytes of log (default 64 MiB), whichever comes first.
+	CheckpointInterval time.Duration
+	CheckpointWrites   int
+	CheckpointBytes    int64
+	Logger             *slog.Logger
 }
 
 // SessionKey identifies a session: MQTT client ids are unique per mountpoint.
@@ -74,8 +81,9 @@ type Queued struct {
 // Stats is a snapshot of store counters.
 type Stats struct {
 	Sessions, Messages int
-	Commits            uint64 // bbolt transactions committed by the writer
+	Commits            uint64 // group commits: batches of writes made durable by one log sync
 	Batched            uint64 // write requests carried by those commits
+	Checkpoints        uint64 // bbolt transactions committed by the writer
 	FileSize           int64
 }
 
@@ -110,6 +118,16 @@ type Store struct {
 	writerWG sync.WaitGroup
 	notify   *notifier
 
+	// The writer goroutine's own state (commit.go); Open sets it up before the writer runs.
+	wal       *wal
+	tx        *bolt.Tx  // open transaction holding the writes since the last checkpoint; nil if none
+	genStart  time.Time // when tx began
+	genWrites int       // writes logged in this generation
+	recs      [][]byte  // reused: the records of a batch
+	failed    error     // set once a log write or checkpoint failed; every later write gets it
+	closeErr  error     // the checkpoint at Close
+	dirty     dirtySet
+
 	// cmu guards the in-memory counters, updated only after a commit succeeds.
 	cmu  sync.Mutex
 	qlen map[SessionKey]int
@@ -119,8 +137,9 @@ type Store struct {
 	sessions int
 	messages int
 
-	commits atomic.Uint64
-	batched atomic.Uint64
+	commits     atomic.Uint64
+	batched     atomic.Uint64
+	checkpoints atomic.Uint64
 }
 
 // Open opens or creates the store file at path, creating parent directories.
@@ -134,6 +153,15 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1000
 	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = time.Second
+	}
+	if opts.CheckpointWrites <= 0 {
+		opts.CheckpointWrites = 8192
+	}
+	if opts.CheckpointBytes <= 0 {
+		opts.CheckpointBytes = 64 << 20
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -145,6 +173,10 @@ func Open(path string, opts Options) (*Store, error) {
 		NoSync:         opts.NoSync,
 		NoFreelistSync: true, // freelist is rebuilt at open; saves a page write per commit
 		FreelistType:   bolt.FreelistMapType,
+		// Address space only. When the file outgrows the map, bbolt remaps and copies every
+		// key and value the open transaction holds (a checkpoint of 64 MiB took a second
+		// growing from a small map); at 1 GiB that happens once per GiB of file.
+		InitialMmapSize: 1 << 30,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: %s is locked by another process after %s; another node may use this data dir (stop it or give this node its own store dir)", path, lockTimeout)
@@ -152,12 +184,22 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &Store{
-		db: db, path: path, opts: opts, log: opts.Logger,
-		reqs: make(chan *request, 2*opts.MaxBatch),
-		qlen: make(map[SessionKey]int),
+	// With the large map bbolt grows the file by AllocSize at a time (16 MiB by default);
+	// 1 MiB keeps a small store's file small, for one extra truncate+sync per MiB grown.
+	db.AllocSize = 1 << 20
+	w, hasLog, err := openWAL(path+walSuffix, opts.NoSync)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
-	if err := s.init(); err != nil {
+	s := &Store{
+		db: db, path: path, opts: opts, log: opts.Logger, wal: w,
+		reqs:  make(chan *request, 2*opts.MaxBatch),
+		qlen:  make(map[SessionKey]int),
+		dirty: dirtySet{seed: maphash.MakeSeed(), keys: map[uint64]struct{}{}},
+	}
+	if err := s.init(hasLog); err != nil {
+		w.close()
 		db.Close()
 		return nil, err
 	}
@@ -168,35 +210,76 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// init creates buckets, checks the format version and rebuilds the in-memory counters.
-func (s *Store) init() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketSessions, bucketQueues, bucketExpiry, bucketQoS2, bucketRetained} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("store: create bucket %s: %w", name, err)
-			}
+// init creates buckets, checks the format version, replays the log if the file does not
+// hold its generation yet, starts a new generation and rebuilds the in-memory counters.
+func (s *Store) init(hasLog bool) error {
+	replayed := int64(0)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := s.initBuckets(tx); err != nil {
+			return err
 		}
-		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get(keyFormat); v == nil {
-			if err := meta.Put(keyFormat, []byte{formatVersion}); err != nil {
-				return err
-			}
-		} else if len(v) != 1 || v[0] != formatVersion {
-			return fmt.Errorf("store: %s has format %v, this build reads %d (use a matching build or a fresh store dir)", s.path, v, formatVersion)
-		}
-		s.sessions = tx.Bucket(bucketSessions).Stats().KeyN
-		return tx.Bucket(bucketQueues).ForEachBucket(func(k []byte) error {
-			key, _, err := decodeKey(k)
-			if err != nil {
-				return fmt.Errorf("store: load queues: %w", err)
-			}
-			n := tx.Bucket(bucketQueues).Bucket(k).Stats().KeyN
-			if n > 0 {
-				s.qlen[key] = n
-				s.messages += n
-			}
+		// The generation follows the txid in its header; a later committed txid means the
+		// checkpoint that ended it was committed (and the crash came before the log reset).
+		if !hasLog || s.wal.hdr.base != uint64(tx.ID()-1) {
 			return nil
-		})
+		}
+		end, err := s.wal.readFrames(s.wal.size, func(p []byte) error { return replayPayload(tx, p) })
+		replayed = end - walDataStart
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if replayed > 0 {
+		s.log.Info("store: replayed the log", "path", s.wal.path, "bytes", replayed)
+	}
+	var base uint64
+	err = s.db.View(func(tx *bolt.Tx) error {
+		base = uint64(tx.ID())
+		return s.count(tx)
+	})
+	if err != nil {
+		return err
+	}
+	gen := uint64(1)
+	if hasLog {
+		gen = s.wal.hdr.gen + 1
+	}
+	return s.wal.reset(gen, base)
+}
+
+func (s *Store) initBuckets(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketMeta, bucketSessions, bucketQueues, bucketExpiry, bucketQoS2, bucketRetained} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("store: create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if v := meta.Get(keyFormat); v == nil {
+		if err := meta.Put(keyFormat, []byte{formatVersion}); err != nil {
+			return err
+		}
+	} else if len(v) != 1 || v[0] != formatVersion {
+		return fmt.Errorf("store: %s has format %v, this build reads %d (use a matching build or a fresh store dir)", s.path, v, formatVersion)
+	}
+	return nil
+}
+
+// count rebuilds the in-memory counters from committed data (bucket stats read pages,
+// not a write transaction's changes).
+func (s *Store) count(tx *bolt.Tx) error {
+	s.sessions = tx.Bucket(bucketSessions).Stats().KeyN
+	return tx.Bucket(bucketQueues).ForEachBucket(func(k []byte) error {
+		key, _, err := decodeKey(k)
+		if err != nil {
+			return fmt.Errorf("store: load queues: %w", err)
+		}
+		n := tx.Bucket(bucketQueues).Bucket(k).Stats().KeyN
+		if n > 0 {
+			s.qlen[key] = n
+			s.messages += n
+		}
+		return nil
 	})
 }
 
@@ -212,7 +295,7 @@ func (s *Store) Close() error {
 	s.submitMu.Unlock()
 	s.writerWG.Wait()
 	s.notify.close()
-	return s.db.Close()
+	return errors.Join(s.closeErr, s.wal.close(), s.db.Close())
 }
 
 // Stats returns counters; FileSize comes from the file system.
@@ -222,6 +305,7 @@ func (s *Store) Stats() Stats {
 	s.cmu.Unlock()
 	st.Commits = s.commits.Load()
 	st.Batched = s.batched.Load()
+	st.Checkpoints = s.checkpoints.Load()
 	if fi, err := os.Stat(s.path); err == nil {
 		st.FileSize = fi.Size()
 	}
