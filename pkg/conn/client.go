@@ -172,15 +172,27 @@ func (c *client) run(ctx context.Context) {
 		// max_connection_lifetime: the client must reconnect (and re-authenticate) [v5 0xA0].
 		c.lifetime = time.AfterFunc(life, func() { c.Kick(packets.MaximumConnectTime) })
 	}
-	if c.keepAlive == 0 {
-		c.setReadDeadline(time.Time{}) // keep alive 0 turns the mechanism off [MQTT-3.1.2-23]
-	}
 	c.raw = c.parkable()
 	c.direct = c.directWriter()
-	// Park at once if the client sent nothing after CONNECT: this goroutine's stack grew
-	// in the handshake, and an idle client should not keep it.
-	c.parkNow = c.raw != nil
+	c.firstDeadline(time.Now())
 	c.serve()
+}
+
+// firstDeadline replaces the handshake's deadline after CONNACK: the keepalive deadline
+// (none for keep alive 0 [MQTT-3.1.2-23]), or, on a connection that can park, a grace
+// deadline (park.go): a fresh client that sends its next packet (a SUBSCRIBE) within a tenth
+// of park_idle_connections_after is served by this goroutine, one that does not parks then.
+func (c *client) firstDeadline(now time.Time) {
+	var t time.Time
+	if c.keepAlive > 0 {
+		t = now.Add(c.keepAlive*3/2 + c.keepAlive/4) // as moveDeadline
+		c.deadline.Store(t.UnixNano())
+	}
+	c.deadlineSet = now
+	if after := c.srv.settings.Load().ParkIdleAfter; c.raw != nil && after > 0 {
+		t = c.graceDeadline(now.Add(after/10), t)
+	}
+	c.nc.SetReadDeadline(t)
 }
 
 // serve runs the reader loop; the connection ends here unless it parked.
@@ -199,6 +211,7 @@ func (c *client) finish(graceful bool) {
 	if c.lifetime != nil {
 		c.lifetime.Stop()
 	}
+	c.endGrace()
 	if c.sess != nil {
 		// The broker reports on_client_offline (persistent session) or on_client_gone (clean).
 		c.srv.Broker.Disconnect(c.sess, c, graceful)
@@ -233,6 +246,11 @@ func (c *client) loop() (parked, graceful bool) {
 				c.readError(err)
 				return false, false
 			}
+		}
+		if c.graceArmed && !packetBuffered(c.br) {
+			// The rest of the packet is on its way: reading it must not meet the grace deadline.
+			c.endGrace()
+			c.restoreDeadline()
 		}
 		p, err := packets.ReadPacketInto(c.br, c.version, c.maxSize(), sc)
 		if err != nil {
@@ -305,8 +323,8 @@ func answered(p packets.Packet) bool {
 // [MQTT-3.1.2-24], plus up to a quarter of slack so the deadline (a timer update)
 // moves only every keepalive/4, not on every packet.
 func (c *client) moveDeadline(now time.Time) {
-	if c.keepAlive <= 0 {
-		return
+	if c.keepAlive <= 0 || c.graceArmed {
+		return // the grace deadline is earlier; the keepalive one comes back with restoreDeadline
 	}
 	if now.Sub(c.deadlineSet) > c.keepAlive/4 {
 		c.setReadDeadline(now.Add(c.keepAlive*3/2 + c.keepAlive/4))

@@ -30,14 +30,16 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // parking is the parking state of one connection.
 type parking struct {
-	raw       syscall.RawConn     // the socket under TLS/PROXY layers; nil: cannot park
-	direct    session.DirectWrite // the reader's write at Uncork, nil without one (writer.go)
-	key       uint64              // the poller key, unique per connection
-	parkNow   bool                // park at the first wait (right after CONNACK)
-	resumeFn  func()
-	state     atomic.Int32
-	idleSince atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
-	mu        sync.Mutex   // orders the sweeper's past deadline against the reader leaving stIdle
+	raw    syscall.RawConn     // the socket under TLS/PROXY layers; nil: cannot park
+	direct session.DirectWrite // the reader's write at Uncork, nil without one (writer.go)
+	key    uint64              // the poller key, unique per connection
+	// graceArmed: the socket's read deadline is the fresh connection's grace deadline
+	// (firstDeadline); a timeout at a packet boundary parks. Counted in Server.fresh.
+	graceArmed bool
+	resumeFn   func()
+	state      atomic.Int32
+	idleSince  atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
+	mu         sync.Mutex   // orders the sweeper's past deadline against the reader leaving stIdle
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, defaultReadBuffer) }}
@@ -99,6 +101,49 @@ func socketBeneath(nc net.Conn) (rc syscall.RawConn, underTLS bool) {
 	return nil, underTLS
 }
 
+// maxFresh bounds the fresh connections that wait out a grace period with their reader
+// (goroutine, grown stack, read buffer) at once; beyond it a fresh connection parks at its
+// first wait, as an idle one. A connect storm of idle clients then holds at most this many
+// readers, so their memory does not scale with the connect rate (scenario 6).
+const maxFresh = 64
+
+// graceDeadline arms the fresh connection's grace: until grace (or keepAlive, if earlier and
+// not zero) its reader waits for the next packet; then it parks. It returns the deadline.
+func (c *client) graceDeadline(grace, keepAlive time.Time) time.Time {
+	c.graceArmed = true
+	if c.srv.fresh.Add(1) > maxFresh {
+		grace = aLongTimeAgo // a read fails at once: park at the first wait
+	}
+	if !keepAlive.IsZero() && keepAlive.Before(grace) {
+		return keepAlive
+	}
+	return grace
+}
+
+// endGrace ends the grace period, if any: the socket's deadline is then the keepalive one
+// (or a past one, which the caller restores or parks with).
+func (c *client) endGrace() {
+	if c.graceArmed {
+		c.graceArmed = false
+		c.srv.fresh.Add(-1)
+	}
+}
+
+// packetBuffered reports whether br holds a whole packet, so that reading it needs no socket read.
+func packetBuffered(br *bufio.Reader) bool {
+	n := br.Buffered()
+	b, _ := br.Peek(min(n, 5)) // fixed header: type byte and up to 4 bytes of remaining length
+	rl, shift := 0, 0
+	for i := 1; i < len(b); i++ {
+		rl |= int(b[i]&0x7f) << shift
+		if b[i]&0x80 == 0 {
+			return 1+i+rl <= n
+		}
+		shift += 7
+	}
+	return false
+}
+
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
 // waitReadable blocks until the next packet's first byte is buffered. It returns
@@ -108,32 +153,24 @@ func (c *client) waitReadable(now time.Time) (park bool, err error) {
 		_, err = c.br.Peek(1)
 		return false, err
 	}
-	if c.parkNow {
-		c.parkNow = false
-		if c.srv.settings.Load().ParkIdleAfter > 0 {
-			// With a past deadline a read fails at once unless a layer (TLS, PROXY) holds data.
-			c.nc.SetReadDeadline(aLongTimeAgo)
-			_, err = c.br.Peek(1)
-			if isTimeout(err) && c.park() {
-				return true, nil
-			}
-			c.restoreDeadline()
-			if !isTimeout(err) {
-				return false, err
-			}
-		}
-	}
 	for {
 		c.idleSince.Store(now.UnixNano())
 		c.state.Store(stIdle)
 		_, err = c.br.Peek(1)
 		if c.state.CompareAndSwap(stIdle, stBusy) {
-			return false, err
+			if !c.graceArmed || !isTimeout(err) {
+				return false, err
+			}
+			// A fresh connection's grace deadline (or its keepalive one, if earlier) passed.
+		} else {
+			// The sweeper asked this idle reader to park: holding mu means its past deadline is set.
+			c.mu.Lock()
+			c.state.Store(stBusy)
+			c.mu.Unlock()
 		}
-		// The sweeper asked this idle reader to park: holding mu means its past deadline is set.
-		c.mu.Lock()
-		c.state.Store(stBusy)
-		c.mu.Unlock()
+		// A read with a past deadline fails at once unless a layer (TLS, PROXY) holds data,
+		// so a timeout here proves the socket is the only place the next byte can come from.
+		c.endGrace()
 		now = time.Now()
 		expired := c.keepaliveOver(now.UnixNano())
 		if isTimeout(err) && !expired && c.park() {
@@ -167,6 +204,7 @@ func (c *client) park() bool {
 		c.br = newReader(&c.src, readBufferSize(c.peer.ReadBuffer))
 		return false
 	}
+	c.srv.parks.Add(1)
 	// From here another goroutine may already own the connection.
 	if c.isClosed() {
 		c.unpark() // a close raced the arming: make sure a reader sees it
@@ -181,6 +219,7 @@ func (c *client) resume() {
 			c.srv.Log.Error("connection handler panicked; connection closed", "client_id", c.clientID(), "peer", c.peer.Addr, "panic", r)
 		}
 	}()
+	c.srv.resumes.Add(1)
 	c.state.Store(stBusy)
 	c.br = newReader(&c.src, readBufferSize(c.peer.ReadBuffer))
 	c.restoreDeadline()
