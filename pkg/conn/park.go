@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vernemq-go/vernemq/pkg/growstack"
 	"github.com/vernemq-go/vernemq/pkg/session"
 )
 
@@ -34,8 +35,9 @@ type parking struct {
 	direct session.DirectWrite // the reader's write at Uncork, nil without one (writer.go)
 	key    uint64              // the poller key, unique per connection
 	// graceArmed: the socket's read deadline is the fresh connection's grace deadline
-	// (firstDeadline); a timeout at a packet boundary parks. Counted in Server.fresh.
+	// (firstDeadline); a timeout at a packet boundary parks.
 	graceArmed bool
+	waitFirst  bool // counted in Server.fresh: waiting for the first packet after CONNACK
 	resumeFn   func()
 	state      atomic.Int32
 	idleSince  atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
@@ -101,16 +103,17 @@ func socketBeneath(nc net.Conn) (rc syscall.RawConn, underTLS bool) {
 	return nil, underTLS
 }
 
-// maxFresh bounds the fresh connections that wait out a grace period with their reader
-// (goroutine, grown stack, read buffer) at once; beyond it a fresh connection parks at its
-// first wait, as an idle one. A connect storm of idle clients then holds at most this many
-// readers, so their memory does not scale with the connect rate (scenario 6).
-const maxFresh = 64
+// maxFresh bounds the fresh connections that wait for their first packet after CONNACK
+// with their reader (goroutine, stack, read buffer) at once; beyond it a fresh connection
+// parks at its first wait, as an idle one. A connect storm of idle clients then holds at most
+// this many readers, so their memory does not scale with the connect rate (scenario 6).
+// A client that has sent its next packet is not counted: it is in use, not idle.
+const maxFresh = 32
 
 // graceDeadline arms the fresh connection's grace: until grace (or keepAlive, if earlier and
 // not zero) its reader waits for the next packet; then it parks. It returns the deadline.
 func (c *client) graceDeadline(grace, keepAlive time.Time) time.Time {
-	c.graceArmed = true
+	c.graceArmed, c.waitFirst = true, true
 	if c.srv.fresh.Add(1) > maxFresh {
 		grace = aLongTimeAgo // a read fails at once: park at the first wait
 	}
@@ -123,8 +126,14 @@ func (c *client) graceDeadline(grace, keepAlive time.Time) time.Time {
 // endGrace ends the grace period, if any: the socket's deadline is then the keepalive one
 // (or a past one, which the caller restores or parks with).
 func (c *client) endGrace() {
-	if c.graceArmed {
-		c.graceArmed = false
+	c.graceArmed = false
+	c.gotFirst()
+}
+
+// gotFirst ends the wait for the first packet after CONNACK (maxFresh).
+func (c *client) gotFirst() {
+	if c.waitFirst {
+		c.waitFirst = false
 		c.srv.fresh.Add(-1)
 	}
 }
@@ -159,6 +168,7 @@ func (c *client) waitReadable(now time.Time) (park bool, err error) {
 		_, err = c.br.Peek(1)
 		if c.state.CompareAndSwap(stIdle, stBusy) {
 			if !c.graceArmed || !isTimeout(err) {
+				c.gotFirst()
 				return false, err
 			}
 			// A fresh connection's grace deadline (or its keepalive one, if earlier) passed.
@@ -219,6 +229,7 @@ func (c *client) resume() {
 			c.srv.Log.Error("connection handler panicked; connection closed", "client_id", c.clientID(), "peer", c.peer.Addr, "panic", r)
 		}
 	}()
+	growstack.Grow() // as the listener's goroutine: the resumed reader handles packets
 	c.srv.resumes.Add(1)
 	c.state.Store(stBusy)
 	c.br = newReader(&c.src, readBufferSize(c.peer.ReadBuffer))

@@ -23,8 +23,8 @@ func (s *Server) Parked() int {
 }
 
 // ParkStats counts parks (a reader gave its connection to the poller) and resumes (a new
-// reader took it back) since the server started, and the connections in their grace
-// period after CONNACK now.
+// reader took it back) since the server started, and the fresh connections waiting for
+// their first packet after CONNACK now (maxFresh).
 type ParkStats struct {
 	Parks, Resumes uint64
 	Fresh          int
