@@ -218,6 +218,7 @@ func (c *client) finish(graceful bool) {
 	}
 	c.srv.Metrics.SocketClose.Inc()
 	c.nc.Close()
+	c.releaseReader() // the next connection's: nothing reads from this one any more
 	c.srv.release(c)
 }
 
