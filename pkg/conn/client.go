@@ -164,6 +164,7 @@ func (c *client) run(ctx context.Context) {
 	c.life = lifetime{Context: ctx, closed: c.closed}
 	ctx = &c.life
 	c.ctx = ctx
+	c.direct = c.directWriter()
 	if !c.handshake(ctx) {
 		c.finish(false)
 		return
@@ -173,7 +174,6 @@ func (c *client) run(ctx context.Context) {
 		c.lifetime = time.AfterFunc(life, func() { c.Kick(packets.MaximumConnectTime) })
 	}
 	c.raw = c.parkable()
-	c.direct = c.directWriter()
 	c.firstDeadline(time.Now())
 	c.serve()
 }

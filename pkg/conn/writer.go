@@ -12,9 +12,12 @@ import (
 
 // socketWriter owns every write to one client's socket. The protocol, in one place:
 //
-//   - Before the session exists (CONNACK, a refusal) and for the last packet of a connection
-//     (the DISCONNECT of a kick), the connection writes one encoded packet itself (packet,
-//     final), with a deadline of packetTimeout.
+//   - Before the session exists (a refusing CONNACK, an AUTH exchange) and for the last packet
+//     of a connection (the DISCONNECT of a kick), the connection writes one encoded packet
+//     itself (packet, final), with a deadline of packetTimeout. The successful CONNACK is the
+//     session's first packet: on plain TCP the session is attached corked and the reader's
+//     Uncork right after registration writes it (broker.ConnectRequest.Corked); otherwise the
+//     flusher does.
 //   - While the client is online, its session decides what is written and when, and only
 //     one of two writers runs at a time (the session's flushing flag): the flusher goroutine
 //     through Write (session.Link), which may block up to writeTimeout, or the reader at
