@@ -179,9 +179,11 @@ func (c *client) run(ctx context.Context) {
 }
 
 // firstDeadline replaces the handshake's deadline after CONNACK: the keepalive deadline
-// (none for keep alive 0 [MQTT-3.1.2-23]), or, on a connection that can park, a grace
-// deadline (park.go): a fresh client that sends its next packet (a SUBSCRIBE) within a tenth
-// of park_idle_connections_after is served by this goroutine, one that does not parks then.
+// (none for keep alive 0 [MQTT-3.1.2-23]), or, on a connection that can park, a past one:
+// the reader parks at its first wait, since an idle client should hold no goroutine, and
+// the poller resumes fresh connections in the order their first packets arrive (a SUBSCRIBE
+// on one connection, then a PUBLISH on another). The keepalive deadline is kept as a number
+// for the sweeper and restored when the connection resumes: one deadline change, not two.
 func (c *client) firstDeadline(now time.Time) {
 	var t time.Time
 	if c.keepAlive > 0 {
@@ -189,8 +191,10 @@ func (c *client) firstDeadline(now time.Time) {
 		c.deadline.Store(t.UnixNano())
 	}
 	c.deadlineSet = now
-	if after := c.srv.settings.Load().ParkIdleAfter; c.raw != nil && after > 0 {
-		t = c.graceDeadline(now.Add(after/10), t)
+	if c.raw != nil && c.srv.settings.Load().ParkIdleAfter > 0 {
+		// A read with a past deadline fails at once, without a system call, unless a layer
+		// (TLS, PROXY) holds data: then the packet is handled first.
+		t, c.parkFirst = aLongTimeAgo, true
 	}
 	c.nc.SetReadDeadline(t)
 }
@@ -211,7 +215,6 @@ func (c *client) finish(graceful bool) {
 	if c.lifetime != nil {
 		c.lifetime.Stop()
 	}
-	c.endGrace()
 	if c.sess != nil {
 		// The broker reports on_client_offline (persistent session) or on_client_gone (clean).
 		c.srv.Broker.Disconnect(c.sess, c, graceful)
@@ -248,9 +251,9 @@ func (c *client) loop() (parked, graceful bool) {
 				return false, false
 			}
 		}
-		if c.graceArmed && !packetBuffered(c.br) {
-			// The rest of the packet is on its way: reading it must not meet the grace deadline.
-			c.endGrace()
+		if c.parkFirst && !packetBuffered(c.br) {
+			// The rest of a packet sent with CONNECT is on its way: reading it must not meet the past deadline.
+			c.parkFirst = false
 			c.restoreDeadline()
 		}
 		p, err := packets.ReadPacketInto(c.br, c.version, c.maxSize(), sc)
@@ -324,8 +327,8 @@ func answered(p packets.Packet) bool {
 // [MQTT-3.1.2-24], plus up to a quarter of slack so the deadline (a timer update)
 // moves only every keepalive/4, not on every packet.
 func (c *client) moveDeadline(now time.Time) {
-	if c.keepAlive <= 0 || c.graceArmed {
-		return // the grace deadline is earlier; the keepalive one comes back with restoreDeadline
+	if c.keepAlive <= 0 || c.parkFirst {
+		return // the keepalive deadline comes back with restoreDeadline
 	}
 	if now.Sub(c.deadlineSet) > c.keepAlive/4 {
 		c.setReadDeadline(now.Add(c.keepAlive*3/2 + c.keepAlive/4))

@@ -34,14 +34,13 @@ type parking struct {
 	raw    syscall.RawConn     // the socket under TLS/PROXY layers; nil: cannot park
 	direct session.DirectWrite // the reader's write at Uncork, nil without one (writer.go)
 	key    uint64              // the poller key, unique per connection
-	// graceArmed: the socket's read deadline is the fresh connection's grace deadline
-	// (firstDeadline); a timeout at a packet boundary parks.
-	graceArmed bool
-	waitFirst  bool // counted in Server.fresh: waiting for the first packet after CONNACK
-	resumeFn   func()
-	state      atomic.Int32
-	idleSince  atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
-	mu         sync.Mutex   // orders the sweeper's past deadline against the reader leaving stIdle
+	// parkFirst: the socket's read deadline is a past one set after CONNACK (firstDeadline),
+	// so the first wait parks; the keepalive deadline comes back with restoreDeadline.
+	parkFirst bool
+	resumeFn  func()
+	state     atomic.Int32
+	idleSince atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
+	mu        sync.Mutex   // orders the sweeper's past deadline against the reader leaving stIdle
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, defaultReadBuffer) }}
@@ -103,41 +102,6 @@ func socketBeneath(nc net.Conn) (rc syscall.RawConn, underTLS bool) {
 	return nil, underTLS
 }
 
-// maxFresh bounds the fresh connections that wait for their first packet after CONNACK
-// with their reader (goroutine, stack, read buffer) at once; beyond it a fresh connection
-// parks at its first wait, as an idle one. A connect storm of idle clients then holds at most
-// this many readers, so their memory does not scale with the connect rate (scenario 6).
-// A client that has sent its next packet is not counted: it is in use, not idle.
-const maxFresh = 32
-
-// graceDeadline arms the fresh connection's grace: until grace (or keepAlive, if earlier and
-// not zero) its reader waits for the next packet; then it parks. It returns the deadline.
-func (c *client) graceDeadline(grace, keepAlive time.Time) time.Time {
-	c.graceArmed, c.waitFirst = true, true
-	if c.srv.fresh.Add(1) > maxFresh {
-		grace = aLongTimeAgo // a read fails at once: park at the first wait
-	}
-	if !keepAlive.IsZero() && keepAlive.Before(grace) {
-		return keepAlive
-	}
-	return grace
-}
-
-// endGrace ends the grace period, if any: the socket's deadline is then the keepalive one
-// (or a past one, which the caller restores or parks with).
-func (c *client) endGrace() {
-	c.graceArmed = false
-	c.gotFirst()
-}
-
-// gotFirst ends the wait for the first packet after CONNACK (maxFresh).
-func (c *client) gotFirst() {
-	if c.waitFirst {
-		c.waitFirst = false
-		c.srv.fresh.Add(-1)
-	}
-}
-
 // packetBuffered reports whether br holds a whole packet, so that reading it needs no socket read.
 func packetBuffered(br *bufio.Reader) bool {
 	n := br.Buffered()
@@ -167,11 +131,10 @@ func (c *client) waitReadable(now time.Time) (park bool, err error) {
 		c.state.Store(stIdle)
 		_, err = c.br.Peek(1)
 		if c.state.CompareAndSwap(stIdle, stBusy) {
-			if !c.graceArmed || !isTimeout(err) {
-				c.gotFirst()
+			if !c.parkFirst || !isTimeout(err) {
 				return false, err
 			}
-			// A fresh connection's grace deadline (or its keepalive one, if earlier) passed.
+			// The past deadline of a fresh connection: park it.
 		} else {
 			// The sweeper asked this idle reader to park: holding mu means its past deadline is set.
 			c.mu.Lock()
@@ -180,7 +143,7 @@ func (c *client) waitReadable(now time.Time) (park bool, err error) {
 		}
 		// A read with a past deadline fails at once unless a layer (TLS, PROXY) holds data,
 		// so a timeout here proves the socket is the only place the next byte can come from.
-		c.endGrace()
+		c.parkFirst = false
 		now = time.Now()
 		expired := c.keepaliveOver(now.UnixNano())
 		if isTimeout(err) && !expired && c.park() {

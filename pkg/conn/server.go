@@ -93,7 +93,6 @@ type Server struct {
 	parkKeys atomic.Uint64
 	parks    atomic.Uint64 // ParkStats
 	resumes  atomic.Uint64
-	fresh    atomic.Int32 // connections in their grace period (maxFresh)
 	stopped  chan struct{}
 	traces   traceSet // vmq-admin trace client (trace.go)
 

@@ -23,16 +23,14 @@ func (s *Server) Parked() int {
 }
 
 // ParkStats counts parks (a reader gave its connection to the poller) and resumes (a new
-// reader took it back) since the server started, and the fresh connections waiting for
-// their first packet after CONNACK now (maxFresh).
+// reader took it back) since the server started.
 type ParkStats struct {
 	Parks, Resumes uint64
-	Fresh          int
 }
 
 // ParkStats reports the parking counters.
 func (s *Server) ParkStats() ParkStats {
-	return ParkStats{Parks: s.parks.Load(), Resumes: s.resumes.Load(), Fresh: int(s.fresh.Load())}
+	return ParkStats{Parks: s.parks.Load(), Resumes: s.resumes.Load()}
 }
 
 // sweepEvery is the sweeper's period: a quarter of the park delay, within [100ms, 1s];

@@ -52,9 +52,6 @@ func TestIdleClientsParkAndResume(t *testing.T) {
 		cs[i] = dial311(t, addr, fmt.Sprintf("idle-%d", i), 60, nil)
 	}
 	eventually.True(t, eventually.Wait, "every idle client parked", func() bool { return n.Server.Parked() == count })
-	if st := n.Server.ParkStats(); st.Fresh != 0 {
-		t.Fatalf("%d parked connections still counted in their grace; want 0", st.Fresh)
-	}
 	if g := runtime.NumGoroutine() - g0; g > count/4 {
 		t.Fatalf("%d more goroutines with %d parked clients; parked clients should hold none", g, count)
 	}
@@ -202,73 +199,56 @@ func TestParkResumeChurn(t *testing.T) {
 	}
 }
 
-// A fresh client that subscribes right after CONNACK is served by its first reader: no
-// park and resume between CONNACK and SUBSCRIBE (park_idle_connections_after / 10 of
-// grace). One that stays silent still parks, well before park_idle_connections_after.
-func TestFreshClientServedWithoutParking(t *testing.T) {
-	n, addr := startNode(t, "park_idle_connections_after = 20s") // a 2 s grace
-	c := dial311(t, addr, "eager", 60, nil)
-	c.send(t, &packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: "eager/#", Options: packets.SubOptions{QoS: 1}}}})
+// A fresh client parks right after CONNACK, long before park_idle_connections_after: an
+// idle client holds no goroutine, and the poller resumes fresh connections in the order their
+// first packets arrive (test/e2e TestSubscribeThenPublishAcrossConnections). Its SUBSCRIBE
+// resumes it.
+func TestFreshClientParksAtOnce(t *testing.T) {
+	n, addr := startNode(t, "park_idle_connections_after = 30s")
+	c := dial311(t, addr, "fresh", 60, nil)
+	eventually.True(t, eventually.Wait, "the fresh client parked", func() bool { return n.Server.Parked() == 1 })
+	c.send(t, &packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: "fresh/#", Options: packets.SubOptions{QoS: 1}}}})
 	if _, ok := c.read(t).(*packets.Suback); !ok {
-		t.Fatal("no SUBACK")
+		t.Fatal("no SUBACK from the resumed client")
 	}
-	c.send(t, &packets.Pingreq{})
-	if _, ok := c.read(t).(*packets.Pingresp); !ok {
-		t.Fatal("no PINGRESP")
-	}
-	c.send(t, &packets.Disconnect{})
-	if !c.closedWithin(eventually.Wait) {
-		t.Fatal("connection not closed after DISCONNECT")
-	}
-	if st := n.Server.ParkStats(); st.Parks != 0 || st.Resumes != 0 {
-		t.Fatalf("a client that subscribed right after CONNACK parked %d and resumed %d times, want 0", st.Parks, st.Resumes)
-	}
-
-	dial311(t, addr, "silent", 60, nil)
-	// Within eventually.Wait (5 s): after its grace, long before park_idle_connections_after.
-	eventually.True(t, eventually.Wait, "the silent fresh client parked", func() bool { return n.Server.Parked() == 1 })
-	if st := n.Server.ParkStats(); st.Fresh != 0 {
-		t.Fatalf("%d connections still counted in their grace; want 0", st.Fresh)
+	if st := n.Server.ParkStats(); st.Parks != 1 || st.Resumes != 1 {
+		t.Fatalf("parks %d, resumes %d; want 1 and 1", st.Parks, st.Resumes)
 	}
 }
 
-// A packet that starts within a fresh connection's grace and ends after it is read whole:
-// the grace deadline is not a keepalive deadline for the rest of a packet.
-func TestFreshClientPacketAcrossGrace(t *testing.T) {
-	n, addr := startNode(t, "park_idle_connections_after = 500ms") // a 50 ms grace
-	c := dial311(t, addr, "slow-writer", 60, nil)
-	b, err := packets.Encode(nil, &packets.Subscribe{PacketID: 7, Subscriptions: []packets.Subscription{{Filter: "slow/#"}}}, packets.V311)
+// A packet that a client writes with its CONNECT but that arrives in parts is read whole:
+// the past read deadline that parks a fresh connection does not cut it off.
+func TestPacketSentWithConnectArrivesInParts(t *testing.T) {
+	n, addr := startNode(t, "park_idle_connections_after = 30s")
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.nc.Write(b[:3]); err != nil {
+	t.Cleanup(func() { nc.Close() })
+	c := &rawClient{nc: nc, br: bufio.NewReader(nc), v: packets.V311}
+	conn, err := packets.Encode(nil, &packets.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, CleanStart: true, KeepAlive: 60, ClientID: "slow-writer"}, packets.V311)
+	if err != nil {
 		t.Fatal(err)
 	}
-	// The rest comes after the grace: a slow link, not a synchronisation.
-	time.Sleep(200 * time.Millisecond)
-	if _, err := c.nc.Write(b[3:]); err != nil {
+	sub, err := packets.Encode(nil, &packets.Subscribe{PacketID: 7, Subscriptions: []packets.Subscription{{Filter: "slow/#"}}}, packets.V311)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Write(append(conn, sub[:3]...)); err != nil {
+		t.Fatal(err)
+	}
+	if ack, ok := c.read(t).(*packets.Connack); !ok || ack.ReasonCode != 0 {
+		t.Fatal("no successful CONNACK")
+	}
+	// The rest comes later: a slow link, not a synchronisation.
+	time.Sleep(100 * time.Millisecond)
+	if _, err := nc.Write(sub[3:]); err != nil {
 		t.Fatal(err)
 	}
 	if ack, ok := c.read(t).(*packets.Suback); !ok || ack.PacketID != 7 {
-		t.Fatal("no SUBACK for the packet written across the grace")
+		t.Fatal("no SUBACK for the packet that arrived in parts")
 	}
 	if v := n.Metrics.V4.KeepaliveExpired.Value(); v != 0 {
 		t.Fatalf("%d keepalive expiries for a client with keep alive 60", v)
-	}
-}
-
-// A fresh client whose keep alive ends before its grace is closed at its keepalive deadline.
-func TestFreshClientKeepaliveBeforeGrace(t *testing.T) {
-	n, addr := startNode(t, "park_idle_connections_after = 60s") // a 6 s grace
-	c := dial311(t, addr, "short-keepalive", 1, nil)
-	start := time.Now()
-	if !c.closedWithin(5 * time.Second) {
-		t.Fatal("client with keepalive 1s not closed within 5s")
-	}
-	if el := time.Since(start); el > 3*time.Second {
-		t.Fatalf("closed after %v; 1.5 x keepalive is under 3s", el)
-	}
-	if n.Metrics.V4.KeepaliveExpired.Value() != 1 {
-		t.Fatal("keepalive expiry not counted")
 	}
 }
