@@ -37,6 +37,7 @@ type parking struct {
 	// parkFirst: the socket's read deadline is a past one set after CONNACK (firstDeadline),
 	// so the first wait parks; the keepalive deadline comes back with restoreDeadline.
 	parkFirst bool
+	armed     bool // the socket is registered in the poller (parked before): re-arm it
 	resumeFn  func()
 	state     atomic.Int32
 	idleSince atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
@@ -171,7 +172,15 @@ func (c *client) park() bool {
 	}
 	c.state.Store(stParked)
 	var werr error
-	err := c.raw.Control(func(fd uintptr) { werr = c.srv.poller.Wait(int(fd), c.key, c.resumeFn) })
+	armed := c.armed
+	c.armed = true // before arming: from then on the resumed reader owns c (Wait falls back to add)
+	err := c.raw.Control(func(fd uintptr) {
+		if armed {
+			werr = c.srv.poller.Wait(int(fd), c.key, c.resumeFn)
+		} else {
+			werr = c.srv.poller.WaitNew(int(fd), c.key, c.resumeFn)
+		}
+	})
 	if err != nil || werr != nil {
 		c.state.Store(stBusy)
 		c.br = newReader(&c.src, readBufferSize(c.peer.ReadBuffer))
