@@ -32,6 +32,9 @@ type ConnectRequest struct {
 	Limits *session.Limits
 	// Connack builds the CONNACK once it is known whether a session was resumed.
 	Connack func(present bool) packets.Packet
+	// Corked: the session is attached corked and Link's reader uncorks it as soon as
+	// Connect returns, writing the CONNACK itself (session.Attach).
+	Corked bool
 }
 
 // Connect registers the client, taking over an existing connection of the same
@@ -108,7 +111,11 @@ func (b *Broker) Connect(ctx context.Context, req ConnectRequest) (*session.Sess
 	}
 	b.persist.saveConnect(e.s, req.Info) // durable before the CONNACK, which attach sends
 	b.persist.attach(e.s, present, func() {
-		e.s.Attach(req.Link, req.Info, req.RecvMax, req.MaxPacket, req.Connack(present))
+		if req.Corked {
+			e.s.AttachCorked(req.Link, req.Info, req.RecvMax, req.MaxPacket, req.Connack(present))
+		} else {
+			e.s.Attach(req.Link, req.Info, req.RecvMax, req.MaxPacket, req.Connack(present))
+		}
 	})
 	if h := b.hooks.Load().OnClientWakeup; h != nil {
 		h(req.ID)

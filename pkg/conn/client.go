@@ -164,6 +164,7 @@ func (c *client) run(ctx context.Context) {
 	c.life = lifetime{Context: ctx, closed: c.closed}
 	ctx = &c.life
 	c.ctx = ctx
+	c.direct = c.directWriter()
 	if !c.handshake(ctx) {
 		c.finish(false)
 		return
@@ -172,15 +173,30 @@ func (c *client) run(ctx context.Context) {
 		// max_connection_lifetime: the client must reconnect (and re-authenticate) [v5 0xA0].
 		c.lifetime = time.AfterFunc(life, func() { c.Kick(packets.MaximumConnectTime) })
 	}
-	if c.keepAlive == 0 {
-		c.setReadDeadline(time.Time{}) // keep alive 0 turns the mechanism off [MQTT-3.1.2-23]
-	}
 	c.raw = c.parkable()
-	c.direct = c.directWriter()
-	// Park at once if the client sent nothing after CONNECT: this goroutine's stack grew
-	// in the handshake, and an idle client should not keep it.
-	c.parkNow = c.raw != nil
+	c.firstDeadline(time.Now())
 	c.serve()
+}
+
+// firstDeadline replaces the handshake's deadline after CONNACK: the keepalive deadline
+// (none for keep alive 0 [MQTT-3.1.2-23]), or, on a connection that can park, a past one:
+// the reader parks at its first wait, since an idle client should hold no goroutine, and
+// the poller resumes fresh connections in the order their first packets arrive (a SUBSCRIBE
+// on one connection, then a PUBLISH on another). The keepalive deadline is kept as a number
+// for the sweeper and restored when the connection resumes: one deadline change, not two.
+func (c *client) firstDeadline(now time.Time) {
+	var t time.Time
+	if c.keepAlive > 0 {
+		t = now.Add(c.keepAlive*3/2 + c.keepAlive/4) // as moveDeadline
+		c.deadline.Store(t.UnixNano())
+	}
+	c.deadlineSet = now
+	if c.raw != nil && c.srv.settings.Load().ParkIdleAfter > 0 {
+		// A read with a past deadline fails at once, without a system call, unless a layer
+		// (TLS, PROXY) holds data: then the packet is handled first.
+		t, c.parkFirst = aLongTimeAgo, true
+	}
+	c.nc.SetReadDeadline(t)
 }
 
 // serve runs the reader loop; the connection ends here unless it parked.
@@ -205,6 +221,7 @@ func (c *client) finish(graceful bool) {
 	}
 	c.srv.Metrics.SocketClose.Inc()
 	c.nc.Close()
+	c.releaseReader() // the next connection's: nothing reads from this one any more
 	c.srv.release(c)
 }
 
@@ -233,6 +250,11 @@ func (c *client) loop() (parked, graceful bool) {
 				c.readError(err)
 				return false, false
 			}
+		}
+		if c.parkFirst && !packetBuffered(c.br) {
+			// The rest of a packet sent with CONNECT is on its way: reading it must not meet the past deadline.
+			c.parkFirst = false
+			c.restoreDeadline()
 		}
 		p, err := packets.ReadPacketInto(c.br, c.version, c.maxSize(), sc)
 		if err != nil {
@@ -305,8 +327,8 @@ func answered(p packets.Packet) bool {
 // [MQTT-3.1.2-24], plus up to a quarter of slack so the deadline (a timer update)
 // moves only every keepalive/4, not on every packet.
 func (c *client) moveDeadline(now time.Time) {
-	if c.keepAlive <= 0 {
-		return
+	if c.keepAlive <= 0 || c.parkFirst {
+		return // the keepalive deadline comes back with restoreDeadline
 	}
 	if now.Sub(c.deadlineSet) > c.keepAlive/4 {
 		c.setReadDeadline(now.Add(c.keepAlive*3/2 + c.keepAlive/4))

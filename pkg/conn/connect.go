@@ -183,8 +183,15 @@ func (c *client) handshake(ctx context.Context) bool {
 		},
 		RecvMax: recvMax, MaxPacket: maxPkt, Will: will, Limits: c.sessionLimits(mods),
 		Connack: func(present bool) packets.Packet { return c.connack(present, assigned, serverKeepAlive, st) },
+		// On plain TCP this reader writes the CONNACK at once (below), as it writes its other
+		// answers: starting the session's flusher goroutine for it cost more than the write.
+		Corked: c.direct != nil,
 	}
 	c.sess, _ = c.srv.Broker.Connect(ctx, req)
+	if req.Corked {
+		c.corked = true
+		c.uncork() // before on_register, which may wait on a webhook
+	}
 	c.srv.Auth.NotifyRegister(ac) // with the CONNECT properties (on_register_m5)
 	ac.Props = nil
 	c.srv.Log.Debug("client connected", "client_id", ac.ClientID, "peer", c.peer.Addr, "protocol", c.version)

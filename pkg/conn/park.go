@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vernemq-go/vernemq/pkg/growstack"
 	"github.com/vernemq-go/vernemq/pkg/session"
 )
 
@@ -30,10 +31,13 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // parking is the parking state of one connection.
 type parking struct {
-	raw       syscall.RawConn     // the socket under TLS/PROXY layers; nil: cannot park
-	direct    session.DirectWrite // the reader's write at Uncork, nil without one (writer.go)
-	key       uint64              // the poller key, unique per connection
-	parkNow   bool                // park at the first wait (right after CONNACK)
+	raw    syscall.RawConn     // the socket under TLS/PROXY layers; nil: cannot park
+	direct session.DirectWrite // the reader's write at Uncork, nil without one (writer.go)
+	key    uint64              // the poller key, unique per connection
+	// parkFirst: the socket's read deadline is a past one set after CONNACK (firstDeadline),
+	// so the first wait parks; the keepalive deadline comes back with restoreDeadline.
+	parkFirst bool
+	armed     bool // the socket is registered in the poller (parked before): re-arm it
 	resumeFn  func()
 	state     atomic.Int32
 	idleSince atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
@@ -99,6 +103,21 @@ func socketBeneath(nc net.Conn) (rc syscall.RawConn, underTLS bool) {
 	return nil, underTLS
 }
 
+// packetBuffered reports whether br holds a whole packet, so that reading it needs no socket read.
+func packetBuffered(br *bufio.Reader) bool {
+	n := br.Buffered()
+	b, _ := br.Peek(min(n, 5)) // fixed header: type byte and up to 4 bytes of remaining length
+	rl, shift := 0, 0
+	for i := 1; i < len(b); i++ {
+		rl |= int(b[i]&0x7f) << shift
+		if b[i]&0x80 == 0 {
+			return 1+i+rl <= n
+		}
+		shift += 7
+	}
+	return false
+}
+
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
 // waitReadable blocks until the next packet's first byte is buffered. It returns
@@ -108,32 +127,24 @@ func (c *client) waitReadable(now time.Time) (park bool, err error) {
 		_, err = c.br.Peek(1)
 		return false, err
 	}
-	if c.parkNow {
-		c.parkNow = false
-		if c.srv.settings.Load().ParkIdleAfter > 0 {
-			// With a past deadline a read fails at once unless a layer (TLS, PROXY) holds data.
-			c.nc.SetReadDeadline(aLongTimeAgo)
-			_, err = c.br.Peek(1)
-			if isTimeout(err) && c.park() {
-				return true, nil
-			}
-			c.restoreDeadline()
-			if !isTimeout(err) {
-				return false, err
-			}
-		}
-	}
 	for {
 		c.idleSince.Store(now.UnixNano())
 		c.state.Store(stIdle)
 		_, err = c.br.Peek(1)
 		if c.state.CompareAndSwap(stIdle, stBusy) {
-			return false, err
+			if !c.parkFirst || !isTimeout(err) {
+				return false, err
+			}
+			// The past deadline of a fresh connection: park it.
+		} else {
+			// The sweeper asked this idle reader to park: holding mu means its past deadline is set.
+			c.mu.Lock()
+			c.state.Store(stBusy)
+			c.mu.Unlock()
 		}
-		// The sweeper asked this idle reader to park: holding mu means its past deadline is set.
-		c.mu.Lock()
-		c.state.Store(stBusy)
-		c.mu.Unlock()
+		// A read with a past deadline fails at once unless a layer (TLS, PROXY) holds data,
+		// so a timeout here proves the socket is the only place the next byte can come from.
+		c.parkFirst = false
 		now = time.Now()
 		expired := c.keepaliveOver(now.UnixNano())
 		if isTimeout(err) && !expired && c.park() {
@@ -161,12 +172,21 @@ func (c *client) park() bool {
 	}
 	c.state.Store(stParked)
 	var werr error
-	err := c.raw.Control(func(fd uintptr) { werr = c.srv.poller.Wait(int(fd), c.key, c.resumeFn) })
+	armed := c.armed
+	c.armed = true // before arming: from then on the resumed reader owns c (Wait falls back to add)
+	err := c.raw.Control(func(fd uintptr) {
+		if armed {
+			werr = c.srv.poller.Wait(int(fd), c.key, c.resumeFn)
+		} else {
+			werr = c.srv.poller.WaitNew(int(fd), c.key, c.resumeFn)
+		}
+	})
 	if err != nil || werr != nil {
 		c.state.Store(stBusy)
 		c.br = newReader(&c.src, readBufferSize(c.peer.ReadBuffer))
 		return false
 	}
+	c.srv.parks.Add(1)
 	// From here another goroutine may already own the connection.
 	if c.isClosed() {
 		c.unpark() // a close raced the arming: make sure a reader sees it
@@ -181,6 +201,8 @@ func (c *client) resume() {
 			c.srv.Log.Error("connection handler panicked; connection closed", "client_id", c.clientID(), "peer", c.peer.Addr, "panic", r)
 		}
 	}()
+	growstack.Grow() // as the listener's goroutine: the resumed reader handles packets
+	c.srv.resumes.Add(1)
 	c.state.Store(stBusy)
 	c.br = newReader(&c.src, readBufferSize(c.peer.ReadBuffer))
 	c.restoreDeadline()

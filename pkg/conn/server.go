@@ -91,6 +91,8 @@ type Server struct {
 	closing  atomic.Bool
 	poller   *poller.Poller
 	parkKeys atomic.Uint64
+	parks    atomic.Uint64 // ParkStats
+	resumes  atomic.Uint64
 	stopped  chan struct{}
 	traces   traceSet // vmq-admin trace client (trace.go)
 

@@ -22,6 +22,17 @@ func (s *Server) Parked() int {
 	return s.poller.Len()
 }
 
+// ParkStats counts parks (a reader gave its connection to the poller) and resumes (a new
+// reader took it back) since the server started.
+type ParkStats struct {
+	Parks, Resumes uint64
+}
+
+// ParkStats reports the parking counters.
+func (s *Server) ParkStats() ParkStats {
+	return ParkStats{Parks: s.parks.Load(), Resumes: s.resumes.Load()}
+}
+
 // sweepEvery is the sweeper's period: a quarter of the park delay, within [100ms, 1s];
 // it is also the precision of keepalive expiry for parked clients.
 func sweepEvery(after time.Duration) time.Duration {

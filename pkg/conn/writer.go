@@ -12,9 +12,12 @@ import (
 
 // socketWriter owns every write to one client's socket. The protocol, in one place:
 //
-//   - Before the session exists (CONNACK, a refusal) and for the last packet of a connection
-//     (the DISCONNECT of a kick), the connection writes one encoded packet itself (packet,
-//     final), with a deadline of packetTimeout.
+//   - Before the session exists (a refusing CONNACK, an AUTH exchange) and for the last packet
+//     of a connection (the DISCONNECT of a kick), the connection writes one encoded packet
+//     itself (packet, final), with a deadline of packetTimeout. The successful CONNACK is the
+//     session's first packet: on plain TCP the session is attached corked and the reader's
+//     Uncork right after registration writes it (broker.ConnectRequest.Corked); otherwise the
+//     flusher does.
 //   - While the client is online, its session decides what is written and when, and only
 //     one of two writers runs at a time (the session's flushing flag): the flusher goroutine
 //     through Write (session.Link), which may block up to writeTimeout, or the reader at
@@ -31,6 +34,13 @@ type socketWriter struct {
 	sem  chan struct{}   // capacity 1: the lock, as a channel so final can wait for it with a bound
 	raw  syscall.RawConn // the socket when nothing frames writes: direct writes
 	owed int             // bytes of the last direct write that the flusher still writes
+
+	// A direct write's argument and results, and the function raw.Write runs (made once):
+	// a closure over them per write escaped to the heap, an allocation per answer.
+	buf     []byte
+	n       int
+	err     error
+	writeFd func(fd uintptr) bool
 }
 
 func newSocketWriter() socketWriter { return socketWriter{sem: make(chan struct{}, 1)} }
@@ -75,6 +85,7 @@ func (c *client) directWriter() session.DirectWrite {
 		return nil
 	}
 	c.out.raw = rc
+	c.out.writeFd = c.out.writeAll
 	return c.writeDirect
 }
 
@@ -95,24 +106,10 @@ func (c *client) writeDirect(b []byte) (n int, err error) {
 	w := &c.out
 	w.lock()
 	defer w.unlock()
-	werr := w.raw.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, e := syscall.Write(int(fd), b[n:])
-			if m > 0 {
-				n += m
-			}
-			switch {
-			case e == syscall.EINTR:
-				continue
-			case e == syscall.EAGAIN:
-				return true // full: the flusher waits for room
-			case e != nil:
-				err = e
-				return true
-			}
-		}
-		return true
-	})
+	w.buf, w.n, w.err = b, 0, nil
+	werr := w.raw.Write(w.writeFd)
+	n, err = w.n, w.err
+	w.buf, w.err = nil, nil
 	if n > 0 {
 		// Traced whole: the session hands the rest to the flusher, whose Write skips it.
 		c.traceOut(b)
@@ -123,6 +120,27 @@ func (c *client) writeDirect(b []byte) (n int, err error) {
 		err = werr
 	}
 	return n, err
+}
+
+// writeAll writes w.buf to fd until it is written, the socket is full or an error; raw.Write
+// runs it with the descriptor (w's lock held).
+func (w *socketWriter) writeAll(fd uintptr) bool {
+	for w.n < len(w.buf) {
+		m, e := syscall.Write(int(fd), w.buf[w.n:])
+		if m > 0 {
+			w.n += m
+		}
+		switch {
+		case e == syscall.EINTR:
+			continue
+		case e == syscall.EAGAIN:
+			return true // full: the flusher waits for room
+		case e != nil:
+			w.err = e
+			return true
+		}
+	}
+	return true
 }
 
 // packet writes p before the session exists (CONNACK, a refusal).

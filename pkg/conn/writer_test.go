@@ -128,3 +128,21 @@ func TestKickDoesNotWaitForABlockedWrite(t *testing.T) {
 		t.Fatal("closing the socket did not end the blocked write")
 	}
 }
+
+// A direct write (every PUBACK, SUBACK, CONNACK a reader writes itself) allocates nothing.
+func TestWriteDirectAllocs(t *testing.T) {
+	_, w, _, cc := directPair(t)
+	ack := []byte{0x40, 2, 0, 1} // PUBACK 1
+	allocs := testing.AllocsPerRun(100, func() {
+		if n, err := w(ack); n != len(ack) || err != nil {
+			t.Fatalf("direct write: n=%d err=%v", n, err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("a direct write allocates %.1f times, want 0", allocs)
+	}
+	got := make([]byte, 101*len(ack)) // AllocsPerRun runs it once more to warm up
+	if _, err := io.ReadFull(cc, got); err != nil {
+		t.Fatalf("client read: %v", err)
+	}
+}

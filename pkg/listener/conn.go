@@ -14,6 +14,7 @@ import (
 
 	"github.com/pires/go-proxyproto"
 	"github.com/pires/go-proxyproto/tlvparse"
+	"github.com/vernemq-go/vernemq/pkg/growstack"
 )
 
 // trackedConn is the raw accepted socket. Closing it (from any layer above)
@@ -55,6 +56,7 @@ func (tc *trackedConn) Close() error {
 // serve runs in the connection's own goroutine: PROXY header, TLS handshake,
 // then the handler (or the WebSocket upgrade).
 func (l *Listener) serve(tc *trackedConn) {
+	growstack.Grow() // the handshake needs it; growing it later copies deeper stacks
 	handedOff := false
 	defer func() {
 		if !handedOff && !tc.detached.Load() {

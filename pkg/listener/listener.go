@@ -107,7 +107,10 @@ func (l *Listener) Start(ctx context.Context) error {
 
 // listen binds TCP (with socket buffers) or a unix socket.
 func (l *Listener) listen(ctx context.Context) (net.Listener, error) {
-	lc := net.ListenConfig{Control: socketControl(l.opts.SndBuf, l.opts.RecBuf)}
+	// No OS keepalive on accepted sockets (Go enables it by default: 4 setsockopt calls per
+	// accept): MQTT's keep alive detects dead clients, and VerneMQ's tcp_listen_options
+	// (nodelay, linger, send_timeout) do not turn it on either. TCP_NODELAY stays (Go's default).
+	lc := net.ListenConfig{Control: socketControl(l.opts.SndBuf, l.opts.RecBuf), KeepAlive: -1}
 	if isUnixAddr(l.opts.Addr) {
 		path := unixPath(l.opts.Addr)
 		// A stale socket file from a crashed run blocks bind; remove only sockets.

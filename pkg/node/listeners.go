@@ -31,10 +31,14 @@ func isMQTT(typ string) bool {
 func (n *Node) handler(lc config.Listener) listener.Handler {
 	return func(ctx context.Context, c net.Conn, p listener.Peer) {
 		select {
-		case <-n.ready:
-		case <-ctx.Done():
-			c.Close()
-			return
+		case <-n.ready: // the usual case, without making the connection's ctx.Done channel
+		default:
+			select {
+			case <-n.ready:
+			case <-ctx.Done():
+				c.Close()
+				return
+			}
 		}
 		n.Server.Serve(ctx, c, conn.Peer{
 			Addr: p.Addr, Listener: p.Listener, Type: p.Type, Mountpoint: p.Mountpoint,

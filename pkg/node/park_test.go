@@ -198,3 +198,57 @@ func TestParkResumeChurn(t *testing.T) {
 		eventually.True(t, eventually.Wait, "clients parked after the churn", func() bool { return n.Server.Parked() > 0 })
 	}
 }
+
+// A fresh client parks right after CONNACK, long before park_idle_connections_after: an
+// idle client holds no goroutine, and the poller resumes fresh connections in the order their
+// first packets arrive (test/e2e TestSubscribeThenPublishAcrossConnections). Its SUBSCRIBE
+// resumes it.
+func TestFreshClientParksAtOnce(t *testing.T) {
+	n, addr := startNode(t, "park_idle_connections_after = 30s")
+	c := dial311(t, addr, "fresh", 60, nil)
+	eventually.True(t, eventually.Wait, "the fresh client parked", func() bool { return n.Server.Parked() == 1 })
+	c.send(t, &packets.Subscribe{PacketID: 1, Subscriptions: []packets.Subscription{{Filter: "fresh/#", Options: packets.SubOptions{QoS: 1}}}})
+	if _, ok := c.read(t).(*packets.Suback); !ok {
+		t.Fatal("no SUBACK from the resumed client")
+	}
+	if st := n.Server.ParkStats(); st.Parks != 1 || st.Resumes != 1 {
+		t.Fatalf("parks %d, resumes %d; want 1 and 1", st.Parks, st.Resumes)
+	}
+}
+
+// A packet that a client writes with its CONNECT but that arrives in parts is read whole:
+// the past read deadline that parks a fresh connection does not cut it off.
+func TestPacketSentWithConnectArrivesInParts(t *testing.T) {
+	n, addr := startNode(t, "park_idle_connections_after = 30s")
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	c := &rawClient{nc: nc, br: bufio.NewReader(nc), v: packets.V311}
+	conn, err := packets.Encode(nil, &packets.Connect{ProtocolName: "MQTT", ProtocolLevel: 4, CleanStart: true, KeepAlive: 60, ClientID: "slow-writer"}, packets.V311)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := packets.Encode(nil, &packets.Subscribe{PacketID: 7, Subscriptions: []packets.Subscription{{Filter: "slow/#"}}}, packets.V311)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Write(append(conn, sub[:3]...)); err != nil {
+		t.Fatal(err)
+	}
+	if ack, ok := c.read(t).(*packets.Connack); !ok || ack.ReasonCode != 0 {
+		t.Fatal("no successful CONNACK")
+	}
+	// The rest comes later: a slow link, not a synchronisation.
+	time.Sleep(100 * time.Millisecond)
+	if _, err := nc.Write(sub[3:]); err != nil {
+		t.Fatal(err)
+	}
+	if ack, ok := c.read(t).(*packets.Suback); !ok || ack.PacketID != 7 {
+		t.Fatal("no SUBACK for the packet that arrived in parts")
+	}
+	if v := n.Metrics.V4.KeepaliveExpired.Value(); v != 0 {
+		t.Fatalf("%d keepalive expiries for a client with keep alive 60", v)
+	}
+}

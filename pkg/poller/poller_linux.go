@@ -49,14 +49,25 @@ func New() (*Poller, error) {
 // unless Cancel(key) took it first. key must be unique among armed descriptors.
 // The registration of a closed descriptor disappears with it; call Cancel for its key.
 func (p *Poller) Wait(fd int, key uint64, fn func()) error {
+	// A descriptor parked before keeps its disarmed one-shot registration: re-arm it.
+	return p.arm(fd, key, fn, unix.EPOLL_CTL_MOD, unix.ENOENT, unix.EPOLL_CTL_ADD)
+}
+
+// WaitNew is Wait for a descriptor not armed in p before (a connection's first park): it
+// adds it first, sparing the failed re-arm that Wait would try.
+func (p *Poller) WaitNew(fd int, key uint64, fn func()) error {
+	return p.arm(fd, key, fn, unix.EPOLL_CTL_ADD, unix.EEXIST, unix.EPOLL_CTL_MOD)
+}
+
+// arm registers fn under key and arms fd with op, or with alt when op fails with miss.
+func (p *Poller) arm(fd int, key uint64, fn func(), op int, miss error, alt int) error {
 	p.mu.Lock()
 	p.waits[key] = fn // before arming: the event may fire at once
 	p.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(key), Pad: int32(key >> 32)}
-	// A descriptor parked before keeps its disarmed one-shot registration: re-arm it.
-	err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
-	if errors.Is(err, unix.ENOENT) {
-		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+	err := unix.EpollCtl(p.epfd, op, fd, &ev)
+	if errors.Is(err, miss) {
+		err = unix.EpollCtl(p.epfd, alt, fd, &ev)
 	}
 	if err != nil {
 		p.Cancel(key)

@@ -173,3 +173,29 @@ func TestArmingABadDescriptorFails(t *testing.T) {
 		t.Fatalf("Wait(-1) = %v, Len %d; want an error and nothing armed", err, p.Len())
 	}
 }
+
+// WaitNew adds a descriptor that is not registered yet and, should it be (a caller that
+// guessed wrong), re-arms it: both wake on data, as Wait does.
+func TestWaitNew(t *testing.T) {
+	p := newPoller(t)
+	s, c := pair(t)
+	rc, err := s.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	woke := make(chan uint64, 4)
+	for round, key := range []uint64{1, 2} { // the second WaitNew finds the registration of the first
+		var werr error
+		if err := rc.Control(func(fd uintptr) { werr = p.WaitNew(int(fd), key, func() { woke <- key }) }); err != nil || werr != nil {
+			t.Fatalf("round %d: %v %v", round, err, werr)
+		}
+		if _, err := c.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, woke, key)
+		buf := make([]byte, 1)
+		if _, err := s.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

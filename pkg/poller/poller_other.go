@@ -11,6 +11,9 @@ func New() (*Poller, error) { return nil, ErrUnsupported }
 // Wait is never reached: New fails.
 func (p *Poller) Wait(fd int, key uint64, fn func()) error { return ErrUnsupported }
 
+// WaitNew is never reached: New fails.
+func (p *Poller) WaitNew(fd int, key uint64, fn func()) error { return ErrUnsupported }
+
 // Cancel reports false.
 func (p *Poller) Cancel(key uint64) bool { return false }
 

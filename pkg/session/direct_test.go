@@ -172,3 +172,23 @@ func TestUncorkPartialWriteAfterTakeover(t *testing.T) {
 		t.Fatalf("new connection got %x first, want its CONNACK %x", cur.data.Bytes(), want)
 	}
 }
+
+// AttachCorked leaves the CONNACK to the reader's Uncork, with what was queued meanwhile:
+// no flusher write (Attach starts the flusher for the CONNACK, TestUncorkWritesDirect).
+func TestAttachCorkedConnackByReader(t *testing.T) {
+	s, _ := newSession(Limits{MaxOnline: 100, MaxInflight: 10})
+	l := &countLink{}
+	s.AttachCorked(l, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{SessionPresent: true})
+	s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: []byte("x")}, QoS: 1}) // a publish routed before the Uncork
+	d := &directSink{room: 1 << 20}
+	s.Uncork(l, d.write)
+	want := enc(t, &packets.Connack{SessionPresent: true}, &packets.Publish{QoS: 1, Topic: "t", PacketID: 1, Payload: []byte("x")})
+	if !bytes.Equal(d.got.Bytes(), want) || d.calls != 1 {
+		t.Fatalf("direct write %x in %d calls, want the CONNACK and the queued message %x in 1", d.got.Bytes(), d.calls, want)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.writes != 0 {
+		t.Fatalf("the flusher wrote %d times, want none", l.writes)
+	}
+}

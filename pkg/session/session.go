@@ -224,6 +224,16 @@ func (s *Session) Persistent() (bool, uint32) {
 // Attach puts the session online on link, sends first (the CONNACK) and then resends
 // what was in flight [MQTT-4.4.0-1].
 func (s *Session) Attach(link Link, info Info, recvMax int, maxPkt uint32, first packets.Packet) {
+	s.attach(link, info, recvMax, maxPkt, first, false)
+}
+
+// AttachCorked is Attach that leaves the session corked for link's reader, whose Uncork
+// then writes the CONNACK itself: no flusher goroutine is started for it.
+func (s *Session) AttachCorked(link Link, info Info, recvMax int, maxPkt uint32, first packets.Packet) {
+	s.attach(link, info, recvMax, maxPkt, first, true)
+}
+
+func (s *Session) attach(link Link, info Info, recvMax int, maxPkt uint32, first packets.Packet, corked bool) {
 	s.mu.Lock()
 	a := s.activeLocked()
 	a.outbox = append(a.outbox[:0], first)
@@ -233,7 +243,7 @@ func (s *Session) Attach(link Link, info Info, recvMax int, maxPkt uint32, first
 	a.pending = nil
 	a.recvMax, a.maxPkt = recvMax, maxPkt
 	a.aliases = nil // aliases belong to a network connection [MQTT-3.3.2-7]
-	a.corked = false
+	a.corked = corked
 	s.closed = false
 	s.offlineAt = 0
 	a.infl.each(func(o *outMsg) {
