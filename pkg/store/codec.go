@@ -43,11 +43,16 @@ func appendBytes(b []byte, p []byte) []byte {
 type decoder struct {
 	b   []byte
 	err error
+	// alias makes bytes return slices into b, not copies: for log records, which live
+	// until the transaction they are applied to commits (bbolt keeps what it is given).
+	alias bool
+	// in names what is decoded in errors ("" for a bbolt record).
+	in string
 }
 
 func (d *decoder) fail(what string) {
 	if d.err == nil {
-		d.err = fmt.Errorf("%w: truncated %s", errCorrupt, what)
+		d.err = fmt.Errorf("%w: truncated %s%s", errCorrupt, what, d.in)
 	}
 }
 
@@ -94,12 +99,17 @@ func (d *decoder) uvarint(what string) uint64 {
 	return v
 }
 
-// bytes returns a copy: bbolt values are only valid inside their transaction.
+// bytes returns a copy (bbolt values are only valid inside their transaction) unless alias.
 func (d *decoder) bytes(what string) []byte {
 	n := d.uvarint(what)
 	if d.err != nil || uint64(len(d.b)) < n {
 		d.fail(what)
 		return nil
+	}
+	if d.alias {
+		v := d.b[:n:n]
+		d.b = d.b[n:]
+		return v
 	}
 	var out []byte
 	if n > 0 {

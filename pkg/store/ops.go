@@ -117,44 +117,10 @@ func recRetained(mountpoint, topic string, msg Message) []byte {
 	return append(recKey(opPutRetained, key, len(val)), val...)
 }
 
-// recDecoder reads a record's arguments without copying: the slices point into the
-// record, which lives until the transaction commits (bbolt keeps what it is given).
-type recDecoder struct {
-	b   []byte
-	err error
-}
+// recDecoder reads a log record's arguments without copying (see decoder.alias).
+func recDecoder(rec []byte) decoder { return decoder{b: rec, alias: true, in: " in log record"} }
 
-func (d *recDecoder) fail(what string) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: truncated %s in log record", errCorrupt, what)
-	}
-}
-
-func (d *recDecoder) uvarint(what string) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail(what)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *recDecoder) bytes(what string) []byte {
-	n := d.uvarint(what)
-	if d.err != nil || uint64(len(d.b)) < n {
-		d.fail(what)
-		return nil
-	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *recDecoder) fixed(n int, what string) []byte {
+func (d *decoder) fixed(n int, what string) []byte {
 	if d.err != nil || len(d.b) < n {
 		d.fail(what)
 		return nil
@@ -165,15 +131,15 @@ func (d *recDecoder) fixed(n int, what string) []byte {
 }
 
 // rest is the remaining bytes (a record's trailing value).
-func (d *recDecoder) rest() []byte {
+func (d *decoder) rest() []byte {
 	v := d.b
 	d.b = nil
 	return v
 }
 
-func (d *recDecoder) done() error {
+func (d *decoder) done() error {
 	if d.err == nil && len(d.b) != 0 {
-		d.err = fmt.Errorf("%w: %d trailing bytes in log record", errCorrupt, len(d.b))
+		d.err = fmt.Errorf("%w: %d trailing bytes%s", errCorrupt, len(d.b), d.in)
 	}
 	return d.err
 }
@@ -184,7 +150,7 @@ func checkRecord(rec []byte) error {
 	if len(rec) == 0 {
 		return fmt.Errorf("%w: empty log record", errCorrupt)
 	}
-	d := recDecoder{b: rec[1:]}
+	d := recDecoder(rec[1:])
 	switch rec[0] {
 	case opPutSession, opPutRetained:
 		k := d.bytes("key")
@@ -254,7 +220,7 @@ func checkRecord(rec []byte) error {
 // this code writes it (a bucket where a value belongs) or bbolt fails; the writer then
 // rebuilds its transaction from the log (commit.go).
 func applyRecord(tx *bolt.Tx, rec []byte, out *applied) error {
-	d := recDecoder{b: rec[1:]}
+	d := recDecoder(rec[1:])
 	switch rec[0] {
 	case opPutSession:
 		ek, val := d.bytes("key"), d.rest()
@@ -335,7 +301,7 @@ func applyRecord(tx *bolt.Tx, rec []byte, out *applied) error {
 // recordKeys calls fn with each encoded session key whose queue or QoS 2 state rec
 // changes (the writer marks them dirty: reads of them go through the writer).
 func recordKeys(rec []byte, out *applied, fn func(ek []byte)) {
-	d := recDecoder{b: rec[1:]}
+	d := recDecoder(rec[1:])
 	switch rec[0] {
 	case opDeleteSession, opAck, opDropOldest, opPutQoS2, opDeleteQoS2:
 		fn(d.bytes("key"))
