@@ -96,17 +96,7 @@ func TestOfflineSessionFootprint(t *testing.T) {
 	if per > budget {
 		t.Errorf("an offline session keeps %.0f B of heap, budget %d B", per, budget)
 	}
-	if p := os.Getenv("VMQ_FOOTPRINT_PROFILE"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		runtime.GC()
-		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-	}
+	writeFootprintProfile(t)
 	runtime.KeepAlive(b)
 }
 
@@ -210,17 +200,7 @@ func TestSubscriptionFootprint(t *testing.T) {
 	if q := st.QueueLen(store.SessionKey{ClientID: ids[n-1]}); q != 1 {
 		t.Fatalf("last session's stored queue holds %d, want 1", q)
 	}
-	if p := os.Getenv("VMQ_FOOTPRINT_PROFILE"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		runtime.GC()
-		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-	}
+	writeFootprintProfile(t)
 	// Issue 19: Mosquitto keeps 814 B of RSS per subscription in scenario 13; RSS is about
 	// twice the live heap (docs/architecture.md), so the heap budget is 400 B (541 B before
 	// the trie's small nodes kept their children in a slice and the session its in one).
@@ -280,5 +260,23 @@ func BenchmarkSubscribeIoT(b *testing.B) {
 	b.StopTimer()
 	if got, want := br.index.Len(), 10*(base+b.N); got != want {
 		b.Fatalf("index holds %d subscriptions, want %d", got, want)
+	}
+}
+
+// writeFootprintProfile writes a heap profile to $VMQ_FOOTPRINT_PROFILE when it is set.
+func writeFootprintProfile(t *testing.T) {
+	t.Helper()
+	p := os.Getenv("VMQ_FOOTPRINT_PROFILE")
+	if p == "" {
+		return
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		t.Fatal(err)
 	}
 }
