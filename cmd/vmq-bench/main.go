@@ -17,7 +17,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -40,7 +39,7 @@ func main() {
 		_ = fs.Parse(os.Args[2:])
 		err = writeCerts(*dir)
 	case "freeport":
-		// The script asks for free loopback ports here: listen on :0, print, close.
+		// The script asks for free loopback ports here (below the ephemeral range, see freeport).
 		// -pair: a cluster listener whose port+1 (serf gossip, TCP and UDP) is free too.
 		if len(os.Args) > 2 && os.Args[2] == "-pair" {
 			var p int
@@ -49,10 +48,9 @@ func main() {
 			}
 			break
 		}
-		var l net.Listener
-		if l, err = net.Listen("tcp", "127.0.0.1:0"); err == nil {
-			fmt.Println(l.Addr().(*net.TCPAddr).Port)
-			l.Close()
+		var p int
+		if p, err = freeport.One(); err == nil {
+			fmt.Println(p)
 		}
 	case "serve":
 		err = serveCmd(os.Args[2:])

@@ -52,3 +52,22 @@ func TestPairSkipsTakenPorts(t *testing.T) {
 		}
 	}
 }
+
+func TestOneNeverRepeats(t *testing.T) {
+	// Each port found is closed again at once, so only the record of what was handed out keeps
+	// the next call from finding it free again (two listeners of one node got one port so).
+	givenMu.Lock()
+	clear(given) // from other runs: no forgetting (past 6000) within this one
+	givenMu.Unlock()
+	seen := map[int]bool{}
+	for range 500 {
+		p, err := One()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[p] {
+			t.Fatalf("port %d handed out twice", p)
+		}
+		seen[p] = true
+	}
+}

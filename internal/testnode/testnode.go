@@ -81,15 +81,14 @@ func (o *Output) String() string {
 	return o.b.String()
 }
 
-// FreePort returns a 127.0.0.1 port that was free a moment ago.
+// FreePort returns a 127.0.0.1 port that was free a moment ago and not handed out before in this process.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.One()
 	if err != nil {
-		t.Fatalf("cannot find a free port: %v", err)
+		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // FreePortPair returns a free port p with p+1 also free (a cluster listener and its gossip port).

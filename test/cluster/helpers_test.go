@@ -48,19 +48,15 @@ func vernemqBin(t *testing.T) string {
 // freePort returns a TCP port that is free, and for pair also port+1 on TCP and UDP (serf's gossip).
 func freePort(t *testing.T, pair bool) int {
 	t.Helper()
+	find := freeport.One
 	if pair {
-		p, err := freeport.Pair()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		find = freeport.Pair
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := find()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 type node struct {

@@ -7,6 +7,7 @@ package testdb
 import (
 	"bytes"
 	"fmt"
+	"github.com/vernemq-go/vernemq/internal/freeport"
 	"net"
 	"os"
 	"os/exec"
@@ -36,15 +37,14 @@ func Require(t testing.TB, what, path string) {
 	t.Skip(msg)
 }
 
-// FreePort returns a TCP port free on 127.0.0.1 right now.
+// FreePort returns a TCP port free on 127.0.0.1 right now, not handed out before in this process.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.One()
 	if err != nil {
-		t.Fatalf("free port: %v", err)
+		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // runAs is the uid/gid servers run as: nobody when root, else nil (self).
