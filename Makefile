@@ -82,7 +82,7 @@ test-deploy: build
 bench: build
 	bash scripts/bench.sh
 
-# CPU and allocation profiles of scenarios 1 and 4 (PROFILE_DIR=dir keeps the .pprof files).
+# CPU and allocation profiles of scenarios 1 and 4 (PROFILE_SCENARIOS=12: session creation; PROFILE_DIR=dir keeps the .pprof files).
 profile: build
 	bash scripts/profile.sh
 
