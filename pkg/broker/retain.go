@@ -81,8 +81,8 @@ func (b *Broker) setRetained(m *session.Message, w *wait) {
 	b.retain.order.Unlock()
 }
 
-// any reports whether mountpoint has a retained message.
-func (r *retained) any(mountpoint string) bool {
+// hasAny reports whether mountpoint has a retained message.
+func (r *retained) hasAny(mountpoint string) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return len(r.byMP[mountpoint]) > 0

@@ -31,7 +31,7 @@ func (b *Broker) SubscribeThen(s *session.Session, subs []session.Sub, acked fun
 	}
 	// Retained messages follow the SUBACK [MQTT-3.3.1-6]. With none retained in the
 	// mountpoint (an IoT node's usual state) there is nothing to look up per filter.
-	if !b.retain.any(s.ID.Mountpoint) {
+	if !b.retain.hasAny(s.ID.Mountpoint) {
 		return isNew
 	}
 	for i, sub := range subs {
