@@ -137,10 +137,22 @@ func (d *decoder) version(what string) {
 }
 
 // encodeKey is prefix-free (both parts length-prefixed), so it can prefix other keys.
-func encodeKey(k SessionKey) []byte {
-	b := make([]byte, 0, 4+len(k.Mountpoint)+len(k.ClientID))
+func encodeKey(k SessionKey) []byte { return appendKey(make([]byte, 0, keyLen(k)), k) }
+
+// appendKey appends encodeKey's bytes to b: records embed the key without a copy of their own.
+func appendKey(b []byte, k SessionKey) []byte {
 	b = appendString(b, k.Mountpoint)
 	return appendString(b, k.ClientID)
+}
+
+// keyLen is the length of k encoded.
+func keyLen(k SessionKey) int {
+	return uvarintLen(len(k.Mountpoint)) + len(k.Mountpoint) + uvarintLen(len(k.ClientID)) + len(k.ClientID)
+}
+
+func uvarintLen(n int) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], uint64(n))
 }
 
 // decodeKey returns the key and the bytes after it.
@@ -150,8 +162,18 @@ func decodeKey(b []byte) (SessionKey, []byte, error) {
 	return k, d.b, d.err
 }
 
-func encodeSession(s Session) []byte {
-	b := make([]byte, 0, 32+len(s.Username)+len(s.Subscriptions)*24)
+func encodeSession(s Session) []byte { return appendSession(make([]byte, 0, sessionSize(s)), s) }
+
+// sessionSize bounds the length of s encoded, so that appending it grows nothing.
+func sessionSize(s Session) int {
+	n := 2 + 4 + 8 + binary.MaxVarintLen32 + len(s.Username) + binary.MaxVarintLen64
+	for _, sub := range s.Subscriptions {
+		n += binary.MaxVarintLen32 + len(sub.Filter) + 3 + binary.MaxVarintLen32
+	}
+	return n
+}
+
+func appendSession(b []byte, s Session) []byte {
 	b = append(b, formatVersion, s.ProtocolVersion)
 	b = binary.BigEndian.AppendUint32(b, s.ExpiryInterval)
 	var disc int64
