@@ -329,7 +329,7 @@ func TestSessionCreateAllocs(t *testing.T) {
 	if race.Enabled {
 		t.Skip("the race detector drops pooled requests on purpose: counts do not hold")
 	}
-	st, err := store.Open(filepath.Join(t.TempDir(), "m.db"), store.Options{NoSync: true, CheckpointInterval: time.Hour, CheckpointWrites: 1 << 20})
+	st, err := store.Open(filepath.Join(t.TempDir(), "m.db"), store.Options{NoSync: true, CommitDelay: -1, CheckpointInterval: time.Hour, CheckpointWrites: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
