@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 )
 
@@ -146,14 +147,13 @@ func appendKey(b []byte, k SessionKey) []byte {
 }
 
 // keyLen is the length of k encoded.
-func keyLen(k SessionKey) int {
-	return uvarintLen(len(k.Mountpoint)) + len(k.Mountpoint) + uvarintLen(len(k.ClientID)) + len(k.ClientID)
-}
+func keyLen(k SessionKey) int { return strLen(k.Mountpoint) + strLen(k.ClientID) }
 
-func uvarintLen(n int) int {
-	var b [binary.MaxVarintLen64]byte
-	return binary.PutUvarint(b[:], uint64(n))
-}
+// strLen is the length of s encoded by appendString.
+func strLen(s string) int { return uvarintLen(uint64(len(s))) + len(s) }
+
+// uvarintLen is the length of x encoded by binary.AppendUvarint.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // decodeKey returns the key and the bytes after it.
 func decodeKey(b []byte) (SessionKey, []byte, error) {
@@ -164,11 +164,12 @@ func decodeKey(b []byte) (SessionKey, []byte, error) {
 
 func encodeSession(s Session) []byte { return appendSession(make([]byte, 0, sessionSize(s)), s) }
 
-// sessionSize bounds the length of s encoded, so that appending it grows nothing.
+// sessionSize is the length of s encoded: a record is sized exactly, since the open
+// transaction holds it until the checkpoint.
 func sessionSize(s Session) int {
-	n := 2 + 4 + 8 + binary.MaxVarintLen32 + len(s.Username) + binary.MaxVarintLen64
+	n := 2 + 4 + 8 + strLen(s.Username) + uvarintLen(uint64(len(s.Subscriptions)))
 	for _, sub := range s.Subscriptions {
-		n += binary.MaxVarintLen32 + len(sub.Filter) + 3 + binary.MaxVarintLen32
+		n += strLen(sub.Filter) + 3 + uvarintLen(uint64(sub.SubID))
 	}
 	return n
 }

@@ -62,7 +62,8 @@ func checkValue(v []byte) error {
 // for extra bytes. One allocation per record, which the transaction keeps (bbolt holds the
 // values it is given until commit): no encoded key or value of its own to copy in.
 func recKey(op byte, k SessionKey, extra int) []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen32+keyLen(k)+extra)
+	n := keyLen(k)
+	b := make([]byte, 0, 1+uvarintLen(uint64(n))+n+extra)
 	return appendRecKey(append(b, op), k)
 }
 
