@@ -43,8 +43,8 @@ type ConnectRequest struct {
 // held only for map updates, never while a connection is kicked or a hook runs.
 // ctx is the connection's: the cluster's registration gives up when the client goes away.
 func (b *Broker) Connect(ctx context.Context, req ConnectRequest) (*session.Session, bool) {
-	unlock := b.reg.lockID(req.ID)
-	defer unlock()
+	l := b.reg.lockID(req.ID)
+	defer b.reg.unlockID(req.ID, l)
 	b.beforeConnect(ctx, req.ID, req.CleanStart)
 	var wills []*session.Message
 	b.reg.mu.Lock()
@@ -128,8 +128,8 @@ func (b *Broker) Connect(ctx context.Context, req ConnectRequest) (*session.Sess
 // It holds s's id lock throughout, so a reconnect of the same client is registered
 // after it, and on_client_offline/on_client_gone never follow the client's return.
 func (b *Broker) Disconnect(s *session.Session, link session.Link, graceful bool) {
-	unlock := b.reg.lockID(s.ID)
-	defer unlock()
+	l := b.reg.lockID(s.ID)
+	defer b.reg.unlockID(s.ID, l)
 	// Going offline and moving the memory queue to the store happen under the session's
 	// store lock, so a publish routed meanwhile is stored after them (order is kept).
 	s.LockStore()

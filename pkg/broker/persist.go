@@ -111,7 +111,8 @@ func (p *persister) saveRecord(s *session.Session, info session.Info, offlineAt 
 	if p.st == nil {
 		return
 	}
-	if rec, ok := recordWith(s, info, offlineAt); ok {
+	var buf [4]store.Subscription // a device's few, on the stack: the record is encoded, not kept
+	if rec, ok := recordWith(s, info, offlineAt, buf[:0]); ok {
 		p.putSession(s, rec)
 	}
 }
@@ -128,11 +129,12 @@ func (p *persister) putSession(s *session.Session, rec store.Session) {
 // record is the store record of s (subscriptions, expiry); false when s is not persistent.
 func record(s *session.Session) (store.Session, bool) {
 	info, offlineAt := s.Info()
-	return recordWith(s, info, offlineAt)
+	return recordWith(s, info, offlineAt, nil)
 }
 
-// recordWith is record with the connection's info and the time s went offline given.
-func recordWith(s *session.Session, info session.Info, offlineAt time.Time) (store.Session, bool) {
+// recordWith is record with the connection's info and the time s went offline given; the
+// subscriptions are appended to subsBuf.
+func recordWith(s *session.Session, info session.Info, offlineAt time.Time, subsBuf []store.Subscription) (store.Session, bool) {
 	persistent, expiry := s.Persistent()
 	if !persistent {
 		return store.Session{}, false
@@ -141,8 +143,9 @@ func recordWith(s *session.Session, info session.Info, offlineAt time.Time) (sto
 		Key: key(s.ID), ProtocolVersion: info.Protocol, ExpiryInterval: expiry,
 		DisconnectedAt: offlineAt, Username: info.Username,
 	}
-	subs := s.Subs()
-	rec.Subscriptions = make([]store.Subscription, 0, len(subs))
+	var buf [4]session.Sub
+	subs := s.AppendSubs(buf[:0])
+	rec.Subscriptions = subsBuf[:0]
 	for _, sub := range subs {
 		rec.Subscriptions = append(rec.Subscriptions, store.Subscription{
 			Filter: sub.Filter, QoS: sub.Options.QoS, NoLocal: sub.Options.NoLocal,
@@ -226,11 +229,13 @@ func (p *persister) offline(s *session.Session) {
 	if persistent, _ := s.Persistent(); !persistent {
 		return
 	}
-	pending := s.TakePending()
-	k := []store.SessionKey{key(s.ID)}
-	for _, d := range pending {
+	var k []store.SessionKey // made for the first message to store: most clients leave none
+	for _, d := range s.TakePending() {
 		if d.Seq != 0 || d.QoS == 0 {
 			continue // already stored, or QoS 0 which offline sessions do not keep
+		}
+		if k == nil {
+			k = []store.SessionKey{key(s.ID)}
 		}
 		p.st.EnqueueAsync(k, toStored(d), func(_ []uint64, err error) {
 			if err != nil {

@@ -23,7 +23,13 @@ type registry struct {
 	sessions map[SessionID]*entry
 	gen      uint64
 	ids      map[SessionID]*idLock // registrations in progress, one lock per client id
+	// idFree holds unused id locks for the next lockID: a new one and its unlock closure per
+	// connect and per disconnect were a fifteenth of a session's allocations (issue 19).
+	idFree []*idLock
 }
+
+// maxFreeIDLocks bounds idFree: about as many as registrations run at once.
+const maxFreeIDLocks = 256
 
 // idLock serialises what happens to one client id (connect, takeover, disconnect) without
 // holding mu, so a slow step for one client (a stuck old connection, a plugin hook, the
@@ -33,28 +39,41 @@ type idLock struct {
 	refs int // callers holding or waiting for mu; the entry goes when it drops to 0
 }
 
-// lockID takes id's lock and returns its unlock. Never call it holding mu.
-func (r *registry) lockID(id SessionID) (unlock func()) {
+// lockID takes id's lock and returns it for unlockID. Never call it holding mu.
+func (r *registry) lockID(id SessionID) *idLock {
 	r.mu.Lock()
 	if r.ids == nil {
 		r.ids = map[SessionID]*idLock{}
 	}
 	l := r.ids[id]
 	if l == nil {
-		l = &idLock{}
+		if n := len(r.idFree); n > 0 {
+			l = r.idFree[n-1]
+			r.idFree[n-1] = nil
+			r.idFree = r.idFree[:n-1]
+		} else {
+			l = &idLock{}
+		}
 		r.ids[id] = l
 	}
 	l.refs++
 	r.mu.Unlock()
 	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		r.mu.Lock()
-		if l.refs--; l.refs == 0 {
-			delete(r.ids, id)
+	return l
+}
+
+// unlockID releases l, id's lock taken with lockID. The last of its holders and waiters
+// frees it: no one else can reach it then (lockID finds locks in ids, under mu).
+func (r *registry) unlockID(id SessionID, l *idLock) {
+	l.mu.Unlock()
+	r.mu.Lock()
+	if l.refs--; l.refs == 0 {
+		delete(r.ids, id)
+		if len(r.idFree) < maxFreeIDLocks {
+			r.idFree = append(r.idFree, l)
 		}
-		r.mu.Unlock()
 	}
+	r.mu.Unlock()
 }
 
 func (r *registry) len() int {

@@ -8,14 +8,20 @@ import (
 // Subscribe adds the subscriptions of s (already validated and authorized) and
 // queues the retained messages they ask for. It returns, per subscription, whether it was new.
 func (b *Broker) Subscribe(s *session.Session, subs []session.Sub) []bool {
-	return b.SubscribeThen(s, subs, nil)
+	return b.subscribe(s, subs, nil, nil)
 }
 
 // SubscribeThen is Subscribe with acked called once the subscriptions route (so a SUBACK
 // queued there is never ahead of them) and before the retained messages are queued.
-func (b *Broker) SubscribeThen(s *session.Session, subs []session.Sub, acked func()) []bool {
+func (b *Broker) SubscribeThen(s *session.Session, subs []session.Sub, acked func()) {
+	var isNew [8]bool // which filters are new, on the stack: the connection needs no answer
+	b.subscribe(s, subs, acked, isNew[:0])
+}
+
+// subscribe is Subscribe and SubscribeThen; isNew is reused for the result when long enough.
+func (b *Broker) subscribe(s *session.Session, subs []session.Sub, acked func(), isNew []bool) []bool {
 	// One session lock and one index lock for the whole SUBSCRIBE, not one per filter.
-	isNew := s.SetSubs(subs, nil)
+	isNew = s.SetSubs(subs, isNew)
 	var buf [16]*topics.Entry
 	routes := buf[:0]
 	for _, sub := range subs {

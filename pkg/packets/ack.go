@@ -76,11 +76,15 @@ func (e *encoder) optReason(rc ReasonCode, p *Properties, allowed propSet) {
 	}
 }
 
+// noBodyDisconnect is every decoded DISCONNECT without a body (3.1.1's, v5's normal one):
+// one shared value, so a client's last packet allocates nothing. Readers do not change it.
+var noBodyDisconnect = &Disconnect{}
+
 func decodeDisconnect(d *decoder, v byte) *Disconnect {
-	p := &Disconnect{}
 	if v != V5 || len(d.b) == 0 {
-		return p
+		return noBodyDisconnect
 	}
+	p := &Disconnect{}
 	p.ReasonCode = d.reason(disconnectCodes, DISCONNECT)
 	if len(d.b) > 0 {
 		p.Props = d.props(propsDisconnect, "DISCONNECT")

@@ -16,7 +16,7 @@ const (
 // decodeConnect returns a partial *Connect with the error once the protocol
 // level is known, so the caller can answer in the client's version.
 func decodeConnect(d *decoder) (*Connect, error) {
-	name := d.str("protocol name")
+	name := protocolName(d, d.rawStr("protocol name"))
 	level := d.u8("protocol level")
 	if d.err != nil {
 		return nil, d.err
@@ -79,6 +79,17 @@ func decodeConnect(d *decoder) (*Connect, error) {
 		return c, d.err
 	}
 	return c, nil
+}
+
+// protocolName is b as a string; the two names MQTT knows are constants, not a copy each.
+func protocolName(d *decoder, b []byte) string {
+	switch string(b) { // compared without a copy
+	case "MQTT":
+		return "MQTT"
+	case "MQIsdp":
+		return "MQIsdp"
+	}
+	return d.ownStr(b)
 }
 
 // checkTopicName applies the spec's rules for a topic name carried as a

@@ -12,7 +12,8 @@ import (
 // a larger packet gives *Error{Code: PacketTooLarge} before its body is read.
 // I/O errors are returned unchanged: io.EOF when the stream ends cleanly
 // before a packet, io.ErrUnexpectedEOF when it ends inside one.
-// The returned packet never aliases r's buffer.
+// The returned packet never aliases r's buffer. A DISCONNECT without a body is
+// one shared value: read it, do not change it.
 func ReadPacket(r *bufio.Reader, version byte, maxSize int) (Packet, error) {
 	return ReadPacketInto(r, version, maxSize, nil)
 }
@@ -116,7 +117,8 @@ func readRemaining(r *bufio.Reader) (rl, n int, err error) {
 }
 
 // Decode decodes one packet from its fixed header byte and body (the bytes
-// after the remaining length). The packet does not alias body.
+// after the remaining length). The packet does not alias body (a DISCONNECT
+// without a body is one shared value, as from ReadPacket).
 // On a CONNECT error found after the protocol level, the returned packet is
 // a partial *Connect (name and level set) so the caller can pick the CONNACK
 // version; for every other error the packet is nil.

@@ -114,8 +114,10 @@ func (d *decoder) rawStr(what string) []byte {
 }
 
 // str reads a UTF-8 string that the caller owns.
-func (d *decoder) str(what string) string {
-	b := d.rawStr(what)
+func (d *decoder) str(what string) string { return d.ownStr(d.rawStr(what)) }
+
+// ownStr returns b as a string the caller owns (a copy unless the buffer is private).
+func (d *decoder) ownStr(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}

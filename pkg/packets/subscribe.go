@@ -9,10 +9,24 @@ var (
 	unsubackCodesV5 = codeSet(0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91)
 )
 
+// subscribeOne is a SUBSCRIBE and the array of its one filter, allocated together: a
+// device subscribes to one filter, and the packet then costs one allocation, not two.
+type subscribeOne struct {
+	p   Subscribe
+	one [1]Subscription
+}
+
 func decodeSubscribe(d *decoder, v byte) *Subscribe {
-	p := &Subscribe{PacketID: d.packetID(SUBSCRIBE)}
+	x := &subscribeOne{}
+	p := &x.p
+	p.PacketID = d.packetID(SUBSCRIBE)
 	if v == V5 {
 		p.Props = d.props(propsSubscribe, "SUBSCRIBE")
+	}
+	if n := countFilters(d.b); n > 1 {
+		p.Subscriptions = make([]Subscription, 0, n) // once, not doubling filter by filter
+	} else {
+		p.Subscriptions = x.one[:0]
 	}
 	for len(d.b) > 0 && d.err == nil {
 		s := Subscription{Filter: d.str("topic filter")}
@@ -53,6 +67,22 @@ func decodeSubscribe(d *decoder, v byte) *Subscribe {
 		d.fail(ProtocolError, "SUBSCRIBE carries no topic filter; send at least one")
 	}
 	return p
+}
+
+// countFilters counts the filters of a SUBSCRIBE's payload b (each a length-prefixed
+// string and an options byte); a malformed payload ends the count, the decoder reports it.
+// At most len(b)/3, so a hostile count reserves no more than the packet's own size.
+func countFilters(b []byte) int {
+	n := 0
+	for len(b) >= 2 {
+		l := 2 + (int(b[0])<<8 | int(b[1]))
+		if len(b) < l+1 {
+			break
+		}
+		b = b[l+1:]
+		n++
+	}
+	return n
 }
 
 func encodeSubscribe(e *encoder, p *Subscribe, v byte) {

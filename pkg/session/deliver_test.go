@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"github.com/vernemq-go/vernemq/internal/eventually"
+	"github.com/vernemq-go/vernemq/internal/race"
 	"sync/atomic"
 	"testing"
 
@@ -85,7 +86,7 @@ func TestDeliverHookRewritesBeforeSending(t *testing.T) {
 // Without a plugin that wants on_deliver the flusher's path allocates exactly what it did
 // before the hook existed: a nil hook and an inactive one cost the same (zero per message).
 func TestDeliverHookInactiveAllocatesNothing(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("the race detector's own allocations would be counted")
 	}
 	m := benchMessage(1)

@@ -44,12 +44,13 @@ type Info struct {
 	Username   string
 	Peer       net.Addr
 	Listener   string
+	Connected  time.Time
 	Protocol   byte
 	CleanStart bool
 	KeepAlive  uint16
-	Connected  time.Time
 	// TopicAliasMax is how many topic aliases the broker may use towards this client:
 	// min(the client's Topic Alias Maximum, topic_alias_max_client); 0 disables them.
+	// (The small fields last, in one word: active then fits its 384-byte size class with box.)
 	TopicAliasMax uint16
 }
 
@@ -120,9 +121,10 @@ type active struct {
 	q         queue
 	infl      inflight
 	outbox    []packets.Packet
-	pending   []byte        // the part of a reader's direct write the socket did not take; the flusher sends it first
-	flushFn   func()        // s.flush, made at the first flush (flush.go)
-	drained   chan struct{} // closed when a congested queue is back to half (flow.go)
+	box       [1]packets.Packet // outbox's first array: a connection's CONNACK allocates none (issue 19)
+	pending   []byte            // the part of a reader's direct write the socket did not take; the flusher sends it first
+	flushFn   func()            // s.flush, made at the first flush (flush.go)
+	drained   chan struct{}     // closed when a congested queue is back to half (flow.go)
 	scr       *encodeScratch
 	aliases   map[string]uint16 // outgoing topic aliases of the current connection
 	newAlias  string            // topic whose alias the packet being built introduces
@@ -134,6 +136,7 @@ type active struct {
 func (s *Session) activeLocked() *active {
 	if s.a == nil {
 		s.a = &active{}
+		s.a.outbox = s.a.box[:0]
 	}
 	return s.a
 }
@@ -278,7 +281,9 @@ func (s *Session) Detach(link Link) bool {
 	a.corked = false
 	s.releaseLocked()
 	s.offlineAt = time.Now().UnixNano()
-	a.outbox = nil // control packets belong to the connection that is gone
+	clear(a.outbox) // control packets belong to the connection that is gone
+	a.box = [1]packets.Packet{}
+	a.outbox = a.box[:0]
 	a.pending = nil
 	a.aliases, a.newAlias, a.scr = nil, "", nil
 	s.releaseActiveLocked()

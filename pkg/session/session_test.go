@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/vernemq-go/vernemq/internal/eventually"
+	"github.com/vernemq-go/vernemq/internal/race"
 	"github.com/vernemq-go/vernemq/pkg/metrics"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/topics"
@@ -226,7 +227,7 @@ func TestSubSetGrowsAndShrinks(t *testing.T) {
 		t.Fatal("the empty filter is no subscription")
 	}
 	// A session with one subscription (a device) allocates nothing for it (issue 19).
-	if !raceEnabled {
+	if !race.Enabled {
 		if n := testing.AllocsPerRun(100, func() {
 			var one subSet
 			one.set(Sub{Filter: "dev/1"})

@@ -212,6 +212,14 @@ func (s *Session) Subs() []Sub {
 	return s.subs.appendTo(make([]Sub, 0, s.subs.len()))
 }
 
+// AppendSubs appends the subscriptions to out: a caller that only reads them may pass a
+// buffer on its stack (the session record written at each SUBSCRIBE, issue 19).
+func (s *Session) AppendSubs(out []Sub) []Sub {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.subs.appendTo(out)
+}
+
 // SubCount is the number of subscriptions.
 func (s *Session) SubCount() int {
 	s.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 )
 
@@ -137,11 +138,22 @@ func (d *decoder) version(what string) {
 }
 
 // encodeKey is prefix-free (both parts length-prefixed), so it can prefix other keys.
-func encodeKey(k SessionKey) []byte {
-	b := make([]byte, 0, 4+len(k.Mountpoint)+len(k.ClientID))
+func encodeKey(k SessionKey) []byte { return appendKey(make([]byte, 0, keyLen(k)), k) }
+
+// appendKey appends encodeKey's bytes to b: records embed the key without a copy of their own.
+func appendKey(b []byte, k SessionKey) []byte {
 	b = appendString(b, k.Mountpoint)
 	return appendString(b, k.ClientID)
 }
+
+// keyLen is the length of k encoded.
+func keyLen(k SessionKey) int { return strLen(k.Mountpoint) + strLen(k.ClientID) }
+
+// strLen is the length of s encoded by appendString.
+func strLen(s string) int { return uvarintLen(uint64(len(s))) + len(s) }
+
+// uvarintLen is the length of x encoded by binary.AppendUvarint.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // decodeKey returns the key and the bytes after it.
 func decodeKey(b []byte) (SessionKey, []byte, error) {
@@ -150,8 +162,19 @@ func decodeKey(b []byte) (SessionKey, []byte, error) {
 	return k, d.b, d.err
 }
 
-func encodeSession(s Session) []byte {
-	b := make([]byte, 0, 32+len(s.Username)+len(s.Subscriptions)*24)
+func encodeSession(s Session) []byte { return appendSession(make([]byte, 0, sessionSize(s)), s) }
+
+// sessionSize is the length of s encoded: a record is sized exactly, since the open
+// transaction holds it until the checkpoint.
+func sessionSize(s Session) int {
+	n := 2 + 4 + 8 + strLen(s.Username) + uvarintLen(uint64(len(s.Subscriptions)))
+	for _, sub := range s.Subscriptions {
+		n += strLen(sub.Filter) + 3 + uvarintLen(uint64(sub.SubID))
+	}
+	return n
+}
+
+func appendSession(b []byte, s Session) []byte {
 	b = append(b, formatVersion, s.ProtocolVersion)
 	b = binary.BigEndian.AppendUint32(b, s.ExpiryInterval)
 	var disc int64

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,5 +103,24 @@ func TestKeyEncodingIsPrefixFree(t *testing.T) {
 	mp, topic, err := decodeRetainedKey(retainedKey("mp", "a/b/c"))
 	if err != nil || mp != "mp" || topic != "a/b/c" {
 		t.Fatalf("retained key = %q %q %v", mp, topic, err)
+	}
+}
+
+// Records are sized exactly (the open transaction holds them until the checkpoint): the
+// computed lengths match what the encoders write, across varint boundaries.
+func TestEncodedSizes(t *testing.T) {
+	for _, n := range []int{0, 1, 127, 128, 16383, 16384, 70000} {
+		s := strings.Repeat("x", n)
+		k := SessionKey{Mountpoint: s, ClientID: "c" + s}
+		if got, want := keyLen(k), len(encodeKey(k)); got != want {
+			t.Errorf("keyLen of %d-byte parts = %d, encoded %d", n, got, want)
+		}
+		sess := Session{Key: k, Username: s, Subscriptions: []Subscription{{Filter: s, SubID: uint32(n)}, {Filter: "a", SubID: 1 << 28}}}
+		if got, want := sessionSize(sess), len(encodeSession(sess)); got != want {
+			t.Errorf("sessionSize with %d-byte strings = %d, encoded %d", n, got, want)
+		}
+		if rec := recPutSession(sess); len(rec) != cap(rec) {
+			t.Errorf("session record of %d-byte strings: %d bytes in a buffer of %d", n, len(rec), cap(rec))
+		}
 	}
 }

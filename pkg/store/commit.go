@@ -18,9 +18,34 @@ type request struct {
 	checkpoint bool                    // commit the open transaction before answering
 	out        applied                 // what applying rec found; reset when it is applied again
 	err        error                   // a read's result
-	commit     func(*applied)          // apply in-memory effects once rec is durable; nil if none
-	done       func(err error)         // answer the caller
+	commit     func(*Store, *applied)  // apply in-memory effects once rec is durable; nil if none
+	done       func(err error)         // answer the caller; nil when the caller waits on wait
+	wait       chan error              // the answer of a pooled request (write, settle)
 	async      bool                    // done goes through the notifier so it may block or call the store
+}
+
+// waiting recycles the requests of callers that wait for their answer, with their channel:
+// a synchronous write then allocates its record and nothing else (issue 19: a request, a
+// channel and two closures were a sixth of the allocations of a session's creation).
+var waiting = sync.Pool{New: func() any { return &request{wait: make(chan error, 1)} }}
+
+// roundTrip submits r, a request from waiting, waits for its answer and recycles it.
+func (s *Store) roundTrip(r *request) error {
+	s.submit(r)
+	err := <-r.wait
+	*r = request{wait: r.wait}
+	waiting.Put(r)
+	return err
+}
+
+// reply answers r on the caller's goroutine's terms: after it the writer must not touch r,
+// which its caller may recycle at once.
+func (r *request) reply(err error) {
+	if r.wait != nil {
+		r.wait <- err
+		return
+	}
+	r.done(err)
 }
 
 // submit hands r to the writer; done is called exactly once. A write that could not be
@@ -29,7 +54,7 @@ func (s *Store) submit(r *request) {
 	s.submitMu.RLock()
 	if s.closed {
 		s.submitMu.RUnlock()
-		r.done(ErrClosed)
+		r.reply(ErrClosed)
 		return
 	}
 	if r.rec != nil {
@@ -44,10 +69,10 @@ func (s *Store) submit(r *request) {
 }
 
 // write submits rec and waits until it is durable.
-func (s *Store) write(rec []byte, commit func(*applied)) error {
-	ch := make(chan error, 1)
-	s.submit(&request{rec: rec, commit: commit, done: func(err error) { ch <- err }})
-	return <-ch
+func (s *Store) write(rec []byte, commit func(*Store, *applied)) error {
+	r := waiting.Get().(*request)
+	r.rec, r.commit = rec, commit
+	return s.roundTrip(r)
 }
 
 // readCurrent runs fn on data that includes every acknowledged write: in the writer's
@@ -74,9 +99,9 @@ func (s *Store) readCurrent(ek []byte, fn func(tx *bolt.Tx) error) error {
 // settle waits for a checkpoint, so a read transaction sees every acknowledged write;
 // for scans (start, admin), not for the connect path.
 func (s *Store) settle() error {
-	ch := make(chan error, 1)
-	s.submit(&request{checkpoint: true, done: func(err error) { ch <- err }})
-	return <-ch
+	r := waiting.Get().(*request)
+	r.checkpoint = true
+	return s.roundTrip(r)
 }
 
 // writer collects requests for up to CommitDelay or MaxBatch, applies them to its open
@@ -186,7 +211,7 @@ func (s *Store) runBatch(batch []*request) {
 			s.recs = append(s.recs, r.rec)
 		case r.read != nil:
 			if s.tx != nil {
-				r.err = r.read(s.tx)
+				r.err = r.read(s.tx.Tx)
 			} else {
 				r.err = s.db.View(r.read)
 			}
@@ -208,21 +233,21 @@ func (s *Store) runBatch(batch []*request) {
 		s.batched.Add(uint64(len(s.recs)))
 	}
 	clear(s.recs)
+	// A request is not touched once answered (its caller may recycle it): the checkpoint
+	// requests, answered after the checkpoint, move to the front of kept first.
+	ckpts := kept[:0]
 	for _, r := range kept {
+		if r.checkpoint {
+			ckpts = append(ckpts, r)
+			continue
+		}
 		if r.rec != nil && r.commit != nil {
-			r.commit(&r.out)
+			r.commit(s, &r.out)
 		}
-		if !r.checkpoint {
-			s.answer(r, r.err)
-		}
+		s.answer(r, r.err)
 	}
 	if ckpt || s.genWrites >= s.opts.CheckpointWrites || s.wal.used() >= s.opts.CheckpointBytes {
-		err := s.checkpoint()
-		for _, r := range kept {
-			if r.checkpoint {
-				s.answer(r, err)
-			}
-		}
+		s.answerAll(ckpts, s.checkpoint())
 	}
 }
 
@@ -233,7 +258,7 @@ func (s *Store) apply(r *request) error {
 		if err != nil {
 			return fmt.Errorf("store: begin transaction: %w", err)
 		}
-		s.tx, s.genStart = tx, time.Now()
+		s.tx, s.genStart = newWriteTx(tx), time.Now()
 	}
 	r.out = applied{}
 	if err := applyRecord(s.tx, r.rec, &r.out); err != nil {
@@ -254,14 +279,14 @@ func (s *Store) rebuild(kept []*request) error {
 	if err != nil {
 		return fmt.Errorf("store: begin transaction: %w", err)
 	}
-	s.tx = tx
-	if _, err := s.wal.readFrames(s.wal.off, func(p []byte) error { return replayPayload(tx, p) }); err != nil {
+	s.tx = newWriteTx(tx)
+	if _, err := s.wal.readFrames(s.wal.off, func(p []byte) error { return replayPayload(s.tx, p) }); err != nil {
 		return err
 	}
 	for _, r := range kept {
 		if r.rec != nil {
 			r.out = applied{}
-			if err := applyRecord(tx, r.rec, &r.out); err != nil {
+			if err := applyRecord(s.tx, r.rec, &r.out); err != nil {
 				return err
 			}
 		}
@@ -270,7 +295,7 @@ func (s *Store) rebuild(kept []*request) error {
 }
 
 // replayPayload applies the records of one log frame.
-func replayPayload(tx *bolt.Tx, payload []byte) error {
+func replayPayload(tx *writeTx, payload []byte) error {
 	var out applied
 	return splitRecords(payload, func(rec []byte) error {
 		if err := checkRecord(rec); err != nil {
@@ -339,7 +364,7 @@ func (s *Store) answer(r *request, err error) {
 		s.notify.push(func() { r.done(err) })
 		return
 	}
-	r.done(err)
+	r.reply(err)
 }
 
 // dirtySet holds hashes of the session keys whose queue or QoS 2 state changed since the

@@ -58,36 +58,42 @@ func checkValue(v []byte) error {
 	return nil
 }
 
-// recKey starts a record: op, then a length-prefixed key, with room for extra bytes.
-func recKey(op byte, key []byte, extra int) []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen32+len(key)+extra)
-	b = append(b, op)
-	return appendBytes(b, key)
+// recKey starts a record: op, then the length-prefixed encoded session key k, with room
+// for extra bytes. One allocation per record, which the transaction keeps (bbolt holds the
+// values it is given until commit): no encoded key or value of its own to copy in.
+func recKey(op byte, k SessionKey, extra int) []byte {
+	n := keyLen(k)
+	b := make([]byte, 0, 1+uvarintLen(uint64(n))+n+extra)
+	return appendRecKey(append(b, op), k)
+}
+
+// appendRecKey appends k encoded with its length in front, as a record carries a key.
+func appendRecKey(b []byte, k SessionKey) []byte {
+	return appendKey(binary.AppendUvarint(b, uint64(keyLen(k))), k)
 }
 
 func recPutSession(sess Session) []byte {
-	val := encodeSession(sess)
-	return append(recKey(opPutSession, encodeKey(sess.Key), len(val)), val...)
+	return appendSession(recKey(opPutSession, sess.Key, sessionSize(sess)), sess)
 }
 
-func recDeleteSession(k SessionKey) []byte { return recKey(opDeleteSession, encodeKey(k), 0) }
+func recDeleteSession(k SessionKey) []byte { return recKey(opDeleteSession, k, 0) }
 
 func recEnqueue(keys []SessionKey, msg Message) []byte {
 	val := encodeMessage(msg)
 	size := 1 + binary.MaxVarintLen32 + len(val)
 	for _, k := range keys {
-		size += 3*binary.MaxVarintLen32 + len(k.Mountpoint) + len(k.ClientID)
+		size += binary.MaxVarintLen32 + keyLen(k)
 	}
 	rec := append(make([]byte, 0, size), opEnqueue)
 	rec = binary.AppendUvarint(rec, uint64(len(keys)))
 	for _, k := range keys {
-		rec = appendBytes(rec, encodeKey(k))
+		rec = appendRecKey(rec, k)
 	}
 	return append(rec, val...)
 }
 
 func recAck(k SessionKey, seqs []uint64) []byte {
-	rec := recKey(opAck, encodeKey(k), binary.MaxVarintLen64*(len(seqs)+1))
+	rec := recKey(opAck, k, binary.MaxVarintLen64*(len(seqs)+1))
 	rec = binary.AppendUvarint(rec, uint64(len(seqs)))
 	for _, seq := range seqs {
 		rec = binary.AppendUvarint(rec, seq)
@@ -96,7 +102,7 @@ func recAck(k SessionKey, seqs []uint64) []byte {
 }
 
 func recDropOldest(k SessionKey, n int) []byte {
-	return binary.AppendUvarint(recKey(opDropOldest, encodeKey(k), binary.MaxVarintLen64), uint64(n))
+	return binary.AppendUvarint(recKey(opDropOldest, k, binary.MaxVarintLen64), uint64(n))
 }
 
 func recDeleteExpired(now time.Time) []byte {
@@ -104,17 +110,18 @@ func recDeleteExpired(now time.Time) []byte {
 }
 
 func recQoS2(op byte, k SessionKey, packetID uint16) []byte {
-	return binary.BigEndian.AppendUint16(recKey(op, encodeKey(k), 2), packetID)
+	return binary.BigEndian.AppendUint16(recKey(op, k, 2), packetID)
 }
 
 // recRetained puts msg as the retained message of topic, or deletes it when the payload is empty.
 func recRetained(mountpoint, topic string, msg Message) []byte {
 	key := retainedKey(mountpoint, topic)
-	if len(msg.Payload) == 0 {
-		return recKey(opDeleteRetained, key, 0)
+	op, val := opDeleteRetained, []byte(nil)
+	if len(msg.Payload) > 0 {
+		op, val = opPutRetained, encodeMessage(msg)
 	}
-	val := encodeMessage(msg)
-	return append(recKey(opPutRetained, key, len(val)), val...)
+	rec := make([]byte, 0, 1+binary.MaxVarintLen32+len(key)+len(val))
+	return append(appendBytes(append(rec, op), key), val...)
 }
 
 // recDecoder reads a log record's arguments without copying (see decoder.alias).
@@ -216,17 +223,36 @@ func checkRecord(rec []byte) error {
 	return fmt.Errorf("%w: unknown log record op %d", errCorrupt, rec[0])
 }
 
+// writeTx is a write transaction records are applied to, with what they reuse across
+// records for its life: bbolt's Get makes a cursor and grows its stack level by level on
+// every call (issue 19: a session record's write allocated five times more for it).
+type writeTx struct {
+	*bolt.Tx
+	sessions *bolt.Cursor // of the sessions bucket, made at the first session record
+}
+
+func newWriteTx(tx *bolt.Tx) *writeTx { return &writeTx{Tx: tx} }
+
+// sessionExists seeks the sessions bucket for ek with the transaction's one cursor (a seek
+// starts from the bucket's root whatever the cursor did before, so writes in between are seen).
+func (tx *writeTx) sessionExists(ek []byte) bool {
+	if tx.sessions == nil {
+		tx.sessions = tx.Bucket(bucketSessions).Cursor()
+	}
+	k, v := tx.sessions.Seek(ek)
+	return v != nil && bytes.Equal(k, ek)
+}
+
 // applyRecord applies a checked record to tx. It fails only when the database is not as
 // this code writes it (a bucket where a value belongs) or bbolt fails; the writer then
 // rebuilds its transaction from the log (commit.go).
-func applyRecord(tx *bolt.Tx, rec []byte, out *applied) error {
+func applyRecord(tx *writeTx, rec []byte, out *applied) error {
 	d := recDecoder(rec[1:])
 	switch rec[0] {
 	case opPutSession:
 		ek, val := d.bytes("key"), d.rest()
-		b := tx.Bucket(bucketSessions)
-		out.existed = b.Get(ek) != nil
-		return b.Put(ek, val)
+		out.existed = tx.sessionExists(ek)
+		return tx.Bucket(bucketSessions).Put(ek, val)
 	case opDeleteSession:
 		ek := d.bytes("key")
 		if err := d.done(); err != nil {
@@ -243,7 +269,7 @@ func applyRecord(tx *bolt.Tx, rec []byte, out *applied) error {
 		if d.err != nil {
 			return d.err
 		}
-		return applyEnqueue(tx, keys, val, out)
+		return applyEnqueue(tx.Tx, keys, val, out)
 	case opAck:
 		ek := d.bytes("key")
 		n := d.uvarint("seq count")
@@ -257,20 +283,20 @@ func applyRecord(tx *bolt.Tx, rec []byte, out *applied) error {
 		if err := d.done(); err != nil {
 			return err
 		}
-		return applyAck(tx, ek, seqs, out)
+		return applyAck(tx.Tx, ek, seqs, out)
 	case opDropOldest:
 		ek := d.bytes("key")
 		n := d.uvarint("count")
 		if err := d.done(); err != nil {
 			return err
 		}
-		return applyDropOldest(tx, ek, n, out)
+		return applyDropOldest(tx.Tx, ek, n, out)
 	case opDeleteExpired:
 		now := d.fixed(8, "now")
 		if err := d.done(); err != nil {
 			return err
 		}
-		return applyDeleteExpired(tx, int64(binary.BigEndian.Uint64(now)), out)
+		return applyDeleteExpired(tx.Tx, int64(binary.BigEndian.Uint64(now)), out)
 	case opPutQoS2, opDeleteQoS2:
 		ek := d.bytes("key")
 		id := d.fixed(2, "packet id")
@@ -429,9 +455,9 @@ func applyDeleteExpired(tx *bolt.Tx, limit int64, out *applied) error {
 	return nil
 }
 
-func applyDeleteSession(tx *bolt.Tx, ek []byte, out *applied) error {
+func applyDeleteSession(tx *writeTx, ek []byte, out *applied) error {
 	b := tx.Bucket(bucketSessions)
-	out.existed = b.Get(ek) != nil
+	out.existed = tx.sessionExists(ek)
 	if err := b.Delete(ek); err != nil {
 		return err
 	}

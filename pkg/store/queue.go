@@ -26,7 +26,7 @@ func (s *Store) enqueue(keys []SessionKey, msg Message, async bool, done func([]
 	s.submit(&request{
 		rec:   recEnqueue(keys, msg),
 		async: async,
-		commit: func(a *applied) {
+		commit: func(_ *Store, a *applied) {
 			seqs = a.seqs
 			for _, k := range keys {
 				s.addQueueLen(k, 1)
@@ -110,7 +110,7 @@ func (s *Store) Ack(k SessionKey, seqs ...uint64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	return s.write(recAck(k, seqs), func(a *applied) { s.addQueueLen(k, -a.n) })
+	return s.write(recAck(k, seqs), func(_ *Store, a *applied) { s.addQueueLen(k, -a.n) })
 }
 
 // DropOldest removes up to n messages from the head of k's queue (lifo overflow policy;
@@ -120,7 +120,7 @@ func (s *Store) DropOldest(k SessionKey, n int) (int, error) {
 		return 0, nil
 	}
 	removed := 0
-	err := s.write(recDropOldest(k, n), func(a *applied) {
+	err := s.write(recDropOldest(k, n), func(_ *Store, a *applied) {
 		removed = a.n
 		s.addQueueLen(k, -a.n)
 	})
@@ -133,7 +133,7 @@ func (s *Store) DropOldest(k SessionKey, n int) (int, error) {
 // DeleteExpired removes queued messages whose Expiry is at or before now.
 func (s *Store) DeleteExpired(now time.Time) (int, error) {
 	total := 0
-	err := s.write(recDeleteExpired(now), func(a *applied) {
+	err := s.write(recDeleteExpired(now), func(_ *Store, a *applied) {
 		total = a.n
 		for ek, d := range a.deltas {
 			if k, _, err := decodeKey([]byte(ek)); err == nil {

@@ -11,18 +11,21 @@ import (
 
 // PutSession creates or replaces a persistent session (subscriptions included).
 func (s *Store) PutSession(sess Session) error {
-	return s.write(recPutSession(sess), func(a *applied) {
-		if !a.existed { // a new record, not a replacement: the count grows
-			s.cmu.Lock()
-			s.sessions++
-			s.cmu.Unlock()
-		}
-	})
+	return s.write(recPutSession(sess), countPutSession)
+}
+
+// countPutSession is PutSession's commit: a func of no closure, so a write allocates none.
+func countPutSession(s *Store, a *applied) {
+	if !a.existed { // a new record, not a replacement: the count grows
+		s.cmu.Lock()
+		s.sessions++
+		s.cmu.Unlock()
+	}
 }
 
 // DeleteSession removes the session, its queue and its QoS2 state.
 func (s *Store) DeleteSession(k SessionKey) error {
-	return s.write(recDeleteSession(k), func(a *applied) {
+	return s.write(recDeleteSession(k), func(s *Store, a *applied) {
 		s.cmu.Lock()
 		if a.existed {
 			s.sessions--

@@ -120,7 +120,7 @@ type Store struct {
 
 	// The writer goroutine's own state (commit.go); Open sets it up before the writer runs.
 	wal       *wal
-	tx        *bolt.Tx  // open transaction holding the writes since the last checkpoint; nil if none
+	tx        *writeTx  // open transaction holding the writes since the last checkpoint; nil if none
 	genStart  time.Time // when tx began
 	genWrites int       // writes logged in this generation
 	recs      [][]byte  // reused: the records of a batch
@@ -223,7 +223,8 @@ func (s *Store) init(hasLog bool) error {
 		if !hasLog || s.wal.hdr.base != uint64(tx.ID()-1) {
 			return nil
 		}
-		end, err := s.wal.readFrames(s.wal.size, func(p []byte) error { return replayPayload(tx, p) })
+		wtx := newWriteTx(tx)
+		end, err := s.wal.readFrames(s.wal.size, func(p []byte) error { return replayPayload(wtx, p) })
 		replayed = end - walDataStart
 		return err
 	})

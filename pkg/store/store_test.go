@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/race"
 )
 
 func openT(t *testing.T, path string, opts Options) *Store {
@@ -381,5 +383,45 @@ func TestSessionsCarryQoS2(t *testing.T) {
 	}
 	if seen != len(keys) {
 		t.Fatalf("%d sessions, want %d", seen, len(keys))
+	}
+}
+
+// TestPutSessionAllocs pins what a session record's write allocates, the writer's work
+// included: the record (which the transaction keeps), bbolt's copy of the key and the
+// stack of the cursor its Put makes, one growth per tree level (issue 19: it was 13 with
+// a request, a channel, closures, the key and value encoded apart and a Get's cursor).
+func TestPutSessionAllocs(t *testing.T) {
+	if race.Enabled {
+		t.Skip("the race detector drops pooled requests on purpose: counts do not hold")
+	}
+	// No commit delay (one writer), no checkpoint (a bbolt commit allocates, once a generation).
+	s := openT(t, filepath.Join(t.TempDir(), "m.db"), Options{NoSync: true, CommitDelay: -1, CheckpointInterval: time.Hour, CheckpointWrites: 1 << 20})
+	defer s.Close()
+	const warm, runs = 2000, 200 // checkpointed: a B+tree of two levels, as a node's
+	recs := make([]Session, warm+runs+1)
+	for i := range recs {
+		id := fmt.Sprint("dev-", i)
+		recs[i] = Session{Key: SessionKey{ClientID: id}, ProtocolVersion: 4, Subscriptions: []Subscription{{Filter: "dev/" + id, QoS: 1}}}
+	}
+	for _, rec := range recs[:warm] {
+		if err := s.PutSession(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.settle(); err != nil { // bbolt splits nodes at commit
+		t.Fatal(err)
+	}
+	next := warm
+	n := testing.AllocsPerRun(runs, func() {
+		if err := s.PutSession(recs[next]); err != nil {
+			t.Fatal(err)
+		}
+		next++
+	})
+	if n > 4 {
+		t.Errorf("a session record's write allocates %.1f times, want at most 4", n)
+	}
+	if got := s.Stats().Sessions; got != warm+runs+1 {
+		t.Fatalf("store counts %d sessions, want %d", got, warm+runs+1)
 	}
 }

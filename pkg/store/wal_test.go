@@ -467,7 +467,7 @@ func FuzzLogFrame(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer tx.Rollback()
-		_ = replayPayload(tx, bytes.Clone(payload))
+		_ = replayPayload(newWriteTx(tx), bytes.Clone(payload))
 	})
 }
 
