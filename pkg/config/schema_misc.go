@@ -33,7 +33,7 @@ func miscKeys() []*Key {
 		{Name: "store.dir", Type: TypeString, Default: "$(platform_data_dir)/msgstore", NonEmpty: true,
 			Doc: "Directory of the message store (replaces VerneMQ's leveldb/msg store keys)."},
 		{Name: "store.commit_delay", Type: TypeDuration, Default: "2ms", Unit: "ms",
-			Doc: "Group writes for this long before making them durable with one log sync; 0 syncs as soon as the store is free."},
+			Doc: "Group writes for up to this long before making them durable with one log sync; a lull of a sixteenth of it without a new write ends the wait; 0 syncs as soon as the store is free."},
 		{Name: "store.fsync", Type: TypeBool, Default: "on",
 			Doc: "fsync the message store's log at each group commit and its file at each checkpoint; off trades durability on power loss for speed."},
 

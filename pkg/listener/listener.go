@@ -240,7 +240,11 @@ func (l *Listener) acceptLoop(ctx context.Context, ln net.Listener) {
 		l.accepted.Add(1)
 		l.setConnBuffers(c)
 		tc := l.track(ctx, c)
-		go l.serve(tc)
+		if l.opts.Go != nil {
+			l.opts.Go(func() { l.serve(tc) })
+		} else {
+			go l.serve(tc)
+		}
 	}
 }
 

@@ -88,6 +88,10 @@ type Options struct {
 	MaxWSFrameSize int64  // largest WebSocket message read; default 256 MiB
 
 	NrOfAcceptors int // number of accept goroutines (min 1)
+
+	// Go starts each connection's goroutine (nil: a go statement); the node passes a
+	// workers.Pool's, whose goroutines keep their grown stacks from one connection to the next.
+	Go func(func())
 }
 
 // Stats are the listener's counters. Accepted counts connections admitted

@@ -69,7 +69,9 @@ func (n *Node) startListeners(ctx context.Context) error {
 		if !isMQTT(lc.Type) {
 			continue
 		}
-		l, err := listener.New(listenerOptions(lc, n.Cfg.Bytes("max_ws_frame_size")), n.handler(lc), n.Log)
+		opts := listenerOptions(lc, n.Cfg.Bytes("max_ws_frame_size"))
+		opts.Go = n.workers.Go
+		l, err := listener.New(opts, n.handler(lc), n.Log)
 		if err != nil {
 			return fmt.Errorf("listener.%s.%s: %w", lc.Type, lc.Name, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/poller"
 	"github.com/vernemq-go/vernemq/pkg/store"
+	"github.com/vernemq-go/vernemq/pkg/workers"
 )
 
 // Repeated log lines that clients or peers can cause: 10 of each message per 10 s.
@@ -52,6 +54,7 @@ type Node struct {
 	bridgeCtx context.Context // the node's run context, for vmq-admin bridge start
 	bridgeMu  sync.Mutex      // one bridge start (restart) at a time
 	closers   []func() error
+	workers   *workers.Pool // runs connection goroutines (listeners, resumed readers); set by Start
 	started   time.Time
 	cancel    context.CancelFunc
 
@@ -106,7 +109,11 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.startPlugins(ctx); err != nil {
 		return err
 	}
-	if p, err := poller.New(); err == nil {
+	// A few waiting workers per core: enough for the connections that start between two
+	// that end; the rest end after their connection (TestIdleClientsParkAndResume).
+	n.workers = workers.New(4 * runtime.GOMAXPROCS(0))
+	n.addCloser(func() error { n.workers.Close(); return nil })
+	if p, err := poller.New(n.workers.Go); err == nil {
 		n.Server.EnableParking(p)
 		n.addCloser(p.Close) // closers run after the clients are disconnected
 	} else {

@@ -20,13 +20,21 @@ import (
 func openStore(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
 	path := cfg.String("store.dir") + "/messages.db"
 	log.Info("opening message store", "path", path)
-	st, err := store.Open(path, store.Options{
-		CommitDelay: cfg.Duration("store.commit_delay"), NoSync: !cfg.Bool("store.fsync"), Logger: log,
-	})
+	st, err := store.Open(path, storeOptions(cfg, log))
 	if err != nil {
 		return nil, fmt.Errorf("message store %s: %w", path, err)
 	}
 	return st, nil
+}
+
+// storeOptions maps the store.* keys: store.commit_delay = 0 means no delay, while
+// store.Options' zero value means its default.
+func storeOptions(cfg *config.Config, log *slog.Logger) store.Options {
+	delay := cfg.Duration("store.commit_delay")
+	if delay == 0 {
+		delay = -1
+	}
+	return store.Options{CommitDelay: delay, NoSync: !cfg.Bool("store.fsync"), Logger: log}
 }
 
 // restore brings back persistent sessions, their subscriptions, QoS 2 state and the

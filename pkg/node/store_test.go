@@ -275,3 +275,17 @@ func TestLongOfflineQueueDrainsInOrder(t *testing.T) {
 		t.Fatalf("%v messages dropped", d)
 	}
 }
+
+// TestStoreCommitDelayConf: the conf's store.commit_delay = 0 turns the delay off (the
+// store's zero value would have meant its 2ms default); other values pass through.
+func TestStoreCommitDelayConf(t *testing.T) {
+	for conf, want := range map[string]time.Duration{"": 2 * time.Millisecond, "store.commit_delay = 0\n": -1, "store.commit_delay = 5ms\n": 5 * time.Millisecond} {
+		cfg, _, err := config.Parse(strings.NewReader(conf), "t.conf", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := storeOptions(cfg, nil).CommitDelay; got != want {
+			t.Errorf("%q: CommitDelay %v, want %v", conf, got, want)
+		}
+	}
+}

@@ -21,10 +21,15 @@ type Poller struct {
 	waits map[uint64]func()
 	done  chan struct{}
 	ready []func() // dispatch's scratch, used by the run goroutine only
+	start func(func())
 }
 
-// New creates the epoll set and starts dispatching.
-func New() (*Poller, error) {
+// New creates the epoll set and starts dispatching. start runs each ready callback on
+// another goroutine, the next to run on this thread as with a go statement (nil: a go statement).
+func New(start func(func())) (*Poller, error) {
+	if start == nil {
+		start = func(fn func()) { go fn() }
+	}
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("poller: epoll_create1: %w", err)
@@ -40,12 +45,12 @@ func New() (*Poller, error) {
 		f.Close()
 		return nil, fmt.Errorf("poller: %w", err)
 	}
-	p := &Poller{epfd: epfd, file: f, waits: map[uint64]func(){}, done: make(chan struct{})}
+	p := &Poller{epfd: epfd, file: f, waits: map[uint64]func(){}, done: make(chan struct{}), start: start}
 	go p.run(rc)
 	return p, nil
 }
 
-// Wait arms fd once: when it is readable (or hung up), fn runs in a new goroutine,
+// Wait arms fd once: when it is readable (or hung up), fn runs on another goroutine (New),
 // unless Cancel(key) took it first. key must be unique among armed descriptors.
 // The registration of a closed descriptor disappears with it; call Cancel for its key.
 func (p *Poller) Wait(fd int, key uint64, fn func()) error {
@@ -139,9 +144,9 @@ func (p *Poller) dispatch(evs []unix.EpollEvent) {
 	// on one, then a PUBLISH on the other, as request/response programs do).
 	if len(fns) > 0 {
 		for _, fn := range fns[1:] {
-			go fn()
+			p.start(fn)
 		}
-		go fns[0]()
+		p.start(fns[0])
 	}
 	clear(fns)
 	p.ready = fns

@@ -49,7 +49,7 @@ func arm(t *testing.T, p *Poller, c *net.TCPConn, key uint64, fn func()) {
 
 func newPoller(t *testing.T) *Poller {
 	t.Helper()
-	p, err := New()
+	p, err := New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ package poller
 type Poller struct{}
 
 // New reports ErrUnsupported.
-func New() (*Poller, error) { return nil, ErrUnsupported }
+func New(start func(func())) (*Poller, error) { return nil, ErrUnsupported }
 
 // Wait is never reached: New fails.
 func (p *Poller) Wait(fd int, key uint64, fn func()) error { return ErrUnsupported }

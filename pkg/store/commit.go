@@ -104,7 +104,7 @@ func (s *Store) settle() error {
 	return s.roundTrip(r)
 }
 
-// writer collects requests for up to CommitDelay or MaxBatch, applies them to its open
+// writer collects requests (fill), applies them to its open
 // transaction, logs them with one sync and answers; it checkpoints when the policy says.
 func (s *Store) writer() {
 	defer s.writerWG.Done()
@@ -146,30 +146,42 @@ func (s *Store) writer() {
 	}
 }
 
-// fill adds requests to batch until MaxBatch, the commit delay or channel close; it
-// reports false once the channel is closed (everything sent before Close is in batch).
+// fill adds requests to batch until MaxBatch, the commit delay, a lull of CommitDelay/16
+// without a new request, or channel close; it reports false once the channel is closed
+// (everything sent before Close is in batch). The lull ends the wait early for writers
+// that each wait on this very commit (a CONNECT, a SUBSCRIBE: they send nothing more until
+// it answers), while a stream of writes (publishes to offline sessions) fills the delay.
 func (s *Store) fill(batch *[]*request, timer *time.Timer) bool {
-	// Take what is already queued first: requests pile up during the previous fsync.
-	for len(*batch) < s.opts.MaxBatch {
-		select {
-		case r, ok := <-s.reqs:
-			if !ok {
-				return false
+	var deadline time.Time
+	for {
+		// Take what is already queued first: requests pile up during the previous fsync.
+		for len(*batch) < s.opts.MaxBatch {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					return false
+				}
+				*batch = append(*batch, r)
+				continue
+			default:
 			}
-			*batch = append(*batch, r)
-			continue
-		default:
+			break
 		}
-		break
-	}
-	if s.opts.CommitDelay <= 0 || len(*batch) >= s.opts.MaxBatch {
-		return true
-	}
-	timer.Reset(s.opts.CommitDelay)
-	defer timer.Stop()
-	for len(*batch) < s.opts.MaxBatch {
+		if s.opts.CommitDelay <= 0 || len(*batch) >= s.opts.MaxBatch {
+			return true
+		}
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(s.opts.CommitDelay)
+		}
+		wait := min(s.opts.CommitDelay/16, deadline.Sub(now))
+		if wait <= 0 {
+			return true
+		}
+		timer.Reset(wait)
 		select {
 		case r, ok := <-s.reqs:
+			timer.Stop()
 			if !ok {
 				return false
 			}
@@ -178,7 +190,6 @@ func (s *Store) fill(batch *[]*request, timer *time.Timer) bool {
 			return true
 		}
 	}
-	return true
 }
 
 // runBatch applies the batch to the open transaction in order, appends its records to

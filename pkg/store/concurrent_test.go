@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 // TestGroupCommitBatches uses real fsync: 50 writers must share commits.
@@ -182,4 +184,48 @@ func TestConcurrentMixed(t *testing.T) {
 	s = openT(t, path, Options{NoSync: true})
 	defer s.Close()
 	check(s)
+}
+
+// TestCommitDelayEndsAtLull checks the writer's fill: a batch whose writers all wait on it
+// commits after a lull of CommitDelay/16, not the whole delay; a stream of writes keeps it
+// filling until MaxBatch.
+func TestCommitDelayEndsAtLull(t *testing.T) {
+	// A lull of 200ms; room for the stream below (a write every 10ms for 600ms).
+	s := &Store{opts: Options{CommitDelay: 16 * 200 * time.Millisecond, MaxBatch: 400}, reqs: make(chan *request, 400)}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	filled := make(chan int, 1)
+	fill := func() {
+		batch := []*request{{}}
+		s.fill(&batch, timer)
+		filled <- len(batch)
+	}
+	for range 2 {
+		s.reqs <- &request{}
+	}
+	start := time.Now()
+	go fill()
+	eventually.True(t, 5*time.Second, "3 writes committed after a lull", func() bool { return len(filled) > 0 })
+	if n, took := <-filled, time.Since(start); n != 3 || took < 200*time.Millisecond {
+		t.Fatalf("fill gave %d after %v, want the 3 queued after the 200ms lull", n, took)
+	}
+
+	go fill()
+	sent := 1
+	stop := time.Now().Add(600 * time.Millisecond) // three lulls long: a stream holds it open
+	for time.Now().Before(stop) {
+		select {
+		case n := <-filled:
+			t.Fatalf("fill returned %d writes while they kept coming", n)
+		case <-time.After(10 * time.Millisecond):
+			s.reqs <- &request{}
+			sent++
+		}
+	}
+	for ; sent < 400; sent++ {
+		s.reqs <- &request{}
+	}
+	if n := <-filled; n != 400 {
+		t.Fatalf("fill gave %d, want MaxBatch (400)", n)
+	}
 }

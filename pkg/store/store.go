@@ -20,9 +20,11 @@ import (
 
 // Options tune durability and batching; zero values pick the defaults.
 type Options struct {
-	CommitDelay time.Duration // how long the writer waits to fill a batch; default 2ms
-	MaxBatch    int           // requests per group commit at most; default 1000
-	NoSync      bool          // skip fsync of log and file (tests, or when losing recent writes on power loss is fine)
+	// CommitDelay is how long the writer waits at most to fill a batch (default 2ms; negative:
+	// not at all); a lull of a sixteenth of it without a new write ends the wait (fill).
+	CommitDelay time.Duration
+	MaxBatch    int  // requests per group commit at most; default 1000
+	NoSync      bool // skip fsync of log and file (tests, or when losing recent writes on power loss is fine)
 	// The checkpoint policy (docs/store.md): the open transaction is committed to the file
 	// and the log restarted after CheckpointInterval (default 1s), CheckpointWrites writes
 	// (default 8192) or CheckpointBytes of log (default 64 MiB), whichever comes first.
