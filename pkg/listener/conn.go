@@ -18,22 +18,31 @@ import (
 )
 
 // trackedConn is the raw accepted socket. Closing it (from any layer above)
-// frees the Active slot, forgets it and cancels the connection's context.
+// frees the Active slot, forgets it and ends the connection's context.
+//
+// It is also that context (the handler's ctx): done when the socket is closed or the
+// listener's context ends. A context.WithCancel per connection cost two allocations and
+// a registration in the listener context's children under its lock on every accept
+// (issue 19); here the Done channel is made only when someone asks for it (a TLS
+// handshake, a WebSocket, a plugin call that waits), which most connections never do.
 type trackedConn struct {
 	net.Conn
 	l        *Listener
-	ctx      context.Context
-	cancel   context.CancelFunc
+	parent   context.Context // the listener's (Start's)
 	once     sync.Once
+	closed   atomic.Bool // Close ran: the context is cancelled
 	detached atomic.Bool // the handler owns the connection past its return
+
+	mu        sync.Mutex
+	done      chan struct{} // made by the first Done, closed by Close or the parent's end
+	stopAfter func() bool   // unregisters the parent watcher of a made done
 }
 
 // NetConn is the accepted socket (lets a handler reach its descriptor).
 func (tc *trackedConn) NetConn() net.Conn { return tc.Conn }
 
 func (l *Listener) track(parent context.Context, c net.Conn) *trackedConn {
-	ctx, cancel := context.WithCancel(parent)
-	tc := &trackedConn{Conn: c, l: l, ctx: ctx, cancel: cancel}
+	tc := &trackedConn{Conn: c, l: l, parent: parent}
 	l.mu.Lock()
 	l.conns[tc] = struct{}{}
 	l.mu.Unlock()
@@ -53,6 +62,65 @@ func (tc *trackedConn) Close() error {
 	return err
 }
 
+// cancel ends the context: Err reports Canceled, a Done channel made so far is closed.
+func (tc *trackedConn) cancel() {
+	tc.closed.Store(true)
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	tc.closeDoneLocked()
+}
+
+func (tc *trackedConn) closeDoneLocked() {
+	if tc.stopAfter != nil {
+		tc.stopAfter()
+		tc.stopAfter = nil
+	}
+	if tc.done != nil && tc.done != closedChan {
+		close(tc.done)
+		tc.done = closedChan
+	}
+}
+
+// closedChan is the Done of a context that ended before anyone asked for its channel.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Deadline is the listener context's (none in practice).
+func (tc *trackedConn) Deadline() (time.Time, bool) { return tc.parent.Deadline() }
+
+// Done is made on first use; it closes when the connection is closed or the listener's
+// context ends (as a context.WithCancel child's would).
+func (tc *trackedConn) Done() <-chan struct{} {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.done != nil {
+		return tc.done
+	}
+	if tc.closed.Load() || tc.parent.Err() != nil {
+		tc.done = closedChan
+		return tc.done
+	}
+	tc.done = make(chan struct{})
+	if tc.parent.Done() != nil {
+		tc.stopAfter = context.AfterFunc(tc.parent, func() {
+			tc.mu.Lock()
+			defer tc.mu.Unlock()
+			tc.closeDoneLocked()
+		})
+	}
+	return tc.done
+}
+
+// Err is Canceled once the connection is closed, else the listener context's error.
+func (tc *trackedConn) Err() error {
+	if tc.closed.Load() {
+		return context.Canceled
+	}
+	return tc.parent.Err()
+}
+
+// Value is the listener context's.
+func (tc *trackedConn) Value(key any) any { return tc.parent.Value(key) }
+
 // serve runs in the connection's own goroutine: PROXY header, TLS handshake,
 // then the handler (or the WebSocket upgrade).
 func (l *Listener) serve(tc *trackedConn) {
@@ -63,7 +131,7 @@ func (l *Listener) serve(tc *trackedConn) {
 			_ = tc.Close()
 		}
 	}()
-	peer := l.basePeer()
+	peer := l.peer // its strings and versions are shared by every connection: read only
 	if !l.opts.isWS() {
 		peer.Detach = func() { tc.detached.Store(true) }
 	}
@@ -86,7 +154,7 @@ func (l *Listener) serve(tc *trackedConn) {
 	}
 
 	if l.opts.isTLS() {
-		tlsConn, err := l.handshake(tc.ctx, c)
+		tlsConn, err := l.handshake(tc, c)
 		if err != nil {
 			l.tlsErrs.Add(1)
 			l.log.Debug("TLS handshake failed", "remote", peer.Addr.String(), "err", err)
@@ -108,7 +176,7 @@ func (l *Listener) serve(tc *trackedConn) {
 		handedOff = l.handOffWS(c, tc, peer)
 		return
 	}
-	l.runHandler(tc.ctx, c, peer)
+	l.runHandler(tc, c, peer)
 }
 
 // runHandler calls the user handler, containing its panics to this connection.
@@ -119,16 +187,6 @@ func (l *Listener) runHandler(ctx context.Context, c net.Conn, peer Peer) {
 		}
 	}()
 	l.handler(ctx, c, peer)
-}
-
-func (l *Listener) basePeer() Peer {
-	return Peer{
-		Listener:                l.opts.Type + "/" + l.opts.Name,
-		Type:                    l.opts.Type,
-		Mountpoint:              l.opts.Mountpoint,
-		AllowedProtocolVersions: append([]byte(nil), l.opts.AllowedProtocolVersions...),
-		AllowAnonymousOverride:  l.opts.AllowAnonymousOverride,
-	}
 }
 
 // errNoHeader is returned when the PROXY header is missing or malformed.
