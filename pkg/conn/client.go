@@ -127,7 +127,7 @@ func readBufferSize(n int) int {
 }
 
 func newClient(s *Server, c net.Conn, p Peer) *client {
-	cl := &client{srv: s, nc: c, peer: p, out: newSocketWriter()}
+	cl := &client{srv: s, nc: c, peer: p}
 	cl.src = countingReader{c, s.Metrics.BytesReceived}
 	cl.br = newReader(&cl.src, readBufferSize(p.ReadBuffer))
 	return cl
@@ -255,13 +255,11 @@ func (c *client) finish(graceful bool) {
 // loop reads and handles packets until the connection ends (parked false) or it
 // parks in the poller (parked true: another goroutine resumes it).
 func (c *client) loop() (parked, graceful bool) {
-	// PUBLISH and ack packets are decoded into one scratch while this reader runs: nothing
-	// keeps a packet past handle (a message keeps the PUBLISH's body, a trace copies it).
+	// PUBLISH, ack and SUBSCRIBE packets are decoded into one scratch while this reader runs:
+	// nothing keeps a packet past handle (a message keeps the PUBLISH's body, a session a
+	// SUBSCRIBE's filter strings, a trace copies the packet).
 	sc := scratchPool.Get().(*packets.Scratch)
-	defer func() {
-		*sc = packets.Scratch{}
-		scratchPool.Put(sc)
-	}()
+	defer putScratch(sc)
 	for {
 		if c.br.Buffered() == 0 {
 			// Everything read so far is handled: write the answers (PUBACKs...) in one batch
@@ -343,6 +341,12 @@ func (c *client) afterPlugin() {
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(packets.Scratch) }}
+
+// putScratch gives sc back cleared: a pooled scratch must not hold a client's strings.
+func putScratch(sc *packets.Scratch) {
+	*sc = packets.Scratch{}
+	scratchPool.Put(sc)
+}
 
 // answered says whether handling p queues a packet to the client (all but QoS 0 PUBLISH).
 func answered(p packets.Packet) bool {

@@ -22,7 +22,11 @@ import (
 func (c *client) handshake(ctx context.Context) bool {
 	st := c.srv.settings.Load()
 	c.nc.SetReadDeadline(time.Now().Add(st.ConnectTimeout))
-	p, err := packets.ReadPacket(c.br, 0, c.maxConnectSize())
+	// Decoded into a scratch: nothing keeps the CONNECT itself past the handshake (its
+	// strings, will and properties are its own), and it was an allocation per connection.
+	sc := scratchPool.Get().(*packets.Scratch)
+	defer putScratch(sc)
+	p, err := packets.ReadPacketInto(c.br, 0, c.maxConnectSize(), sc)
 	if err != nil {
 		var pe *packets.Error
 		if errors.As(err, &pe) {

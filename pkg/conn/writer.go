@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,13 +26,13 @@ import (
 //     deadline: the writer's own lock orders it against every other write. What a direct write leaves unwritten
 //     the session hands to the flusher, which writes it before anything else; owed counts
 //     those bytes so that the trace shows them once.
-//   - The writer's lock (sem) is held for the length of each write, so the bytes of two
+//   - The writer's lock (mu) is held for the length of each write, so the bytes of two
 //     packets never interleave. final waits for it at most finalWait: a client that does not
 //     read holds a write in progress for up to writeTimeout, and its kick must not wait that
 //     long; nor does final write while the session still owes the rest of a partial write.
 //     The connection then closes without the DISCONNECT.
 type socketWriter struct {
-	sem  chan struct{}   // capacity 1: the lock, as a channel so final can wait for it with a bound
+	mu   sync.Mutex      // the lock; lockWithin waits for it with a bound
 	raw  syscall.RawConn // the socket when nothing frames writes: direct writes
 	owed int             // bytes of the last direct write that the flusher still writes
 
@@ -42,24 +43,33 @@ type socketWriter struct {
 	err error
 }
 
-func newSocketWriter() socketWriter { return socketWriter{sem: make(chan struct{}, 1)} }
+func (w *socketWriter) lock()   { w.mu.Lock() }
+func (w *socketWriter) unlock() { w.mu.Unlock() }
 
-func (w *socketWriter) lock()   { w.sem <- struct{}{} }
-func (w *socketWriter) unlock() { <-w.sem }
-
-// lockWithin takes the lock unless d passes first.
+// lockWithin takes the lock unless d passes first. The lock is a mutex, not a channel of
+// one slot, which every connection paid an allocation and 96 B for (issue 19): only a kick
+// that meets a write in progress (rare) waits, through a goroutine that takes the lock and
+// hands it over, or gives it back if the wait ended first.
 func (w *socketWriter) lockWithin(d time.Duration) bool {
-	select {
-	case w.sem <- struct{}{}:
+	if w.mu.TryLock() {
 		return true
-	default:
 	}
+	got, gaveUp := make(chan struct{}), make(chan struct{})
+	go func() {
+		w.mu.Lock()
+		select {
+		case got <- struct{}{}: // the waiter holds it now
+		case <-gaveUp:
+			w.mu.Unlock()
+		}
+	}()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case w.sem <- struct{}{}:
+	case <-got:
 		return true
 	case <-t.C:
+		close(gaveUp)
 		return false
 	}
 }

@@ -38,7 +38,7 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 func directPair(t *testing.T) (c *client, w func([]byte) (int, error), sc, cc net.Conn) {
 	t.Helper()
 	sc, cc = tcpPair(t)
-	c = &client{nc: sc, srv: &Server{}, out: newSocketWriter()}
+	c = &client{nc: sc, srv: &Server{}}
 	if !c.directWriter() {
 		t.Fatal("a plain TCP connection has no direct write")
 	}
@@ -113,7 +113,13 @@ func TestKickDoesNotWaitForABlockedWrite(t *testing.T) {
 		writing <- err
 	}()
 	// The write holds the writer's lock for as long as it blocks.
-	eventually.True(t, eventually.Wait, "the blocked write holding the writer", func() bool { return len(c.out.sem) == 1 })
+	eventually.True(t, eventually.Wait, "the blocked write holding the writer", func() bool {
+		if c.out.mu.TryLock() {
+			c.out.mu.Unlock()
+			return false
+		}
+		return true
+	})
 	start := time.Now()
 	c.Kick(packets.SessionTakenOver)
 	if d := time.Since(start); d > finalWait+time.Second {
@@ -145,4 +151,31 @@ func TestWriteDirectAllocs(t *testing.T) {
 	if _, err := io.ReadFull(cc, got); err != nil {
 		t.Fatalf("client read: %v", err)
 	}
+}
+
+// lockWithin waits for the writer's lock with a bound: it gets a lock released in time,
+// and one it gave up on is free again once its holder releases it (a kick that met a
+// write in progress must not leave the socket's writes locked).
+func TestLockWithin(t *testing.T) {
+	var w socketWriter
+	if !w.lockWithin(time.Millisecond) {
+		t.Fatal("a free lock was not taken")
+	}
+	// Released while lockWithin waits (on a slow machine perhaps before: TryLock takes it then).
+	time.AfterFunc(20*time.Millisecond, w.unlock)
+	if !w.lockWithin(eventually.Wait) {
+		t.Fatal("a lock released in time was not taken")
+	}
+	// Held past the bound: not taken, and free again after its holder unlocks.
+	if w.lockWithin(10 * time.Millisecond) {
+		t.Fatal("a held lock was taken")
+	}
+	w.unlock()
+	eventually.True(t, eventually.Wait, "the lock free again after a wait that gave up", func() bool {
+		if w.mu.TryLock() {
+			w.unlock()
+			return true
+		}
+		return false
+	})
 }
