@@ -251,11 +251,13 @@ func (c *client) resume() {
 			c.srv.Log.Error("connection handler panicked; connection closed", "client_id", c.clientID(), "peer", c.peer.Addr, "panic", r)
 		}
 	}()
-	c.mu.Lock() // park has read its arm's result: c is this goroutine's from here
+	// Taken after park has read its arm's result (it holds mu until then): c is this
+	// goroutine's from here.
+	c.mu.Lock()
+	c.state.Store(stBusy)
 	c.mu.Unlock()
 	growstack.Grow() // as the listener's goroutine: the resumed reader handles packets
 	c.srv.resumes.Add(1)
-	c.state.Store(stBusy)
 	c.br = newReader(&c.src, readBufferSize(c.peer.ReadBuffer))
 	c.restoreDeadline()
 	c.serve()
