@@ -25,6 +25,7 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/poller"
 	"github.com/vernemq-go/vernemq/pkg/session"
+	"github.com/vernemq-go/vernemq/pkg/workers"
 )
 
 // rawSession is one persistent session's bytes as a device sends them: CONNECT
@@ -147,7 +148,7 @@ func TestSessionCreateConnAllocs(t *testing.T) {
 	t.Logf("per persistent session created: %.2f allocations, %.0f B", per, float64(after.TotalAlloc-before.TotalAlloc)/runs)
 	// Measured 24.02-24.12 (42.07 before issue 19's connection pass): Go's accept (the
 	// netFD, the TCPConn, both socket addresses twice over: 6), the tracked connection,
-	// its Detach closure, the connection goroutine's start, the socket's RawConn, the
+	// its Detach closure, the function that starts its goroutine, the socket's RawConn, the
 	// client, its auth.Client, its resume and descriptor funcs, the SUBSCRIBE's auth
 	// topics and session subscriptions, the SUBACK, the client id and filter strings,
 	// and the broker's: session, registry entry, online part, index entry, trie node.
@@ -163,7 +164,7 @@ func TestSessionCreateConnAllocs(t *testing.T) {
 }
 
 // startServer runs a broker (no store), conn.Server with parking and a tcp listener on
-// 127.0.0.1, wired as pkg/node wires them, with vmq_acl allowing every topic (as `make
+// 127.0.0.1, wired as pkg/node wires them (connection goroutines from a workers.Pool), with vmq_acl allowing every topic (as `make
 // bench` and scripts/profile.sh configure it); all stop at the end of the test.
 func startServer(t *testing.T) (*conn.Server, *broker.Broker, *listener.Listener) {
 	t.Helper()
@@ -179,12 +180,13 @@ func startServer(t *testing.T) (*conn.Server, *broker.Broker, *listener.Listener
 		t.Fatal(err)
 	}
 	srv := conn.NewServer(b, auth.NewChain(func() bool { return true }, log, acls), m, log, conn.DefaultSettings())
-	p, err := poller.New()
+	pool := workers.New(4 * runtime.GOMAXPROCS(0))
+	p, err := poller.New(pool.Go)
 	if err != nil {
 		t.Skip(err)
 	}
 	srv.EnableParking(p)
-	l, err := listener.New(listener.Options{Type: listener.TypeTCP, Addr: "127.0.0.1:0"}, func(ctx context.Context, c net.Conn, pe listener.Peer) {
+	l, err := listener.New(listener.Options{Type: listener.TypeTCP, Addr: "127.0.0.1:0", Go: pool.Go}, func(ctx context.Context, c net.Conn, pe listener.Peer) {
 		srv.Serve(ctx, c, conn.Peer{Addr: pe.Addr, Listener: pe.Listener, Type: pe.Type, Mountpoint: pe.Mountpoint,
 			AllowedProtocolVersions: pe.AllowedProtocolVersions, Detach: pe.Detach})
 	}, log)
@@ -200,6 +202,7 @@ func startServer(t *testing.T) (*conn.Server, *broker.Broker, *listener.Listener
 		defer cancel()
 		_ = srv.Shutdown(ctx, 0)
 		_ = p.Close()
+		pool.Close()
 	})
 	return srv, b, l
 }
