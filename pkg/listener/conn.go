@@ -23,8 +23,8 @@ import (
 // It is also that context (the handler's ctx): done when the socket is closed or the
 // listener's context ends. A context.WithCancel per connection cost two allocations and
 // a registration in the listener context's children under its lock on every accept
-// (issue 19); here the Done channel is made only when someone asks for it (a TLS
-// handshake, a WebSocket, a plugin call that waits), which most connections never do.
+// (issue 19); here that child is made only when someone waits on it (a TLS handshake, a
+// WebSocket, a plugin call that waits), which most connections never do.
 type trackedConn struct {
 	net.Conn
 	l        *Listener
@@ -33,9 +33,9 @@ type trackedConn struct {
 	closed   atomic.Bool // Close ran: the context is cancelled
 	detached atomic.Bool // the handler owns the connection past its return
 
-	mu        sync.Mutex
-	done      chan struct{} // made by the first Done, closed by Close or the parent's end
-	stopAfter func() bool   // unregisters the parent watcher of a made done
+	mu     sync.Mutex
+	waited context.Context    // the child of parent made by the first Done or AfterFunc
+	stop   context.CancelFunc // waited's
 }
 
 // NetConn is the accepted socket (lets a handler reach its descriptor).
@@ -62,56 +62,50 @@ func (tc *trackedConn) Close() error {
 	return err
 }
 
-// cancel ends the context: Err reports Canceled, a Done channel made so far is closed.
+// cancel ends the context: Err reports Canceled, a child made so far is cancelled.
 func (tc *trackedConn) cancel() {
 	tc.closed.Store(true)
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
-	tc.closeDoneLocked()
-}
-
-func (tc *trackedConn) closeDoneLocked() {
-	if tc.stopAfter != nil {
-		tc.stopAfter()
-		tc.stopAfter = nil
-	}
-	if tc.done != nil && tc.done != closedChan {
-		close(tc.done)
-		tc.done = closedChan
+	if tc.stop != nil {
+		tc.stop()
 	}
 }
 
-// closedChan is the Done of a context that ended before anyone asked for its channel.
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+// child is the context.WithCancel(parent) that Done and AfterFunc need, made once; one
+// made after Close is cancelled at once.
+func (tc *trackedConn) child() context.Context {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.waited == nil {
+		tc.waited, tc.stop = context.WithCancel(tc.parent)
+		if tc.closed.Load() {
+			tc.stop()
+		}
+	}
+	return tc.waited
+}
 
 // Deadline is the listener context's (none in practice).
 func (tc *trackedConn) Deadline() (time.Time, bool) { return tc.parent.Deadline() }
 
-// Done is made on first use; it closes when the connection is closed or the listener's
-// context ends (as a context.WithCancel child's would).
-func (tc *trackedConn) Done() <-chan struct{} {
-	tc.mu.Lock()
-	defer tc.mu.Unlock()
-	if tc.done != nil {
-		return tc.done
-	}
-	if tc.closed.Load() || tc.parent.Err() != nil {
-		tc.done = closedChan
-		return tc.done
-	}
-	tc.done = make(chan struct{})
-	if tc.parent.Done() != nil {
-		tc.stopAfter = context.AfterFunc(tc.parent, func() {
-			tc.mu.Lock()
-			defer tc.mu.Unlock()
-			tc.closeDoneLocked()
-		})
-	}
-	return tc.done
-}
+// Done closes when the connection is closed or the listener's context ends.
+func (tc *trackedConn) Done() <-chan struct{} { return tc.child().Done() }
 
-// Err is Canceled once the connection is closed, else the listener context's error.
+// AfterFunc lets context.WithCancel/WithDeadline(tc) (the TLS handshake's) register on
+// the child as they would on a standard context; without it each started a goroutine
+// that waits on Done.
+func (tc *trackedConn) AfterFunc(f func()) func() bool { return context.AfterFunc(tc.child(), f) }
+
+// Err is the child's once it is made (so that Err and Done agree), else Canceled once
+// the connection is closed, else the listener context's error.
 func (tc *trackedConn) Err() error {
+	tc.mu.Lock()
+	w := tc.waited
+	tc.mu.Unlock()
+	if w != nil {
+		return w.Err()
+	}
 	if tc.closed.Load() {
 		return context.Canceled
 	}

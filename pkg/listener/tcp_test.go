@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -276,4 +277,40 @@ func TestHandlerContextFollowsListenerContext(t *testing.T) {
 		t.Fatalf("Stop closed the connection: %d active", l.Stats().Active)
 	}
 	_ = c.Close()
+}
+
+// A context derived from the handler's (the TLS handshake's WithDeadline) registers on it
+// through AfterFunc, as on a standard context, instead of a goroutine per derived context;
+// it ends when the connection closes.
+func TestDerivedContextNeedsNoGoroutine(t *testing.T) {
+	sc, cc := net.Pipe()
+	defer cc.Close()
+	l := &Listener{conns: map[*trackedConn]struct{}{}}
+	l.active.Add(1)
+	tc := l.track(context.Background(), sc)
+	if _, ok := context.Context(tc).(interface{ AfterFunc(func()) func() bool }); !ok {
+		t.Fatal("trackedConn has no AfterFunc")
+	}
+	before := runtime.NumGoroutine()
+	const n = 200
+	var derived []context.Context
+	for range n {
+		ctx, cancel := context.WithDeadline(tc, time.Now().Add(time.Hour))
+		defer cancel()
+		derived = append(derived, ctx)
+	}
+	if grew := runtime.NumGoroutine() - before; grew >= n/2 {
+		t.Fatalf("%d derived contexts started %d goroutines", n, grew)
+	}
+	_ = tc.Close()
+	for _, ctx := range derived {
+		select {
+		case <-ctx.Done():
+		case <-time.After(eventually.Wait):
+			t.Fatal("a derived context did not end with the connection")
+		}
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			t.Fatalf("derived ctx err = %v, want Canceled", ctx.Err())
+		}
+	}
 }
