@@ -319,6 +319,8 @@ type discardLink struct{}
 func (discardLink) Write(b []byte) (int, error) { return len(b), nil }
 func (discardLink) Kick(packets.ReasonCode)     {}
 
+func (discardLink) WriteDirect(b []byte) (int, error) { return len(b), nil }
+
 // TestSessionCreateAllocs pins the allocations of creating a persistent session as a
 // connection's reader does it (corked CONNECT, SUBSCRIBE of one QoS 1 filter, DISCONNECT),
 // the store writer's included (issue 19). The packets and strings a reader decodes are made
@@ -343,7 +345,7 @@ func TestSessionCreateAllocs(t *testing.T) {
 	}
 	var link discardLink
 	connack, suback := &packets.Connack{}, &packets.Suback{PacketID: 1, ReasonCodes: []packets.ReasonCode{1}}
-	direct := session.DirectWrite(link.Write)
+	var direct session.DirectWrite = link
 	create := func(i int) {
 		s, _ := b.Connect(context.Background(), ConnectRequest{
 			ID: ids[i], Persistent: true, Expiry: NeverExpire, Link: link, Info: session.Info{Protocol: packets.V311},

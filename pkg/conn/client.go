@@ -52,7 +52,6 @@ type client struct {
 	corkWanted bool // the packet being handled wants the reader to write its answers
 
 	kickOnce sync.Once
-	closed   chan struct{}
 
 	ctx         context.Context // &life, or the listener's before run
 	life        lifetime
@@ -69,20 +68,41 @@ type client struct {
 // client that was replaced ends. Err also reports the listener's context ending (the
 // listener closes its sockets then). A field of the client rather than a
 // context.WithCancel, which cost every idle connection ~600 B (TestIdleConnectionMemory).
+// Its channel is made by the first Done, as context.WithCancel's is: few connections
+// ever wait on it (a throttled or congested reader, a plugin that waits), and one made
+// for every connection was an allocation per connect and 96 B per idle one (issue 19).
 type lifetime struct {
 	context.Context // the listener's
-	closed          chan struct{}
+	kicked          atomic.Bool
+	done            atomic.Pointer[chan struct{}] // nil until Done or the kick; &closedDone after a kick without Done
 }
 
-func (l *lifetime) Done() <-chan struct{} { return l.closed }
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (l *lifetime) Done() <-chan struct{} {
+	if p := l.done.Load(); p != nil {
+		return *p
+	}
+	ch := make(chan struct{})
+	if l.done.CompareAndSwap(nil, &ch) {
+		return ch
+	}
+	return *l.done.Load() // made by another Done, or kicked meanwhile
+}
+
+// kick ends the lifetime (once: Kick's).
+func (l *lifetime) kick() {
+	l.kicked.Store(true)
+	if p := l.done.Swap(&closedDone); p != nil && *p != closedDone {
+		close(*p)
+	}
+}
 
 func (l *lifetime) Err() error {
-	select {
-	case <-l.closed:
+	if l.kicked.Load() {
 		return context.Canceled
-	default:
-		return l.Context.Err()
 	}
+	return l.Context.Err()
 }
 
 type countingReader struct {
@@ -107,7 +127,7 @@ func readBufferSize(n int) int {
 }
 
 func newClient(s *Server, c net.Conn, p Peer) *client {
-	cl := &client{srv: s, nc: c, peer: p, closed: make(chan struct{}), out: newSocketWriter()}
+	cl := &client{srv: s, nc: c, peer: p}
 	cl.src = countingReader{c, s.Metrics.BytesReceived}
 	cl.br = newReader(&cl.src, readBufferSize(p.ReadBuffer))
 	return cl
@@ -119,7 +139,7 @@ func (c *client) Kick(code packets.ReasonCode) {
 		if code != 0 && c.version == packets.V5 && c.final(&packets.Disconnect{ReasonCode: code}) {
 			c.reasonSent("disconnect", code)
 		}
-		close(c.closed)
+		c.life.kick()
 		c.nc.Close()
 		c.unpark() // a parked client has no reader to notice the close
 	})
@@ -161,10 +181,10 @@ func (c *client) maxSize() int {
 // connection (and end this goroutine) while the client is idle.
 func (c *client) run(ctx context.Context) {
 	// Plugin calls and the cluster's registration made for this client end when it is kicked.
-	c.life = lifetime{Context: ctx, closed: c.closed}
+	c.life.Context = ctx
 	ctx = &c.life
 	c.ctx = ctx
-	c.direct = c.directWriter()
+	c.directWriter()
 	if !c.handshake(ctx) {
 		c.finish(false)
 		return
@@ -192,9 +212,16 @@ func (c *client) firstDeadline(now time.Time) {
 	}
 	c.deadlineSet = now
 	if c.raw != nil && c.srv.settings.Load().ParkIdleAfter > 0 {
+		c.parkFirst = true
+		if c.bare {
+			// The first wait parks without a read (waitReadable), so no deadline is needed
+			// until the resumed reader (or the rest of a packet sent with CONNECT) restores
+			// the keepalive one: one deadline change fewer per connection.
+			return
+		}
 		// A read with a past deadline fails at once, without a system call, unless a layer
 		// (TLS, PROXY) holds data: then the packet is handled first.
-		t, c.parkFirst = aLongTimeAgo, true
+		t = aLongTimeAgo
 	}
 	c.nc.SetReadDeadline(t)
 }
@@ -228,13 +255,11 @@ func (c *client) finish(graceful bool) {
 // loop reads and handles packets until the connection ends (parked false) or it
 // parks in the poller (parked true: another goroutine resumes it).
 func (c *client) loop() (parked, graceful bool) {
-	// PUBLISH and ack packets are decoded into one scratch while this reader runs: nothing
-	// keeps a packet past handle (a message keeps the PUBLISH's body, a trace copies it).
+	// PUBLISH, ack and SUBSCRIBE packets are decoded into one scratch while this reader runs:
+	// nothing keeps a packet past handle (a message keeps the PUBLISH's body, a session a
+	// SUBSCRIBE's filter strings, a trace copies the packet).
 	sc := scratchPool.Get().(*packets.Scratch)
-	defer func() {
-		*sc = packets.Scratch{}
-		scratchPool.Put(sc)
-	}()
+	defer putScratch(sc)
 	for {
 		if c.br.Buffered() == 0 {
 			// Everything read so far is handled: write the answers (PUBACKs...) in one batch
@@ -265,7 +290,7 @@ func (c *client) loop() (parked, graceful bool) {
 		// Cork while more is buffered (one write for the burst's answers), or for a packet
 		// that is answered when the reader can write the answer itself at the next Uncork.
 		// Handlers uncork around plugin calls that may wait (pluginCall).
-		c.corkWanted = c.br.Buffered() > 0 || c.direct != nil && answered(p)
+		c.corkWanted = c.br.Buffered() > 0 || c.out.raw != nil && answered(p)
 		if c.corkWanted {
 			c.cork()
 		}
@@ -296,7 +321,7 @@ func (c *client) cork() {
 // uncork writes what the handled packets produced (Session.Uncork).
 func (c *client) uncork() {
 	if c.corked {
-		c.sess.Uncork(c, c.direct)
+		c.sess.Uncork(c, c.directWrite())
 		c.corked = false
 	}
 }
@@ -316,6 +341,12 @@ func (c *client) afterPlugin() {
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(packets.Scratch) }}
+
+// putScratch gives sc back cleared: a pooled scratch must not hold a client's strings.
+func putScratch(sc *packets.Scratch) {
+	*sc = packets.Scratch{}
+	scratchPool.Put(sc)
+}
 
 // answered says whether handling p queues a packet to the client (all but QoS 0 PUBLISH).
 func answered(p packets.Packet) bool {
@@ -366,10 +397,8 @@ func (c *client) readError(err error) {
 
 // expireKeepalive ends a client that sent nothing for 1.5 times its keep alive.
 func (c *client) expireKeepalive() {
-	select {
-	case <-c.closed:
+	if c.life.kicked.Load() {
 		return
-	default:
 	}
 	c.pm().KeepaliveExpired.Inc()
 	c.srv.Metrics.SocketCloseTimeout.Inc()
@@ -412,7 +441,7 @@ func (c *client) waitCongestion() {
 	select {
 	case <-ch:
 	case <-t.C:
-	case <-c.closed:
+	case <-c.life.Done():
 	}
 }
 
@@ -422,7 +451,7 @@ func (c *client) throttle() {
 		// auth_on_publish's throttle modifier (VerneMQ's {throttle, Ms}), never with the session corked.
 		select {
 		case <-time.After(min(c.pause, 10*time.Second)):
-		case <-c.closed:
+		case <-c.life.Done():
 		}
 		c.pause = 0
 	}
@@ -434,7 +463,7 @@ func (c *client) throttle() {
 		c.srv.Metrics.PublishThrottled.Inc()
 		select {
 		case <-time.After(wait):
-		case <-c.closed:
+		case <-c.life.Done():
 		}
 	}
 	c.rateWindow, c.rateCount = time.Now(), 0

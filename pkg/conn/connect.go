@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"os"
 	"slices"
 	"time"
@@ -21,7 +22,11 @@ import (
 func (c *client) handshake(ctx context.Context) bool {
 	st := c.srv.settings.Load()
 	c.nc.SetReadDeadline(time.Now().Add(st.ConnectTimeout))
-	p, err := packets.ReadPacket(c.br, 0, c.maxConnectSize())
+	// Decoded into a scratch: nothing keeps the CONNECT itself past the handshake (its
+	// strings, will and properties are its own), and it was an allocation per connection.
+	sc := scratchPool.Get().(*packets.Scratch)
+	defer putScratch(sc)
+	p, err := packets.ReadPacketInto(c.br, 0, c.maxConnectSize(), sc)
 	if err != nil {
 		var pe *packets.Error
 		if errors.As(err, &pe) {
@@ -182,10 +187,13 @@ func (c *client) handshake(ctx context.Context) bool {
 			CleanStart: cleanStart, KeepAlive: keepAlive, Connected: time.Now(), TopicAliasMax: aliasOut,
 		},
 		RecvMax: recvMax, MaxPacket: maxPkt, Will: will, Limits: c.sessionLimits(mods),
-		Connack: func(present bool) packets.Packet { return c.connack(present, assigned, serverKeepAlive, st) },
+		Connack: connackV3,
 		// On plain TCP this reader writes the CONNACK at once (below), as it writes its other
 		// answers: starting the session's flusher goroutine for it cost more than the write.
-		Corked: c.direct != nil,
+		Corked: c.out.raw != nil,
+	}
+	if c.version == packets.V5 {
+		req.Connack = func(present bool) packets.Packet { return c.connack(present, assigned, serverKeepAlive, st) }
 	}
 	c.sess, _ = c.srv.Broker.Connect(ctx, req)
 	if req.Corked {
@@ -194,7 +202,9 @@ func (c *client) handshake(ctx context.Context) bool {
 	}
 	c.srv.Auth.NotifyRegister(ac) // with the CONNECT properties (on_register_m5)
 	ac.Props = nil
-	c.srv.Log.Debug("client connected", "client_id", ac.ClientID, "peer", c.peer.Addr, "protocol", c.version)
+	if c.srv.Log.Enabled(ctx, slog.LevelDebug) { // its arguments would cost an allocation even when off
+		c.srv.Log.Debug("client connected", "client_id", ac.ClientID, "peer", c.peer.Addr, "protocol", c.version)
+	}
 	return true
 }
 
@@ -207,11 +217,25 @@ func capKeepAlive(client, limit uint16, version byte) (uint16, *uint16) {
 		return client, nil
 	}
 	if version == packets.V5 {
-		return limit, &limit
+		ann := limit // not &limit: that moved the parameter to the heap on every CONNECT
+		return limit, &ann
 	}
 	return limit, nil
 }
 
+// connackV3 is the CONNACK of an accepted 3.x client: nothing in it is the client's, so
+// the two possible packets are shared (they are only encoded), and the request needs no
+// closure; one each cost two allocations per CONNECT (issue 19).
+func connackV3(present bool) packets.Packet {
+	if present {
+		return &connackV3Packets[1]
+	}
+	return &connackV3Packets[0]
+}
+
+var connackV3Packets = [2]packets.Connack{{ReasonCode: packets.Success}, {SessionPresent: true, ReasonCode: packets.Success}}
+
+// connack is an MQTT 5 client's CONNACK, with its properties.
 func (c *client) connack(present bool, assigned string, serverKeepAlive *uint16, st *Settings) packets.Packet {
 	ack := &packets.Connack{SessionPresent: present, ReasonCode: packets.Success}
 	if c.version == packets.V5 {

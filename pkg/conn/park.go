@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/growstack"
-	"github.com/vernemq-go/vernemq/pkg/session"
 )
 
 // Reader states. An idle connection parks: its reader goroutine ends and its read
@@ -31,17 +30,56 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // parking is the parking state of one connection.
 type parking struct {
-	raw    syscall.RawConn     // the socket under TLS/PROXY layers; nil: cannot park
-	direct session.DirectWrite // the reader's write at Uncork, nil without one (writer.go)
-	key    uint64              // the poller key, unique per connection
-	// parkFirst: the socket's read deadline is a past one set after CONNACK (firstDeadline),
-	// so the first wait parks; the keepalive deadline comes back with restoreDeadline.
+	raw syscall.RawConn // the socket under TLS/PROXY layers; nil: cannot park
+	key uint64          // the poller key, unique per connection
+	// parkFirst: the first wait parks (firstDeadline); on a layered socket its read deadline
+	// is a past one set after CONNACK, and the keepalive one comes back with restoreDeadline.
 	parkFirst bool
-	armed     bool // the socket is registered in the poller (parked before): re-arm it
+	bare      bool  // no layer (TLS, PROXY) between the socket and the reader that may hold read bytes
+	armed     bool  // the socket is registered in the poller (parked before): re-arm it
+	armFailed bool  // onFd's arm failed (read and reset by park, under mu)
+	fdOp      uint8 // what onFd does: fdWrite, fdArm, fdArmNew
 	resumeFn  func()
+	// fdFn is onFd, the function RawConn.Control runs for a direct write and for arming the
+	// poller: made once per connection, where a closure per call cost an allocation each.
+	fdFn      func(fd uintptr)
 	state     atomic.Int32
 	idleSince atomic.Int64 // Unix ns when the reader last blocked at a packet boundary
-	mu        sync.Mutex   // orders the sweeper's past deadline against the reader leaving stIdle
+	// mu orders the sweeper's past deadline against the reader leaving stIdle, and is held
+	// by park until it has read its arm's result: the resumed reader takes it first.
+	mu sync.Mutex
+}
+
+// What onFd does with the descriptor.
+const (
+	fdWrite  uint8 = iota // the direct write of c.out (its lock held)
+	fdArm                 // re-arm the poller (parked before)
+	fdArmNew              // add the socket to the poller
+)
+
+// fdFunc is onFd as a func value, made at the first use. Only the connection's reader
+// (one goroutine at a time, ordered by the poller and mu) calls it.
+func (c *client) fdFunc() func(fd uintptr) {
+	if c.fdFn == nil {
+		c.fdFn = c.onFd
+	}
+	return c.fdFn
+}
+
+// onFd runs in RawConn.Control with the socket's descriptor, which stays open meanwhile.
+func (c *client) onFd(fd uintptr) {
+	switch c.fdOp {
+	case fdWrite:
+		c.out.writeAll(fd)
+	case fdArm:
+		if c.srv.poller.Wait(int(fd), c.key, c.resumeFn) != nil {
+			c.armFailed = true // not armed: no reader resumes, this one still owns c
+		}
+	case fdArmNew:
+		if c.srv.poller.WaitNew(int(fd), c.key, c.resumeFn) != nil {
+			c.armFailed = true
+		}
+	}
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, defaultReadBuffer) }}
@@ -71,7 +109,10 @@ func (c *client) parkable() syscall.RawConn {
 	if c.srv.poller == nil || c.peer.Detach == nil || c.peer.Type == "ws" || c.peer.Type == "wss" {
 		return nil
 	}
-	rc, _ := socketBeneath(c.nc)
+	rc := c.out.raw // the direct write's socket: one RawConn per connection, not two
+	if rc == nil {
+		rc, _, _ = socketBeneath(c.nc)
+	}
 	if rc != nil {
 		c.key = c.srv.parkKeys.Add(1)
 	}
@@ -79,28 +120,30 @@ func (c *client) parkable() syscall.RawConn {
 }
 
 // socketBeneath finds the socket under the listener's tracking, a PROXY header and TLS;
-// underTLS says whether a TLS layer frames what is written to it.
-func socketBeneath(nc net.Conn) (rc syscall.RawConn, underTLS bool) {
+// underTLS says whether a TLS layer frames what is written to it, layered whether a layer
+// (TLS, PROXY) may hold bytes read from the socket.
+func socketBeneath(nc net.Conn) (rc syscall.RawConn, underTLS, layered bool) {
 	for range 4 {
 		switch x := nc.(type) {
 		case syscall.Conn:
 			rc, err := x.SyscallConn()
 			if err != nil {
-				return nil, underTLS
+				return nil, underTLS, layered
 			}
-			return rc, underTLS
+			return rc, underTLS, layered
 		case *tls.Conn:
-			underTLS = true
+			underTLS, layered = true, true
 			nc = x.NetConn()
 		case interface{ NetConn() net.Conn }: // the listener's tracked socket
 			nc = x.NetConn()
 		case interface{ Raw() net.Conn }: // go-proxyproto: the header is read, writes pass through
+			layered = true
 			nc = x.Raw()
 		default:
-			return nil, underTLS
+			return nil, underTLS, layered
 		}
 	}
-	return nil, underTLS
+	return nil, underTLS, layered
 }
 
 // packetBuffered reports whether br holds a whole packet, so that reading it needs no socket read.
@@ -130,7 +173,13 @@ func (c *client) waitReadable(now time.Time) (park bool, err error) {
 	for {
 		c.idleSince.Store(now.UnixNano())
 		c.state.Store(stIdle)
-		_, err = c.br.Peek(1)
+		if c.parkFirst && c.bare {
+			// Nothing but the socket can hold the next byte: park without a read (which
+			// would only fail on a past deadline, and allocate its error doing so).
+			err = os.ErrDeadlineExceeded
+		} else {
+			_, err = c.br.Peek(1)
+		}
 		if c.state.CompareAndSwap(stIdle, stBusy) {
 			if !c.parkFirst || !isTimeout(err) {
 				return false, err
@@ -170,18 +219,19 @@ func (c *client) park() bool {
 	if c.sess != nil {
 		c.sess.Idle()
 	}
+	// Held until the arm's result is read: a reader resumed at once waits for it (resume).
+	c.mu.Lock()
 	c.state.Store(stParked)
-	var werr error
-	armed := c.armed
+	c.fdOp = fdArmNew
+	if c.armed {
+		c.fdOp = fdArm
+	}
 	c.armed = true // before arming: from then on the resumed reader owns c (Wait falls back to add)
-	err := c.raw.Control(func(fd uintptr) {
-		if armed {
-			werr = c.srv.poller.Wait(int(fd), c.key, c.resumeFn)
-		} else {
-			werr = c.srv.poller.WaitNew(int(fd), c.key, c.resumeFn)
-		}
-	})
-	if err != nil || werr != nil {
+	err := c.raw.Control(c.fdFunc())
+	failed := err != nil || c.armFailed
+	c.armFailed = false
+	c.mu.Unlock()
+	if failed {
 		c.state.Store(stBusy)
 		c.br = newReader(&c.src, readBufferSize(c.peer.ReadBuffer))
 		return false
@@ -201,9 +251,13 @@ func (c *client) resume() {
 			c.srv.Log.Error("connection handler panicked; connection closed", "client_id", c.clientID(), "peer", c.peer.Addr, "panic", r)
 		}
 	}()
+	// Taken after park has read its arm's result (it holds mu until then): c is this
+	// goroutine's from here.
+	c.mu.Lock()
+	c.state.Store(stBusy)
+	c.mu.Unlock()
 	growstack.Grow() // as the listener's goroutine: the resumed reader handles packets
 	c.srv.resumes.Add(1)
-	c.state.Store(stBusy)
 	c.br = newReader(&c.src, readBufferSize(c.peer.ReadBuffer))
 	c.restoreDeadline()
 	c.serve()
@@ -217,12 +271,7 @@ func (c *client) unpark() {
 }
 
 func (c *client) isClosed() bool {
-	select {
-	case <-c.closed:
-		return true
-	default:
-		return c.ctx != nil && c.ctx.Err() != nil
-	}
+	return c.life.kicked.Load() || c.ctx != nil && c.ctx.Err() != nil
 }
 
 // restoreDeadline puts back the keepalive deadline after a past one.

@@ -13,7 +13,8 @@ import (
 // subscribe validates and authorizes each filter, queues SUBACK, then subscribes (retained messages follow the SUBACK).
 func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, bool) {
 	st := c.srv.settings.Load()
-	codes := make([]packets.ReasonCode, len(p.Subscriptions))
+	ack := newSuback(p.PacketID, len(p.Subscriptions)) // p is the reader's scratch: nothing of it is kept
+	codes := ack.ReasonCodes
 	var subID uint32
 	if p.Props != nil && len(p.Props.SubscriptionIDs) > 0 {
 		subID = p.Props.SubscriptionIDs[0]
@@ -95,13 +96,30 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 	}
 	// The subscriptions route before the SUBACK goes out: a client that publishes to its own
 	// filter right after the SUBACK gets the message.
-	suback := func() { c.sess.Send(c, &packets.Suback{PacketID: p.PacketID, ReasonCodes: codes}) }
+	suback := func() { c.sess.Send(c, ack) }
 	if len(subs) > 0 {
 		c.srv.Broker.SubscribeThen(c.sess, subs, suback)
 	} else {
 		suback()
 	}
 	return false, false
+}
+
+// subackOne is a SUBACK with the array of its one code, allocated together: a device
+// subscribes to one filter, and its SUBACK then costs one allocation, not two.
+type subackOne struct {
+	p   packets.Suback
+	one [1]packets.ReasonCode
+}
+
+// newSuback is the SUBACK of packet id with n codes to fill in.
+func newSuback(id uint16, n int) *packets.Suback {
+	if n == 1 {
+		x := &subackOne{p: packets.Suback{PacketID: id}}
+		x.p.ReasonCodes = x.one[:]
+		return &x.p
+	}
+	return &packets.Suback{PacketID: id, ReasonCodes: make([]packets.ReasonCode, n)}
 }
 
 // failure is the SUBACK code for a refused filter: v5 codes, 0x80 before v5.

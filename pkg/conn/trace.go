@@ -3,6 +3,7 @@ package conn
 import (
 	"bufio"
 	"bytes"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -79,13 +80,21 @@ func (c *client) traceIn(p packets.Packet) {
 	if fns == nil {
 		return
 	}
-	// The reader reuses its PUBLISH and ack packets (ReadPacketInto); a tracer may keep them.
+	// The reader reuses its PUBLISH, ack, CONNECT and SUBSCRIBE packets (ReadPacketInto);
+	// a tracer may keep them.
 	switch x := p.(type) {
 	case *packets.Publish:
 		cp := *x
 		p = &cp
 	case *packets.Ack:
 		cp := *x
+		p = &cp
+	case *packets.Connect:
+		cp := *x
+		p = &cp
+	case *packets.Subscribe:
+		cp := *x
+		cp.Subscriptions = slices.Clone(x.Subscriptions) // one filter's array is the scratch's
 		p = &cp
 	}
 	for _, fn := range fns {

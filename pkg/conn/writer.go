@@ -1,8 +1,7 @@
 package conn
 
 import (
-	"errors"
-	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,46 +20,56 @@ import (
 //   - While the client is online, its session decides what is written and when, and only
 //     one of two writers runs at a time (the session's flushing flag): the flusher goroutine
 //     through Write (session.Link), which may block up to writeTimeout, or the reader at
-//     Uncork through direct, a raw write(2) that stops at EAGAIN and never blocks (plain
-//     TCP only: TLS and WebSocket frame their writes). What a direct write leaves unwritten
+//     Uncork through WriteDirect, a raw write(2) that stops at EAGAIN and never blocks (plain
+//     TCP only: TLS and WebSocket frame their writes). It runs in RawConn.Control, which
+//     holds the descriptor open but takes neither the descriptor's write lock nor its write
+//     deadline: the writer's own lock orders it against every other write. What a direct write leaves unwritten
 //     the session hands to the flusher, which writes it before anything else; owed counts
 //     those bytes so that the trace shows them once.
-//   - The writer's lock (sem) is held for the length of each write, so the bytes of two
+//   - The writer's lock (mu) is held for the length of each write, so the bytes of two
 //     packets never interleave. final waits for it at most finalWait: a client that does not
 //     read holds a write in progress for up to writeTimeout, and its kick must not wait that
 //     long; nor does final write while the session still owes the rest of a partial write.
 //     The connection then closes without the DISCONNECT.
 type socketWriter struct {
-	sem  chan struct{}   // capacity 1: the lock, as a channel so final can wait for it with a bound
+	mu   sync.Mutex      // the lock; lockWithin waits for it with a bound
 	raw  syscall.RawConn // the socket when nothing frames writes: direct writes
 	owed int             // bytes of the last direct write that the flusher still writes
 
-	// A direct write's argument and results, and the function raw.Write runs (made once):
-	// a closure over them per write escaped to the heap, an allocation per answer.
-	buf     []byte
-	n       int
-	err     error
-	writeFd func(fd uintptr) bool
+	// A direct write's argument and results, for the client's onFd (a closure over them
+	// per write escaped to the heap, an allocation per answer).
+	buf []byte
+	n   int
+	err error
 }
 
-func newSocketWriter() socketWriter { return socketWriter{sem: make(chan struct{}, 1)} }
+func (w *socketWriter) lock()   { w.mu.Lock() }
+func (w *socketWriter) unlock() { w.mu.Unlock() }
 
-func (w *socketWriter) lock()   { w.sem <- struct{}{} }
-func (w *socketWriter) unlock() { <-w.sem }
-
-// lockWithin takes the lock unless d passes first.
+// lockWithin takes the lock unless d passes first. The lock is a mutex, not a channel of
+// one slot, which every connection paid an allocation and 96 B for (issue 19): only a kick
+// that meets a write in progress (rare) waits, through a goroutine that takes the lock and
+// hands it over, or gives it back if the wait ended first.
 func (w *socketWriter) lockWithin(d time.Duration) bool {
-	select {
-	case w.sem <- struct{}{}:
+	if w.mu.TryLock() {
 		return true
-	default:
 	}
+	got, gaveUp := make(chan struct{}), make(chan struct{})
+	go func() {
+		w.mu.Lock()
+		select {
+		case got <- struct{}{}: // the waiter holds it now
+		case <-gaveUp:
+			w.mu.Unlock()
+		}
+	}()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case w.sem <- struct{}{}:
+	case <-got:
 		return true
 	case <-t.C:
+		close(gaveUp)
 		return false
 	}
 }
@@ -76,17 +85,25 @@ const (
 	finalWait = 250 * time.Millisecond
 )
 
-// directWriter gives the session a write that never blocks (session.Uncork), or nil when a
+// directWriter finds the socket of a write that never blocks (session.Uncork): none when a
 // layer frames what is written (TLS, WebSocket). Only a plain TCP socket, under the
-// listener's tracking and a PROXY header, has one.
-func (c *client) directWriter() session.DirectWrite {
-	rc, underTLS := socketBeneath(c.nc)
+// listener's tracking and a PROXY header, has one; it reports whether c has one.
+func (c *client) directWriter() bool {
+	rc, underTLS, layered := socketBeneath(c.nc)
 	if rc == nil || underTLS {
-		return nil
+		return false
 	}
 	c.out.raw = rc
-	c.out.writeFd = c.out.writeAll
-	return c.writeDirect
+	c.bare = !layered
+	return true
+}
+
+// directWrite is what Uncork gets: c, or a nil interface without a direct write.
+func (c *client) directWrite() session.DirectWrite {
+	if c.out.raw == nil {
+		return nil
+	}
+	return c
 }
 
 // Write is the flusher's write (session.Link).
@@ -101,13 +118,15 @@ func (c *client) Write(b []byte) (int, error) {
 	return c.nc.Write(b)
 }
 
-// writeDirect writes what the socket's buffer takes now (session.DirectWrite).
-func (c *client) writeDirect(b []byte) (n int, err error) {
+// WriteDirect writes what the socket's buffer takes now (session.DirectWrite). Only the
+// connection's reader calls it (at Uncork).
+func (c *client) WriteDirect(b []byte) (n int, err error) {
 	w := &c.out
 	w.lock()
 	defer w.unlock()
 	w.buf, w.n, w.err = b, 0, nil
-	werr := w.raw.Write(w.writeFd)
+	c.fdOp = fdWrite
+	cerr := w.raw.Control(c.fdFunc())
 	n, err = w.n, w.err
 	w.buf, w.err = nil, nil
 	if n > 0 {
@@ -115,16 +134,15 @@ func (c *client) writeDirect(b []byte) (n int, err error) {
 		c.traceOut(b)
 		w.owed = len(b) - n
 	}
-	// The flusher's last write deadline may have passed since: it sets a new one.
-	if werr != nil && !errors.Is(werr, os.ErrDeadlineExceeded) && err == nil {
-		err = werr
+	if cerr != nil && err == nil {
+		err = cerr // closed under us
 	}
 	return n, err
 }
 
-// writeAll writes w.buf to fd until it is written, the socket is full or an error; raw.Write
-// runs it with the descriptor (w's lock held).
-func (w *socketWriter) writeAll(fd uintptr) bool {
+// writeAll writes w.buf to fd until it is written, the socket is full or an error (w's
+// lock held).
+func (w *socketWriter) writeAll(fd uintptr) {
 	for w.n < len(w.buf) {
 		m, e := syscall.Write(int(fd), w.buf[w.n:])
 		if m > 0 {
@@ -134,13 +152,12 @@ func (w *socketWriter) writeAll(fd uintptr) bool {
 		case e == syscall.EINTR:
 			continue
 		case e == syscall.EAGAIN:
-			return true // full: the flusher waits for room
+			return // full: the flusher waits for room
 		case e != nil:
 			w.err = e
-			return true
+			return
 		}
 	}
-	return true
 }
 
 // packet writes p before the session exists (CONNACK, a refusal).

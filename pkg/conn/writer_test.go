@@ -38,11 +38,11 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 func directPair(t *testing.T) (c *client, w func([]byte) (int, error), sc, cc net.Conn) {
 	t.Helper()
 	sc, cc = tcpPair(t)
-	c = &client{nc: sc, srv: &Server{}, out: newSocketWriter()}
-	if w = c.directWriter(); w == nil {
+	c = &client{nc: sc, srv: &Server{}}
+	if !c.directWriter() {
 		t.Fatal("a plain TCP connection has no direct write")
 	}
-	return c, w, sc, cc
+	return c, c.directWrite().WriteDirect, sc, cc
 }
 
 // A direct write takes what the socket buffer holds and returns at once when it is full;
@@ -70,12 +70,13 @@ func TestWriteDirectNeverBlocks(t *testing.T) {
 	}
 }
 
-// A passed write deadline (the flusher's write_timeout) means "not now", not an error.
+// The flusher's write deadline (write_timeout) is not the direct write's: it writes what
+// the socket takes after that deadline passed as well.
 func TestWriteDirectPastDeadline(t *testing.T) {
 	_, w, sc, _ := directPair(t)
 	sc.SetWriteDeadline(time.Now().Add(-time.Second))
-	if n, err := w([]byte("x")); n != 0 || err != nil {
-		t.Fatalf("n=%d err=%v, want 0, nil", n, err)
+	if n, err := w([]byte("x")); n != 1 || err != nil {
+		t.Fatalf("n=%d err=%v, want 1, nil", n, err)
 	}
 }
 
@@ -96,7 +97,7 @@ func TestWriteDirectClosedPeer(t *testing.T) {
 func TestNoDirectWriteUnderTLS(t *testing.T) {
 	sc, _ := tcpPair(t)
 	c := &client{nc: tls.Server(sc, &tls.Config{})}
-	if c.directWriter() != nil {
+	if c.directWriter() || c.directWrite() != nil {
 		t.Fatal("a TLS connection got a direct write")
 	}
 }
@@ -106,14 +107,19 @@ func TestNoDirectWriteUnderTLS(t *testing.T) {
 func TestKickDoesNotWaitForABlockedWrite(t *testing.T) {
 	c, _, _, _ := directPair(t)
 	c.version = packets.V5
-	c.closed = make(chan struct{})
 	writing := make(chan error, 1)
 	go func() {
 		_, err := c.Write(bytes.Repeat([]byte("x"), 64<<20)) // more than loopback buffers hold: blocks
 		writing <- err
 	}()
 	// The write holds the writer's lock for as long as it blocks.
-	eventually.True(t, eventually.Wait, "the blocked write holding the writer", func() bool { return len(c.out.sem) == 1 })
+	eventually.True(t, eventually.Wait, "the blocked write holding the writer", func() bool {
+		if c.out.mu.TryLock() {
+			c.out.mu.Unlock()
+			return false
+		}
+		return true
+	})
 	start := time.Now()
 	c.Kick(packets.SessionTakenOver)
 	if d := time.Since(start); d > finalWait+time.Second {
@@ -145,4 +151,31 @@ func TestWriteDirectAllocs(t *testing.T) {
 	if _, err := io.ReadFull(cc, got); err != nil {
 		t.Fatalf("client read: %v", err)
 	}
+}
+
+// lockWithin waits for the writer's lock with a bound: it gets a lock released in time,
+// and one it gave up on is free again once its holder releases it (a kick that met a
+// write in progress must not leave the socket's writes locked).
+func TestLockWithin(t *testing.T) {
+	var w socketWriter
+	if !w.lockWithin(time.Millisecond) {
+		t.Fatal("a free lock was not taken")
+	}
+	// Released while lockWithin waits (on a slow machine perhaps before: TryLock takes it then).
+	time.AfterFunc(20*time.Millisecond, w.unlock)
+	if !w.lockWithin(eventually.Wait) {
+		t.Fatal("a lock released in time was not taken")
+	}
+	// Held past the bound: not taken, and free again after its holder unlocks.
+	if w.lockWithin(10 * time.Millisecond) {
+		t.Fatal("a held lock was taken")
+	}
+	w.unlock()
+	eventually.True(t, eventually.Wait, "the lock free again after a wait that gave up", func() bool {
+		if w.mu.TryLock() {
+			w.unlock()
+			return true
+		}
+		return false
+	})
 }

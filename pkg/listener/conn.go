@@ -18,22 +18,31 @@ import (
 )
 
 // trackedConn is the raw accepted socket. Closing it (from any layer above)
-// frees the Active slot, forgets it and cancels the connection's context.
+// frees the Active slot, forgets it and ends the connection's context.
+//
+// It is also that context (the handler's ctx): done when the socket is closed or the
+// listener's context ends. A context.WithCancel per connection cost two allocations and
+// a registration in the listener context's children under its lock on every accept
+// (issue 19); here that child is made only when someone waits on it (a TLS handshake, a
+// WebSocket, a plugin call that waits), which most connections never do.
 type trackedConn struct {
 	net.Conn
 	l        *Listener
-	ctx      context.Context
-	cancel   context.CancelFunc
+	parent   context.Context // the listener's (Start's)
 	once     sync.Once
+	closed   atomic.Bool // Close ran: the context is cancelled
 	detached atomic.Bool // the handler owns the connection past its return
+
+	mu     sync.Mutex
+	waited context.Context    // the child of parent made by the first Done or AfterFunc
+	stop   context.CancelFunc // waited's
 }
 
 // NetConn is the accepted socket (lets a handler reach its descriptor).
 func (tc *trackedConn) NetConn() net.Conn { return tc.Conn }
 
 func (l *Listener) track(parent context.Context, c net.Conn) *trackedConn {
-	ctx, cancel := context.WithCancel(parent)
-	tc := &trackedConn{Conn: c, l: l, ctx: ctx, cancel: cancel}
+	tc := &trackedConn{Conn: c, l: l, parent: parent}
 	l.mu.Lock()
 	l.conns[tc] = struct{}{}
 	l.mu.Unlock()
@@ -53,6 +62,59 @@ func (tc *trackedConn) Close() error {
 	return err
 }
 
+// cancel ends the context: Err reports Canceled, a child made so far is cancelled.
+func (tc *trackedConn) cancel() {
+	tc.closed.Store(true)
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.stop != nil {
+		tc.stop()
+	}
+}
+
+// child is the context.WithCancel(parent) that Done and AfterFunc need, made once; one
+// made after Close is cancelled at once.
+func (tc *trackedConn) child() context.Context {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.waited == nil {
+		tc.waited, tc.stop = context.WithCancel(tc.parent)
+		if tc.closed.Load() {
+			tc.stop()
+		}
+	}
+	return tc.waited
+}
+
+// Deadline is the listener context's (none in practice).
+func (tc *trackedConn) Deadline() (time.Time, bool) { return tc.parent.Deadline() }
+
+// Done closes when the connection is closed or the listener's context ends.
+func (tc *trackedConn) Done() <-chan struct{} { return tc.child().Done() }
+
+// AfterFunc lets context.WithCancel/WithDeadline(tc) (the TLS handshake's) register on
+// the child as they would on a standard context; without it each started a goroutine
+// that waits on Done.
+func (tc *trackedConn) AfterFunc(f func()) func() bool { return context.AfterFunc(tc.child(), f) }
+
+// Err is the child's once it is made (so that Err and Done agree), else Canceled once
+// the connection is closed, else the listener context's error.
+func (tc *trackedConn) Err() error {
+	tc.mu.Lock()
+	w := tc.waited
+	tc.mu.Unlock()
+	if w != nil {
+		return w.Err()
+	}
+	if tc.closed.Load() {
+		return context.Canceled
+	}
+	return tc.parent.Err()
+}
+
+// Value is the listener context's.
+func (tc *trackedConn) Value(key any) any { return tc.parent.Value(key) }
+
 // serve runs in the connection's own goroutine: PROXY header, TLS handshake,
 // then the handler (or the WebSocket upgrade).
 func (l *Listener) serve(tc *trackedConn) {
@@ -63,7 +125,7 @@ func (l *Listener) serve(tc *trackedConn) {
 			_ = tc.Close()
 		}
 	}()
-	peer := l.basePeer()
+	peer := l.peer // its strings and versions are shared by every connection: read only
 	if !l.opts.isWS() {
 		peer.Detach = func() { tc.detached.Store(true) }
 	}
@@ -86,7 +148,7 @@ func (l *Listener) serve(tc *trackedConn) {
 	}
 
 	if l.opts.isTLS() {
-		tlsConn, err := l.handshake(tc.ctx, c)
+		tlsConn, err := l.handshake(tc, c)
 		if err != nil {
 			l.tlsErrs.Add(1)
 			l.log.Debug("TLS handshake failed", "remote", peer.Addr.String(), "err", err)
@@ -108,7 +170,7 @@ func (l *Listener) serve(tc *trackedConn) {
 		handedOff = l.handOffWS(c, tc, peer)
 		return
 	}
-	l.runHandler(tc.ctx, c, peer)
+	l.runHandler(tc, c, peer)
 }
 
 // runHandler calls the user handler, containing its panics to this connection.
@@ -119,16 +181,6 @@ func (l *Listener) runHandler(ctx context.Context, c net.Conn, peer Peer) {
 		}
 	}()
 	l.handler(ctx, c, peer)
-}
-
-func (l *Listener) basePeer() Peer {
-	return Peer{
-		Listener:                l.opts.Type + "/" + l.opts.Name,
-		Type:                    l.opts.Type,
-		Mountpoint:              l.opts.Mountpoint,
-		AllowedProtocolVersions: append([]byte(nil), l.opts.AllowedProtocolVersions...),
-		AllowAnonymousOverride:  l.opts.AllowAnonymousOverride,
-	}
 }
 
 // errNoHeader is returned when the PROXY header is missing or malformed.

@@ -29,6 +29,7 @@ type Listener struct {
 	acceptorWG sync.WaitGroup
 	ws         *wsServer
 	conns      map[*trackedConn]struct{}
+	peer       Peer // what every connection's Peer starts from (basePeer)
 
 	active    atomic.Int64
 	accepted  atomic.Uint64
@@ -56,6 +57,7 @@ func New(opts Options, h Handler, log *slog.Logger) (*Listener, error) {
 		log:     log.With("listener", o.Type+"/"+o.Name, "addr", o.Addr),
 		conns:   map[*trackedConn]struct{}{},
 	}
+	l.peer = basePeer(&l.opts)
 	if o.isTLS() {
 		if err := l.ReloadCerts(); err != nil {
 			return nil, err
@@ -270,5 +272,19 @@ func (l *Listener) setConnBuffers(c net.Conn) {
 	}
 	if l.opts.RecBuf > 0 {
 		_ = tcp.SetReadBuffer(l.opts.RecBuf)
+	}
+}
+
+// basePeer is the part of a Peer that is the listener's. Made once: a name concatenated
+// and the versions copied per connection were two allocations per accept (issue 19). The
+// versions are a copy of the options' own, so a caller changing the slice that Options
+// returns does not change what connections see.
+func basePeer(o *Options) Peer {
+	return Peer{
+		Listener:                o.Type + "/" + o.Name,
+		Type:                    o.Type,
+		Mountpoint:              o.Mountpoint,
+		AllowedProtocolVersions: append([]byte(nil), o.AllowedProtocolVersions...),
+		AllowAnonymousOverride:  o.AllowAnonymousOverride,
 	}
 }

@@ -45,7 +45,7 @@ type Peer struct {
 	Listener                string // "tcp/default" style name
 	Type                    string // tcp, ssl, ws, wss
 	Mountpoint              string
-	AllowedProtocolVersions []byte
+	AllowedProtocolVersions []byte // shared by the listener's connections: read only
 	CN                      string // client certificate CN (TLS) or PROXY v2 PP2_SUBTYPE_SSL_CN
 	CNAsUsername            bool   // use_identity_as_username (ssl) or proxy_protocol_use_cn_as_username
 	AllowAnonymousOverride  bool

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/vernemq-go/vernemq/internal/eventually"
+	"io"
 	"net"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vernemq-go/vernemq/internal/eventually"
 )
 
 func TestTCPEchoAndPeer(t *testing.T) {
@@ -144,8 +147,9 @@ func TestContextCancelStopsAll(t *testing.T) {
 }
 
 func TestHandlerContextCancelledOnClose(t *testing.T) {
-	done := make(chan error, 1)
+	done, running := make(chan error, 1), make(chan struct{})
 	l, err := New(Options{Type: "tcp", Addr: "127.0.0.1:0"}, func(ctx context.Context, c net.Conn, p Peer) {
+		close(running)
 		<-ctx.Done()
 		done <- ctx.Err()
 	}, nil)
@@ -157,7 +161,13 @@ func TestHandlerContextCancelledOnClose(t *testing.T) {
 	}
 	defer l.StopAll()
 	dial(t, l)
-	eventually.True(t, eventually.Wait, "connection active", func() bool { return l.Stats().Active == 1 })
+	// The handler runs, so the connection is tracked: Active counts it a moment before
+	// (admit), and a CloseConnections in between would not see it (rarely, under a CPU hog).
+	select {
+	case <-running:
+	case <-time.After(eventually.Wait):
+		t.Fatal("handler not called")
+	}
 	l.CloseConnections()
 	select {
 	case err := <-done:
@@ -203,5 +213,104 @@ func TestOptionsValidation(t *testing.T) {
 	}
 	if _, err := New(Options{Type: "tcp", Addr: "x"}, nil, nil); err == nil {
 		t.Error("nil handler accepted")
+	}
+}
+
+// The handler's context is the tracked connection itself (no context.WithCancel per
+// connection): it must still behave as a child of Start's context. Its Done, asked for
+// before or after the end, closes when the connection is closed or Start's context ends,
+// also after Stop (which leaves connections open and stops watching Start's context).
+func TestHandlerContextFollowsListenerContext(t *testing.T) {
+	ctxs := make(chan context.Context, 2)
+	wait := make(chan bool, 2) // true: the handler waits on Done before the end
+	l, err := New(Options{Type: "tcp", Addr: "127.0.0.1:0"}, func(ctx context.Context, c net.Conn, p Peer) {
+		if <-wait {
+			<-ctx.Done()
+		}
+		ctxs <- ctx
+		_, _ = io.Copy(io.Discard, c)
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := l.Start(parent); err != nil {
+		t.Fatal(err)
+	}
+	defer l.StopAll()
+
+	// Closed before anyone asked for Done: Err and a closed Done at once.
+	wait <- false
+	dial(t, l)
+	ctx := <-ctxs
+	if ctx.Err() != nil {
+		t.Fatalf("open connection's ctx err = %v", ctx.Err())
+	}
+	l.CloseConnections()
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		t.Fatalf("closed connection's ctx err = %v, want Canceled", ctx.Err())
+	}
+	select {
+	case <-ctx.Done():
+	default:
+		t.Fatal("closed connection's ctx Done is not closed")
+	}
+
+	// Waiting on Done while Start's context ends after Stop: the socket stays, the ctx ends.
+	wait <- true
+	c := dial(t, l)
+	eventually.True(t, eventually.Wait, "connection active", func() bool { return l.Stats().Active == 1 })
+	if err := l.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case ctx = <-ctxs:
+	case <-time.After(eventually.Wait):
+		t.Fatal("handler ctx not done after Start's context was cancelled")
+	}
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		t.Fatalf("ctx err = %v, want Canceled", ctx.Err())
+	}
+	if l.Stats().Active != 1 {
+		t.Fatalf("Stop closed the connection: %d active", l.Stats().Active)
+	}
+	_ = c.Close()
+}
+
+// A context derived from the handler's (the TLS handshake's WithDeadline) registers on it
+// through AfterFunc, as on a standard context, instead of a goroutine per derived context;
+// it ends when the connection closes.
+func TestDerivedContextNeedsNoGoroutine(t *testing.T) {
+	sc, cc := net.Pipe()
+	defer cc.Close()
+	l := &Listener{conns: map[*trackedConn]struct{}{}}
+	l.active.Add(1)
+	tc := l.track(context.Background(), sc)
+	if _, ok := context.Context(tc).(interface{ AfterFunc(func()) func() bool }); !ok {
+		t.Fatal("trackedConn has no AfterFunc")
+	}
+	before := runtime.NumGoroutine()
+	const n = 200
+	var derived []context.Context
+	for range n {
+		ctx, cancel := context.WithDeadline(tc, time.Now().Add(time.Hour))
+		defer cancel()
+		derived = append(derived, ctx)
+	}
+	if grew := runtime.NumGoroutine() - before; grew >= n/2 {
+		t.Fatalf("%d derived contexts started %d goroutines", n, grew)
+	}
+	_ = tc.Close()
+	for _, ctx := range derived {
+		select {
+		case <-ctx.Done():
+		case <-time.After(eventually.Wait):
+			t.Fatal("a derived context did not end with the connection")
+		}
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			t.Fatalf("derived ctx err = %v, want Canceled", ctx.Err())
+		}
 	}
 }

@@ -100,7 +100,7 @@ func (s *wsServer) upgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.SetReadLimit(s.l.opts.MaxWSFrameSize)
-	ctx := wc.tc.ctx
+	ctx := context.Context(wc.tc)
 	nc := websocket.NetConn(ctx, c, websocket.MessageBinary)
 	defer func() {
 		_ = nc.Close()

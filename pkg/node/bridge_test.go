@@ -201,6 +201,8 @@ func TestBridgeMountpoint(t *testing.T) {
 	if got := payloads(subB.received()); slices.Contains(got, "t/out=plain-pub") {
 		t.Fatalf("a message outside the bridge's mountpoint reached B: %q", got)
 	}
+	// Acked to its publisher does not mean delivered yet: wait for the plain subscriber's copy.
+	eventually.True(t, eventually.Wait, "the plain subscriber gets its listener's message", func() bool { return len(plain.received()) > 0 })
 	if got := payloads(plain.received()); len(got) != 1 || got[0] != "t/out=plain-pub" {
 		t.Fatalf("the plain subscriber got %q, want only its own listener's message", got)
 	}

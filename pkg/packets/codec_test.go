@@ -62,11 +62,16 @@ func TestFixturesDecode(t *testing.T) {
 				}
 			}
 			// Into a scratch that still holds another packet: nothing of it may remain.
-			exp := uint32(9)
+			exp, oldName := uint32(9), "old"
 			sc := &Scratch{
 				Publish: Publish{Dup: true, QoS: 2, Retain: true, Topic: "old", PacketID: 77, Payload: []byte("old"), Props: &Properties{MessageExpiry: &exp}},
 				Ack:     Ack{Kind: PUBREC, PacketID: 77, ReasonCode: 0x80, Props: &Properties{ReasonString: "old"}},
+				Connect: Connect{ProtocolName: "old", ProtocolLevel: V5, CleanStart: true, KeepAlive: 7, ClientID: "old",
+					Username: &oldName, Password: []byte("old"), Will: &Will{Topic: "old"}, Props: &Properties{SessionExpiry: &exp}},
+				Subscribe: subscribeOne{p: Subscribe{PacketID: 77, Props: &Properties{ReasonString: "old"}},
+					one: [1]Subscription{{Filter: "old", Options: SubOptions{QoS: 2, NoLocal: true}}}},
 			}
+			sc.Subscribe.p.Subscriptions = sc.Subscribe.one[:]
 			r := bufio.NewReaderSize(bytes.NewReader(f.Bytes), 4096)
 			got, err = ReadPacketInto(r, decodeVersion(f), 0, sc)
 			if err != nil {

@@ -14,14 +14,19 @@ const (
 )
 
 // decodeConnect returns a partial *Connect with the error once the protocol
-// level is known, so the caller can answer in the client's version.
-func decodeConnect(d *decoder) (*Connect, error) {
+// level is known, so the caller can answer in the client's version. It decodes into
+// into (a reader's scratch) unless that is nil.
+func decodeConnect(d *decoder, into *Connect) (*Connect, error) {
 	name := protocolName(d, d.rawStr("protocol name"))
 	level := d.u8("protocol level")
 	if d.err != nil {
 		return nil, d.err
 	}
-	c := &Connect{ProtocolName: name, ProtocolLevel: level}
+	c := into
+	if c == nil {
+		c = new(Connect)
+	}
+	*c = Connect{ProtocolName: name, ProtocolLevel: level}
 	v := level &^ 0x80
 	switch {
 	case name == "MQTT" && (v == V311 || v == V5) && (level&0x80 == 0 || v == V311):

@@ -23,12 +23,17 @@ func ReadPacket(r *bufio.Reader, version byte, maxSize int) (Packet, error) {
 type Scratch struct {
 	Publish Publish
 	Ack     Ack
+	// The CONNECT and a SUBSCRIBE (with the array of its one filter): a device that
+	// connects and subscribes once per session sends little else (issue 19).
+	Connect   Connect
+	Subscribe subscribeOne
 }
 
-// ReadPacketInto is ReadPacket that decodes a PUBLISH or an acknowledgement into sc,
-// overwriting the previous one (sc nil: new ones), for a reader that is done with a packet
-// before it reads the next. A PUBLISH's topic and payload still get their own buffer, which
-// a message may keep.
+// ReadPacketInto is ReadPacket that decodes a PUBLISH, an acknowledgement, a CONNECT or a
+// SUBSCRIBE into sc, overwriting the previous one (sc nil: new ones), for a reader that is
+// done with a packet before it reads the next. What a packet points to (a PUBLISH's topic
+// and payload, strings, properties, a will, the filters of a SUBSCRIBE of more than one)
+// still gets its own memory, which a session or message may keep.
 func ReadPacketInto(r *bufio.Reader, version byte, maxSize int, sc *Scratch) (Packet, error) {
 	header, err := r.ReadByte()
 	if err != nil {
@@ -175,7 +180,11 @@ func decode(header byte, body []byte, version byte, owned bool, sc *Scratch) (Pa
 	var p Packet
 	switch t := Type(header >> 4); t {
 	case CONNECT:
-		c, err := decodeConnect(d)
+		var into *Connect
+		if sc != nil {
+			into = &sc.Connect
+		}
+		c, err := decodeConnect(d, into)
 		if err != nil {
 			if c != nil {
 				return c, err
@@ -198,7 +207,11 @@ func decode(header byte, body []byte, version byte, owned bool, sc *Scratch) (Pa
 		}
 		p = decodeAck(d, t, v, into)
 	case SUBSCRIBE:
-		p = decodeSubscribe(d, v)
+		var into *subscribeOne
+		if sc != nil {
+			into = &sc.Subscribe
+		}
+		p = decodeSubscribe(d, v, into)
 	case SUBACK:
 		p = decodeSuback(d, v)
 	case UNSUBSCRIBE:

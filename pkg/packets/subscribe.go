@@ -16,8 +16,14 @@ type subscribeOne struct {
 	one [1]Subscription
 }
 
-func decodeSubscribe(d *decoder, v byte) *Subscribe {
-	x := &subscribeOne{}
+// decodeSubscribe decodes into into (a reader's scratch) unless that is nil.
+func decodeSubscribe(d *decoder, v byte, into *subscribeOne) *Subscribe {
+	x := into
+	if x == nil {
+		x = new(subscribeOne)
+	} else {
+		*x = subscribeOne{}
+	}
 	p := &x.p
 	p.PacketID = d.packetID(SUBSCRIBE)
 	if v == V5 {

@@ -18,7 +18,7 @@ type directSink struct {
 	err   error
 }
 
-func (d *directSink) write(b []byte) (int, error) {
+func (d *directSink) WriteDirect(b []byte) (int, error) {
 	d.calls++
 	if d.err != nil {
 		return 0, d.err
@@ -27,6 +27,11 @@ func (d *directSink) write(b []byte) (int, error) {
 	d.got.Write(b[:n])
 	return n, nil
 }
+
+// directFunc is a DirectWrite made of a function.
+type directFunc func(b []byte) (int, error)
+
+func (f directFunc) WriteDirect(b []byte) (int, error) { return f(b) }
 
 // kickLink records Kick.
 type kickLink struct {
@@ -60,7 +65,7 @@ func TestUncorkWritesDirect(t *testing.T) {
 	s.Send(l, &packets.Ack{Kind: packets.PUBACK, PacketID: 7})
 	s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: []byte("x")}, QoS: 1})
 	d := &directSink{room: 1 << 20}
-	s.Uncork(l, d.write)
+	s.Uncork(l, d)
 
 	want := enc(t, &packets.Ack{Kind: packets.PUBACK, PacketID: 7}, &packets.Publish{QoS: 1, Topic: "t", PacketID: 1, Payload: []byte("x")})
 	if !bytes.Equal(d.got.Bytes(), want) || d.calls != 1 {
@@ -91,7 +96,7 @@ func TestUncorkPartialDirectWrite(t *testing.T) {
 		want = append(want, enc(t, p)...)
 	}
 	d := &directSink{room: 7}
-	s.Uncork(l, d.write)
+	s.Uncork(l, d)
 	// Queued after the partial write: must follow the rest of it.
 	s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: []byte{20}}})
 	want = append(want, enc(t, &packets.Publish{Topic: "t", Payload: []byte{20}})...)
@@ -117,7 +122,7 @@ func TestUncorkDirectWriteError(t *testing.T) {
 	eventually.True(t, eventually.Wait, "the condition", func() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.writes == 1 })
 	s.Cork()
 	s.Send(l, &packets.Ack{Kind: packets.PUBACK, PacketID: 1})
-	s.Uncork(l, (&directSink{err: errors.New("broken pipe")}).write)
+	s.Uncork(l, &directSink{err: errors.New("broken pipe")})
 	if l.kicked.Load() != 1 {
 		t.Fatalf("kicked %d times, want 1", l.kicked.Load())
 	}
@@ -138,7 +143,7 @@ func TestUncorkFromOldLinkWritesNothing(t *testing.T) {
 	s.Cork()
 	s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: []byte("x")}})
 	d := &directSink{room: 1 << 20}
-	s.Uncork(old, d.write)
+	s.Uncork(old, d)
 	if d.calls != 0 {
 		t.Fatalf("the old reader wrote %x", d.got.Bytes())
 	}
@@ -156,12 +161,12 @@ func TestUncorkPartialWriteAfterTakeover(t *testing.T) {
 	for range 5 {
 		s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: []byte("x")}})
 	}
-	s.Uncork(old, func(b []byte) (int, error) {
+	s.Uncork(old, directFunc(func(b []byte) (int, error) {
 		// The takeover lands while the socket takes only part of the batch.
 		s.Detach(old)
 		s.Attach(cur, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{ReasonCode: 0})
 		return 3, nil
-	})
+	}))
 	want := enc(t, &packets.Connack{})
 	// The flusher writes a leftover before anything else: had the rest of the old write been
 	// kept, it would come before the CONNACK.
@@ -181,7 +186,7 @@ func TestAttachCorkedConnackByReader(t *testing.T) {
 	s.AttachCorked(l, Info{Protocol: packets.V311}, 0, 0, &packets.Connack{SessionPresent: true})
 	s.Enqueue(Delivery{Msg: &Message{Topic: "t", Payload: []byte("x")}, QoS: 1}) // a publish routed before the Uncork
 	d := &directSink{room: 1 << 20}
-	s.Uncork(l, d.write)
+	s.Uncork(l, d)
 	want := enc(t, &packets.Connack{SessionPresent: true}, &packets.Publish{QoS: 1, Topic: "t", PacketID: 1, Payload: []byte("x")})
 	if !bytes.Equal(d.got.Bytes(), want) || d.calls != 1 {
 		t.Fatalf("direct write %x in %d calls, want the CONNACK and the queued message %x in 1", d.got.Bytes(), d.calls, want)

@@ -50,8 +50,12 @@ func (s *Session) Cork() {
 }
 
 // DirectWrite writes what the socket takes at once and never blocks (a plain TCP socket);
-// a connection that has none (TLS, WebSocket) passes nil to Uncork.
-type DirectWrite func(b []byte) (int, error)
+// a connection that has none (TLS, WebSocket) passes nil to Uncork. An interface rather
+// than a func: the connection itself implements it, where a method value cost every
+// connection an allocation (issue 19).
+type DirectWrite interface {
+	WriteDirect(b []byte) (int, error)
+}
 
 // Uncork ends Cork. Its caller is from's reader: with w it writes one batch of what is
 // ready itself, and starts the flusher only for what w did not take or what is left.
@@ -75,7 +79,7 @@ func (s *Session) Uncork(from Link, w DirectWrite) {
 	bp := bufPool.Get().(*[]byte)
 	buf := s.nextBatchLocked((*bp)[:0])
 	s.mu.Unlock()
-	n, err := w(buf)
+	n, err := w.WriteDirect(buf)
 	s.env.Metrics.BytesSent.Add(uint64(n))
 	s.mu.Lock()
 	switch {
