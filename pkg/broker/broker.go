@@ -83,6 +83,7 @@ func New(o Options) *Broker {
 	b.persist = newPersister(b, o.Store)
 	b.env = session.Env{Limits: &b.limits, Metrics: b.m, Persist: b.persist.forSession(), OnDrop: b.onDrop, Deliver: o.Deliver}
 	b.reg.sessions = map[topics.SubscriberID]*entry{}
+	b.reg.online = map[*session.Session]struct{}{}
 	b.retain.byMP = map[string]map[string]*session.Message{}
 	b.limits.Store(&session.Limits{MaxOnline: 1000, MaxOffline: 1000, MaxInflight: 20})
 	b.set.Store(&Settings{SharedPolicy: PolicyPreferLocal})
@@ -135,7 +136,8 @@ func shuffle[T any](s []T) {
 }
 
 // RunRetries resends unacknowledged QoS 1/2 messages of connected 3.x clients every
-// retry_interval (or the session's own) until ctx ends (a scan of the sessions once a second).
+// retry_interval (or the session's own) until ctx ends (a scan of the connected sessions
+// once a second).
 func (b *Broker) RunRetries(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -150,15 +152,15 @@ func (b *Broker) RunRetries(ctx context.Context) {
 	}
 }
 
-// retryScan is one pass of RunRetries over a snapshot of the sessions taken into snap's
+// retryScan is one pass of RunRetries over a snapshot of the connected sessions taken into snap's
 // storage, which it returns for the next pass: a fresh snapshot per second was 8 bytes per
 // session of garbage each second, which on a node of idle offline sessions made the heap
 // grow to its goal and stay there (issue 19).
 func (b *Broker) retryScan(snap []*session.Session, interval time.Duration, now time.Time) []*session.Session {
 	b.reg.mu.Lock()
 	snap = snap[:0]
-	for _, e := range b.reg.sessions {
-		snap = append(snap, e.s)
+	for s := range b.reg.online {
+		snap = append(snap, s)
 	}
 	b.reg.mu.Unlock()
 	for _, s := range snap {

@@ -86,6 +86,10 @@ func (b *Broker) Connect(ctx context.Context, req ConnectRequest) (*session.Sess
 		b.m.QueueSetup.Inc()
 	}
 	e.gen = b.reg.gen
+	if stale != nil {
+		delete(b.reg.online, stale)
+	}
+	b.reg.online[e.s] = struct{}{} // attached below, under this client id's lock
 	e.s.SetPersistence(req.Persistent, req.Expiry)
 	e.s.SetLimits(req.Limits)
 	b.reg.mu.Unlock()
@@ -142,6 +146,7 @@ func (b *Broker) Disconnect(s *session.Session, link session.Link, graceful bool
 	willMsg, willDelay := s.TakeWill(graceful)
 	persistent, expiry := s.Persistent()
 	b.reg.mu.Lock()
+	delete(b.reg.online, s)
 	e := b.reg.sessions[s.ID]
 	if e == nil || e.s != s {
 		b.reg.mu.Unlock()

@@ -21,7 +21,11 @@ type entry struct {
 type registry struct {
 	mu       sync.Mutex
 	sessions map[SessionID]*entry
-	gen      uint64
+	// online holds the sessions a connection is attached to (added by Connect, removed by
+	// Disconnect): what the retry scan visits, where a pass over every session each second
+	// held mu for a million offline ones and stalled connects (issue 19).
+	online map[*session.Session]struct{}
+	gen    uint64
 	ids      map[SessionID]*idLock // registrations in progress, one lock per client id
 	// idFree holds unused id locks for the next lockID: a new one and its unlock closure per
 	// connect and per disconnect were a fifteenth of a session's allocations (issue 19).
