@@ -449,3 +449,20 @@ func TestSessionCreateAllocs(t *testing.T) {
 		t.Fatalf("store holds %d sessions, want %d", got, warm+runs+1)
 	}
 }
+
+// SessionCounts answers the status page from the registry's sizes, with no walk over the
+// sessions: connected and offline ones counted apart, a takeover counted once.
+func TestSessionCounts(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	for i := range 5 {
+		l := &pipeLink{}
+		b.Disconnect(connect(b, "off-"+strconv.Itoa(i), true, l), l, true)
+	}
+	l1 := &pipeLink{}
+	s := connect(b, "on", true, l1)
+	connect(b, "on", true, &pipeLink{}) // a takeover of the same session
+	b.Disconnect(s, l1, false)
+	if total, online := b.SessionCounts(); total != 6 || online != 1 {
+		t.Fatalf("SessionCounts = %d, %d; want 6, 1", total, online)
+	}
+}

@@ -26,7 +26,7 @@ type registry struct {
 	// held mu for a million offline ones and stalled connects (issue 19).
 	online map[*session.Session]struct{}
 	gen    uint64
-	ids      map[SessionID]*idLock // registrations in progress, one lock per client id
+	ids    map[SessionID]*idLock // registrations in progress, one lock per client id
 	// idFree holds unused id locks for the next lockID: a new one and its unlock closure per
 	// connect and per disconnect were a fifteenth of a session's allocations (issue 19).
 	idFree []*idLock
@@ -94,6 +94,17 @@ func (b *Broker) Session(id SessionID) *session.Session {
 		return e.s
 	}
 	return nil
+}
+
+// SessionCounts returns how many sessions the node holds and how many of them a connection
+// is attached to, without a walk over them.
+func (b *Broker) SessionCounts() (total, online int) {
+	b.reg.mu.Lock()
+	defer b.reg.mu.Unlock()
+	total = len(b.reg.sessions)
+	// A session handed to another node leaves the registry before its connection ends: for
+	// that moment it is counted online here too.
+	return total, min(len(b.reg.online), total)
 }
 
 // Sessions calls fn for each session (a snapshot; fn may call into the broker).
