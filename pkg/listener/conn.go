@@ -98,8 +98,12 @@ func (tc *trackedConn) Done() <-chan struct{} { return tc.child().Done() }
 func (tc *trackedConn) AfterFunc(f func()) func() bool { return context.AfterFunc(tc.child(), f) }
 
 // Err is the child's once it is made (so that Err and Done agree), else Canceled once
-// the connection is closed, else the listener context's error.
+// the connection is closed, else the listener context's error. The sweeper asks it of
+// every parked connection: an open one answers without the lock.
 func (tc *trackedConn) Err() error {
+	if !tc.closed.Load() && tc.parent.Err() == nil {
+		return nil // nothing has cancelled the child either
+	}
 	tc.mu.Lock()
 	w := tc.waited
 	tc.mu.Unlock()
