@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -173,7 +174,7 @@ func (c *Cluster) gossipAddr() (string, int, error) {
 func (c *Cluster) Start() error {
 	ln, err := net.Listen("tcp", c.o.DataAddr)
 	if err != nil {
-		return fmt.Errorf("listener.vmq.clustering %s: %w", c.o.DataAddr, err)
+		return fmt.Errorf("listener.vmq.clustering %s: %w%s", c.o.DataAddr, err, inUseHint(err))
 	}
 	c.ln = ln
 	if c.o.ServerTLS != nil {
@@ -230,7 +231,7 @@ func (c *Cluster) Start() error {
 	s, err := serf.Create(conf)
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("cluster gossip on %s:%d: %w", host, port, err)
+		return fmt.Errorf("cluster gossip on %s:%d (listener.vmq.clustering's port+1): %w%s", host, port, err, inUseHint(err))
 	}
 	c.serf = s
 	c.installHooks()
@@ -678,3 +679,13 @@ type atomicBool struct{ v atomic.Bool }
 
 func (b *atomicBool) set(v bool) { b.v.Store(v) }
 func (b *atomicBool) get() bool  { return b.v.Load() }
+
+// inUseHint says what to do when a cluster port is taken. VerneMQ's 44053 (and the gossip's
+// 44054) lie in Linux's default ephemeral range, so a connection of this host's own, or one
+// that closed in the last minute (TIME_WAIT), can hold it as well as another process.
+func inUseHint(err error) string {
+	if !errors.Is(err, syscall.EADDRINUSE) && (err == nil || !strings.Contains(err.Error(), "address already in use")) {
+		return ""
+	}
+	return "; another process or a recent outgoing connection of this host (44053/44054 are in the ephemeral range, net.ipv4.ip_local_port_range) holds the port: stop it, wait a minute for TIME_WAIT, or set listener.vmq.clustering to another port (the gossip takes port+1), or reserve both with net.ipv4.ip_local_reserved_ports"
+}
