@@ -75,6 +75,12 @@ func (l *pipeLink) published() []*packets.Publish {
 }
 
 func connect(b *Broker, id string, persistent bool, l *pipeLink) *session.Session {
+	s, _ := b.Connect(context.Background(), connectRequest(id, persistent, l))
+	return s
+}
+
+// connectRequest is what connect sends: a caller changes a field (CleanStart) and connects.
+func connectRequest(id string, persistent bool, l *pipeLink) ConnectRequest {
 	if l.version == 0 {
 		l.version = packets.V311
 	}
@@ -82,12 +88,11 @@ func connect(b *Broker, id string, persistent bool, l *pipeLink) *session.Sessio
 	if persistent {
 		exp = NeverExpire
 	}
-	s, _ := b.Connect(context.Background(), ConnectRequest{
+	return ConnectRequest{
 		ID: topics.SubscriberID{ClientID: id}, Persistent: persistent, Expiry: exp, Link: l,
 		Info:    session.Info{Protocol: l.version},
 		Connack: func(present bool) packets.Packet { return &packets.Connack{SessionPresent: present} },
-	})
-	return s
+	}
 }
 
 // ackFunc is an Acker that calls fn when the publish may be acknowledged.

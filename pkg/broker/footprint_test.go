@@ -17,7 +17,6 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/session"
 	"github.com/vernemq-go/vernemq/pkg/store"
-	"github.com/vernemq-go/vernemq/pkg/topics"
 )
 
 // footprintSessions is how many sessions TestOfflineSessionFootprint parks (VMQ_FOOTPRINT_SESSIONS).
@@ -178,12 +177,10 @@ func TestRetryScanVisitsConnectedSessions(t *testing.T) {
 	}
 
 	// A clean-start takeover replaces the session: the old one leaves the scan.
-	l3 := &pipeLink{version: packets.V311}
-	s3, _ := b.Connect(context.Background(), ConnectRequest{
-		ID: topics.SubscriberID{ClientID: "dev"}, CleanStart: true, Link: l3,
-		Info:    session.Info{Protocol: packets.V311},
-		Connack: func(present bool) packets.Packet { return &packets.Connack{SessionPresent: present} },
-	})
+	l3 := &pipeLink{}
+	req := connectRequest("dev", false, l3)
+	req.CleanStart = true
+	s3, _ := b.Connect(context.Background(), req)
 	b.Disconnect(s, l2, false)
 	b.reg.mu.Lock()
 	_, old := b.reg.online[s]

@@ -684,7 +684,8 @@ func (b *atomicBool) get() bool  { return b.v.Load() }
 // 44054) lie in Linux's default ephemeral range, so a connection of this host's own, or one
 // that closed in the last minute (TIME_WAIT), can hold it as well as another process.
 func inUseHint(err error) string {
-	if !errors.Is(err, syscall.EADDRINUSE) && (err == nil || !strings.Contains(err.Error(), "address already in use")) {
+	// memberlist wraps the bind error with %v: its text is all that is left of it.
+	if err == nil || !errors.Is(err, syscall.EADDRINUSE) && !strings.Contains(err.Error(), "address already in use") {
 		return ""
 	}
 	return "; another process or a recent outgoing connection of this host (44053/44054 are in the ephemeral range, net.ipv4.ip_local_port_range) holds the port: stop it, wait a minute for TIME_WAIT, or set listener.vmq.clustering to another port (the gossip takes port+1), or reserve both with net.ipv4.ip_local_reserved_ports"
