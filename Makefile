@@ -40,7 +40,8 @@ test-race:
 
 FUZZTIME ?= 30s
 # The packet decoder gets FUZZTIME; the conf parser, the cluster frame decoder, the PROXY
-# header path and the store's log reader (what a hostile peer or file reaches) FUZZTIME_SHORT each, so make test stays quick.
+# header path, the store's log reader and stored values, the ACL and password file parsers
+# (what a hostile peer or a damaged file reaches) FUZZTIME_SHORT each, so make test stays quick.
 FUZZTIME_SHORT ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./pkg/packets/
@@ -48,6 +49,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzFrameDecode -fuzztime $(FUZZTIME_SHORT) ./pkg/cluster/
 	$(GO) test -run '^$$' -fuzz FuzzProxyHeader -fuzztime $(FUZZTIME_SHORT) ./pkg/listener/
 	$(GO) test -run '^$$' -fuzz FuzzLogFrame -fuzztime $(FUZZTIME_SHORT) ./pkg/store/
+	$(GO) test -run '^$$' -fuzz FuzzStoredValue -fuzztime $(FUZZTIME_SHORT) ./pkg/store/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME_SHORT) ./pkg/auth/acl/
+	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime $(FUZZTIME_SHORT) ./pkg/auth/passwd/
 
 deps: deps-deploy
 	bash scripts/install-test-deps.sh
