@@ -40,8 +40,8 @@ test-race:
 
 FUZZTIME ?= 30s
 # The packet decoder gets FUZZTIME; the conf parser, the cluster frame decoder, the PROXY
-# header path, the store's log reader and stored values, the ACL and password file parsers
-# (what a hostile peer or a damaged file reaches) FUZZTIME_SHORT each, so make test stays quick.
+# header path, the store's log reader and stored values, the ACL and password file parsers,
+# the database ACL columns (what a hostile peer, a damaged file or a foreign row reaches) FUZZTIME_SHORT each, so make test stays quick.
 FUZZTIME_SHORT ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./pkg/packets/
@@ -52,6 +52,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzStoredValue -fuzztime $(FUZZTIME_SHORT) ./pkg/store/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME_SHORT) ./pkg/auth/acl/
 	$(GO) test -run '^$$' -fuzz FuzzParseLine -fuzztime $(FUZZTIME_SHORT) ./pkg/auth/passwd/
+	$(GO) test -run '^$$' -fuzz FuzzParseJSON -fuzztime $(FUZZTIME_SHORT) ./pkg/auth/dbacl/
 
 deps: deps-deploy
 	bash scripts/install-test-deps.sh
