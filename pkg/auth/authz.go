@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"strings"
+
+	"github.com/vernemq-go/vernemq/pkg/topics"
 )
 
 // refuse fills in the default refusal code.
@@ -94,9 +96,20 @@ func (c *Chain) AuthorizePublish(ctx context.Context, cl *Client, pub *Publish) 
 			"user", cl.Username, "topic", pub.Topic, "reason", d.Reason, "plugin", name(p))
 		return d, nil
 	}
-	if mods != nil && mods.Topic != nil && IsSysTopic(*mods.Topic) {
-		c.sysRefused(cl, *mods.Topic)
-		return refuse(Decision{Result: Error, Reason: ReasonSysTopic}), nil
+	if mods != nil && mods.Topic != nil {
+		if IsSysTopic(*mods.Topic) {
+			c.sysRefused(cl, *mods.Topic)
+			return refuse(Decision{Result: Error, Reason: ReasonSysTopic}), nil
+		}
+		// A rewritten topic is routed and sent to subscribers as is: a wildcard, an empty
+		// topic or a NUL would reach them as a PUBLISH they must refuse (VerneMQ checks
+		// modifiers the same way and refuses the publish).
+		if err := topics.ValidateTopic(*mods.Topic, 0); err != nil {
+			c.log.Warn("can't auth publish", "mountpoint", cl.Mountpoint, "client_id", cl.ClientID,
+				"user", cl.Username, "topic", pub.Topic, "reason", ReasonInvalidModifiers, "plugin", name(p),
+				"modified_topic", *mods.Topic, "error", err)
+			return refuse(Decision{Result: Error, Reason: ReasonInvalidModifiers}), nil
+		}
 	}
 	return d, mods
 }

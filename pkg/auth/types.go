@@ -36,6 +36,7 @@ const (
 	ReasonNoMatchingHook     = "no_matching_hook_found"
 	ReasonAllowAnonymous     = "allow_anonymous"
 	ReasonSysTopic           = "sys_topic" // a client may not publish into the broker's own $SYS tree
+	ReasonInvalidModifiers   = "invalid_modifiers"
 )
 
 // MQTT v5 reason codes used on refusal; the broker maps them to v3 CONNACK codes.

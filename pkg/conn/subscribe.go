@@ -62,24 +62,50 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 			if granted == nil {
 				granted = ask
 			}
-			subs = make([]session.Sub, 0, len(idx))
+			subs = make([]session.Sub, 0, len(granted))
 			limit := c.srv.Broker.Settings().MaxSubscriptionsPerClient
 			count := c.sess.SubCount()
-			for k, i := range idx {
-				g := granted[k]
-				if g.QoS > 2 {
-					codes[i] = c.failure(packets.NotAuthorized)
+			// A plugin may answer with another list (VerneMQ subscribes the rewritten list): its
+			// k-th topic answers the k-th filter asked; one it added is subscribed without a code
+			// of its own, a filter it left out is refused.
+			for k := len(granted); k < len(idx); k++ {
+				codes[idx[k]] = c.failure(packets.NotAuthorized)
+			}
+			for k, g := range granted {
+				i := -1 // a topic the plugin added
+				if k < len(idx) {
+					i = idx[k]
+				}
+				code := packets.ReasonCode(g.QoS)
+				newSub := limit > 0 && !c.sess.HasSub(g.Filter)
+				var opts packets.SubOptions
+				switch {
+				case g.QoS > 2:
+					code = packets.NotAuthorized
+				case (i < 0 || g.Filter != ask[k].Filter) && !validFilter(g.Filter, st.TopicMaxDepth):
+					code = packets.TopicFilterInvalid // a plugin's rewrite is checked as the client's filters are
+				case newSub && count >= limit:
+					code = packets.QuotaExceeded // max_subscriptions_per_client
+				case i < 0:
+					opts = packets.SubOptions{QoS: g.QoS, NoLocal: g.NoLocal, RetainAsPublished: g.RetainAsPublished, RetainHandling: g.RetainHandling}
+				default:
+					opts = p.Subscriptions[i].Options
+					opts.QoS = g.QoS
+				}
+				if code > 2 {
+					if i >= 0 {
+						codes[i] = c.failure(code)
+					}
 					continue
 				}
-				if limit > 0 && !c.sess.HasSub(g.Filter) {
-					if count >= limit {
-						codes[i] = c.failure(packets.QuotaExceeded) // max_subscriptions_per_client
-						continue
-					}
+				if newSub {
 					count++
 				}
-				opts := p.Subscriptions[i].Options
-				opts.QoS = g.QoS
+				if opts.NoLocal {
+					if _, _, shared, _ := topics.ParseShared(g.Filter); shared {
+						opts.NoLocal = false // [MQTT-3.8.3-4]: not on a shared subscription a plugin rewrote to
+					}
+				}
 				if c.version != packets.V5 {
 					opts = packets.SubOptions{QoS: g.QoS}
 				}
@@ -89,7 +115,9 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 					opts.NoLocal, opts.RetainAsPublished = true, true
 				}
 				subs = append(subs, session.Sub{Filter: g.Filter, Options: opts, SubID: subID})
-				codes[i] = packets.ReasonCode(g.QoS)
+				if i >= 0 {
+					codes[i] = code
+				}
 			}
 			c.srv.Auth.NotifySubscribe(c.auth, granted)
 		}
@@ -103,6 +131,12 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 		suback()
 	}
 	return false, false
+}
+
+// validFilter reports whether filter (shared or not) is one a client may subscribe to.
+func validFilter(filter string, maxDepth int) bool {
+	_, inner, _, err := topics.ParseShared(filter)
+	return err == nil && topics.ValidateFilter(inner, maxDepth) == nil
 }
 
 // subackOne is a SUBACK with the array of its one code, allocated together: a device

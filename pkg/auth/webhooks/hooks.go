@@ -73,7 +73,7 @@ func settled(o outcome) (auth.Decision, bool) {
 // refusal; then says what happens to the request.
 func (p *Plugin) badModifiers(hook string, o outcome, then string, err error) auth.Decision {
 	p.log.Error("webhook returned bad modifiers; "+then, "hook", hook, "endpoint", o.ep.URL, "err", err)
-	return auth.Deny("invalid_modifiers")
+	return auth.Deny(auth.ReasonInvalidModifiers)
 }
 
 // withProps adds the MQTT 5 "properties" of props to body for a v5 client.
