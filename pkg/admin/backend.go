@@ -40,6 +40,9 @@ type Backend struct {
 	Nodes func() []string
 	// Remote runs a show command on another node (for --all and --node=); nil when not clustered.
 	Remote func(ctx context.Context, node string, argv []string) (Result, error)
+	// Reauthorize asks auth_on_subscribe again, as user, for each subscription of the session
+	// id on this node and removes those refused; false when no such session is here.
+	Reauthorize func(ctx context.Context, id broker.SessionID, user string) (removed []string, found bool)
 	// Trace calls fn for each packet of one client until stop (vmq-admin trace client).
 	Trace func(mountpoint, clientID string, fn func(dir string, p packets.Packet)) (stop func())
 

@@ -47,7 +47,7 @@ func sessionCommands(r *Registry, b *Backend) {
 			id := broker.SessionID{Mountpoint: req.Args["mountpoint"], ClientID: req.Args["client-id"]}
 			s := b.Broker.Session(id)
 			if s == nil && !req.fromPeer && b.Nodes != nil && b.Remote != nil {
-				return disconnectElsewhere(ctx, b, req, id)
+				return elsewhere(ctx, b, req, id)
 			}
 			if s == nil {
 				return Errorf("no session %s; see vmq-admin session show --client_id --mountpoint", describeID(id))
@@ -83,11 +83,39 @@ func sessionCommands(r *Registry, b *Backend) {
 			return Text("Done")
 		},
 	})
+	r.Register(Command{
+		Path: "session reauthorize",
+		Help: "Ask auth_on_subscribe again for a session's subscriptions and remove those refused now",
+		Long: "Use it after changing an ACL file or database: a subscription made before the change stays\n" +
+			"until its client reconnects otherwise. Prints Unchanged, or the filters removed.",
+		Args: []Param{
+			{Name: "username", Required: true, Help: "user name the plugins are asked for"},
+			{Name: "client-id", Required: true, Help: "client id of the session"},
+			{Name: "mountpoint", Help: "mountpoint of the session (default none)"},
+		},
+		Run: func(ctx context.Context, req *Request) Result {
+			if res, ok := ready(b.Broker != nil && b.Reauthorize != nil, "sessions"); !ok {
+				return res
+			}
+			id := broker.SessionID{Mountpoint: req.Args["mountpoint"], ClientID: req.Args["client-id"]}
+			removed, found := b.Reauthorize(ctx, id, req.Args["username"])
+			if !found && !req.fromPeer && b.Nodes != nil && b.Remote != nil {
+				return elsewhere(ctx, b, req, id)
+			}
+			if !found {
+				return Errorf("no session %s; see vmq-admin session show --client_id --mountpoint", describeID(id))
+			}
+			if len(removed) == 0 {
+				return Text("Unchanged")
+			}
+			return Text("Removed: %s", strings.Join(removed, ", "))
+		},
+	})
 }
 
-// disconnectElsewhere runs session disconnect on the other running nodes: the session
-// lives on one node, wherever its client connected.
-func disconnectElsewhere(ctx context.Context, b *Backend, req *Request, id broker.SessionID) Result {
+// elsewhere runs a session command on the other running nodes: the session lives on one
+// node, wherever its client connected.
+func elsewhere(ctx context.Context, b *Backend, req *Request, id broker.SessionID) Result {
 	var others []string
 	for _, n := range b.Nodes() {
 		if n != b.NodeName {

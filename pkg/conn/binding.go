@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
+	"github.com/vernemq-go/vernemq/pkg/session"
 	"github.com/vernemq-go/vernemq/pkg/topics"
 )
 
@@ -30,28 +31,47 @@ func (c *client) ownsSession(id topics.SubscriberID, username string) bool {
 // or the session came from elsewhere). It runs on the offline session, before the CONNACK.
 func (c *client) reauthorizeSubs(ctx context.Context, id topics.SubscriberID) {
 	s := c.srv.Broker.Session(id)
+	if s == nil || c.auth == nil {
+		return
+	}
+	if drop := c.srv.reauthorize(ctx, s, c.auth); len(drop) > 0 {
+		c.srv.Log.Info("resumed session: subscriptions no longer authorized removed", "client_id", id.ClientID, "filters", drop)
+	}
+}
+
+// Reauthorize is vmq-admin session reauthorize: auth_on_subscribe is asked again, as user,
+// for each subscription of the session id on this node, and those refused now are
+// removed; it returns their filters. An ACL file or database changed since a client
+// subscribed then takes effect without waiting for it to reconnect.
+func (srv *Server) Reauthorize(ctx context.Context, id topics.SubscriberID, user string) ([]string, bool) {
+	s := srv.Broker.Session(id)
 	if s == nil {
-		return
+		return nil, false
 	}
-	subs := s.Subs()
-	if len(subs) == 0 {
-		return
+	info, _ := s.Info()
+	ac := &auth.Client{Mountpoint: id.Mountpoint, ClientID: id.ClientID, Username: user, ProtocolVersion: info.Protocol}
+	drop := srv.reauthorize(ctx, s, ac)
+	if len(drop) > 0 {
+		srv.Log.Info("session reauthorized: subscriptions no longer authorized removed", "client_id", id.ClientID,
+			"mountpoint", id.Mountpoint, "user", user, "filters", drop)
 	}
-	ac := c.auth
-	if ac == nil {
-		return
-	}
+	return drop, true
+}
+
+// reauthorize asks auth_on_subscribe for each subscription of s as ac and unsubscribes
+// those refused (or left out of a rewritten answer), returning their filters.
+func (srv *Server) reauthorize(ctx context.Context, s *session.Session, ac *auth.Client) []string {
 	// One call per filter: a plugin answers a list as a whole (vmq_acl refuses it for one
 	// bad filter), and one filter refused now must not cost the others.
 	var drop []string
-	for _, sub := range subs {
-		dec, granted := c.srv.Auth.AuthorizeSubscribe(ctx, ac, []auth.Topic{{Filter: sub.Filter, QoS: sub.Options.QoS}})
-		if dec.Result != auth.OK || (len(granted) == 1 && granted[0].QoS == auth.CodeSubRejected) {
+	for _, sub := range s.Subs() {
+		dec, granted := srv.Auth.AuthorizeSubscribe(ctx, ac, []auth.Topic{{Filter: sub.Filter, QoS: sub.Options.QoS}})
+		if dec.Result != auth.OK || len(granted) == 0 || granted[0].QoS > 2 {
 			drop = append(drop, sub.Filter)
 		}
 	}
 	if len(drop) > 0 {
-		c.srv.Broker.Unsubscribe(s, drop)
-		c.srv.Log.Info("resumed session: subscriptions no longer authorized removed", "client_id", id.ClientID, "filters", drop)
+		srv.Broker.Unsubscribe(s, drop)
 	}
+	return drop
 }

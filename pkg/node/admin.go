@@ -53,6 +53,7 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 		Version:     Version,
 		Config:      n.Cfg,
 		Broker:      n.Broker,
+		Reauthorize: n.Server.Reauthorize,
 		Metrics:     n.Reg,
 		Keys:        keys,
 		Uptime:      n.Uptime,
