@@ -17,10 +17,11 @@ var clusterFlags = []Param{
 }
 
 // peerCommands may be run by another cluster node on this one: read-only commands only.
-// set, show and session disconnect are the writes VerneMQ runs cluster-wide (set/show --all,
-// session disconnect of a client on another node); the data link is authenticated by the cookie.
+// set, show, session disconnect and session reauthorize are the writes VerneMQ runs
+// cluster-wide (set/show --all, a session command for a client on another node); the data
+// link is authenticated by the cookie.
 var peerCommands = map[string]bool{"session show": true, "metrics show": true, "listener show": true, "node status": true,
-	"set": true, "show": true, "session disconnect": true}
+	"set": true, "show": true, "session disconnect": true, "session reauthorize": true}
 
 // clustered wraps a show command so --all and --node= send it to other nodes.
 func clustered(b *Backend, run Handler) Handler {

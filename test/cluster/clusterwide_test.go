@@ -11,7 +11,7 @@ import (
 )
 
 // vmq-admin sees the whole cluster as VerneMQ's does (issue 17): session show and
-// session disconnect reach clients on other nodes, set/show --all act on every node,
+// session disconnect (and reauthorize) reach clients on other nodes, set/show --all act on every node,
 // cluster join refuses this node and names an unreachable target once, listener show
 // lists the clustering listener and listener stop explains why it cannot stop it, and
 // a node that left lists itself in cluster show.
@@ -32,6 +32,9 @@ func TestAdminClusterWide(t *testing.T) {
 		if _, ok := rows[0]["node"]; ok {
 			t.Errorf("session show without --all has a node column (VerneMQ's table has none): %v", rows)
 		}
+	}
+	if out, err := vmqAdmin(t, a, "session", "reauthorize", "username=anyone", "client-id=wide-on-b"); err != nil || strings.TrimSpace(out) != "Unchanged" {
+		t.Errorf("session reauthorize on A of a client on B: %v\n%s", err, out)
 	}
 	if out, err := vmqAdmin(t, a, "session", "disconnect", "client-id=wide-on-b"); err != nil {
 		t.Fatalf("session disconnect on A of a client on B: %v\n%s", err, out)
