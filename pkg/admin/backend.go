@@ -43,6 +43,8 @@ type Backend struct {
 	// Reauthorize asks auth_on_subscribe again, as user, for each subscription of the session
 	// id on this node and removes those refused; false when no such session is here.
 	Reauthorize func(ctx context.Context, id broker.SessionID, user string) (removed []string, found bool)
+	// ReloadCerts re-reads the TLS files of every ssl and wss listener (tls clear-pem-cache).
+	ReloadCerts func() error
 	// Trace calls fn for each packet of one client until stop (vmq-admin trace client).
 	Trace func(mountpoint, clientID string, fn func(dir string, p packets.Packet)) (stop func())
 
@@ -92,7 +94,7 @@ func New(b *Backend) *Registry {
 		b = &Backend{}
 	}
 	for _, add := range []func(*Registry, *Backend){
-		sessionCommands, configCommands, listenerCommands, metricsCommands,
+		sessionCommands, configCommands, listenerCommands, tlsCommands, metricsCommands,
 		statusCommands, retainCommands, apiKeyCommands, traceCommands, webhookCommands,
 		bridgeCommands,
 	} {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,10 @@ type Listener struct {
 	handler Handler
 	log     *slog.Logger
 	tlsCfg  atomic.Pointer[tls.Config]
+	// certStamp is the modification time and size of the TLS files as they were when the
+	// current config was read (certsMu): CertsChanged compares it with the files now.
+	certsMu   sync.Mutex
+	certStamp string
 
 	mu         sync.Mutex
 	ln         net.Listener
@@ -72,12 +77,44 @@ func (l *Listener) ReloadCerts() error {
 	if !l.opts.isTLS() {
 		return nil
 	}
+	l.certsMu.Lock()
+	defer l.certsMu.Unlock()
+	stamp := l.filesStamp() // before reading: a file replaced meanwhile is read again next time
 	cfg, err := buildTLSConfig(&l.opts, l.log)
 	if err != nil {
 		return fmt.Errorf("listener %s/%s: %w", l.opts.Type, l.opts.Name, err)
 	}
 	l.tlsCfg.Store(cfg)
+	l.certStamp = stamp
 	return nil
+}
+
+// CertsChanged reports whether a TLS file was replaced or changed since it was last read
+// (as Erlang's PEM cache, which VerneMQ listeners read through, notices on its sweep).
+func (l *Listener) CertsChanged() bool {
+	if !l.opts.isTLS() {
+		return false
+	}
+	l.certsMu.Lock()
+	defer l.certsMu.Unlock()
+	return l.filesStamp() != l.certStamp
+}
+
+// filesStamp is the modification time and size of each TLS file ("-" for one that cannot
+// be read now).
+func (l *Listener) filesStamp() string {
+	var b strings.Builder
+	for _, f := range []string{l.opts.CertFile, l.opts.KeyFile, l.opts.CAFile, l.opts.CRLFile} {
+		if f == "" {
+			continue
+		}
+		if fi, err := os.Stat(f); err == nil {
+			fmt.Fprintf(&b, "%s %d %d;", f, fi.ModTime().UnixNano(), fi.Size())
+		} else {
+			fmt.Fprintf(&b, "%s -;", f)
+		}
+	}
+	return b.String()
 }
 
 // Start binds the address and starts the acceptors. Cancelling ctx stops the

@@ -54,6 +54,7 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 		Config:      n.Cfg,
 		Broker:      n.Broker,
 		Reauthorize: n.Server.Reauthorize,
+		ReloadCerts: n.ReloadCerts,
 		Metrics:     n.Reg,
 		Keys:        keys,
 		Uptime:      n.Uptime,

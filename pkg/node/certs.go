@@ -1,20 +1,34 @@
 package node
 
 import (
+	"context"
 	"errors"
+	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/listener"
 )
+
+// certSweep is how often the TLS files are checked for a change: Erlang's PEM cache,
+// through which VerneMQ's listeners read them, is swept every 2 minutes, so rotated
+// certificates (cert-manager, certbot) and a fresh CRL take effect without a signal.
+const certSweep = 2 * time.Minute
 
 // ReloadCerts re-reads certfile, keyfile, cafile and crlfile of every ssl and
 // wss listener (SIGHUP). New handshakes use the new files, established
 // connections keep theirs; a listener whose files fail to load keeps its old
 // ones and its error is returned (joined with the others).
 func (n *Node) ReloadCerts() error {
+	return n.reloadCerts(false)
+}
+
+// reloadChangedCerts reloads the listeners whose TLS files changed since they were read.
+func (n *Node) reloadChangedCerts() error { return n.reloadCerts(true) }
+
+func (n *Node) reloadCerts(onlyChanged bool) error {
 	n.mu.Lock()
 	ls := make([]*mqttListener, 0, len(n.listeners))
 	for _, ml := range n.listeners {
-		if ml.cfg.Type == listener.TypeSSL || ml.cfg.Type == listener.TypeWSS {
+		if (ml.cfg.Type == listener.TypeSSL || ml.cfg.Type == listener.TypeWSS) && (!onlyChanged || ml.l.CertsChanged()) {
 			ls = append(ls, ml)
 		}
 	}
@@ -30,8 +44,23 @@ func (n *Node) ReloadCerts() error {
 		n.Log.Info("certificates reloaded", "type", ml.cfg.Type, "name", ml.cfg.Name,
 			"certfile", ml.cfg.CertFile, "cafile", ml.cfg.CAFile, "crlfile", ml.cfg.CRLFile)
 	}
-	if len(ls) == 0 {
+	if len(ls) == 0 && !onlyChanged {
 		n.Log.Info("certificate reload: no ssl or wss listener configured")
 	}
 	return errors.Join(errs...)
+}
+
+// sweepCerts reloads changed TLS files every certSweep until ctx ends. A file that fails
+// to load is tried again on each sweep (and logged each time, rate-limited by the log).
+func (n *Node) sweepCerts(ctx context.Context) {
+	t := time.NewTicker(certSweep)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = n.reloadChangedCerts() // each failure is logged
+		}
+	}
 }

@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"math/big"
 	"net"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +107,63 @@ func TestReloadCertsWithoutTLS(t *testing.T) {
 	if err := n.ReloadCerts(); err != nil {
 		t.Fatalf("ReloadCerts without TLS listeners: %v", err)
 	}
+}
+
+// Rotated TLS files are picked up without a signal, as VerneMQ's listeners pick them up
+// through Erlang's PEM cache: the sweep reloads a listener whose files changed (and only
+// those), and vmq-admin tls clear-pem-cache reloads at once.
+func TestChangedCertsPickedUp(t *testing.T) {
+	dir := t.TempDir()
+	ca := testpki.NewCA("test CA")
+	caFile := filepath.Join(dir, "ca.crt")
+	srvFile, keyFile := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
+	one, two := ca.NewServer("server one"), ca.NewServer("server two")
+	client := ca.NewClient("device-7")
+	must(t, ca.WriteCert(caFile))
+	must(t, one.Write(srvFile, keyFile))
+	n, _ := startNode(t,
+		"listener.ssl.default = 127.0.0.1:0",
+		"listener.ssl.cafile = "+caFile,
+		"listener.ssl.certfile = "+srvFile,
+		"listener.ssl.keyfile = "+keyFile,
+	)
+	addr := n.ListenerAddr("ssl")
+	served := func(when string, want *testpki.Cert) {
+		t.Helper()
+		if serial, err := handshake(addr, ca, client); err != nil || serial.Cmp(want.Serial()) != 0 {
+			t.Fatalf("%s: server serial %v, err %v; want %s's serial %v", when, serial, err, want.Cert.Subject.CommonName, want.Serial())
+		}
+	}
+	// A rotation minutes later has another modification time; set one explicitly, as two
+	// writes within a file system timestamp tick may share one.
+	touch := func(at time.Time) {
+		t.Helper()
+		must(t, os.Chtimes(srvFile, at, at))
+		must(t, os.Chtimes(keyFile, at, at))
+	}
+	must(t, n.reloadChangedCerts())
+	served("nothing changed", one)
+
+	must(t, two.Write(srvFile, keyFile))
+	touch(time.Now().Add(time.Minute))
+	served("changed, before the sweep", one)
+	must(t, n.reloadChangedCerts())
+	served("after the sweep", two)
+
+	must(t, one.Write(srvFile, keyFile))
+	touch(time.Now().Add(2 * time.Minute))
+	if res := adminCall(t, n, "tls clear-pem-cache"); res.Type != "text" || res.Text != "Done" {
+		t.Fatalf("tls clear-pem-cache: %+v", res)
+	}
+	served("after tls clear-pem-cache", one)
+
+	must(t, testpki.WriteFile(srvFile, []byte("not a certificate\n")))
+	touch(time.Now().Add(3 * time.Minute))
+	if res := adminCall(t, n, "tls clear-pem-cache"); res.Type != "error" || !strings.Contains(res.Error, "listener ssl/default") {
+		t.Fatalf("tls clear-pem-cache with a broken certfile: %+v, want an error naming the listener", res)
+	}
+	if err := n.reloadChangedCerts(); err == nil {
+		t.Fatal("the sweep accepted a broken certfile")
+	}
+	served("after failed reloads", one)
 }

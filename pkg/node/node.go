@@ -134,6 +134,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	close(n.ready)
 	go n.Broker.RunRetries(ctx)
+	go n.sweepCerts(ctx)
 	n.Log.Info("node started", "nodename", n.Broker.Node(), "listeners", len(n.listeners))
 	return nil
 }
