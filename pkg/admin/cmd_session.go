@@ -22,6 +22,38 @@ var sessionTable = FieldTable{
 	Reserved: []string{"rowtimeout"},
 }
 
+// VerneMQ takes the mountpoint of a session command as a flag (-m/--mountpoint=mp); this
+// broker took it as mountpoint=mp: both work.
+var (
+	mountpointArg  = Param{Name: "mountpoint", Help: "mountpoint of the session (default none); also -m/--mountpoint="}
+	mountpointFlag = Param{Name: "mountpoint", Short: "m", Value: "MP", Help: "mountpoint of the session (default none)"}
+	cleanupFlag    = Param{Name: "cleanup", Short: "c", Help: "also delete the session: its subscriptions and queued messages"}
+)
+
+// mountpointOf is the mountpoint a session command names, as mountpoint=mp or a flag.
+func mountpointOf(req *Request) string {
+	if mp, ok := req.Args["mountpoint"]; ok {
+		return mp
+	}
+	mp, _ := req.Flag("mountpoint")
+	return mp
+}
+
+// disconnect kicks the session id on this node (v5 clients are told 0x98), or with cleanup
+// deletes it with its subscriptions and queue; false when it is not here.
+func disconnect(b *Backend, id broker.SessionID, cleanup bool) bool {
+	s := b.Broker.Session(id)
+	if s == nil {
+		return false
+	}
+	if cleanup {
+		b.Broker.Forget(id)
+	} else {
+		s.Kick(packets.AdministrativeAction)
+	}
+	return true
+}
+
 func sessionCommands(r *Registry, b *Backend) {
 	r.Register(Command{
 		Path: "session show",
@@ -37,28 +69,91 @@ func sessionCommands(r *Registry, b *Backend) {
 		Help: "Disconnect a client (v5 clients are told 0x98 administrative action)",
 		Args: []Param{
 			{Name: "client-id", Required: true, Help: "client id of the session"},
-			{Name: "mountpoint", Help: "mountpoint of the session (default none)"},
+			mountpointArg,
 		},
-		Flags: []Param{{Name: "cleanup", Help: "also delete the session: its subscriptions and queued messages"}},
+		Flags: []Param{cleanupFlag, mountpointFlag},
 		Run: func(ctx context.Context, req *Request) Result {
 			if res, ok := ready(b.Broker != nil, "sessions"); !ok {
 				return res
 			}
-			id := broker.SessionID{Mountpoint: req.Args["mountpoint"], ClientID: req.Args["client-id"]}
-			s := b.Broker.Session(id)
-			if s == nil && !req.fromPeer && b.Nodes != nil && b.Remote != nil {
-				return elsewhere(ctx, b, req, id)
-			}
-			if s == nil {
-				return Errorf("no session %s; see vmq-admin session show --client_id --mountpoint", describeID(id))
-			}
-			if _, cleanup := req.Flag("cleanup"); cleanup {
-				b.Broker.Forget(id)
+			id := broker.SessionID{Mountpoint: mountpointOf(req), ClientID: req.Args["client-id"]}
+			_, cleanup := req.Flag("cleanup")
+			if disconnect(b, id, cleanup) {
 				return Text("Done")
 			}
-			s.Kick(packets.AdministrativeAction)
+			if !req.fromPeer && b.Nodes != nil && b.Remote != nil {
+				return elsewhere(ctx, b, req, id)
+			}
+			return Errorf("no session %s; see vmq-admin session show --client_id --mountpoint", describeID(id))
+		},
+	})
+	r.Register(Command{
+		Path: "session disconnect clients",
+		Help: "Disconnect several clients of this node (v5 clients are told 0x98 administrative action)",
+		Args: []Param{
+			{Name: "client-ids", Required: true, Help: "client ids, separated by commas"},
+			mountpointArg,
+		},
+		Flags: []Param{cleanupFlag, mountpointFlag},
+		Run: func(ctx context.Context, req *Request) Result {
+			if res, ok := ready(b.Broker != nil, "sessions"); !ok {
+				return res
+			}
+			_, cleanup := req.Flag("cleanup")
+			var missing []string
+			for _, cid := range strings.Split(req.Args["client-ids"], ",") {
+				if cid = strings.TrimSpace(cid); cid == "" {
+					continue
+				}
+				if !disconnect(b, broker.SessionID{Mountpoint: mountpointOf(req), ClientID: cid}, cleanup) {
+					missing = append(missing, strconv.Quote(cid))
+				}
+			}
+			if len(missing) > 0 {
+				return Errorf("no session on this node for %s (the others are disconnected); see vmq-admin session show --client_id", strings.Join(missing, ", "))
+			}
 			return Text("Done")
 		},
+	})
+	r.Register(Command{
+		Path: "session disconnect batch",
+		Help: "Disconnect count of this node's connected clients, so they reconnect through the load balancer (to rebalance after adding a node)",
+		Args: []Param{{Name: "count", Required: true, Help: "how many clients to disconnect"}},
+		Flags: []Param{cleanupFlag, mountpointFlag,
+			{Name: "filter-client-ids", Short: "f", Value: "IDS", Help: "only these client ids (commas)"},
+			{Name: "node", Short: "n", Value: "NAME", Help: "disconnect on the named cluster node instead of this one"},
+			clusterFlags[0]},
+		Run: clustered(b, func(ctx context.Context, req *Request) Result {
+			if res, ok := ready(b.Broker != nil, "sessions"); !ok {
+				return res
+			}
+			count, err := strconv.Atoi(req.Args["count"])
+			if err != nil || count < 0 {
+				return Errorf("count=%q is not a number of clients", req.Args["count"])
+			}
+			mp, mpSet := req.Flag("mountpoint")
+			only := map[string]bool{}
+			if f, ok := req.Flag("filter-client-ids"); ok {
+				for _, cid := range strings.Split(f, ",") {
+					only[strings.TrimSpace(cid)] = true
+				}
+			}
+			_, cleanup := req.Flag("cleanup")
+			var picked []broker.SessionID
+			b.Broker.Sessions(func(s *session.Session) bool {
+				if len(picked) >= count {
+					return false
+				}
+				if s.Online() && (!mpSet || s.ID.Mountpoint == mp) && (len(only) == 0 || only[s.ID.ClientID]) {
+					picked = append(picked, s.ID)
+				}
+				return true
+			})
+			for _, id := range picked {
+				disconnect(b, id, cleanup)
+			}
+			return Text("Disconnected %d of %d", len(picked), count)
+		}),
 	})
 	r.Register(Command{
 		Path: "session unsubscribe",
@@ -66,13 +161,14 @@ func sessionCommands(r *Registry, b *Backend) {
 		Args: []Param{
 			{Name: "client-id", Required: true, Help: "client id of the session"},
 			{Name: "topic", Required: true, Help: "topic filter as subscribed"},
-			{Name: "mountpoint", Help: "mountpoint of the session (default none)"},
+			mountpointArg,
 		},
+		Flags: []Param{mountpointFlag},
 		Run: func(ctx context.Context, req *Request) Result {
 			if res, ok := ready(b.Broker != nil, "sessions"); !ok {
 				return res
 			}
-			id := broker.SessionID{Mountpoint: req.Args["mountpoint"], ClientID: req.Args["client-id"]}
+			id := broker.SessionID{Mountpoint: mountpointOf(req), ClientID: req.Args["client-id"]}
 			s := b.Broker.Session(id)
 			if s == nil {
 				return Errorf("no session %s; see vmq-admin session show --client_id --mountpoint", describeID(id))
@@ -91,13 +187,14 @@ func sessionCommands(r *Registry, b *Backend) {
 		Args: []Param{
 			{Name: "username", Required: true, Help: "user name the plugins are asked for"},
 			{Name: "client-id", Required: true, Help: "client id of the session"},
-			{Name: "mountpoint", Help: "mountpoint of the session (default none)"},
+			mountpointArg,
 		},
+		Flags: []Param{mountpointFlag},
 		Run: func(ctx context.Context, req *Request) Result {
 			if res, ok := ready(b.Broker != nil && b.Reauthorize != nil, "sessions"); !ok {
 				return res
 			}
-			id := broker.SessionID{Mountpoint: req.Args["mountpoint"], ClientID: req.Args["client-id"]}
+			id := broker.SessionID{Mountpoint: mountpointOf(req), ClientID: req.Args["client-id"]}
 			removed, found := b.Reauthorize(ctx, id, req.Args["username"])
 			if !found && !req.fromPeer && b.Nodes != nil && b.Remote != nil {
 				return elsewhere(ctx, b, req, id)

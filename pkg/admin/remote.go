@@ -21,7 +21,8 @@ var clusterFlags = []Param{
 // cluster-wide (set/show --all, a session command for a client on another node); the data
 // link is authenticated by the cookie.
 var peerCommands = map[string]bool{"session show": true, "metrics show": true, "listener show": true, "node status": true,
-	"set": true, "show": true, "session disconnect": true, "session reauthorize": true}
+	"set": true, "show": true, "session disconnect": true, "session reauthorize": true,
+	"session disconnect batch": true}
 
 // clustered wraps a show command so --all and --node= send it to other nodes.
 func clustered(b *Backend, run Handler) Handler {
