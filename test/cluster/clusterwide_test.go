@@ -36,6 +36,9 @@ func TestAdminClusterWide(t *testing.T) {
 	if out, err := vmqAdmin(t, a, "session", "reauthorize", "username=anyone", "client-id=wide-on-b"); err != nil || strings.TrimSpace(out) != "Unchanged" {
 		t.Errorf("session reauthorize on A of a client on B: %v\n%s", err, out)
 	}
+	if out, err := vmqAdmin(t, a, "session", "disconnect", "batch", "count=0", "--node="+b.name); err != nil || strings.TrimSpace(out) != "Disconnected 0 of 0" {
+		t.Errorf("session disconnect batch --node=B from A: %v\n%s", err, out)
+	}
 	if out, err := vmqAdmin(t, a, "session", "disconnect", "client-id=wide-on-b"); err != nil {
 		t.Fatalf("session disconnect on A of a client on B: %v\n%s", err, out)
 	}
