@@ -28,7 +28,7 @@ type globals struct {
 
 // splitGlobals removes -c/--conf, --socket, --format and -h/--help from args; the
 // rest goes to the node. Values given before the command (parsed by cobra) are defaults.
-func splitGlobals(args []string, cmd *cobra.Command) (globals, []string, error) {
+func splitGlobals(args []string, cmd *cobra.Command, ownC bool) (globals, []string, error) {
 	g := globals{format: "human"}
 	g.conf, _ = cmd.Flags().GetString("conf")
 	g.socket, _ = cmd.Flags().GetString("socket")
@@ -46,6 +46,10 @@ func splitGlobals(args []string, cmd *cobra.Command) (globals, []string, error) 
 			g.help = true
 			continue
 		case "-c", "--conf":
+			if name == "-c" && ownC {
+				rest = append(rest, a)
+				continue
+			}
 			dst, g.confSet = &g.conf, true
 		case "--socket":
 			dst = &g.socket

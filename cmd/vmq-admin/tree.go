@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -29,12 +30,19 @@ func addCommands(root *cobra.Command, cmds []admin.Command) {
 		groups[path] = g
 		return g
 	}
-	for _, c := range cmds {
-		parentPath, name := "", c.Path
-		if i := strings.LastIndex(c.Path, " "); i >= 0 {
-			parentPath, name = c.Path[:i], c.Path[i+1:]
+	// Leaves first: a command can also be the group of longer ones ("session disconnect" and
+	// "session disconnect batch"), and then its subcommands hang under it, whatever the order.
+	leaves := make([]*cobra.Command, len(cmds))
+	for i, c := range cmds {
+		leaves[i] = leaf(c, c.Path[strings.LastIndex(c.Path, " ")+1:])
+		groups[c.Path] = leaves[i]
+	}
+	for i, c := range cmds {
+		parentPath := ""
+		if j := strings.LastIndex(c.Path, " "); j >= 0 {
+			parentPath = c.Path[:j]
 		}
-		group(parentPath).AddCommand(leaf(c, name))
+		group(parentPath).AddCommand(leaves[i])
 	}
 }
 
@@ -72,7 +80,10 @@ func leaf(c admin.Command, name string) *cobra.Command {
 		Long:               longHelp(c),
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, rest, err := splitGlobals(args, cmd)
+			// VerneMQ's -c is the command's own flag where it has one (session disconnect -c:
+			// cleanup); there --conf names the conf file.
+			ownC := slices.ContainsFunc(c.Flags, func(p admin.Param) bool { return p.Short == "c" })
+			g, rest, err := splitGlobals(args, cmd, ownC)
 			if err != nil {
 				return err
 			}

@@ -15,6 +15,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/pkg/admin"
 )
 
@@ -248,5 +249,20 @@ func TestVmqAdminBinary(t *testing.T) {
 	}
 	if out, err := run("session", "show", "--help"); err != nil || !strings.Contains(out, "--limit=<N>") {
 		t.Fatalf("help without node: %v\n%s", err, out)
+	}
+	// A command that is also the group of longer ones: both reachable, each with its help.
+	if out, err := run("session", "disconnect", "--help"); err != nil || !strings.Contains(out, "client-id=") || !strings.Contains(out, "batch") {
+		t.Fatalf("session disconnect --help (its arguments and its subcommands): %v\n%s", err, out)
+	}
+	if out, err := run("session", "disconnect", "batch", "--help"); err != nil || !strings.Contains(out, "count=") {
+		t.Fatalf("session disconnect batch --help: %v\n%s", err, out)
+	}
+	// VerneMQ's -c (cleanup) after the command is the command's flag, not --conf.
+	if out, err := run("--socket", sock, "session", "disconnect", "client-id=bin-client", "-c"); err != nil || strings.TrimSpace(out) != "Done" {
+		t.Fatalf("session disconnect -c: %v\n%s", err, out)
+	}
+	eventually.True(t, eventually.Wait, "bin-client's session deleted", func() bool { return n.Broker.Session(idOf("bin-client")) == nil })
+	if out, err := run("--socket", sock, "session", "disconnect", "batch", "count=1"); err != nil || strings.TrimSpace(out) != "Disconnected 0 of 1" {
+		t.Fatalf("session disconnect batch: %v\n%s", err, out)
 	}
 }
