@@ -46,7 +46,9 @@ func splitGlobals(args []string, cmd *cobra.Command, ownC bool) (globals, []stri
 			g.help = true
 			continue
 		case "-c", "--conf":
-			if name == "-c" && ownC {
+			// Where the command has its own -c (VerneMQ's cleanup, which takes no value), a
+			// -c followed by a value is still the conf file: "-c FILE session disconnect ...".
+			if name == "-c" && ownC && !hasVal && (i+1 >= len(args) || strings.HasPrefix(args[i+1], "-") || strings.Contains(args[i+1], "=")) {
 				rest = append(rest, a)
 				continue
 			}

@@ -257,8 +257,8 @@ func TestVmqAdminBinary(t *testing.T) {
 	if out, err := run("session", "disconnect", "batch", "--help"); err != nil || !strings.Contains(out, "count=") {
 		t.Fatalf("session disconnect batch --help: %v\n%s", err, out)
 	}
-	// VerneMQ's -c (cleanup) after the command is the command's flag, not --conf.
-	if out, err := run("--socket", sock, "session", "disconnect", "client-id=bin-client", "-c"); err != nil || strings.TrimSpace(out) != "Done" {
+	// VerneMQ's -c (cleanup, no value) is the command's flag; -c FILE still names the conf.
+	if out, err := run("-c", confPath, "session", "disconnect", "-c", "client-id=bin-client"); err != nil || strings.TrimSpace(out) != "Done" {
 		t.Fatalf("session disconnect -c: %v\n%s", err, out)
 	}
 	eventually.True(t, eventually.Wait, "bin-client's session deleted", func() bool { return n.Broker.Session(idOf("bin-client")) == nil })
