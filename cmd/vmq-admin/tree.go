@@ -81,7 +81,7 @@ func leaf(c admin.Command, name string) *cobra.Command {
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// VerneMQ's -c is the command's own flag where it has one (session disconnect -c:
-			// cleanup); there --conf names the conf file.
+			// cleanup); -c FILE and --conf still name the conf file (splitGlobals).
 			ownC := slices.ContainsFunc(c.Flags, func(p admin.Param) bool { return p.Short == "c" })
 			g, rest, err := splitGlobals(args, cmd, ownC)
 			if err != nil {

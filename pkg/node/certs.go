@@ -51,7 +51,8 @@ func (n *Node) reloadCerts(onlyChanged bool) error {
 }
 
 // sweepCerts reloads changed TLS files every certSweep until ctx ends. A file that fails
-// to load is tried again on each sweep (and logged each time, rate-limited by the log).
+// to load is tried again, and logged, at each sweep until it is fixed. The files are
+// stat'ed under n.mu, which only the admin commands and a stop take, never a client.
 func (n *Node) sweepCerts(ctx context.Context) {
 	t := time.NewTicker(certSweep)
 	defer t.Stop()
