@@ -78,7 +78,7 @@ func (c *Chain) Register(ctx context.Context, cl *Client, allowAnonymousOverride
 // broker's own ($SYS/<node>/...), and a client granted "topic #" could forge them.
 func (c *Chain) AuthorizePublish(ctx context.Context, cl *Client, pub *Publish) (Decision, *PublishModifiers) {
 	if IsSysTopic(pub.Topic) {
-		c.sysRefused(cl, pub.Topic)
+		c.publishRefused(cl, pub.Topic, ReasonSysTopic)
 		return refuse(Decision{Result: Error, Reason: ReasonSysTopic}), nil
 	}
 	var mods *PublishModifiers
@@ -92,22 +92,19 @@ func (c *Chain) AuthorizePublish(ctx context.Context, cl *Client, pub *Publish) 
 		return d, true
 	})
 	if d.Result != OK {
-		c.log.Warn("can't auth publish", "mountpoint", cl.Mountpoint, "client_id", cl.ClientID,
-			"user", cl.Username, "topic", pub.Topic, "reason", d.Reason, "plugin", name(p))
+		c.publishRefused(cl, pub.Topic, d.Reason, "plugin", name(p))
 		return d, nil
 	}
 	if mods != nil && mods.Topic != nil {
 		if IsSysTopic(*mods.Topic) {
-			c.sysRefused(cl, *mods.Topic)
+			c.publishRefused(cl, *mods.Topic, ReasonSysTopic)
 			return refuse(Decision{Result: Error, Reason: ReasonSysTopic}), nil
 		}
 		// A rewritten topic is routed and sent to subscribers as is: a wildcard, an empty
 		// topic or a NUL would reach them as a PUBLISH they must refuse (VerneMQ checks
 		// modifiers the same way and refuses the publish).
 		if err := topics.ValidateTopic(*mods.Topic, 0); err != nil {
-			c.log.Warn("can't auth publish", "mountpoint", cl.Mountpoint, "client_id", cl.ClientID,
-				"user", cl.Username, "topic", pub.Topic, "reason", ReasonInvalidModifiers, "plugin", name(p),
-				"modified_topic", *mods.Topic, "error", err)
+			c.publishRefused(cl, pub.Topic, ReasonInvalidModifiers, "plugin", name(p), "modified_topic", *mods.Topic, "error", err)
 			return refuse(Decision{Result: Error, Reason: ReasonInvalidModifiers}), nil
 		}
 	}
@@ -119,9 +116,10 @@ func IsSysTopic(topic string) bool {
 	return topic == "$SYS" || strings.HasPrefix(topic, "$SYS/")
 }
 
-func (c *Chain) sysRefused(cl *Client, topic string) {
-	c.log.Warn("can't auth publish", "mountpoint", cl.Mountpoint, "client_id", cl.ClientID,
-		"user", cl.Username, "topic", topic, "reason", ReasonSysTopic)
+// publishRefused logs a refused publish (VerneMQ's "can't auth publish") with more attributes.
+func (c *Chain) publishRefused(cl *Client, topic, reason string, more ...any) {
+	c.log.Warn("can't auth publish", append([]any{"mountpoint", cl.Mountpoint, "client_id", cl.ClientID,
+		"user", cl.Username, "topic", topic, "reason", reason}, more...)...)
 }
 
 // AuthorizeSubscribe is auth_on_subscribe. On OK the returned list is the

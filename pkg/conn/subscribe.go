@@ -24,11 +24,8 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 	ask := make([]auth.Topic, 0, len(p.Subscriptions))
 	idx := make([]int, 0, len(p.Subscriptions))
 	for i, s := range p.Subscriptions {
-		_, inner, shared, err := topics.ParseShared(s.Filter)
-		if err == nil {
-			err = topics.ValidateFilter(inner, st.TopicMaxDepth)
-		}
-		if err != nil {
+		shared, ok := checkFilter(s.Filter, st.TopicMaxDepth)
+		if !ok {
 			codes[i] = c.failure(packets.TopicFilterInvalid)
 			continue
 		}
@@ -76,14 +73,19 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 				if k < len(idx) {
 					i = idx[k]
 				}
+				// A filter the plugin wrote is checked as the client's were above.
+				rewritten, shared, valid := i < 0 || g.Filter != ask[k].Filter, false, true
+				if rewritten {
+					shared, valid = checkFilter(g.Filter, st.TopicMaxDepth)
+				}
 				code := packets.ReasonCode(g.QoS)
 				newSub := limit > 0 && !c.sess.HasSub(g.Filter)
 				var opts packets.SubOptions
 				switch {
 				case g.QoS > 2:
 					code = packets.NotAuthorized
-				case (i < 0 || g.Filter != ask[k].Filter) && !validFilter(g.Filter, st.TopicMaxDepth):
-					code = packets.TopicFilterInvalid // a plugin's rewrite is checked as the client's filters are
+				case !valid:
+					code = packets.TopicFilterInvalid
 				case newSub && count >= limit:
 					code = packets.QuotaExceeded // max_subscriptions_per_client
 				case i < 0:
@@ -101,10 +103,8 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 				if newSub {
 					count++
 				}
-				if opts.NoLocal {
-					if _, _, shared, _ := topics.ParseShared(g.Filter); shared {
-						opts.NoLocal = false // [MQTT-3.8.3-4]: not on a shared subscription a plugin rewrote to
-					}
+				if shared {
+					opts.NoLocal = false // [MQTT-3.8.3-4]: not on a shared subscription a plugin rewrote to
 				}
 				if c.version != packets.V5 {
 					opts = packets.SubOptions{QoS: g.QoS}
@@ -133,10 +133,11 @@ func (c *client) subscribe(ctx context.Context, p *packets.Subscribe) (bool, boo
 	return false, false
 }
 
-// validFilter reports whether filter (shared or not) is one a client may subscribe to.
-func validFilter(filter string, maxDepth int) bool {
-	_, inner, _, err := topics.ParseShared(filter)
-	return err == nil && topics.ValidateFilter(inner, maxDepth) == nil
+// checkFilter reports whether filter is one a client may subscribe to, and whether it is
+// a shared subscription ($share/<group>/<filter>).
+func checkFilter(filter string, maxDepth int) (shared, ok bool) {
+	_, inner, shared, err := topics.ParseShared(filter)
+	return shared, err == nil && topics.ValidateFilter(inner, maxDepth) == nil
 }
 
 // subackOne is a SUBACK with the array of its one code, allocated together: a device
