@@ -25,7 +25,9 @@ if command -v systemctl >/dev/null && systemctl is-active --quiet mosquitto 2>/d
   $SUDO systemctl stop mosquitto || true
   $SUDO systemctl disable mosquitto >/dev/null 2>&1 || true
 fi
-pkill -x mosquitto 2>/dev/null || true
+# Without systemd the package's init script runs it as user mosquitto: stop that one only,
+# never a mosquitto of this user (a test's own, or a second make test running beside).
+pkill -x -u mosquitto mosquitto 2>/dev/null || true
 # Database servers for the auth plugin tests (PostgreSQL, MariaDB, Redis) and FerretDB for MongoDB.
 bash scripts/install-authdb.sh
 bash scripts/build-ferretdb.sh
