@@ -26,7 +26,9 @@ type Backend struct {
 	// StopListener stops accepting on address:port; kill also closes its connections.
 	StopListener  func(address string, port int, kill bool) error
 	StartListener func(address string, port int) error
-	Plugins       func() []PluginInfo
+	// DeleteListener removes a stopped listener until the node restarts.
+	DeleteListener func(address string, port int) error
+	Plugins        func() []PluginInfo
 	// Cluster lists the members and whether each runs; nil means this node alone.
 	Cluster func() []Member
 	// ClusterJoin joins the cluster of a node (address or VerneMQ-style node name).

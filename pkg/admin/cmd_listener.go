@@ -44,6 +44,15 @@ func listenerCommands(r *Registry, b *Backend) {
 		},
 	})
 	r.Register(Command{
+		Path: "listener delete", Help: "Delete a stopped listener (until the node restarts and reads the conf again)", Args: addrArgs,
+		Run: func(ctx context.Context, req *Request) Result {
+			if res, ok := ready(b.DeleteListener != nil, "listener control"); !ok {
+				return res
+			}
+			return listenerAction(b, req, func(addr string, port int, _ bool) error { return b.DeleteListener(addr, port) })
+		},
+	})
+	r.Register(Command{
 		Path: "listener restart", Help: "Stop and start a listener", Args: addrArgs, Flags: []Param{kill},
 		Run: func(ctx context.Context, req *Request) Result {
 			return listenerAction(b, req, func(addr string, port int, kill bool) error {

@@ -2,7 +2,9 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -81,19 +83,35 @@ func statusCommands(r *Registry, b *Backend) {
 		Help: "Answer pong when the node runs (what vernemq ping and container health checks ask)",
 		Run:  func(ctx context.Context, req *Request) Result { return Text("pong") },
 	})
+	clusterShow := func(ctx context.Context, req *Request) Result {
+		members := []Member{{Node: b.NodeName, Running: true}}
+		if b.Cluster != nil {
+			members = b.Cluster()
+		}
+		var rows [][]string
+		for _, m := range members {
+			rows = append(rows, []string{m.Node, strconv.FormatBool(m.Running)})
+		}
+		return Table([]string{"Node", "Running"}, rows)
+	}
+	r.Register(Command{Path: "cluster show", Help: "List the cluster's nodes and whether each runs", Run: clusterShow})
+	// VerneMQ 1.x's name, still in operators' scripts.
+	r.Register(Command{Path: "cluster status", Help: "The same as cluster show (VerneMQ's older name)", Run: clusterShow})
 	r.Register(Command{
-		Path: "cluster show",
-		Help: "List the cluster's nodes and whether each runs",
+		Path: "node stop",
+		Help: "Stop the MQTT service: every MQTT listener stops and its clients are disconnected",
+		Long: "As VerneMQ's node stop, the process keeps running (vmq-admin, the HTTP listeners and the cluster\n" +
+			"link stay up): sessions go offline and keep their subscriptions and queued messages until\n" +
+			"vmq-admin node start. To end the process, use vernemq stop or SIGTERM.",
 		Run: func(ctx context.Context, req *Request) Result {
-			members := []Member{{Node: b.NodeName, Running: true}}
-			if b.Cluster != nil {
-				members = b.Cluster()
-			}
-			var rows [][]string
-			for _, m := range members {
-				rows = append(rows, []string{m.Node, strconv.FormatBool(m.Running)})
-			}
-			return Table([]string{"Node", "Running"}, rows)
+			return eachMQTTListener(b, "running", func(l ListenerInfo, port int) error { return b.StopListener(l.Address, port, true) })
+		},
+	})
+	r.Register(Command{
+		Path: "node start",
+		Help: "Start the MQTT service again after node stop: every stopped MQTT listener starts",
+		Run: func(ctx context.Context, req *Request) Result {
+			return eachMQTTListener(b, "stopped", func(l ListenerInfo, port int) error { return b.StartListener(l.Address, port) })
 		},
 	})
 	r.Register(Command{
@@ -127,4 +145,28 @@ func statusCommands(r *Registry, b *Backend) {
 			return Text("Done")
 		},
 	})
+}
+
+// eachMQTTListener runs do for each MQTT listener (not HTTP, not the cluster's) in status.
+func eachMQTTListener(b *Backend, status string, do func(l ListenerInfo, port int) error) Result {
+	if res, ok := ready(b.Listeners != nil && b.StopListener != nil && b.StartListener != nil, "listener control"); !ok {
+		return res
+	}
+	var failed []string
+	for _, l := range b.Listeners() {
+		if !isMQTTType(l.Type) || l.Status != status {
+			continue
+		}
+		port, err := strconv.Atoi(l.Port)
+		if err == nil {
+			err = do(l, port)
+		}
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s %s:%s: %v", l.Type, l.Address, l.Port, err))
+		}
+	}
+	if len(failed) > 0 {
+		return Errorf("%s", strings.Join(failed, "; "))
+	}
+	return Text("Done")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 )
 
 func traceCommands(r *Registry, b *Backend) {
+	traces := &traceSet{}
 	r.Register(Command{
 		Path: "trace client",
 		Help: "Print the MQTT packets of one client live (Ctrl-C stops)",
@@ -24,8 +26,40 @@ func traceCommands(r *Registry, b *Backend) {
 			{Name: "trace-timeout", Value: "S", Default: "0", Help: "stop after S seconds; 0 runs until interrupted (over HTTP: 10)"},
 		},
 		Streaming: true,
-		Run:       func(ctx context.Context, req *Request) Result { return traceClient(ctx, b, req) },
+		Run:       func(ctx context.Context, req *Request) Result { return traceClient(ctx, b, req, traces.running()) },
 	})
+	r.Register(Command{
+		Path: "trace stop_all",
+		Help: "Stop every running trace client of this node",
+		Run: func(ctx context.Context, req *Request) Result {
+			traces.stopAll()
+			return Text("Done")
+		},
+	})
+}
+
+// traceSet lets trace stop_all end the traces started before it.
+type traceSet struct {
+	mu   sync.Mutex
+	stop chan struct{} // closed by stopAll; the traces running now wait on it
+}
+
+func (t *traceSet) running() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stop == nil {
+		t.stop = make(chan struct{})
+	}
+	return t.stop
+}
+
+func (t *traceSet) stopAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stop != nil {
+		close(t.stop)
+		t.stop = nil // traces started from now on get a new channel
+	}
 }
 
 type traceEvent struct {
@@ -46,7 +80,7 @@ func intFlag(req *Request, name string, def int) (int, error) {
 	return n, nil
 }
 
-func traceClient(ctx context.Context, b *Backend, req *Request) Result {
+func traceClient(ctx context.Context, b *Backend, req *Request, stopped <-chan struct{}) Result {
 	if res, ok := ready(b.Trace != nil, "tracing"); !ok {
 		return res
 	}
@@ -87,6 +121,8 @@ func traceClient(ctx context.Context, b *Backend, req *Request) Result {
 		select {
 		case <-ctx.Done():
 			return Text("Trace stopped")
+		case <-stopped:
+			return Text("Trace stopped (trace stop_all)")
 		case <-deadline:
 			return Text("Trace stopped after %ds", timeout)
 		case ev := <-events:

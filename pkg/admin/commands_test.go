@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,9 @@ func TestClusterAndMissingBackend(t *testing.T) {
 	res := exec(t, New(b), "cluster show")
 	if res.Rows[0][0] != "VerneMQ@127.0.0.1" || res.Rows[0][1] != "true" {
 		t.Fatalf("cluster: %+v", res)
+	}
+	if old := exec(t, New(b), "cluster status"); !reflect.DeepEqual(old, res) {
+		t.Fatalf("cluster status (VerneMQ's older name) = %+v, want cluster show's %+v", old, res)
 	}
 	if res := exec(t, New(b), "listener show"); res.Type != "error" || !strings.Contains(res.Error, "does not provide") {
 		t.Fatalf("no listeners func: %+v", res)

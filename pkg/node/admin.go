@@ -82,6 +82,12 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 			}
 			return n.StartListener(ctx, address, port)
 		},
+		DeleteListener: func(address string, port int) error {
+			if err := n.notStoppable(web, address, port); err != nil {
+				return err
+			}
+			return n.DeleteListener(address, port)
+		},
 		Plugins: func() []admin.PluginInfo {
 			var out []admin.PluginInfo
 			for _, p := range n.Auth.Plugins() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"sync/atomic"
 
@@ -180,6 +181,23 @@ func (n *Node) StartListener(ctx context.Context, address string, port int) erro
 		return nil
 	}
 	return ml.l.Start(ctx)
+}
+
+// DeleteListener removes a stopped listener (vmq-admin listener delete) until the next start
+// of the node, which reads the conf again. Connections it accepted stay open.
+func (n *Node) DeleteListener(address string, port int) error {
+	ml, err := n.findListener(address, port)
+	if err != nil {
+		return err
+	}
+	if ml.l.Running() {
+		return fmt.Errorf("listener.%s.%s is running: stop it first (vmq-admin listener stop address=%s port=%d)", ml.cfg.Type, ml.cfg.Name, address, port)
+	}
+	n.mu.Lock()
+	n.listeners = slices.DeleteFunc(n.listeners, func(x *mqttListener) bool { return x == ml })
+	n.mu.Unlock()
+	n.Log.Info("listener deleted", "type", ml.cfg.Type, "name", ml.cfg.Name, "address", net.JoinHostPort(address, strconv.Itoa(port)))
+	return nil
 }
 
 func (n *Node) findListener(address string, port int) (*mqttListener, error) {
