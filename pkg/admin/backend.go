@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/broker"
@@ -9,6 +10,9 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/metrics"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
+
+// ErrNoListener is the error StartListener wraps when no listener is on the address and port.
+var ErrNoListener = errors.New("no listener")
 
 // Backend is what the commands need of a node; pkg/node fills it (admin cannot
 // import node, which imports admin). Nil funcs make their commands say so.
@@ -28,6 +32,9 @@ type Backend struct {
 	StartListener func(address string, port int) error
 	// DeleteListener removes a stopped listener until the node restarts.
 	DeleteListener func(address string, port int) error
+	// CreateListener starts a new MQTT listener of a type (tcp, ssl, ws, wss) with listener
+	// options named as in vernemq.conf, until the node restarts.
+	CreateListener func(typ, address string, port int, opts map[string]string) error
 	Plugins        func() []PluginInfo
 	// Cluster lists the members and whether each runs; nil means this node alone.
 	Cluster func() []Member

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 )
@@ -38,10 +39,13 @@ func listenerCommands(r *Registry, b *Backend) {
 		},
 	})
 	r.Register(Command{
-		Path: "listener start", Help: "Start a stopped listener again", Args: addrArgs,
-		Run: func(ctx context.Context, req *Request) Result {
-			return listenerAction(b, req, func(addr string, port int, _ bool) error { return b.StartListener(addr, port) })
-		},
+		Path: "listener start", Help: "Start a stopped listener again, or create and start a new one",
+		Long: "A listener already on address:port (listener show) starts again as configured. For an address and\n" +
+			"port without one, a new MQTT listener starts: plain TCP, --ssl, --websocket or both, with the\n" +
+			"listener options of vernemq.conf as flags (--mountpoint, --max_connections, --certfile ...). It\n" +
+			"lasts until the node restarts: add it to vernemq.conf to keep it.",
+		Args: addrArgs, Flags: listenerStartFlags,
+		Run: func(ctx context.Context, req *Request) Result { return startListener(b, req) },
 	})
 	r.Register(Command{
 		Path: "listener delete", Help: "Delete a stopped listener (until the node restarts and reads the conf again)", Args: addrArgs,
@@ -99,4 +103,68 @@ func listenerAction(b *Backend, req *Request, do func(addr string, port int, kil
 		return Errorf("%v", fmt.Errorf("%s:%d: %w", req.Args["address"], port, err))
 	}
 	return Text("Done")
+}
+
+// listenerStartFlags are VerneMQ's listener start options: listener options of vernemq.conf,
+// plus --ssl and --websocket choosing the type.
+var listenerStartFlags = func() []Param {
+	ps := []Param{
+		{Name: "ssl", Help: "a TLS listener (needs --certfile and --keyfile)"},
+		{Name: "websocket", Help: "MQTT over WebSocket (with --ssl: over TLS)"},
+		{Name: "http", Help: "not here: HTTP listeners are configured in vernemq.conf"},
+		{Name: "mountpoint", Short: "m", Value: "MP", Help: "mountpoint of the listener's clients"},
+	}
+	for _, o := range []string{"nr_of_acceptors", "max_connections", "allowed_protocol_versions", "allow_anonymous_override",
+		"max_connection_lifetime", "auth_plugins", "authz_plugins", "proxy_protocol", "proxy_protocol_use_cn_as_username",
+		"use_cn_as_username", "cafile", "certfile", "keyfile", "keypasswd", "ciphers", "eccs", "crlfile", "tls_version",
+		"tls_handshake_timeout", "require_certificate", "use_identity_as_username", "depth", "psk_support", "pskfile",
+		"proxy_xff_support", "proxy_xff_use_cn_as_username", "forward_connection_opts", "config_mod", "config_fun", "http_modules"} {
+		ps = append(ps, Param{Name: o, Value: "V", Help: "as listener.<type>.<name>." + o + " in vernemq.conf"})
+	}
+	return ps
+}()
+
+// startListener starts the listener on address:port, or creates one there (VerneMQ's
+// listener start) when none is there or options are given.
+func startListener(b *Backend, req *Request) Result {
+	if res, ok := ready(b.CreateListener != nil, "listener control"); !ok {
+		return res
+	}
+	typ := "tcp"
+	_, ssl := req.Flag("ssl")
+	_, ws := req.Flag("websocket")
+	switch {
+	case ssl && ws:
+		typ = "wss"
+	case ssl:
+		typ = "ssl"
+	case ws:
+		typ = "ws"
+	}
+	if _, ok := req.Flag("http"); ok {
+		return Errorf("--http: HTTP listeners are configured in vernemq.conf (listener.http.<name>) and start with the node")
+	}
+	opts := map[string]string{}
+	for name, v := range req.Flags {
+		switch name {
+		case "ssl", "websocket":
+			continue
+		case "use_cn_as_username": // VerneMQ's older flag
+			name = "proxy_protocol_use_cn_as_username"
+		}
+		if v == "" {
+			v = "on" // a bare --flag
+		}
+		opts[name] = v
+	}
+	return listenerAction(b, req, func(addr string, port int, _ bool) error {
+		if len(opts) > 0 || typ != "tcp" {
+			return b.CreateListener(typ, addr, port, opts)
+		}
+		err := b.StartListener(addr, port)
+		if errors.Is(err, ErrNoListener) {
+			return b.CreateListener(typ, addr, port, nil)
+		}
+		return err
+	})
 }

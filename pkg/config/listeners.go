@@ -2,6 +2,8 @@ package config
 
 import (
 	"cmp"
+	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -270,4 +272,69 @@ func errPos(err error) string {
 		return e.Source + "\x00" + strconv.Itoa(1e9+e.Line)
 	}
 	return ""
+}
+
+// AddListener defines listener.<typ>.<name> = addr with opts (option name → value as in
+// vernemq.conf) until the node restarts: vmq-admin listener start of a new listener. Each
+// option is checked as the conf checks it; the others inherit from listener.<typ>.<opt> and
+// listener.<opt> as a configured listener's do.
+func (c *Config) AddListener(typ, name, addr string, opts map[string]string) (Listener, error) {
+	if !slices.Contains(mqttTypes, typ) {
+		return Listener{}, fmt.Errorf("listener type %q: only MQTT listeners (%s) start at run time", typ, strings.Join(mqttTypes, ", "))
+	}
+	base := "listener." + typ + "." + name
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.vals[base]; ok {
+		return Listener{}, fmt.Errorf("%s is already defined", base)
+	}
+	vals := map[string]value{}
+	parse := func(key, raw, what string) error {
+		k := c.s.lookup(key)
+		if k == nil {
+			return fmt.Errorf("%s is not an option of %s listeners", what, typ)
+		}
+		v, err := k.parse(raw)
+		if err != nil {
+			return fmt.Errorf("%s: %v", what, err)
+		}
+		vals[key] = v
+		return nil
+	}
+	if err := parse(base, addr, "address"); err != nil {
+		return Listener{}, err
+	}
+	for _, o := range slices.Sorted(maps.Keys(opts)) {
+		if err := parse(base+"."+o, opts[o], "--"+o); err != nil {
+			return Listener{}, err
+		}
+	}
+	for key, v := range vals {
+		c.vals[key] = v
+		c.from[key] = origin{source: "vmq-admin listener start"}
+	}
+	l := c.listener(typ, name)
+	if slices.Contains(tlsTypes, typ) && (l.CertFile == "" || l.KeyFile == "") {
+		c.removeListener(base)
+		return Listener{}, fmt.Errorf("a TLS listener needs --certfile and --keyfile (or listener.%s.certfile and keyfile in vernemq.conf)", typ)
+	}
+	return l, nil
+}
+
+// RemoveListener forgets listener.<typ>.<name> and its options (a listener added by
+// AddListener that failed to start, or one deleted with vmq-admin listener delete).
+func (c *Config) RemoveListener(typ, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.removeListener("listener." + typ + "." + name)
+}
+
+// removeListener deletes base and base.<opt>; caller holds mu.
+func (c *Config) removeListener(base string) {
+	for key := range c.vals {
+		if key == base || strings.HasPrefix(key, base+".") {
+			delete(c.vals, key)
+			delete(c.from, key)
+		}
+	}
 }

@@ -278,3 +278,42 @@ plugins.vmq_web_ui = on
 		t.Errorf("metadata_plugin = etcd accepted")
 	}
 }
+
+// A listener added at run time inherits as a configured one does and is checked as the conf is.
+func TestAddListener(t *testing.T) {
+	c := mustParse(t, "listener.tcp.default = 127.0.0.1:1883\nlistener.max_connections = 50\nlistener.tcp.nr_of_acceptors = 3\n")
+	l, err := c.AddListener("tcp", "cli_1884", "127.0.0.1:1884", map[string]string{"mountpoint": "mp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Addr != "127.0.0.1:1884" || l.Mountpoint != "mp" || l.MaxConnections != 50 || l.NrOfAcceptors != 3 {
+		t.Fatalf("added listener = %+v", l)
+	}
+	if got := len(c.Listeners()); got != 2 {
+		t.Fatalf("Listeners() has %d, want 2", got)
+	}
+	if _, err := c.AddListener("tcp", "cli_1884", "127.0.0.1:1884", nil); err == nil {
+		t.Fatal("the same name twice")
+	}
+	c.RemoveListener("tcp", "cli_1884")
+	if got := len(c.Listeners()); got != 1 {
+		t.Fatalf("after RemoveListener, Listeners() has %d, want 1", got)
+	}
+	for _, tc := range []struct {
+		typ  string
+		opts map[string]string
+		want string
+	}{
+		{"http", nil, "only MQTT listeners"},
+		{"tcp", map[string]string{"max_connections": "many"}, "--max_connections"},
+		{"tcp", map[string]string{"no_such_option": "1"}, "not an option of tcp listeners"},
+		{"ssl", map[string]string{"certfile": "/x.crt"}, "--certfile and --keyfile"},
+	} {
+		if _, err := c.AddListener(tc.typ, "cli_1", "127.0.0.1:1", tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("%s %v: err %v, want one naming %q", tc.typ, tc.opts, err, tc.want)
+		}
+	}
+	if got := len(c.Listeners()); got != 1 {
+		t.Fatalf("refused listeners left %d listeners, want 1", got)
+	}
+}

@@ -82,6 +82,9 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 			}
 			return n.StartListener(ctx, address, port)
 		},
+		CreateListener: func(typ, address string, port int, opts map[string]string) error {
+			return n.CreateListener(ctx, typ, address, port, opts)
+		},
 		DeleteListener: func(address string, port int) error {
 			if err := n.notStoppable(web, address, port); err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/vernemq-go/vernemq/pkg/admin"
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/conn"
 	"github.com/vernemq-go/vernemq/pkg/listener"
@@ -70,22 +71,49 @@ func (n *Node) startListeners(ctx context.Context) error {
 		if !isMQTT(lc.Type) {
 			continue
 		}
-		opts := listenerOptions(lc, n.Cfg.Bytes("max_ws_frame_size"))
-		opts.Go = n.workers.Go
-		l, err := listener.New(opts, n.handler(lc), n.Log)
-		if err != nil {
+		if err := n.openListener(ctx, lc); err != nil {
 			return fmt.Errorf("listener.%s.%s: %w", lc.Type, lc.Name, err)
 		}
-		if err := l.Start(ctx); err != nil {
-			return fmt.Errorf("listener.%s.%s: %w", lc.Type, lc.Name, err)
-		}
-		n.mu.Lock()
-		n.listeners = append(n.listeners, &mqttListener{cfg: lc, l: l})
-		n.mu.Unlock()
-		n.Log.Info("listener started", "type", lc.Type, "name", lc.Name, "address", l.Addr().String())
 	}
 	if len(n.listeners) == 0 {
 		return errNoListener
+	}
+	return nil
+}
+
+// openListener starts the MQTT listener lc and adds it to the node's.
+func (n *Node) openListener(ctx context.Context, lc config.Listener) error {
+	opts := listenerOptions(lc, n.Cfg.Bytes("max_ws_frame_size"))
+	opts.Go = n.workers.Go
+	l, err := listener.New(opts, n.handler(lc), n.Log)
+	if err != nil {
+		return err
+	}
+	if err := l.Start(ctx); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.listeners = append(n.listeners, &mqttListener{cfg: lc, l: l})
+	n.mu.Unlock()
+	n.Log.Info("listener started", "type", lc.Type, "name", lc.Name, "address", l.Addr().String())
+	return nil
+}
+
+// CreateListener starts a new MQTT listener of typ on address:port with VerneMQ's listener
+// options (vmq-admin listener start for an address:port without one). It lasts until the
+// node restarts; vernemq.conf is not changed.
+func (n *Node) CreateListener(ctx context.Context, typ, address string, port int, opts map[string]string) error {
+	if ml, _ := n.findListener(address, port); ml != nil {
+		return fmt.Errorf("listener.%s.%s is on %s:%d already: to change its options, listener stop, listener delete, then listener start with them", ml.cfg.Type, ml.cfg.Name, address, port)
+	}
+	name := "cli_" + strconv.Itoa(port)
+	lc, err := n.Cfg.AddListener(typ, name, net.JoinHostPort(address, strconv.Itoa(port)), opts)
+	if err != nil {
+		return err
+	}
+	if err := n.openListener(ctx, lc); err != nil {
+		n.Cfg.RemoveListener(typ, name)
+		return fmt.Errorf("listener.%s.%s: %w", typ, name, err)
 	}
 	return nil
 }
@@ -196,6 +224,7 @@ func (n *Node) DeleteListener(address string, port int) error {
 	n.mu.Lock()
 	n.listeners = slices.DeleteFunc(n.listeners, func(x *mqttListener) bool { return x == ml })
 	n.mu.Unlock()
+	n.Cfg.RemoveListener(ml.cfg.Type, ml.cfg.Name)
 	n.Log.Info("listener deleted", "type", ml.cfg.Type, "name", ml.cfg.Name, "address", net.JoinHostPort(address, strconv.Itoa(port)))
 	return nil
 }
@@ -217,7 +246,7 @@ func (n *Node) findListener(address string, port int) (*mqttListener, error) {
 			return ml, nil
 		}
 	}
-	return nil, fmt.Errorf("no listener on %s:%d (see vmq-admin listener show)", address, port)
+	return nil, fmt.Errorf("%w on %s:%d (see vmq-admin listener show)", admin.ErrNoListener, address, port)
 }
 
 // boundAddr is the bound address while running, else the last one seen bound, else the configured one.

@@ -2,7 +2,10 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +13,8 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/vernemq-go/vernemq/internal/eventually"
+	"github.com/vernemq-go/vernemq/internal/freeport"
+	"github.com/vernemq-go/vernemq/internal/testpki"
 	"github.com/vernemq-go/vernemq/pkg/admin"
 )
 
@@ -85,14 +90,87 @@ func TestListenerDelete(t *testing.T) {
 	if r := row(adminCall(t, n, "listener show"), "type", "mqtt"); r != nil {
 		t.Fatalf("deleted listener still shown: %v", r)
 	}
-	if res := adminCall(t, n, "listener start address=127.0.0.1 port="+port); res.Type != "error" {
-		t.Fatalf("start of a deleted listener: %+v", res)
-	}
 	if res := adminCall(t, n, "node start"); res.Type != "text" {
 		t.Fatalf("node start: %+v", res)
 	}
 	if _, err := net.Dial("tcp", addr); err == nil {
 		t.Fatal("node start brought a deleted listener back")
+	}
+	// As in VerneMQ, listener start where no listener is makes a new one (plain MQTT over TCP).
+	if res := adminCall(t, n, "listener start address=127.0.0.1 port="+port); res.Type != "text" {
+		t.Fatalf("listener start after delete: %+v", res)
+	}
+	if err := tryConnect(t, addr, "after-delete"); err != nil {
+		t.Fatalf("connect to the new listener: %v", err)
+	}
+}
+
+// listener start with VerneMQ's options makes listeners at run time: options checked as
+// the conf checks them, the rest inherited.
+func TestListenerStartCreates(t *testing.T) {
+	dir := t.TempDir()
+	ca := testpki.NewCA("test CA")
+	crt, key := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
+	must(t, ca.NewServer("server").Write(crt, key))
+	n, _ := startNode(t)
+	freePort := func() string {
+		p, err := freeport.One()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strconv.Itoa(p)
+	}
+
+	tcp := freePort()
+	res := adminCall(t, n, "listener start address=127.0.0.1 port="+tcp+" --mountpoint=site1 --max_connections=1")
+	if res.Type != "text" || res.Text != "Done" {
+		t.Fatalf("create tcp: %+v", res)
+	}
+	r := row(adminCall(t, n, "listener show"), "port", tcp)
+	if r == nil || r[0] != "mqtt" || r[1] != "running" || r[4] != "site1" || r[5] != "1" {
+		t.Fatalf("listener show row of the new listener: %v", r)
+	}
+	if err := tryConnect(t, "127.0.0.1:"+tcp, "on-site1"); err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	s := row(adminCall(t, n, "session show --client_id --mountpoint"), "client_id", "on-site1")
+	if s == nil || s[1] != "site1" {
+		t.Fatalf("the client's session is not in the listener's mountpoint: %v", s)
+	}
+	if res := adminCall(t, n, "listener start address=127.0.0.1 port="+tcp+" --mountpoint=x"); res.Type != "error" || !strings.Contains(res.Error, "already") {
+		t.Fatalf("options for a listener that is there: %+v", res)
+	}
+
+	ssl := freePort()
+	if res := adminCall(t, n, "listener start address=127.0.0.1 port="+ssl+" --ssl"); res.Type != "error" || !strings.Contains(res.Error, "--certfile") {
+		t.Fatalf("ssl without certificate: %+v", res)
+	}
+	if res := adminCall(t, n, "listener start address=127.0.0.1 port="+ssl+" --ssl --certfile="+crt+" --keyfile="+key); res.Type != "text" {
+		t.Fatalf("create ssl: %+v", res)
+	}
+	c, err := tls.Dial("tcp", "127.0.0.1:"+ssl, ca.ClientConfig("127.0.0.1", nil))
+	if err != nil {
+		t.Fatalf("TLS handshake with the new ssl listener: %v", err)
+	}
+	c.Close()
+	if r := row(adminCall(t, n, "listener show"), "port", ssl); r == nil || r[0] != "mqtts" {
+		t.Fatalf("listener show row of the ssl listener: %v", r)
+	}
+
+	bad := freePort()
+	for _, tc := range []struct{ flags, want string }{
+		{"--max_connections=lots", "--max_connections"},
+		{"--ssl --proxy_protocol", "not an option of ssl listeners"},
+		{"--http", "vernemq.conf"},
+		{"--allowed_protocol_versions=7", "--allowed_protocol_versions"},
+	} {
+		res := adminCall(t, n, "listener start address=127.0.0.1 port="+bad+" "+tc.flags)
+		if res.Type != "error" || !strings.Contains(res.Error, tc.want) {
+			t.Fatalf("%s: %+v, want an error naming %q", tc.flags, res, tc.want)
+		}
+	}
+	if _, err := net.Dial("tcp", "127.0.0.1:"+bad); err == nil {
+		t.Fatal("a refused listener start left a listener")
 	}
 }
 
