@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/vernemq-go/vernemq/internal/eventually"
+	"maps"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -746,5 +747,44 @@ func TestHandOverPassesOnLateDeliveries(t *testing.T) {
 				t.Fatalf("passed on %v, want [mover=during]", r.passed)
 			}
 		})
+	}
+}
+
+// RetainedChanges reports each topic set or deleted since the last call once, with what is
+// retained there now; what was restored before TrackRetainedChanges is no change.
+func TestRetainedChanges(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	msg := func(topic, payload string) *session.Message {
+		return &session.Message{Topic: topic, Payload: []byte(payload), Retain: true}
+	}
+	changes := func() map[string]string {
+		got := map[string]string{}
+		b.RetainedChanges(func(k RetainedKey, m *session.Message) {
+			if m == nil {
+				got[k.Topic] = "<deleted>"
+			} else {
+				got[k.Topic] = string(m.Payload)
+			}
+		})
+		return got
+	}
+	b.RestoreRetained(msg("old/1", "restored"))
+	b.TrackRetainedChanges()
+	if got := changes(); len(got) != 0 {
+		t.Fatalf("a message restored before tracking reported as a change: %v", got)
+	}
+	b.RestoreRetained(msg("a", "1"))
+	b.RestoreRetained(msg("b", "1"))
+	b.RestoreRetained(msg("b", "2"))
+	b.RestoreRetained(msg("c", "1"))
+	b.RestoreRetained(&session.Message{Topic: "c"}) // empty payload: deleted
+	b.DeleteRetained("", "old/1")
+	b.DeleteRetained("", "never") // nothing there: no change
+	want := map[string]string{"a": "1", "b": "2", "c": "<deleted>", "old/1": "<deleted>"}
+	if got := changes(); !maps.Equal(got, want) {
+		t.Fatalf("changes = %v, want %v", got, want)
+	}
+	if got := changes(); len(got) != 0 {
+		t.Fatalf("changes reported twice: %v", got)
 	}
 }

@@ -19,6 +19,18 @@ type retained struct {
 	byMP  map[string]map[string]*session.Message
 	n     int
 	bytes int64 // estimated memory of the stored messages (retain_memory)
+	// changed holds the topics set or deleted since the last RetainedChanges, once
+	// TrackRetainedChanges is called (nil before: a node alone keeps no such set).
+	changed map[RetainedKey]struct{}
+}
+
+// RetainedKey names one retained message.
+type RetainedKey struct{ Mountpoint, Topic string }
+
+func (r *retained) touch(mountpoint, topic string) {
+	if r.changed != nil {
+		r.changed[RetainedKey{mountpoint, topic}] = struct{}{}
+	}
 }
 
 // retainedBytes estimates the memory of one retained message: the struct, its map slot,
@@ -56,9 +68,11 @@ func (r *retained) set(m *session.Message) {
 			delete(mp, m.Topic)
 			r.n--
 			r.bytes -= retainedBytes(old)
+			r.touch(m.Mountpoint, m.Topic)
 		}
 		return
 	}
+	r.touch(m.Mountpoint, m.Topic)
 	if mp == nil {
 		mp = map[string]*session.Message{}
 		r.byMP[m.Mountpoint] = mp
@@ -150,6 +164,7 @@ func (b *Broker) DeleteRetained(mountpoint, topic string) bool {
 		delete(mp, topic)
 		b.retain.n--
 		b.retain.bytes -= retainedBytes(old)
+		b.retain.touch(mountpoint, topic)
 	}
 	b.retain.mu.Unlock()
 	if ok {
@@ -160,3 +175,34 @@ func (b *Broker) DeleteRetained(mountpoint, topic string) bool {
 
 // RestoreRetained loads a retained message without persisting it again.
 func (b *Broker) RestoreRetained(m *session.Message) { b.retain.set(m) }
+
+// TrackRetainedChanges makes the retained store remember which topics change from now on,
+// for RetainedChanges (the cluster's replication). Messages restored before are not changes.
+func (b *Broker) TrackRetainedChanges() {
+	b.retain.mu.Lock()
+	defer b.retain.mu.Unlock()
+	if b.retain.changed == nil {
+		b.retain.changed = map[RetainedKey]struct{}{}
+	}
+}
+
+// RetainedChanges calls fn for each topic whose retained message was set or deleted since
+// the last call, with the message retained there now (nil: none). Its cost follows the
+// changes, not the number of retained messages.
+func (b *Broker) RetainedChanges(fn func(k RetainedKey, m *session.Message)) {
+	b.retain.mu.Lock()
+	changed := b.retain.changed
+	if len(changed) == 0 {
+		b.retain.mu.Unlock()
+		return
+	}
+	b.retain.changed = map[RetainedKey]struct{}{}
+	now := make(map[RetainedKey]*session.Message, len(changed))
+	for k := range changed {
+		now[k] = b.retain.byMP[k.Mountpoint][k.Topic] // nil when deleted
+	}
+	b.retain.mu.Unlock()
+	for k, m := range now {
+		fn(k, m)
+	}
+}

@@ -137,6 +137,7 @@ func New(o Options) (*Cluster, error) {
 	c.tab.init(c)
 	c.mig.init()
 	c.ret.init()
+	o.Broker.TrackRetainedChanges() // the retained messages restored before are no local changes
 	c.reg.init()
 	c.mv.init()
 	c.refusals.init(r)

@@ -18,7 +18,14 @@ import (
 )
 
 // startTestNode runs a broker with a message store and its cluster in-process, on loopback.
-func startTestNode(t *testing.T, name string) *Cluster {
+func startTestNode(t testing.TB, name string) *Cluster {
+	t.Helper()
+	return startRestoredNode(t, name, nil)
+}
+
+// startRestoredNode is startTestNode with restore run on the broker before its cluster
+// starts, as a node's start restores its store first.
+func startRestoredNode(t testing.TB, name string, restore func(*broker.Broker)) *Cluster {
 	t.Helper()
 	port, err := freeport.Pair()
 	if err != nil {
@@ -31,6 +38,9 @@ func startTestNode(t *testing.T, name string) *Cluster {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b := broker.New(broker.Options{Node: name, Store: st, Log: log})
+	if restore != nil {
+		restore(b)
+	}
 	c, err := New(Options{Broker: b, Node: name, Cookie: "handover-test", DataAddr: fmt.Sprintf("127.0.0.1:%d", port),
 		DataDir: dir, Log: log})
 	if err != nil {

@@ -4,15 +4,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/session"
 )
 
-// retainPoll is how often the retained store is compared with its last copy to find
-// local changes. The broker has no retain hook, so a change reaches the other nodes
-// within this period (nodes that have subscribers get the message itself at once).
+// retainPoll is how often the retained topics changed since the last poll are sent to
+// the peers (nodes that have subscribers get the message itself at once).
 const retainPoll = 250 * time.Millisecond
 
-type retKey struct{ mp, topic string }
+type retKey = broker.RetainedKey
 
 // retMeta orders writes of one topic cluster-wide: the later timestamp wins, ties by node name.
 type retMeta struct {
@@ -39,35 +39,33 @@ func (r *retainSync) init() {
 func (r *retainSync) snapshot(c *Cluster) map[retKey]*session.Message {
 	cur := map[retKey]*session.Message{}
 	c.b.Retained(func(m *session.Message) bool {
-		cur[retKey{m.Mountpoint, m.Topic}] = m
+		cur[retKey{Mountpoint: m.Mountpoint, Topic: m.Topic}] = m
 		return true
 	})
 	return cur
 }
 
-// poll finds local sets and deletes since the last poll and sends them to every peer.
+// poll sends the local sets and deletes since the last poll to every peer; a message a
+// peer set (seen holds it) is not sent back, nor a delete of one this node never had.
 func (r *retainSync) poll(c *Cluster) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cur := r.snapshot(c)
 	now := time.Now().UnixNano()
 	var f []byte
-	for k, m := range cur {
-		if r.seen[k] == m {
-			continue
+	c.b.RetainedChanges(func(k retKey, m *session.Message) {
+		old, had := r.seen[k]
+		switch {
+		case m == nil && !had, m != nil && old == m:
+			return
+		case m == nil:
+			delete(r.seen, k)
+		default:
+			r.seen[k] = m
 		}
 		meta := retMeta{now, c.o.Node}
 		r.meta[k] = meta
 		f, _ = appendFrame(f, fRetain, func(e *enc) error { return encodeRetain(e, meta, k, m) })
-	}
-	for k := range r.seen {
-		if _, ok := cur[k]; !ok {
-			meta := retMeta{now, c.o.Node}
-			r.meta[k] = meta
-			f, _ = appendFrame(f, fRetain, func(e *enc) error { return encodeRetain(e, meta, k, nil) })
-		}
-	}
-	r.seen = cur
+	})
 	if len(f) > 0 {
 		c.broadcast(f)
 	}
@@ -76,7 +74,7 @@ func (r *retainSync) poll(c *Cluster) {
 // noteRemote records a retained message delivered by a peer, so poll does not send it back.
 func (r *retainSync) noteRemote(m *session.Message) {
 	r.mu.Lock()
-	k := retKey{m.Mountpoint, m.Topic}
+	k := retKey{Mountpoint: m.Mountpoint, Topic: m.Topic}
 	if len(m.Payload) == 0 {
 		delete(r.seen, k)
 	} else {
@@ -122,8 +120,8 @@ func encodeRetain(e *enc, meta retMeta, k retKey, m *session.Message) error {
 	e.str(meta.node)
 	if m == nil {
 		e.u8(0)
-		e.str(k.mp)
-		e.str(k.topic)
+		e.str(k.Mountpoint)
+		e.str(k.Topic)
 		return nil
 	}
 	e.u8(1)
@@ -143,9 +141,9 @@ func (r *retainSync) handle(c *Cluster, d *dec, full bool) error {
 		var m *session.Message
 		if d.u8() == 1 {
 			m = d.message()
-			k = retKey{m.Mountpoint, m.Topic}
+			k = retKey{Mountpoint: m.Mountpoint, Topic: m.Topic}
 		} else {
-			k = retKey{d.str(), d.str()}
+			k = retKey{Mountpoint: d.str(), Topic: d.str()}
 		}
 		if d.err != nil {
 			break
@@ -159,7 +157,7 @@ func (r *retainSync) handle(c *Cluster, d *dec, full bool) error {
 			c.b.RestoreRetained(m)
 			r.seen[k] = m
 		} else {
-			c.b.DeleteRetained(k.mp, k.topic)
+			c.b.DeleteRetained(k.Mountpoint, k.Topic)
 			delete(r.seen, k)
 		}
 	}
