@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/session"
 )
@@ -29,12 +30,26 @@ func retainCommands(r *Registry, b *Backend) {
 				return Errorf("%v", err)
 			}
 			c := retainTable.Collect(q)
+			now := time.Now()
 			b.Broker.Retained(func(m *session.Message) bool {
+				if m.Expired(now) {
+					return true // no subscriber gets it; retain delete-expired or the sweep removes it
+				}
 				return !ctxDone(ctx) && c.Add(map[string]string{
 					"payload": string(m.Payload), "topic": m.Topic, "mountpoint": m.Mountpoint, "qos": strconv.Itoa(int(m.QoS)),
 				})
 			})
 			return c.Result()
+		},
+	})
+	r.Register(Command{
+		Path: "retain delete-expired",
+		Help: "Delete the retained messages whose message expiry interval has passed (the node also does every minute)",
+		Run: func(ctx context.Context, req *Request) Result {
+			if res, ok := ready(b.Broker != nil, "retained messages"); !ok {
+				return res
+			}
+			return Text("Deleted %d expired retained messages", b.Broker.DeleteExpiredRetained(time.Now()))
 		},
 	})
 	r.Register(Command{

@@ -788,3 +788,60 @@ func TestRetainedChanges(t *testing.T) {
 		t.Fatalf("changes reported twice: %v", got)
 	}
 }
+
+// DeleteExpiredRetained deletes exactly the expired retained messages, across several
+// of its lock chunks, and tells the cluster (RetainedChanges).
+func TestDeleteExpiredRetained(t *testing.T) {
+	b := New(Options{Node: "n1"})
+	now := time.Now()
+	past, future := now.Add(-time.Second), now.Add(time.Hour)
+	if n := b.DeleteExpiredRetained(now); n != 0 {
+		t.Fatalf("an empty store deleted %d", n)
+	}
+	want := 0
+	for i := range 3000 { // about three chunks of 1,024
+		m := &session.Message{Topic: fmt.Sprintf("r/%d", i), Payload: []byte("x"), Retain: true}
+		switch i % 3 {
+		case 0:
+			m.Expiry = past
+			want++
+		case 1:
+			m.Expiry = future
+		}
+		if i%2 == 0 {
+			m.Mountpoint = "mp"
+		}
+		b.RestoreRetained(m)
+	}
+	b.TrackRetainedChanges()
+	if n := b.DeleteExpiredRetained(now); n != want {
+		t.Fatalf("deleted %d, want %d", n, want)
+	}
+	left := 0
+	b.Retained(func(m *session.Message) bool {
+		if m.Expired(now) {
+			t.Fatalf("%s/%s expired and kept", m.Mountpoint, m.Topic)
+		}
+		left++
+		return true
+	})
+	if left != 3000-want || int(b.Metrics().RetainMessages.Read()) != left {
+		t.Fatalf("%d retained left (count %d), want %d", left, b.Metrics().RetainMessages.Read(), 3000-want)
+	}
+	changed := 0
+	b.RetainedChanges(func(k RetainedKey, m *session.Message) {
+		if m != nil {
+			t.Fatalf("%v reported changed to a message", k)
+		}
+		changed++
+	})
+	if changed != want {
+		t.Fatalf("%d deletes for the cluster, want %d", changed, want)
+	}
+	if n := b.DeleteExpiredRetained(future.Add(time.Second)); n != 1000 {
+		t.Fatalf("an hour later deleted %d, want the 1000 with an expiry", n)
+	}
+	if n := b.DeleteExpiredRetained(future.Add(time.Hour)); n != 0 {
+		t.Fatalf("messages without expiry deleted: %d", n)
+	}
+}

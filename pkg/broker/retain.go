@@ -22,6 +22,9 @@ type retained struct {
 	// changed holds the topics set or deleted since the last RetainedChanges, once
 	// TrackRetainedChanges is called (nil before: a node alone keeps no such set).
 	changed map[RetainedKey]struct{}
+	// expiring counts the retained messages with a message expiry interval: the expiry
+	// sweep walks the store only when some are.
+	expiring int
 }
 
 // RetainedKey names one retained message.
@@ -65,10 +68,7 @@ func (r *retained) set(m *session.Message) {
 	mp := r.byMP[m.Mountpoint]
 	if len(m.Payload) == 0 {
 		if old, ok := mp[m.Topic]; ok {
-			delete(mp, m.Topic)
-			r.n--
-			r.bytes -= retainedBytes(old)
-			r.touch(m.Mountpoint, m.Topic)
+			r.remove(mp, old)
 		}
 		return
 	}
@@ -79,11 +79,29 @@ func (r *retained) set(m *session.Message) {
 	}
 	if old, ok := mp[m.Topic]; ok {
 		r.bytes -= retainedBytes(old)
+		r.expiring -= expiring(old)
 	} else {
 		r.n++
 	}
 	r.bytes += retainedBytes(m)
+	r.expiring += expiring(m)
 	mp[m.Topic] = m
+}
+
+// remove deletes old, the retained message of its topic in mp; caller holds mu.
+func (r *retained) remove(mp map[string]*session.Message, old *session.Message) {
+	delete(mp, old.Topic)
+	r.n--
+	r.bytes -= retainedBytes(old)
+	r.expiring -= expiring(old)
+	r.touch(old.Mountpoint, old.Topic)
+}
+
+func expiring(m *session.Message) int {
+	if m.Expiry.IsZero() {
+		return 0
+	}
+	return 1
 }
 
 // setRetained makes m its topic's retained message in memory and in the store, in one
@@ -155,22 +173,64 @@ func (b *Broker) Retained(fn func(m *session.Message) bool) {
 
 // DeleteRetained removes the retained message of topic (vmq-admin retain delete).
 func (b *Broker) DeleteRetained(mountpoint, topic string) bool {
+	return b.deleteRetainedIf(mountpoint, topic, nil)
+}
+
+// deleteRetainedIf removes the retained message of topic if cond (nil: any) holds for it,
+// from memory and the store.
+func (b *Broker) deleteRetainedIf(mountpoint, topic string, cond func(*session.Message) bool) bool {
 	b.retain.order.Lock()
 	defer b.retain.order.Unlock()
 	b.retain.mu.Lock()
 	mp := b.retain.byMP[mountpoint]
 	old, ok := mp[topic]
-	if ok {
-		delete(mp, topic)
-		b.retain.n--
-		b.retain.bytes -= retainedBytes(old)
-		b.retain.touch(mountpoint, topic)
+	if ok && (cond == nil || cond(old)) {
+		b.retain.remove(mp, old)
+	} else {
+		ok = false
 	}
 	b.retain.mu.Unlock()
 	if ok {
 		b.persist.retained(&session.Message{Mountpoint: mountpoint, Topic: topic}, nil)
 	}
 	return ok
+}
+
+// DeleteExpiredRetained deletes the retained messages whose message expiry interval has
+// passed at now (no subscriber gets them any more [MQTT-3.3.2-5]) from memory, the store
+// and, through RetainedChanges, the cluster; it returns how many. It walks the store only
+// when some retained message has an expiry, and lets go of the lock every 1,024 messages,
+// so a retained publish waits for one chunk at most.
+func (b *Broker) DeleteExpiredRetained(now time.Time) int {
+	r := &b.retain
+	r.mu.RLock()
+	if r.expiring == 0 {
+		r.mu.RUnlock()
+		return 0
+	}
+	var expired []RetainedKey
+	i := 0
+	for mp, msgs := range r.byMP {
+		for topic, m := range msgs {
+			if m.Expired(now) {
+				expired = append(expired, RetainedKey{mp, topic})
+			}
+			if i++; i%1024 == 0 {
+				// Go's range goes on over a map changed meanwhile; mountpoint maps are never removed.
+				r.mu.RUnlock()
+				r.mu.RLock()
+			}
+		}
+	}
+	r.mu.RUnlock()
+	n := 0
+	for _, k := range expired {
+		// Replaced meanwhile by a message that has not expired: kept.
+		if b.deleteRetainedIf(k.Mountpoint, k.Topic, func(m *session.Message) bool { return m.Expired(now) }) {
+			n++
+		}
+	}
+	return n
 }
 
 // RestoreRetained loads a retained message without persisting it again.
