@@ -123,11 +123,12 @@ func runConsole(confPath, pidFile string) error {
 	if err != nil {
 		return fmt.Errorf("refusing to start:\n%w", err)
 	}
-	log, closeLog, err := logging.New(cfg)
+	logs, err := logging.New(cfg)
 	if err != nil {
 		return err
 	}
-	defer closeLog()
+	defer logs.Close()
+	log := logs.Logger
 	for _, w := range warnings {
 		log.Warn(w)
 	}
@@ -142,6 +143,7 @@ func runConsole(confPath, pidFile string) error {
 	if err != nil {
 		return err
 	}
+	n.Logs = logs
 	if t := gcfloor.Start(uint64(cfg.Bytes("gc_heap_floor"))); t != nil {
 		defer t.Stop()
 	}

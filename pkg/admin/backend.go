@@ -7,6 +7,7 @@ import (
 
 	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/logging"
 	"github.com/vernemq-go/vernemq/pkg/metrics"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
@@ -22,7 +23,8 @@ type Backend struct {
 	Config   *config.Config
 	Broker   *broker.Broker
 	Metrics  *metrics.Registry
-	Keys     *KeyStore // api-key commands; nil when the node has no key store
+	Keys     *KeyStore     // api-key commands; nil when the node has no key store
+	Logs     *logging.Logs // log show config and log level; nil when the node's logger was not built from the log.* keys
 
 	Uptime      func() time.Duration
 	Connections func() int
@@ -105,7 +107,7 @@ func New(b *Backend) *Registry {
 	for _, add := range []func(*Registry, *Backend){
 		sessionCommands, configCommands, listenerCommands, tlsCommands, metricsCommands,
 		statusCommands, retainCommands, apiKeyCommands, traceCommands, webhookCommands,
-		bridgeCommands,
+		bridgeCommands, logCommands,
 	} {
 		add(r, b)
 	}

@@ -9,13 +9,10 @@ import (
 
 func configCommands(r *Registry, b *Backend) {
 	r.Register(Command{
-		Path: "set",
-		Help: "Change run-time settings: set key=value [key=value ...] (lost on restart)",
-		Long: "Only keys marked run-time in the schema can change; others need an edit of vernemq.conf and a restart.",
-		Flags: []Param{
-			{Name: "node", Value: "NODE", Help: "node to change"},
-			{Name: "all", Help: "change every running cluster node; an error names the nodes that failed"},
-		},
+		Path:    "set",
+		Help:    "Change run-time settings: set key=value [key=value ...] (lost on restart)",
+		Long:    "Only keys marked run-time in the schema can change; others need an edit of vernemq.conf and a restart.",
+		Flags:   changeFlags("change"),
 		AnyArgs: true,
 		Run: func(ctx context.Context, req *Request) Result {
 			if res, ok := ready(b.Config != nil, "settings"); !ok {
@@ -24,18 +21,7 @@ func configCommands(r *Registry, b *Backend) {
 			if len(req.Args) == 0 {
 				return Errorf("set needs key=value, e.g. vmq-admin set max_offline_messages=5000")
 			}
-			nodes, err := targetNodes(b, req)
-			if err != nil {
-				return Errorf("%v", err)
-			}
-			if len(nodes) > 1 || nodes[0] != b.NodeName {
-				results := onNodes(ctx, b, nodes, req, func(ctx context.Context, req *Request) Result { return setLocal(b, req) })
-				if msg := failedOn(nodes, results); msg != "" {
-					return Errorf("set %s", msg)
-				}
-				return Text("Done")
-			}
-			return setLocal(b, req)
+			return changeOn(ctx, b, req, func(req *Request) Result { return setLocal(b, req) })
 		},
 	})
 	r.Register(Command{

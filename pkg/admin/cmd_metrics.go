@@ -28,6 +28,24 @@ func metricsCommands(r *Registry, b *Backend) {
 		}),
 	})
 	r.Register(Command{
+		Path: "metrics reset",
+		Help: "Set every counter of this node to zero (gauges keep their values)",
+		Long: "As VerneMQ's metrics reset: the counters the broker, the cluster and the plugins count go to 0 and count on; " +
+			"gauges (connections, sessions, subscriptions, retained messages, memory) describe live state and stay, and the " +
+			"system_* counters read from the OS and the Go runtime are not reset. Prometheus sees a counter reset, which rate() " +
+			"and increase() handle.",
+		Flags: changeFlags("reset"),
+		Run: func(ctx context.Context, req *Request) Result {
+			if res, ok := ready(b.Metrics != nil, "metrics"); !ok {
+				return res
+			}
+			return changeOn(ctx, b, req, func(*Request) Result {
+				b.Metrics.ResetCounters()
+				return Text("Done")
+			})
+		},
+	})
+	r.Register(Command{
 		Path:  "plugin show",
 		Help:  "List the enabled plugins and the hooks each implements",
 		Flags: []Param{{Name: "plugin", Value: "NAME", Help: "only this plugin"}, {Name: "hook", Value: "HOOK", Help: "only plugins implementing this hook"}},

@@ -16,13 +16,13 @@ var clusterFlags = []Param{
 	{Name: "node", Value: "NAME", Help: "ask the named cluster node instead of this one"},
 }
 
-// peerCommands may be run by another cluster node on this one: read-only commands only.
-// set, show, session disconnect and session reauthorize are the writes VerneMQ runs
-// cluster-wide (set/show --all, a session command for a client on another node); the data
+// peerCommands may be run by another cluster node on this one: the read-only show commands,
+// and the writes that run cluster-wide: set, log level and metrics reset with --all or
+// --node=, and session disconnect and reauthorize for a client on another node. The data
 // link is authenticated by the cookie.
 var peerCommands = map[string]bool{"session show": true, "metrics show": true, "listener show": true, "node status": true,
 	"set": true, "show": true, "session disconnect": true, "session reauthorize": true,
-	"session disconnect batch": true}
+	"session disconnect batch": true, "log show config": true, "log level": true, "metrics reset": true}
 
 // clustered wraps a show command so --all and --node= send it to other nodes.
 func clustered(b *Backend, run Handler) Handler {
@@ -51,6 +51,31 @@ func clusterWide(b *Backend, run Handler) Handler {
 		}
 		return gather(ctx, b, run, req, false)
 	}
+}
+
+// changeFlags are --node= and --all of a command that changes nodes (changeOn).
+func changeFlags(verb string) []Param {
+	return []Param{
+		{Name: "node", Value: "NODE", Help: "node to " + verb},
+		{Name: "all", Help: verb + " every running cluster node; an error names the nodes that failed"},
+	}
+}
+
+// changeOn runs a command that changes this node (set, log level, metrics reset) here, or
+// with --node=NAME / --all on those nodes; an error names the nodes where it failed.
+func changeOn(ctx context.Context, b *Backend, req *Request, local func(*Request) Result) Result {
+	nodes, err := targetNodes(b, req)
+	if err != nil {
+		return Errorf("%v", err)
+	}
+	if len(nodes) == 1 && nodes[0] == b.NodeName {
+		return local(req)
+	}
+	results := onNodes(ctx, b, nodes, req, func(ctx context.Context, req *Request) Result { return local(req) })
+	if msg := failedOn(nodes, results); msg != "" {
+		return Errorf("%s %s", req.Path, msg)
+	}
+	return Text("Done")
 }
 
 // targetNodes are the nodes --all (every running node) or --node=NAME name; this node without them.

@@ -42,10 +42,11 @@ func TestConsoleAndErrorFiles(t *testing.T) {
 	dir := t.TempDir()
 	c := conf(t, "platform_log_dir = "+dir, "log.console = file", "log.console.file.format = json",
 		"log.error.file.format = text")
-	log, closeLog, err := New(c)
+	logs, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	log, closeLog := logs.Logger, logs.Close
 	log.Debug("not written at info")
 	log.Info("client connected", "client_id", "c1")
 	log.Warn("queue full", "client_id", "c2")
@@ -77,10 +78,11 @@ func TestConsoleAndErrorFiles(t *testing.T) {
 func TestErrorLogOffAndRuntimeLevel(t *testing.T) {
 	dir := t.TempDir()
 	c := conf(t, "platform_log_dir = "+dir, "log.error = off", "log.console.level = warning")
-	log, closeLog, err := New(c)
+	logs, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	log, closeLog := logs.Logger, logs.Close
 	log.Info("hidden")
 	if err := c.Set("log.console.level", "debug"); err != nil {
 		t.Fatal(err)
@@ -100,10 +102,11 @@ func TestRotation(t *testing.T) {
 	dir := t.TempDir()
 	c := conf(t, "platform_log_dir = "+dir, "log.console.rotation.size = 1MB", "log.console.rotation.keep = 2",
 		"log.error = off")
-	log, closeLog, err := New(c)
+	logs, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	log, closeLog := logs.Logger, logs.Close
 	pad := strings.Repeat("x", 1000)
 	for i := range 4500 { // ~4.5 MiB: four rotations
 		log.Info("line", "n", i, "pad", pad)
@@ -127,7 +130,7 @@ func TestBadLogDir(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(f, nil, 0o644)
 	c := conf(t, "log.console.file = "+f+"/sub/console.log")
-	if _, _, err := New(c); err == nil || !strings.Contains(err.Error(), "log.console.file") {
+	if _, err := New(c); err == nil || !strings.Contains(err.Error(), "log.console.file") {
 		t.Fatalf("err = %v, want one naming log.console.file", err)
 	}
 }
@@ -149,10 +152,11 @@ func TestSyslogRemoteUDP3164(t *testing.T) {
 	c := conf(t, "log.console = off", "log.error = off", "log.syslog = on", "log.syslog.facility = local0",
 		"log.syslog.app_name = vmqtest", "log.syslog.level = warning",
 		"log.syslog.remote.host = 127.0.0.1", "log.syslog.remote.port = "+strconv.Itoa(port))
-	log, closeLog, err := New(c)
+	logs, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	log, closeLog := logs.Logger, logs.Close
 	defer closeLog()
 	log.Info("not sent")
 	log.Warn("bridge down", "bridge", "br0")
@@ -210,10 +214,11 @@ func TestSyslogRemoteTCP5424(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	c := conf(t, "log.console = off", "log.error = off", "log.syslog = on", "log.syslog.format = rfc5424",
 		"log.syslog.remote.protocol = tcp", "log.syslog.remote.host = 127.0.0.1", "log.syslog.remote.port = "+strconv.Itoa(port))
-	log, closeLog, err := New(c)
+	logs, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	log, closeLog := logs.Logger, logs.Close
 	log.Info("node started", "nodename", "VerneMQ@127.0.0.1")
 	log.Debug("below log.console.level: not sent (log.syslog.level = all follows it)")
 	log.Error("second")
@@ -242,10 +247,11 @@ func TestSyslogLocalSocket(t *testing.T) {
 	defer pc.Close()
 	c := conf(t, "log.console = off", "log.error = off", "log.syslog = on", "log.syslog.facility = user",
 		"log.syslog.socket = "+path)
-	log, closeLog, err := New(c)
+	logs, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	log, closeLog := logs.Logger, logs.Close
 	defer closeLog()
 	log.Info("hello", "n", 1)
 	pc.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -264,5 +270,63 @@ func TestBadRotationSize(t *testing.T) {
 	_, _, err := config.Parse(strings.NewReader("log.error.rotation.size = 10XB\n"), "test.conf", nil)
 	if err == nil || !strings.Contains(err.Error(), "test.conf:1: log.error.rotation.size") {
 		t.Fatalf("err = %v, want one naming test.conf:1 and the key", err)
+	}
+}
+
+// Outputs names the outputs as VerneMQ's logger handlers; log.console.level moves console,
+// consolefile and a syslog at level all together; SetLevel moves one.
+func TestOutputsAndSetLevel(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "log.sock")
+	pc, err := net.ListenPacket("unixgram", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	c := conf(t, "platform_log_dir = "+dir, "log.console = both", "log.syslog = on", "log.syslog.socket = "+sock)
+	logs, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	show := func() string {
+		var rows []string
+		for _, o := range logs.Outputs() {
+			rows = append(rows, strings.Join([]string{o.Logger, o.Level, o.Type, o.File}, " "))
+		}
+		return strings.Join(rows, "\n")
+	}
+	want := strings.Join([]string{"default warning file " + filepath.Join(dir, "error.log"), "console info standard_error -",
+		"consolefile info file " + filepath.Join(dir, "console.log"), "syslog info syslog -"}, "\n")
+	if got := show(); got != want {
+		t.Fatalf("outputs:\n%s\nwant:\n%s", got, want)
+	}
+	if err := c.Set("log.console.level", "debug"); err != nil {
+		t.Fatal(err)
+	}
+	if err := logs.SetLevel("syslog", "emergency"); err != nil {
+		t.Fatal(err)
+	}
+	if err := logs.SetLevel("console", "none"); err != nil {
+		t.Fatal(err)
+	}
+	want = strings.Join([]string{"default warning file " + filepath.Join(dir, "error.log"), "console none standard_error -",
+		"consolefile debug file " + filepath.Join(dir, "console.log"), "syslog error syslog -"}, "\n")
+	if got := show(); got != want {
+		t.Fatalf("outputs after changes:\n%s\nwant:\n%s", got, want)
+	}
+	if err := logs.SetLevel("crash", "debug"); err == nil || !strings.Contains(err.Error(), "default, console, consolefile, syslog") {
+		t.Fatalf("unknown logger: %v", err)
+	}
+	if err := logs.SetLevel("console", "trace"); err == nil || !strings.Contains(err.Error(), "none, debug, info") {
+		t.Fatalf("unknown level: %v", err)
+	}
+
+	none, err := New(conf(t, "log.console = off", "log.error = off"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := none.SetLevel("console", "debug"); err == nil || !strings.Contains(err.Error(), "writes no log") {
+		t.Fatalf("no outputs: %v", err)
 	}
 }

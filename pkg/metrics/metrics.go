@@ -16,7 +16,7 @@ const (
 	GaugeKind
 )
 
-// Counter is a monotonically increasing value.
+// Counter is a monotonically increasing value; only ResetCounters sets it back to zero.
 type Counter struct{ v atomic.Uint64 }
 
 func (c *Counter) Inc()              { c.v.Add(1) }
@@ -132,6 +132,23 @@ func (r *Registry) Gauge(name, help string, labels map[string]string) *Gauge {
 		r.gauges[k] = e
 	}
 	return e.g
+}
+
+// ResetCounters sets every counter the node counts itself to zero (vmq-admin metrics
+// reset, VerneMQ's vmq_metrics:reset_counters). Gauges keep their values: they describe
+// live state (connections, sessions, memory). Counters computed when read (CounterFunc)
+// are left alone: the system_* ones read the OS and Go runtime, which VerneMQ does not
+// reset either, and the others follow the stored counters they are computed from.
+// Each counter is zeroed with one atomic store, so an Inc at the same moment lands
+// either before the reset (and is cleared) or after it (and counts); none is torn.
+func (r *Registry) ResetCounters() {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, e := range r.counters {
+		if e.fn == nil {
+			e.c.v.Store(0)
+		}
+	}
 }
 
 // Snapshot reads every metric, sorted by name then labels.

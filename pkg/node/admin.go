@@ -57,6 +57,7 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 		ReloadCerts: n.ReloadCerts,
 		Metrics:     n.Reg,
 		Keys:        keys,
+		Logs:        n.Logs,
 		Uptime:      n.Uptime,
 		Connections: n.Server.Count,
 		Listeners: func() []admin.ListenerInfo {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/vernemq-go/vernemq/internal/eventually"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,6 +19,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/logging"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 	"github.com/vernemq-go/vernemq/pkg/store"
 	"github.com/vernemq-go/vernemq/pkg/topics"
@@ -49,6 +48,7 @@ func startNodeIn(t testing.TB, dir string, extra ...string) (*Node, string) {
 		"vmq_acl.acl_file = " + acl,
 		"platform_data_dir = " + dir,
 		"log.console = off",
+		"log.error = off",
 	}
 	// A key in extra replaces the base line.
 	var lines []string
@@ -67,17 +67,26 @@ func startNodeIn(t testing.TB, dir string, extra ...string) (*Node, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// The logger is built as the vernemq binary builds it (no output unless extra turns one on).
+	logs, err := logging.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	n, err := New(cfg, logs.Logger)
+	if err != nil {
+		logs.Close()
+		t.Fatal(err)
+	}
+	n.Logs = logs
 	if err := n.Start(context.Background()); err != nil {
+		logs.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		n.Stop(ctx)
+		logs.Close()
 	})
 	return n, confPath
 }

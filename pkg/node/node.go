@@ -19,6 +19,7 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/cluster"
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/conn"
+	"github.com/vernemq-go/vernemq/pkg/logging"
 	"github.com/vernemq-go/vernemq/pkg/lograte"
 	"github.com/vernemq-go/vernemq/pkg/metrics"
 	"github.com/vernemq-go/vernemq/pkg/packets"
@@ -43,6 +44,9 @@ type Node struct {
 	Auth    *auth.Chain
 	Server  *conn.Server
 	Store   *store.Store
+	// Logs are the log outputs vmq-admin log shows and sets; nil when the caller built Log
+	// itself (then the log commands say so). Set before Start.
+	Logs *logging.Logs
 
 	// edgeLog logs what clients and other nodes can trigger at will (refused logins and
 	// connections, bad packets): each message at most edgeLogBurst times per edgeLogWindow.

@@ -36,7 +36,8 @@ func clientsByNode(rows []map[string]string) map[string]string {
 	return m
 }
 
-// session show, metrics show, listener show and node status take VerneMQ's --all and --node=.
+// session show, metrics show, listener show, node status, log show config, log level and metrics
+// reset take VerneMQ's --all and --node=.
 func TestAdminAllNodes(t *testing.T) {
 	a := startNode(t, "allA", "cookie-all", "")
 	b := startNode(t, "allB", "cookie-all", a.data)
@@ -103,6 +104,28 @@ func TestAdminAllNodes(t *testing.T) {
 	rows, err = adminTable(t, a, "listener", "show", "--node="+b.name)
 	if err != nil || !slices.ContainsFunc(rows, func(r map[string]string) bool { return r["address"]+":"+r["port"] == b.mqtt }) {
 		t.Fatalf("listener show --node=%s lacks %s: %v %v", b.name, b.mqtt, err, rows)
+	}
+
+	// log level and metrics reset change the node --node= names, or every node with --all, as set does.
+	if out, err := vmqAdmin(t, a, "log", "level", "logger=console", "level=info", "--node="+b.name); err != nil || strings.TrimSpace(out) != "Done" {
+		t.Fatalf("log level --node=%s: %v\n%s", b.name, err, out)
+	}
+	rows, err = adminTable(t, a, "log", "show", "config", "--all")
+	levels := map[string]string{}
+	for _, r := range rows {
+		if r["logger"] == "console" {
+			levels[r["node"]] = r["level"]
+		}
+	}
+	if levels[a.name] != "debug" || levels[b.name] != "info" || len(levels) != 2 {
+		t.Fatalf("log show config --all: console levels %v (%v), want %s debug and %s info", levels, err, a.name, b.name)
+	}
+	if out, err := vmqAdmin(t, a, "metrics", "reset", "--all"); err != nil || strings.TrimSpace(out) != "Done" {
+		t.Fatalf("metrics reset --all: %v\n%s", err, out)
+	}
+	out, _ = vmqAdmin(t, a, "metrics", "show", "--all")
+	if n := strings.Count(out, "counter.mqtt_connect_received = 0\n"); n != 2 {
+		t.Fatalf("metrics show --all after metrics reset --all: want mqtt_connect_received = 0 on 2 nodes, got %d:\n%s", n, out)
 	}
 
 	// A node that is not running is an error, not a hang.
