@@ -44,7 +44,7 @@ func retainCommands(r *Registry, b *Backend) {
 	})
 	r.Register(Command{
 		Path: "retain delete-expired",
-		Help: "Delete the retained messages whose message expiry interval has passed (the node also does every minute)",
+		Help: "Delete the retained messages whose message expiry interval has passed (the node also does every 30 s)",
 		Run: func(ctx context.Context, req *Request) Result {
 			if res, ok := ready(b.Broker != nil, "retained messages"); !ok {
 				return res

@@ -139,7 +139,6 @@ func (n *Node) Start(ctx context.Context) error {
 	close(n.ready)
 	go n.Broker.RunRetries(ctx)
 	go n.sweepCerts(ctx)
-	go n.sweepRetained(ctx)
 	n.Log.Info("node started", "nodename", n.Broker.Node(), "listeners", len(n.listeners))
 	return nil
 }

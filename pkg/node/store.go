@@ -223,7 +223,8 @@ func (rb *restoreBatch) reset() {
 	rb.recs, rb.subs, rb.qos2 = rb.recs[:0], rb.subs[:0], rb.qos2[:0]
 }
 
-// sweepExpired removes stored messages whose v5 message expiry passed.
+// sweepExpired removes queued and retained messages whose v5 message expiry passed: they
+// are no longer sent, but would otherwise stay in memory and the store.
 func (n *Node) sweepExpired(ctx context.Context) {
 	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
@@ -236,6 +237,9 @@ func (n *Node) sweepExpired(ctx context.Context) {
 				n.Metrics.QueueMessageExpired.Add(uint64(k))
 				n.Metrics.DropExpired.Add(uint64(k))
 				n.Metrics.QueueMessageDrop.Add(uint64(k))
+			}
+			if k := n.Broker.DeleteExpiredRetained(now); k > 0 {
+				n.Log.Info("expired retained messages deleted", "count", k)
 			}
 		}
 	}
