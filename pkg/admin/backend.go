@@ -57,7 +57,8 @@ type Backend struct {
 	// ReloadCerts re-reads the TLS files of every ssl and wss listener (tls clear-pem-cache).
 	ReloadCerts func() error
 	// TLSCerts reads the certificates in the certfile and cafile of every TLS listener (ssl,
-	// wss, https, vmqs) from the files now (tls show, tls check).
+	// wss, https, vmqs) from the files now, and adds the one a listener serves when it is
+	// another than its certfile's first (tls show, tls check).
 	TLSCerts func() []CertInfo
 	// Trace calls fn for each packet of one client until stop (vmq-admin trace client).
 	Trace func(mountpoint, clientID string, fn func(dir string, p packets.Packet)) (stop func())
@@ -92,7 +93,7 @@ type ListenerInfo struct {
 // could not be read (Err set, the certificate fields empty).
 type CertInfo struct {
 	Listener  string // conf name: listener.ssl.default
-	Kind      string // certfile (the leaf, first in the file), chain (the rest of certfile) or cafile
+	Kind      string // certfile (the leaf, first in the file), chain (the rest of certfile), cafile, or served (see Backend.TLSCerts)
 	File      string
 	CN        string // subject common name
 	Issuer    string // issuer common name

@@ -83,10 +83,11 @@ func tlsCommands(r *Registry, b *Backend) {
 }
 
 // tlsSourceHelp says where tls show and tls check read the certificates from.
-const tlsSourceHelp = "Lists every certificate in the certfile (the first is the listener's own, the rest its chain)\n" +
+const tlsSourceHelp = "Lists every certificate in the certfile (Kind certfile: the listener's own; chain: the rest)\n" +
 	"and cafile of each ssl, wss, https and vmqs listener, read from the files now. An ssl or wss\n" +
 	"listener serves a changed file within 2 minutes (at once after tls clear-pem-cache); https and\n" +
-	"vmqs listeners read theirs at start. Dates are UTC."
+	"vmqs listeners read theirs at start. While a listener serves another certificate than its\n" +
+	"certfile's first, that one is listed too, Kind served. Dates are UTC."
 
 // tlsCheck keeps the certificates that are expired, expire before now+validity or are
 // not yet valid (VerneMQ's SecExp < validity or SecToVal > 0), and the unreadable files.

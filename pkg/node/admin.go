@@ -55,7 +55,7 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 		Broker:      n.Broker,
 		Reauthorize: n.Server.Reauthorize,
 		ReloadCerts: n.ReloadCerts,
-		TLSCerts:    n.TLSCerts,
+		TLSCerts:    func() []admin.CertInfo { return n.tlsCerts(web) },
 		Metrics:     n.Reg,
 		Keys:        keys,
 		Logs:        n.Logs,

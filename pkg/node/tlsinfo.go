@@ -1,6 +1,8 @@
 package node
 
 import (
+	"bytes"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -15,13 +17,17 @@ import (
 // and a certfile pointed at a device or a log must not make the command read without end.
 const maxCertFile = 16 << 20
 
-// TLSCerts lists the certificates of every TLS listener (ssl, wss, https and the vmqs
+// tlsCerts lists the certificates of every TLS listener (ssl, wss, https and the vmqs
 // cluster listener) for vmq-admin tls show and tls check: each certificate of its certfile
 // (the leaf first, then its chain) and of its cafile. They are read from the configured
 // files now, as VerneMQ's tls show reads them, not from the loaded TLS config: the files
 // are what the next reload (the 2-minute sweep, SIGHUP, tls clear-pem-cache) serves, and
-// a broken one is reported as a row with Err, naming the listener and the file.
-func (n *Node) TLSCerts() []admin.CertInfo {
+// a broken one is reported as a row with Err, naming the listener and the file. When the
+// listener serves another leaf than its certfile's first (a rotation not reloaded yet, a
+// broken file it kept out, an https or vmqs listener, which reads its files at start
+// only), that leaf is one more row, Kind "served", so an expiry check sees it too.
+func (n *Node) tlsCerts(web *httpListeners) []admin.CertInfo {
+	served := n.servedCerts(web)
 	var out []admin.CertInfo
 	seenCluster := false
 	for _, lc := range n.Cfg.Listeners() {
@@ -38,9 +44,49 @@ func (n *Node) TLSCerts() []admin.CertInfo {
 			continue
 		}
 		name := "listener." + lc.Type + "." + lc.Name
-		out = append(out, certFileInfo(name, "certfile", lc.CertFile)...)
+		certs, first := certFileInfo(name, "certfile", lc.CertFile)
+		out = append(out, certs...)
+		if leaf := served[name]; leaf != nil && (first == nil || !bytes.Equal(first.Raw, leaf.Raw)) {
+			out = append(out, certInfo(name, "served", lc.CertFile, leaf))
+		}
 		if lc.CAFile != "" {
-			out = append(out, certFileInfo(name, "cafile", lc.CAFile)...)
+			cas, _ := certFileInfo(name, "cafile", lc.CAFile)
+			out = append(out, cas...)
+		}
+	}
+	return out
+}
+
+// servedCerts is the leaf each running TLS listener presents now, by conf name.
+func (n *Node) servedCerts(web *httpListeners) map[string]*x509.Certificate {
+	out := map[string]*x509.Certificate{}
+	add := func(typ, name string, c *tls.Certificate) {
+		if c == nil || len(c.Certificate) == 0 {
+			return
+		}
+		leaf := c.Leaf
+		if leaf == nil {
+			var err error
+			if leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
+				return // it was parsed when loaded; a failure here would be a bug, and the file rows still show
+			}
+		}
+		out["listener."+typ+"."+name] = leaf
+	}
+	n.mu.Lock()
+	for _, ml := range n.listeners {
+		add(ml.cfg.Type, ml.cfg.Name, ml.l.ServedCert())
+	}
+	n.mu.Unlock()
+	web.mu.Lock()
+	for _, l := range web.list {
+		add(l.cfg.Type, l.cfg.Name, l.cert)
+	}
+	web.mu.Unlock()
+	for _, lc := range n.Cfg.Listeners() {
+		if lc.Type == "vmqs" {
+			add(lc.Type, lc.Name, n.clusterCert.Load())
+			break
 		}
 	}
 	return out
@@ -48,10 +94,11 @@ func (n *Node) TLSCerts() []admin.CertInfo {
 
 // certFileInfo reads the PEM certificates of file (conf key kind of listener). In a
 // certfile the first is the leaf and the others are its "chain". Other PEM blocks (a key
-// in a combined file) are skipped; a file without certificates is an error row.
-func certFileInfo(listener, kind, file string) []admin.CertInfo {
-	fail := func(err error) []admin.CertInfo {
-		return []admin.CertInfo{{Listener: listener, Kind: kind, File: file, Err: err.Error()}}
+// in a combined file) are skipped; a file without certificates is an error row. first is
+// the file's first certificate, nil when the file is an error row.
+func certFileInfo(listener, kind, file string) (rows []admin.CertInfo, first *x509.Certificate) {
+	fail := func(err error) ([]admin.CertInfo, *x509.Certificate) {
+		return []admin.CertInfo{{Listener: listener, Kind: kind, File: file, Err: err.Error()}}, nil
 	}
 	if file == "" {
 		return fail(fmt.Errorf("%s is not set", kind))
@@ -60,7 +107,6 @@ func certFileInfo(listener, kind, file string) []admin.CertInfo {
 	if err != nil {
 		return fail(err)
 	}
-	var out []admin.CertInfo
 	for rest, i := data, 0; ; {
 		var block *pem.Block
 		if block, rest = pem.Decode(rest); block == nil {
@@ -78,12 +124,15 @@ func certFileInfo(listener, kind, file string) []admin.CertInfo {
 		if kind == "certfile" && i > 1 {
 			k = "chain"
 		}
-		out = append(out, certInfo(listener, k, file, c))
+		if first == nil {
+			first = c
+		}
+		rows = append(rows, certInfo(listener, k, file, c))
 	}
-	if len(out) == 0 {
+	if len(rows) == 0 {
 		return fail(errors.New("no PEM CERTIFICATE block in it"))
 	}
-	return out
+	return rows, first
 }
 
 // readBounded reads file, refusing one larger than limit.
@@ -113,10 +162,15 @@ func certInfo(listener, kind, file string, c *x509.Certificate) admin.CertInfo {
 	for _, u := range c.URIs {
 		san = append(san, u.String())
 	}
-	serial := fmt.Sprintf("%X", c.SerialNumber)
-	if len(serial)%2 == 1 {
-		serial = "0" + serial // whole bytes, as openssl x509 -serial prints it
-	}
 	return admin.CertInfo{Listener: listener, Kind: kind, File: file, CN: c.Subject.CommonName,
-		Issuer: c.Issuer.CommonName, SAN: san, Serial: serial, NotBefore: c.NotBefore, NotAfter: c.NotAfter}
+		Issuer: c.Issuer.CommonName, SAN: san, Serial: serialHex(c), NotBefore: c.NotBefore, NotAfter: c.NotAfter}
+}
+
+// serialHex is c's serial in whole bytes of upper-case hex, as openssl x509 -serial prints it.
+func serialHex(c *x509.Certificate) string {
+	s := fmt.Sprintf("%X", c.SerialNumber)
+	if len(s)%2 == 1 {
+		s = "0" + s
+	}
+	return s
 }

@@ -129,7 +129,27 @@ func TestTLSShowAndCheck(t *testing.T) {
 		t.Fatalf("GET /api/v1/tls/check: %d %s", resp.StatusCode, body)
 	}
 
-	// Broken files are rows naming the listener and the file, in show and in check.
+	// A rotated certfile not reloaded yet: the file's certificate is fine, but the listener
+	// still serves the one-hour one, which check lists as "served" until the reload.
+	rotated := root.NewServerValidFor(365*24*time.Hour, "rotated")
+	must(t, rotated.Write(hourCrt, hourKey))
+	check = adminCall(t, n, "tls check")
+	if r := tlsRow(check, "listener.ssl.default", "served"); r == nil || r["CN"] != "one hour" || r["File"] != hourCrt {
+		t.Fatalf("tls check after an unreloaded rotation: want the served one-hour certificate, got %+v", check)
+	}
+	if r := tlsRow(check, "listener.ssl.default", "certfile"); r != nil {
+		t.Fatalf("tls check lists the rotated file's certificate, valid for a year: %v", r)
+	}
+	if res := adminCall(t, n, "tls clear-pem-cache"); res.Type != "text" {
+		t.Fatalf("tls clear-pem-cache: %+v", res)
+	}
+	show = adminCall(t, n, "tls show")
+	if r := tlsRow(show, "listener.ssl.default", "certfile"); r == nil || r["CN"] != "rotated" || tlsRow(show, "listener.ssl.default", "served") != nil {
+		t.Fatalf("tls show after the reload: want the rotated certificate and no served row, got %+v", show)
+	}
+
+	// Broken files are rows naming the listener and the file, in show and in check; the
+	// https listener goes on serving what it read at start, which show lists.
 	must(t, testpki.WriteFile(caFile, []byte("not a certificate\n")))
 	must(t, os.Remove(yearCrt))
 	for _, line := range []string{"tls show", "tls check --validity=0"} {
@@ -143,6 +163,9 @@ func TestTLSShowAndCheck(t *testing.T) {
 		if r := tlsRow(res, "listener.https.api", "certfile"); r == nil || r["File"] != yearCrt || !strings.Contains(r["Error"], "no such file") {
 			t.Errorf("%s: the missing certfile's row %v; want its file and error", line, r)
 		}
+	}
+	if r := tlsRow(adminCall(t, n, "tls show"), "listener.https.api", "served"); r == nil || r["CN"] != "one year" {
+		t.Errorf("tls show: the https listener's served certificate %v; want the one-year one", r)
 	}
 }
 
