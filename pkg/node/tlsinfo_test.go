@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vernemq-go/vernemq/internal/freeport"
 	"github.com/vernemq-go/vernemq/internal/testpki"
 	"github.com/vernemq-go/vernemq/pkg/admin"
 )
@@ -146,6 +147,26 @@ func TestTLSShowAndCheck(t *testing.T) {
 	show = adminCall(t, n, "tls show")
 	if r := tlsRow(show, "listener.ssl.default", "certfile"); r == nil || r["CN"] != "rotated" || tlsRow(show, "listener.ssl.default", "served") != nil {
 		t.Fatalf("tls show after the reload: want the rotated certificate and no served row, got %+v", show)
+	}
+
+	// A listener made at run time is listed while it exists.
+	p, err := freeport.One()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(p)
+	if res := adminCall(t, n, "listener start address=127.0.0.1 port="+port+" --ssl --certfile="+yearCrt+" --keyfile="+yearKey); res.Type != "text" {
+		t.Fatalf("listener start --ssl: %+v", res)
+	}
+	if r := tlsRow(adminCall(t, n, "tls show"), "listener.ssl.cli_"+port, "certfile"); r == nil || r["CN"] != "one year" {
+		t.Fatalf("tls show: the run-time ssl listener's row %v; want its one-year certificate", r)
+	}
+	adminCall(t, n, "listener stop address=127.0.0.1 port="+port)
+	if res := adminCall(t, n, "listener delete address=127.0.0.1 port="+port); res.Type != "text" {
+		t.Fatalf("listener delete: %+v", res)
+	}
+	if r := tlsRow(adminCall(t, n, "tls show"), "listener.ssl.cli_"+port, "certfile"); r != nil {
+		t.Fatalf("tls show still lists the deleted listener: %v", r)
 	}
 
 	// Broken files are rows naming the listener and the file, in show and in check; the
