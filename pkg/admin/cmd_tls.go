@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// defaultValidity is tls check's window without --validity: VerneMQ's 2 days.
-const defaultValidity = 2 * 24 * time.Hour
+// defaultValidity is tls check's window in seconds without --validity: VerneMQ's 2 days.
+const defaultValidity = 2 * 24 * 3600
 
 // Column names and order are VerneMQ's (vmq_ssl_cli): File, Not_Before, Not_After, then
 // CN, Issuer, SAN for show and SecExp, SecToVal for check. The columns after them are this
@@ -53,13 +53,13 @@ func tlsCommands(r *Registry, b *Backend) {
 			if res, ok := ready(b.TLSCerts != nil, "TLS listeners"); !ok {
 				return res
 			}
-			validity := defaultValidity
+			validity := int64(defaultValidity)
 			if v, ok := req.Flag("validity"); ok {
 				secs, err := strconv.ParseInt(v, 10, 64)
 				if err != nil || secs < 0 {
 					return Errorf("--validity=%q is not a number of seconds (e.g. --validity=604800 for a week)", v)
 				}
-				validity = time.Duration(secs) * time.Second
+				validity = secs
 			}
 			return tlsCheck(b.TLSCerts(), validity, time.Now())
 		}),
@@ -91,12 +91,14 @@ const tlsSourceHelp = "Lists every certificate in the certfile (Kind certfile: t
 
 // tlsCheck keeps the certificates that are expired, expire before now+validity or are
 // not yet valid (VerneMQ's SecExp < validity or SecToVal > 0), and the unreadable files.
-func tlsCheck(certs []CertInfo, validity time.Duration, now time.Time) Result {
+// validity is in seconds: a time.Duration would overflow past 292 years, which a user may type.
+func tlsCheck(certs []CertInfo, validity int64, now time.Time) Result {
 	var rows [][]string
 	for _, c := range certs {
-		secExp := int64(c.NotAfter.Sub(now) / time.Second)
-		secToVal := int64(c.NotBefore.Sub(now) / time.Second)
-		if c.Err == "" && secExp >= int64(validity/time.Second) && secToVal <= 0 {
+		// Unix seconds: Time.Sub saturates at ±292 years, which a certificate may be valid for.
+		secExp := c.NotAfter.Unix() - now.Unix()
+		secToVal := c.NotBefore.Unix() - now.Unix()
+		if c.Err == "" && secExp >= validity && secToVal <= 0 {
 			continue
 		}
 		row := []string{c.File, certDate(c.NotBefore), certDate(c.NotAfter), "", "", c.Listener, c.Kind, c.CN, c.Serial, c.Err}

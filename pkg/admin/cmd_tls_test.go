@@ -20,7 +20,7 @@ func TestTLSCheckWindow(t *testing.T) {
 		cert("not-yet", time.Minute, 400*24*time.Hour),
 		{Listener: "listener.wss.default", Kind: "cafile", File: "gone.crt", Err: "open gone.crt: no such file or directory"},
 	}
-	res := tlsCheck(certs, time.Hour, now)
+	res := tlsCheck(certs, 3600, now)
 	if res.Type != "table" || len(res.Rows) != 4 {
 		t.Fatalf("want 4 rows (inside, expired, not-yet, the broken file), got %+v", res)
 	}
@@ -40,7 +40,16 @@ func TestTLSCheckWindow(t *testing.T) {
 	if got := res.Rows[3][len(res.Headers)-1]; got != certs[4].Err {
 		t.Errorf("broken file's Error = %q", got)
 	}
-	if res := tlsCheck(certs[:1], time.Hour, now); res.Type != "text" || res.Text != "All fine" {
+	if res := tlsCheck(certs[:1], 3600, now); res.Type != "text" || res.Text != "All fine" {
 		t.Fatalf("nothing due: want VerneMQ's All fine, got %+v", res)
+	}
+	// RFC 5280's "no well-defined expiration" (9999-12-31) is beyond what a time.Duration
+	// holds, and so is a validity a user may type.
+	forever := CertInfo{File: "forever.crt", NotBefore: now.Add(-time.Hour), NotAfter: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)}
+	if res := tlsCheck([]CertInfo{forever}, 31536000000, now); res.Type != "text" {
+		t.Fatalf("validity of 1,000 years, certificate until 9999: want All fine, got %+v", res)
+	}
+	if res := tlsCheck([]CertInfo{forever}, 1<<62, now); res.Type != "table" || res.Rows[0][3] != "251605742399" {
+		t.Fatalf("validity beyond 9999: want the certificate with SecExp 251605742399, got %+v", res)
 	}
 }
