@@ -71,6 +71,14 @@ func (ca *CA) NewServer(cn string, hosts ...string) *Cert {
 	return ca.issue(withHosts(leafTemplate(cn, x509.ExtKeyUsageServerAuth), hosts))
 }
 
+// NewServerValidFor is NewServer with a certificate that expires after validFor (from
+// now; it became valid an hour ago), for tests of expiry checks such as vmq-admin tls check.
+func (ca *CA) NewServerValidFor(validFor time.Duration, cn string, hosts ...string) *Cert {
+	tmpl := withHosts(leafTemplate(cn, x509.ExtKeyUsageServerAuth), hosts)
+	tmpl.NotAfter = time.Now().Add(validFor)
+	return ca.issue(tmpl)
+}
+
 // NewPeer issues a certificate that serves and dials with one identity, as a cluster
 // node's does on mutual-TLS data links (listener.vmqs); hosts as for NewServer.
 func (ca *CA) NewPeer(cn string, hosts ...string) *Cert {

@@ -74,6 +74,22 @@ func TestChainsVerify(t *testing.T) {
 	}
 }
 
+// TestNewServerValidFor: the certificate ends when asked, and is otherwise NewServer's.
+func TestNewServerValidFor(t *testing.T) {
+	ca := NewCA("root")
+	before := time.Now()
+	c := ca.NewServerValidFor(time.Hour, "short")
+	if end := c.Cert.NotAfter; end.Before(before.Add(time.Hour).Truncate(time.Second)) || end.After(time.Now().Add(time.Hour)) {
+		t.Errorf("NotAfter %v; want an hour from %v", end, before)
+	}
+	if !c.Cert.NotBefore.Before(before) {
+		t.Errorf("NotBefore %v is not before the issue time %v", c.Cert.NotBefore, before)
+	}
+	if _, err := c.Cert.Verify(x509.VerifyOptions{Roots: ca.Pool(), DNSName: "localhost"}); err != nil {
+		t.Errorf("does not verify as a server for localhost: %v", err)
+	}
+}
+
 func TestCRL(t *testing.T) {
 	ca := NewCA("root")
 	revoked, kept := ca.NewClient("revoked"), ca.NewClient("kept")

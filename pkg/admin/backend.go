@@ -56,6 +56,10 @@ type Backend struct {
 	Reauthorize func(ctx context.Context, id broker.SessionID, user string) (removed []string, found bool)
 	// ReloadCerts re-reads the TLS files of every ssl and wss listener (tls clear-pem-cache).
 	ReloadCerts func() error
+	// TLSCerts reads the certificates in the certfile and cafile of every TLS listener (ssl,
+	// wss, https, vmqs) from the files now, and adds the one a listener serves when it is
+	// another than its certfile's first (tls show, tls check).
+	TLSCerts func() []CertInfo
 	// Trace calls fn for each packet of one client until stop (vmq-admin trace client).
 	Trace func(mountpoint, clientID string, fn func(dir string, p packets.Packet)) (stop func())
 
@@ -83,6 +87,21 @@ type ListenerInfo struct {
 	Mountpoint  string `json:"mountpoint"`
 	MaxConns    int    `json:"max_conns"` // 0 = unlimited
 	ActiveConns int    `json:"active_conns"`
+}
+
+// CertInfo is one certificate of a TLS listener's certfile or cafile, or a file that
+// could not be read (Err set, the certificate fields empty).
+type CertInfo struct {
+	Listener  string // conf name: listener.ssl.default
+	Kind      string // certfile (the leaf, first in the file), chain (the rest of certfile), cafile, or served (see Backend.TLSCerts)
+	File      string
+	CN        string // subject common name
+	Issuer    string // issuer common name
+	SAN       []string
+	Serial    string // hex, as openssl x509 -serial prints it
+	NotBefore time.Time
+	NotAfter  time.Time
+	Err       string
 }
 
 // PluginInfo is one row of plugin show.

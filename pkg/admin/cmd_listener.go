@@ -69,27 +69,6 @@ func listenerCommands(r *Registry, b *Backend) {
 	})
 }
 
-// tlsCommands is VerneMQ's tls clear-pem-cache: VerneMQ reads certificate files through
-// Erlang's PEM cache, and clearing it makes the next handshakes read them again.
-func tlsCommands(r *Registry, b *Backend) {
-	r.Register(Command{
-		Path: "tls clear-pem-cache",
-		Help: "Read the certfile, keyfile, cafile and crlfile of every ssl and wss listener again",
-		Long: "New handshakes use the files as they are now; established connections keep theirs. Changed files\n" +
-			"are also picked up every 2 minutes, and on SIGHUP. A listener whose files fail to load keeps\n" +
-			"its previous certificates and the error names it.",
-		Run: func(ctx context.Context, req *Request) Result {
-			if res, ok := ready(b.ReloadCerts != nil, "TLS listeners"); !ok {
-				return res
-			}
-			if err := b.ReloadCerts(); err != nil {
-				return Errorf("%v", err)
-			}
-			return Text("Done")
-		},
-	})
-}
-
 func listenerAction(b *Backend, req *Request, do func(addr string, port int, kill bool) error) Result {
 	if res, ok := ready(b.StopListener != nil && b.StartListener != nil, "listener control"); !ok {
 		return res

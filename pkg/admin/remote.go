@@ -22,7 +22,8 @@ var clusterFlags = []Param{
 // link is authenticated by the cookie.
 var peerCommands = map[string]bool{"session show": true, "metrics show": true, "listener show": true, "node status": true,
 	"set": true, "show": true, "session disconnect": true, "session reauthorize": true,
-	"session disconnect batch": true, "log show config": true, "log level": true, "metrics reset": true}
+	"session disconnect batch": true, "log show config": true, "log level": true, "metrics reset": true,
+	"tls show": true, "tls check": true}
 
 // clustered wraps a show command so --all and --node= send it to other nodes.
 func clustered(b *Backend, run Handler) Handler {

@@ -89,6 +89,16 @@ func (l *Listener) ReloadCerts() error {
 	return nil
 }
 
+// ServedCert is the certificate (and chain) new handshakes present: the one last loaded,
+// which a failed reload keeps. Nil for tcp and ws.
+func (l *Listener) ServedCert() *tls.Certificate {
+	cfg := l.tlsCfg.Load()
+	if cfg == nil || len(cfg.Certificates) == 0 {
+		return nil
+	}
+	return &cfg.Certificates[0]
+}
+
 // CertsChanged reports whether a TLS file was replaced or changed since it was last read
 // (as Erlang's PEM cache, which VerneMQ listeners read through, notices on its sweep).
 func (l *Listener) CertsChanged() bool {

@@ -55,6 +55,7 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 		Broker:      n.Broker,
 		Reauthorize: n.Server.Reauthorize,
 		ReloadCerts: n.ReloadCerts,
+		TLSCerts:    func() []admin.CertInfo { return n.tlsCerts(web) },
 		Metrics:     n.Reg,
 		Keys:        keys,
 		Logs:        n.Logs,

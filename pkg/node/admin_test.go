@@ -257,6 +257,13 @@ func TestVmqAdminBinary(t *testing.T) {
 	if out, err := run("session", "disconnect", "batch", "--help"); err != nil || !strings.Contains(out, "count=") {
 		t.Fatalf("session disconnect batch --help: %v\n%s", err, out)
 	}
+	if out, err := run("tls", "check", "--help"); err != nil || !strings.Contains(out, "-v, --validity=<Seconds>") || !strings.Contains(out, "172800 = 2 days") {
+		t.Fatalf("tls check --help: %v\n%s", err, out)
+	}
+	// A node without TLS listeners: nothing to expire, VerneMQ's answer.
+	if out, err := run("--socket", sock, "tls", "check", "-v=3600"); err != nil || strings.TrimSpace(out) != "All fine" {
+		t.Fatalf("tls check without TLS listeners: %v\n%s", err, out)
+	}
 	// VerneMQ's -c (cleanup, no value) is the command's flag; -c FILE still names the conf.
 	if out, err := run("-c", confPath, "session", "disconnect", "-c", "client-id=bin-client"); err != nil || strings.TrimSpace(out) != "Done" {
 		t.Fatalf("session disconnect -c: %v\n%s", err, out)

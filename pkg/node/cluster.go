@@ -34,6 +34,7 @@ func (n *Node) startCluster(ctx context.Context) error {
 				if serverTLS, clientTLS, err = clusterTLS(lc); err != nil {
 					return fmt.Errorf("listener.vmqs.%s: %w", lc.Name, err)
 				}
+				n.clusterCert.Store(&serverTLS.Certificates[0])
 			}
 			break
 		}

@@ -24,6 +24,7 @@ type httpListener struct {
 	cfg    config.Listener
 	addr   net.Addr
 	capped *capListener
+	cert   *tls.Certificate // https: what it serves, read at start (tls show)
 }
 
 // httpListeners are the running HTTP listeners, for listener show.
@@ -60,6 +61,7 @@ func (n *Node) startHTTP(ctx context.Context, reg *admin.Registry, b *admin.Back
 		if err != nil {
 			return fmt.Errorf("%s: cannot bind %s: %w: pick a free port or stop what is using it", name, lc.Addr, err)
 		}
+		var served *tls.Certificate
 		if lc.Type == "https" {
 			cert, err := tls.LoadX509KeyPair(lc.CertFile, lc.KeyFile)
 			if err != nil {
@@ -67,6 +69,7 @@ func (n *Node) startHTTP(ctx context.Context, reg *admin.Registry, b *admin.Back
 				return fmt.Errorf("%s: %w (check %s.certfile and .keyfile)", name, err, name)
 			}
 			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+			served = &cert
 		}
 		capped := &capListener{Listener: ln, max: int64(lc.MaxConnections)}
 		ln = capped
@@ -83,7 +86,7 @@ func (n *Node) startHTTP(ctx context.Context, reg *admin.Registry, b *admin.Back
 			}
 		}()
 		web.mu.Lock()
-		web.list = append(web.list, httpListener{cfg: lc, addr: ln.Addr(), capped: capped})
+		web.list = append(web.list, httpListener{cfg: lc, addr: ln.Addr(), capped: capped, cert: served})
 		n.Reg.Gauge("socket_refused_max_connections", "Connections refused because the listener's max_connections was reached.",
 			map[string]string{"listener": lc.Type + "/" + lc.Name}).Func(func() int64 { return int64(capped.refused.Load()) })
 		web.mu.Unlock()

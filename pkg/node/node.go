@@ -4,6 +4,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,6 +65,8 @@ type Node struct {
 
 	cluster  atomic.Pointer[cluster.Cluster] // nil unless listener.vmq.clustering is set
 	webhooks atomic.Pointer[webhooks.Plugin] // nil unless plugins.vmq_webhooks is on and running
+	// clusterCert is what listener.vmqs presents on the data links, read at start (tls show).
+	clusterCert atomic.Pointer[tls.Certificate]
 	// ready is closed when the start is complete: the listeners bind before the node
 	// contacts its cluster but hand no connection to the server until then.
 	ready     chan struct{}

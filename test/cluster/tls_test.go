@@ -76,4 +76,19 @@ func TestTLSClusterLink(t *testing.T) {
 	if err != nil || !slicesFunc(rows, func(r map[string]string) bool { return r["type"] == "vmqs" && r["address"]+":"+r["port"] == a.data }) {
 		t.Errorf("listener show lacks the vmqs listener %s: %v %v", a.data, err, rows)
 	}
+
+	// tls show lists the cluster listener's certificate and CA, of each node with --all.
+	rows, err = adminTable(t, a, "tls", "show", "--all")
+	for _, want := range []struct{ node, kind, cn string }{
+		{a.name, "certfile", "tlsA"}, {a.name, "cafile", "cluster"}, {b.name, "certfile", "tlsB"}, {b.name, "cafile", "cluster"},
+	} {
+		if err != nil || !slicesFunc(rows, func(r map[string]string) bool {
+			return r["node"] == want.node && r["Listener"] == "listener.vmqs.clustering" && r["Kind"] == want.kind && r["CN"] == want.cn
+		}) {
+			t.Errorf("tls show --all lacks %s's vmqs %s %q: %v %v", want.node, want.kind, want.cn, err, rows)
+		}
+	}
+	if len(rows) != 4 {
+		t.Errorf("tls show --all: want 4 rows (certfile and cafile of two nodes), got %v", rows)
+	}
 }
