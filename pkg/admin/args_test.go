@@ -88,6 +88,11 @@ func TestExecRunsHandlerAndRecoversPanics(t *testing.T) {
 	if res := r.Exec(context.Background(), []string{"boom"}, nil); res.Type != "error" || !strings.Contains(res.Error, "bug") {
 		t.Fatalf("panic not turned into an error: %+v", res)
 	}
+	// A command answering for cluster nodes runs its handler on a goroutine of its own.
+	r.Register(Command{Path: "boom all", Flags: clusterFlags, Run: clustered(&Backend{NodeName: "n1"}, func(context.Context, *Request) Result { panic("x") })})
+	if res := r.Exec(context.Background(), []string{"boom", "all"}, nil); res.Type != "error" || !strings.Contains(res.Error, "bug") {
+		t.Fatalf("panic of a clustered command not turned into an error: %+v", res)
+	}
 	if res := r.Exec(context.Background(), []string{"show", "k"}, nil); res.Type != "error" {
 		t.Fatalf("command without handler: %+v", res)
 	}

@@ -130,14 +130,20 @@ func (r *Registry) Exec(ctx context.Context, argv []string, out func(string)) Re
 	return r.run(ctx, cmd, req)
 }
 
-func (r *Registry) run(ctx context.Context, cmd *Command, req *Request) (res Result) {
-	defer func() {
-		if p := recover(); p != nil {
-			res = Errorf("command %q failed: %v (this is a bug; the node's log may say more)", cmd.Path, p)
-		}
-	}()
+func (r *Registry) run(ctx context.Context, cmd *Command, req *Request) Result {
 	if cmd.Run == nil {
 		return Errorf("%q is not available on this node", cmd.Path)
 	}
-	return cmd.Run(ctx, req)
+	return guarded(cmd.Path, func() Result { return cmd.Run(ctx, req) })
+}
+
+// guarded runs a command's handler, turning a panic into an error answer: a bug in one
+// command must not stop the node. Every goroutine that runs a handler goes through it.
+func guarded(path string, run func() Result) (res Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = Errorf("command %q failed: %v (this is a bug; the node's log may say more)", path, p)
+		}
+	}()
+	return run()
 }

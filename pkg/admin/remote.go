@@ -121,7 +121,8 @@ func onNodes(ctx context.Context, b *Backend, nodes []string, req *Request, run 
 		go func() {
 			defer wg.Done()
 			if n == b.NodeName {
-				results[i] = run(ctx, local)
+				// A goroutine of its own: the registry's recover does not reach it.
+				results[i] = guarded(req.Path, func() Result { return run(ctx, local) })
 				return
 			}
 			res, err := b.Remote(ctx, n, argv)
