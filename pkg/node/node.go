@@ -63,7 +63,8 @@ type Node struct {
 	cancel    context.CancelFunc
 
 	cluster  atomic.Pointer[cluster.Cluster] // nil unless listener.vmq.clustering is set
-	webhooks atomic.Pointer[webhooks.Plugin] // nil unless plugins.vmq_webhooks is on and running
+	webhooks atomic.Pointer[webhooks.Plugin] // nil unless vmq_webhooks runs
+	plugins  appPlugins                      // the application plugins running (plugins.go)
 	// ready is closed when the start is complete: the listeners bind before the node
 	// contacts its cluster but hand no connection to the server until then.
 	ready     chan struct{}
