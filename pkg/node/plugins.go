@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/vernemq-go/vernemq/pkg/auth"
@@ -172,6 +173,11 @@ func (n *Node) DisablePlugin(name string) error {
 	}
 	entries, ok := p.entries[name]
 	if !ok {
+		for app, es := range p.entries {
+			if slices.ContainsFunc(es, func(e auth.Plugin) bool { return e.Name() == name }) {
+				return fmt.Errorf("plugin_not_found: %s is a part of %s; disable --name=%s", name, app, app)
+			}
+		}
 		return errors.New("plugin_not_found: it is not enabled on this node; vmq-admin plugin show lists what runs")
 	}
 	delete(p.entries, name)

@@ -200,14 +200,31 @@ func TestPluginEnableErrors(t *testing.T) {
 }
 
 // A disabled plugin stops its background work: 20 enable/disable rounds of vmq_acl with a
-// reload interval leave no reload goroutine behind.
+// reload interval, while a client publishes through the chain, leave no reload goroutine behind.
 func TestPluginDisableStopsReloader(t *testing.T) {
-	n, _ := startNode(t, "vmq_acl.acl_reload_interval = 1")
+	n, addr := startNode(t, "vmq_acl.acl_reload_interval = 1")
+	c, _ := dialV5(t, addr, "busy", nil)
 	base := runtime.NumGoroutine()
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 10000; i++ { // bounded; ends when the rounds do
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			c.c.Publish(ctx, &paho.Publish{Topic: "t", QoS: 1, Payload: []byte("x")}) // allowed or not, as the round has it
+			cancel()
+		}
+	}()
 	for range 20 {
 		wantAdmin(t, n, "plugin disable --name=vmq_acl", "Done", "")
 		wantAdmin(t, n, "plugin enable --name=vmq_acl", "Done", "")
 	}
+	close(stop)
+	<-done
 	// A few goroutines of the admin socket's last request may still be ending.
 	eventually.True(t, eventually.Wait, "goroutines back to the start's count", func() bool {
 		return runtime.NumGoroutine() <= base+3

@@ -264,6 +264,10 @@ func TestDiversityDisableEnable(t *testing.T) {
 	if got := clients(); got < 2 {
 		t.Fatalf("redis sees %d clients, want this test's and the broker's pool", got)
 	}
+	// plugin show lists the backend by its own name; disabling goes by the plugin's.
+	if err := n.DisablePlugin(redis.Name); err == nil || !strings.Contains(err.Error(), "is a part of vmq_diversity; disable --name=vmq_diversity") {
+		t.Fatalf("disable %s: %v", redis.Name, err)
+	}
 	if err := n.DisablePlugin("vmq_diversity"); err != nil {
 		t.Fatal(err)
 	}
