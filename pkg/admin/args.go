@@ -25,10 +25,12 @@ func (r *Registry) Parse(argv []string) (*Command, *Request, error) {
 		return nil, nil, r.unknown(argv[:n])
 	}
 	req := &Request{Path: cmd.Path, Args: map[string]string{}, Flags: map[string]string{}}
-	for _, tok := range argv[n:] {
-		if err := cmd.take(req, tok); err != nil {
+	for rest := argv[n:]; len(rest) > 0; {
+		used, err := cmd.take(req, rest)
+		if err != nil {
 			return nil, nil, err
 		}
+		rest = rest[used:]
 	}
 	for _, a := range cmd.Args {
 		if _, ok := req.Args[a.Name]; a.Required && !ok {
@@ -41,37 +43,66 @@ func (r *Registry) Parse(argv []string) (*Command, *Request, error) {
 	return cmd, req, nil
 }
 
-// take adds one token after the command path to req.
-func (c *Command) take(req *Request, tok string) error {
+// take adds the first of toks (what follows the command path) to req and says how many
+// tokens it used: a flag that takes a value and has no =value takes the next token, as
+// VerneMQ's clique does (-n vmq_acl, --name vmq_acl), unless it looks like a flag or key=value.
+func (c *Command) take(req *Request, toks []string) (int, error) {
+	tok := toks[0]
 	switch {
 	case tok == "--" || tok == "-":
-		return fmt.Errorf("%s: stray %q; flags look like --name or --name=value", c.Path, tok)
+		return 0, fmt.Errorf("%s: stray %q; flags look like --name or --name=value", c.Path, tok)
 	case strings.HasPrefix(tok, "--"):
-		name, val, _ := strings.Cut(tok[2:], "=")
-		if !c.AnyFlags && !slices.ContainsFunc(c.Flags, func(p Param) bool { return p.Name == name }) {
-			return fmt.Errorf("%s has no flag --%s; see vmq-admin %s --help", c.Path, name, c.Path)
+		name, val, hasVal := strings.Cut(tok[2:], "=")
+		i := slices.IndexFunc(c.Flags, func(p Param) bool { return p.Name == name })
+		if !c.AnyFlags && i < 0 {
+			return 0, fmt.Errorf("%s has no flag --%s; see vmq-admin %s --help", c.Path, name, c.Path)
+		}
+		if !hasVal && i >= 0 {
+			return c.flagValue(req, c.Flags[i], toks), nil
 		}
 		req.setFlag(name, val)
 	case strings.HasPrefix(tok, "-"):
-		short, val, _ := strings.Cut(tok[1:], "=")
+		short, val, hasVal := strings.Cut(tok[1:], "=")
 		i := slices.IndexFunc(c.Flags, func(p Param) bool { return p.Short != "" && p.Short == short })
+		if i < 0 && !hasVal && len(short) > 1 {
+			// -nvmq_acl: a one-letter flag with its value attached (clique).
+			i = slices.IndexFunc(c.Flags, func(p Param) bool { return p.Short == short[:1] && p.Value != "" })
+			if i >= 0 {
+				req.setFlag(c.Flags[i].Name, short[1:])
+				return 1, nil
+			}
+		}
 		if i < 0 {
-			return fmt.Errorf("%s has no flag -%s; see vmq-admin %s --help", c.Path, short, c.Path)
+			return 0, fmt.Errorf("%s has no flag -%s; see vmq-admin %s --help", c.Path, short, c.Path)
+		}
+		if !hasVal {
+			return c.flagValue(req, c.Flags[i], toks), nil
 		}
 		req.setFlag(c.Flags[i].Name, val)
 	case strings.Contains(tok, "="):
 		key, val, _ := strings.Cut(tok, "=")
 		if !c.AnyArgs && !slices.ContainsFunc(c.Args, func(p Param) bool { return p.Name == key }) {
-			return fmt.Errorf("%s takes no argument %s=; see vmq-admin %s --help", c.Path, key, c.Path)
+			return 0, fmt.Errorf("%s takes no argument %s=; see vmq-admin %s --help", c.Path, key, c.Path)
 		}
 		req.Args[key] = val
 	default:
 		if c.Words == "" {
-			return fmt.Errorf("%s: unexpected %q; arguments look like key=value and flags like --name; see vmq-admin %s --help", c.Path, tok, c.Path)
+			return 0, fmt.Errorf("%s: unexpected %q; arguments look like key=value and flags like --name; see vmq-admin %s --help", c.Path, tok, c.Path)
 		}
 		req.Words = append(req.Words, tok)
 	}
-	return nil
+	return 1, nil
+}
+
+// flagValue sets flag p given without =value, from the next token when p takes a value and
+// the next token is neither a flag nor key=value; it returns the tokens used.
+func (c *Command) flagValue(req *Request, p Param, toks []string) int {
+	if p.Value != "" && len(toks) > 1 && !strings.HasPrefix(toks[1], "-") && !strings.Contains(toks[1], "=") {
+		req.setFlag(p.Name, toks[1])
+		return 2
+	}
+	req.setFlag(p.Name, "")
+	return 1
 }
 
 func (r *Request) setFlag(name, val string) {

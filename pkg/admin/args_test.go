@@ -111,3 +111,35 @@ func TestQueryArgv(t *testing.T) {
 		t.Fatal("bad escape accepted")
 	}
 }
+
+// A flag that takes a value may have it in the next token or attached to its letter, as in
+// VerneMQ's clique (vmq-admin plugin enable -n vmq_acl); an on/off flag never takes a token.
+func TestParseFlagValueForms(t *testing.T) {
+	r := NewRegistry()
+	r.Register(Command{Path: "plugin enable", Flags: pluginFlags})
+	r.Register(Command{Path: "show", Words: "key", Flags: []Param{{Name: "all", Short: "a"}}})
+	for _, argv := range [][]string{
+		{"plugin", "enable", "-n", "vmq_acl"},
+		{"plugin", "enable", "--name", "vmq_acl"},
+		{"plugin", "enable", "-nvmq_acl"},
+		{"plugin", "enable", "-n=vmq_acl"},
+		{"plugin", "enable", "--name=vmq_acl"},
+	} {
+		_, req, err := r.Parse(argv)
+		if err != nil || req.Flags["name"] != "vmq_acl" || len(req.FlagList) != 1 {
+			t.Fatalf("%q: %v %v", argv, err, req)
+		}
+	}
+	// The next token is a flag: -n has no value.
+	_, req, err := r.Parse([]string{"plugin", "enable", "-n", "-m", "mod"})
+	if err != nil || req.Flags["name"] != "" || req.Flags["module"] != "mod" {
+		t.Fatalf("-n -m mod: %v %v", err, req)
+	}
+	_, req, err = r.Parse([]string{"show", "-a", "allow_anonymous"})
+	if err != nil || !slices.Equal(req.Words, []string{"allow_anonymous"}) {
+		t.Fatalf("on/off flag took a word: %v %v", err, req)
+	}
+	if _, _, err := r.Parse([]string{"plugin", "enable", "-x", "vmq_acl"}); err == nil || !strings.Contains(err.Error(), "has no flag -x") {
+		t.Fatalf("unknown short flag: %v", err)
+	}
+}

@@ -38,6 +38,10 @@ type Backend struct {
 	// options named as in vernemq.conf, until the node restarts.
 	CreateListener func(typ, address string, port int, opts map[string]string) error
 	Plugins        func() []PluginInfo
+	// PluginEnable starts a built-in application plugin from vernemq.conf (plugin enable);
+	// PluginDisable stops one. Neither is persisted: the next start follows vernemq.conf.
+	PluginEnable  func(name string) error
+	PluginDisable func(name string) error
 	// Cluster lists the members and whether each runs; nil means this node alone.
 	Cluster func() []Member
 	// ClusterJoin joins the cluster of a node (address or VerneMQ-style node name).
@@ -126,7 +130,7 @@ func New(b *Backend) *Registry {
 	for _, add := range []func(*Registry, *Backend){
 		sessionCommands, configCommands, listenerCommands, tlsCommands, metricsCommands,
 		statusCommands, retainCommands, apiKeyCommands, traceCommands, webhookCommands,
-		bridgeCommands, logCommands,
+		bridgeCommands, logCommands, pluginCommands,
 	} {
 		add(r, b)
 	}

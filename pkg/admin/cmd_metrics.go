@@ -45,38 +45,6 @@ func metricsCommands(r *Registry, b *Backend) {
 			})
 		},
 	})
-	r.Register(Command{
-		Path:  "plugin show",
-		Help:  "List the enabled plugins and the hooks each implements",
-		Flags: []Param{{Name: "plugin", Value: "NAME", Help: "only this plugin"}, {Name: "hook", Value: "HOOK", Help: "only plugins implementing this hook"}},
-		Run: func(ctx context.Context, req *Request) Result {
-			if res, ok := ready(b.Plugins != nil, "plugins"); !ok {
-				return res
-			}
-			onlyPlugin, _ := req.Flag("plugin")
-			onlyHook, _ := req.Flag("hook")
-			var rows [][]string
-			for _, p := range b.Plugins() {
-				if onlyPlugin != "" && p.Name != onlyPlugin {
-					continue
-				}
-				hooks := p.Hooks
-				if onlyHook != "" {
-					hooks = nil
-					for _, h := range p.Hooks {
-						if h == onlyHook {
-							hooks = append(hooks, h)
-						}
-					}
-					if len(hooks) == 0 {
-						continue
-					}
-				}
-				rows = append(rows, []string{p.Name, "module", strings.Join(hooks, "\n")})
-			}
-			return Table([]string{"Plugin", "Type", "Hook(s)"}, rows)
-		},
-	})
 }
 
 // formatMetrics renders samples as VerneMQ's metrics show does.

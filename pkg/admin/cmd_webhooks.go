@@ -24,10 +24,11 @@ type WebhookCacheStat struct {
 	Value    int
 }
 
-// webhooksOff says what to do when plugins.vmq_webhooks is off: VerneMQ only has
+// webhooksOff says what to do when vmq_webhooks does not run (off in vernemq.conf, or disabled): VerneMQ only has
 // these commands while the plugin runs.
-const webhooksOff = "vmq_webhooks is not enabled on this node: set plugins.vmq_webhooks = on in vernemq.conf " +
-	"(endpoints may also go there as vmq_webhooks.<name>.hook and vmq_webhooks.<name>.endpoint) and restart the node"
+const webhooksOff = "vmq_webhooks is not enabled on this node: start it with vmq-admin plugin enable --name=vmq_webhooks, " +
+	"or set plugins.vmq_webhooks = on in vernemq.conf (endpoints may also go there as vmq_webhooks.<name>.hook and " +
+	"vmq_webhooks.<name>.endpoint) and restart the node"
 
 // webhooksReady checks the backend has webhooks and the plugin runs.
 func webhooksReady(b *Backend) (Result, bool) {

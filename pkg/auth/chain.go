@@ -124,19 +124,6 @@ func (c *Chain) Plugins() []PluginInfo {
 	return out
 }
 
-// Start starts every plugin implementing Starter, in order; it returns all errors joined.
-func (c *Chain) Start(ctx context.Context) error {
-	var errs []error
-	for _, p := range c.list() {
-		if s, ok := p.(Starter); ok {
-			if err := s.Start(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("start plugin %s: %w", p.Name(), err))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // Forget tells plugins caching per-client state that the client is gone for good.
 func (c *Chain) Forget(mountpoint, clientID string) {
 	for _, p := range c.list() {
@@ -155,8 +142,13 @@ func (c *Chain) Close() error {
 	close(c.stop)
 	<-c.done
 	c.cancel() // after the drain, so drained hooks still get a live context
+	return ClosePlugins(c.list())
+}
+
+// ClosePlugins closes every plugin of ps implementing io.Closer; it returns all errors joined.
+func ClosePlugins(ps []Plugin) error {
 	var errs []error
-	for _, p := range c.list() {
+	for _, p := range ps {
 		if cl, ok := p.(io.Closer); ok {
 			if err := cl.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close plugin %s: %w", p.Name(), err))

@@ -100,6 +100,8 @@ func (n *Node) adminBackend(ctx context.Context, keys *admin.KeyStore, web *http
 			}
 			return out
 		},
+		PluginEnable:  n.EnablePlugin,
+		PluginDisable: n.DisablePlugin,
 		Cluster: func() []admin.Member {
 			var out []admin.Member
 			for _, m := range n.ClusterMembers() {

@@ -272,4 +272,16 @@ func TestVmqAdminBinary(t *testing.T) {
 	if out, err := run("--socket", sock, "session", "disconnect", "batch", "count=1"); err != nil || strings.TrimSpace(out) != "Disconnected 0 of 1" {
 		t.Fatalf("session disconnect batch: %v\n%s", err, out)
 	}
+	// VerneMQ's short flag with its value in the next token (clique): plugin disable|enable -n vmq_acl.
+	for _, args := range [][]string{{"plugin", "disable", "-n", "vmq_acl"}, {"plugin", "enable", "-n", "vmq_acl"}} {
+		if out, err := run(append([]string{"--socket", sock}, args...)...); err != nil || strings.TrimSpace(out) != "Done" {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	if out, err := run("--socket", sock, "plugin", "enable", "-n", "vmq_acl"); err == nil || !strings.Contains(out, "Can't enable plugin: vmq_acl due to already_enabled") {
+		t.Fatalf("enable twice: %v\n%s", err, out)
+	}
+	if out, err := run("plugin", "enable", "--help"); err != nil || !strings.Contains(out, "-n, --name=<NAME>") || !strings.Contains(out, "not persisted") {
+		t.Fatalf("plugin enable --help: %v\n%s", err, out)
+	}
 }

@@ -64,7 +64,8 @@ type Node struct {
 	cancel    context.CancelFunc
 
 	cluster  atomic.Pointer[cluster.Cluster] // nil unless listener.vmq.clustering is set
-	webhooks atomic.Pointer[webhooks.Plugin] // nil unless plugins.vmq_webhooks is on and running
+	webhooks atomic.Pointer[webhooks.Plugin] // nil unless vmq_webhooks runs
+	plugins  appPlugins                      // the application plugins running (plugins.go)
 	// clusterCert is what listener.vmqs presents on the data links, read at start (tls show).
 	clusterCert atomic.Pointer[tls.Certificate]
 	// ready is closed when the start is complete: the listeners bind before the node

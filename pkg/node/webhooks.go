@@ -10,18 +10,10 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/auth/webhooks"
 )
 
-// keepWebhooks remembers the node's vmq_webhooks plugin until the node stops.
-func (n *Node) keepWebhooks(w *webhooks.Plugin) {
-	n.webhooks.Store(w)
-	n.addCloser(func() error {
-		n.webhooks.Store(nil)
-		return nil
-	})
-}
+var errWebhooksGone = errors.New("vmq_webhooks is not running on this node (disabled or stopping); check vmq-admin plugin show")
 
-var errWebhooksGone = errors.New("vmq_webhooks is not running on this node (stopping?); check vmq-admin plugin show")
-
-// Webhooks returns the node's vmq_webhooks plugin, or nil when plugins.vmq_webhooks is off.
+// Webhooks returns the node's vmq_webhooks plugin, or nil when it does not run (plugins.vmq_webhooks
+// is off, vmq-admin plugin disable, the node stops).
 func (n *Node) Webhooks() *webhooks.Plugin {
 	return n.webhooks.Load()
 }

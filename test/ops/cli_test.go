@@ -251,7 +251,7 @@ func TestUnknownSubcommands(t *testing.T) {
 		{vernemqBin(), []string{"strat"}, []string{`unknown command "strat" for "vernemq"`, "Did you mean this?", "start"}},
 		{vernemqBin(), []string{"config", "chek"}, []string{`unknown command "chek" for "vernemq config"`, "check"}},
 		{vmqAdminBin(), []string{"session", "list"}, []string{`unknown command "list" for "vmq-admin session"`, "Did you mean this?", "show"}},
-		{vmqAdminBin(), []string{"plugin", "enable", "name=x"}, []string{`unknown command "enable" for "vmq-admin plugin"`, "vmq-admin plugin has: show"}},
+		{vmqAdminBin(), []string{"plugin", "upgrade", "name=x"}, []string{`unknown command "upgrade" for "vmq-admin plugin"`, "vmq-admin plugin has: disable, enable, show"}},
 		{vmqAdminBin(), []string{"sesion", "show"}, []string{`unknown command "sesion" for "vmq-admin"`, "session"}},
 	}
 	for _, c := range cases {

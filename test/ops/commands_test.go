@@ -27,6 +27,8 @@ func TestEveryCommandThroughTheBinary(t *testing.T) {
 		{[]string{"metrics", "show"}, "mqtt_connect_received"},
 		{[]string{"metrics", "show", "-d"}, "mqtt_connect_received"},
 		{[]string{"plugin", "show"}, "vmq_acl"},
+		{[]string{"plugin", "disable", "-n", "vmq_acl"}, "Done"},
+		{[]string{"plugin", "enable", "--name", "vmq_acl"}, "Done"},
 		{[]string{"retain", "show", "--topic", "--payload"}, "cmd/retained"},
 		{[]string{"node", "status"}, "VerneMQ@127.0.0.1"},
 		{[]string{"cluster", "show"}, "VerneMQ@127.0.0.1"},
@@ -54,7 +56,8 @@ func TestEveryCommandThroughTheBinary(t *testing.T) {
 		if strings.Contains(out, "| ") && !strings.HasPrefix(strings.TrimSpace(out), "+-") {
 			t.Errorf("vmq-admin %v: table not in VerneMQ's +---+ shape:\n%s", tc.args, out)
 		}
-		if tc.args[0] == "set" || tc.args[1] == "disconnect" || tc.args[1] == "delete" || tc.args[1] == "unsubscribe" {
+		if tc.args[0] == "set" || tc.args[1] == "disconnect" || tc.args[1] == "delete" || tc.args[1] == "unsubscribe" ||
+			tc.args[1] == "enable" || tc.args[1] == "disable" {
 			continue // changes state: the JSON form is checked on the read-only commands
 		}
 		js, err := n.admin(append([]string{"--format=json"}, tc.args...)...)

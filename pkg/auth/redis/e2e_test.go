@@ -19,6 +19,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/vernemq-go/vernemq/internal/eventually"
 	"github.com/vernemq-go/vernemq/internal/testnode"
 	"github.com/vernemq-go/vernemq/pkg/auth/internal/testdb"
 	"github.com/vernemq-go/vernemq/pkg/auth/passwd"
@@ -30,7 +31,7 @@ import (
 // TestBrokerWithRedis runs a whole node with vmq_diversity's Redis backend and real MQTT
 // clients: the stored password and ACLs decide CONNACK, PUBACK-less delivery and SUBACK.
 func TestBrokerWithRedis(t *testing.T) {
-	n := startWithRedis(t, []string{"telemetry/%c/#"}, []string{"commands/%c/#", "telemetry/%c/#"},
+	n, _ := startWithRedis(t, []string{"telemetry/%c/#"}, []string{"commands/%c/#", "telemetry/%c/#"},
 		"listener.tcp.default = 127.0.0.1:0",
 		"allow_anonymous = off",
 		"plugins.vmq_passwd = off",
@@ -97,7 +98,7 @@ func TestBrokerWithRedis(t *testing.T) {
 // startWithRedis stores the row of client dev-1, user alice, password s3cret with the given
 // publish and subscribe ACL patterns in a fresh Redis, then starts an in-process node from
 // conf plus vmq_diversity's Redis keys; the node stops when the test ends.
-func startWithRedis(t *testing.T, pubACL, subACL []string, conf ...string) *node.Node {
+func startWithRedis(t *testing.T, pubACL, subACL []string, conf ...string) (*node.Node, *testdb.Server) {
 	t.Helper()
 	s := testdb.Redis(t)
 	ctx := context.Background()
@@ -137,7 +138,7 @@ func startWithRedis(t *testing.T, pubACL, subACL []string, conf ...string) *node
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Stop(context.Background()) })
-	return n
+	return n, s
 }
 
 // TestDiversityEndsTheChain: with vmq_diversity first and vmq_passwd and vmq_acl after it,
@@ -225,5 +226,59 @@ func TestDiversityEndsTheChain(t *testing.T) {
 	res, err := pc.Publish(pctx, &paho.Publish{Topic: "t/1", QoS: 1, Payload: []byte("x")})
 	if res == nil || res.ReasonCode != 0x87 {
 		t.Fatalf("publish of a client vmq_diversity has no ACLs for: %+v %v, want PUBACK 0x87", res, err)
+	}
+}
+
+// vmq-admin plugin disable --name=vmq_diversity takes the Redis backend out of the chain and
+// closes its pool (the server sees the broker's connections go); enable builds it again.
+func TestDiversityDisableEnable(t *testing.T) {
+	n, s := startWithRedis(t, []string{"t/#"}, []string{"t/#"},
+		"listener.tcp.default = 127.0.0.1:0",
+		"allow_anonymous = off",
+		"plugins.vmq_passwd = off",
+		"plugins.vmq_acl = off",
+		"platform_data_dir = "+t.TempDir())
+	addr := "tcp://" + n.ListenerAddr("tcp")
+	connect := func(id string) error {
+		c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(addr).SetClientID(id).SetUsername("alice").
+			SetPassword("s3cret").SetAutoReconnect(false).SetProtocolVersion(4))
+		tok := c.Connect()
+		tok.WaitTimeout(5 * time.Second)
+		if tok.Error() == nil {
+			c.Disconnect(10)
+		}
+		return tok.Error()
+	}
+	rdb := goredis.NewClient(&goredis.Options{Addr: s.Addr(), Password: testdb.RedisPassword})
+	defer rdb.Close()
+	clients := func() int {
+		list, err := rdb.ClientList(context.Background()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(strings.TrimSpace(list), "\n") + 1
+	}
+	if err := connect("dev-1"); err != nil {
+		t.Fatalf("alice refused with vmq_diversity on: %v", err)
+	}
+	if got := clients(); got < 2 {
+		t.Fatalf("redis sees %d clients, want this test's and the broker's pool", got)
+	}
+	// plugin show lists the backend by its own name; disabling goes by the plugin's.
+	if err := n.DisablePlugin(redis.Name); err == nil || !strings.Contains(err.Error(), "is a part of vmq_diversity; disable --name=vmq_diversity") {
+		t.Fatalf("disable %s: %v", redis.Name, err)
+	}
+	if err := n.DisablePlugin("vmq_diversity"); err != nil {
+		t.Fatal(err)
+	}
+	eventually.True(t, eventually.Wait, "the broker's Redis connections closed", func() bool { return clients() == 1 })
+	if err := connect("dev-1"); err == nil || !strings.Contains(err.Error(), "not Authorized") {
+		t.Fatalf("vmq_diversity disabled: connect error %v, want CONNACK 5 (no plugin authenticates)", err)
+	}
+	if err := n.EnablePlugin("vmq_diversity"); err != nil {
+		t.Fatal(err)
+	}
+	if err := connect("dev-1"); err != nil {
+		t.Fatalf("alice refused after enabling vmq_diversity again: %v", err)
 	}
 }
