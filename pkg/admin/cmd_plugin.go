@@ -41,19 +41,7 @@ func pluginCommands(r *Registry, b *Backend) {
 		Long: "vmq-admin plugin enable --name=vmq_acl starts vmq_acl with the vmq_acl.* keys of vernemq.conf, after the " +
 			"plugins already running (lowest priority). " + pluginRuntimeNote,
 		Flags: pluginFlags,
-		Run: func(ctx context.Context, req *Request) Result {
-			if res, ok := ready(b.PluginEnable != nil, "plugin enable"); !ok {
-				return res
-			}
-			name, res, ok := pluginName(req)
-			if !ok {
-				return res
-			}
-			if err := b.PluginEnable(name); err != nil {
-				return Errorf("Can't enable plugin: %s due to %v", name, err)
-			}
-			return Text("Done")
-		},
+		Run:   pluginAction("enable", b.PluginEnable),
 	})
 	r.Register(Command{
 		Path: "plugin disable",
@@ -61,20 +49,25 @@ func pluginCommands(r *Registry, b *Backend) {
 		Long: "vmq-admin plugin disable --name=vmq_acl takes vmq_acl out of the chain and stops it: its file reloader, " +
 			"database pools or webhook connections end. " + pluginRuntimeNote,
 		Flags: pluginFlags,
-		Run: func(ctx context.Context, req *Request) Result {
-			if res, ok := ready(b.PluginDisable != nil, "plugin disable"); !ok {
-				return res
-			}
-			name, res, ok := pluginName(req)
-			if !ok {
-				return res
-			}
-			if err := b.PluginDisable(name); err != nil {
-				return Errorf("Can't disable plugin: %s due to %v", name, err)
-			}
-			return Text("Done")
-		},
+		Run:   pluginAction("disable", b.PluginDisable),
 	})
+}
+
+// pluginAction is plugin enable|disable (verb) doing do with the plugin's name, with VerneMQ's texts.
+func pluginAction(verb string, do func(name string) error) Handler {
+	return func(ctx context.Context, req *Request) Result {
+		if res, ok := ready(do != nil, "plugin "+verb); !ok {
+			return res
+		}
+		name, res, ok := pluginName(req)
+		if !ok {
+			return res
+		}
+		if err := do(name); err != nil {
+			return Errorf("Can't %s plugin: %s due to %v", verb, name, err)
+		}
+		return Text("Done")
+	}
 }
 
 // pluginName reads --name of plugin enable|disable, refusing what this broker cannot do.
