@@ -110,11 +110,16 @@ func (l *Listener) CertsChanged() bool {
 	return l.filesStamp() != l.certStamp
 }
 
-// filesStamp is the modification time and size of each TLS file ("-" for one that cannot
-// be read now).
+// filesStamp is the modification time and size of each TLS file of the listener.
 func (l *Listener) filesStamp() string {
+	return filesStamp(l.opts.CertFile, l.opts.KeyFile, l.opts.CAFile, l.opts.CRLFile)
+}
+
+// filesStamp is the modification time and size of each file ("-" for one that cannot be
+// read now): a different stamp means a file changed since.
+func filesStamp(files ...string) string {
 	var b strings.Builder
-	for _, f := range []string{l.opts.CertFile, l.opts.KeyFile, l.opts.CAFile, l.opts.CRLFile} {
+	for _, f := range files {
 		if f == "" {
 			continue
 		}

@@ -30,6 +30,7 @@ func (n *Node) startAdmin(ctx context.Context) error {
 		return err
 	}
 	web := &httpListeners{}
+	n.web.Store(web)
 	b := n.adminBackend(ctx, keys, web)
 	reg := admin.New(b)
 	n.adminExec = reg.ExecForPeer // other nodes' --all / --node= requests, once clustered

@@ -3,8 +3,10 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/listener"
 )
 
@@ -14,7 +16,7 @@ import (
 const certSweep = 2 * time.Minute
 
 // ReloadCerts re-reads certfile, keyfile, cafile and crlfile of every ssl and
-// wss listener (SIGHUP). New handshakes use the new files, established
+// wss listener, and certfile and keyfile of every https listener (SIGHUP). New handshakes use the new files, established
 // connections keep theirs; a listener whose files fail to load keeps its old
 // ones and its error is returned (joined with the others).
 func (n *Node) ReloadCerts() error {
@@ -33,19 +35,37 @@ func (n *Node) reloadCerts(onlyChanged bool) error {
 		}
 	}
 	n.mu.Unlock()
-	var errs []error
-	for _, ml := range ls {
-		if err := ml.l.ReloadCerts(); err != nil {
-			n.Log.Error("certificate reload failed; the listener keeps its previous certificates",
-				"type", ml.cfg.Type, "name", ml.cfg.Name, "error", err)
-			errs = append(errs, err)
-			continue
+	var https []httpListener
+	if web := n.web.Load(); web != nil {
+		for _, l := range web.httpsListeners() {
+			if !onlyChanged || l.kp.Changed() {
+				https = append(https, l)
+			}
 		}
-		n.Log.Info("certificates reloaded", "type", ml.cfg.Type, "name", ml.cfg.Name,
-			"certfile", ml.cfg.CertFile, "cafile", ml.cfg.CAFile, "crlfile", ml.cfg.CRLFile)
 	}
-	if len(ls) == 0 && !onlyChanged {
-		n.Log.Info("certificate reload: no ssl or wss listener configured")
+	var errs []error
+	reloaded := func(cfg config.Listener, err error) {
+		if err != nil {
+			n.Log.Error("certificate reload failed; the listener keeps its previous certificates",
+				"type", cfg.Type, "name", cfg.Name, "error", err)
+			errs = append(errs, err)
+			return
+		}
+		n.Log.Info("certificates reloaded", "type", cfg.Type, "name", cfg.Name,
+			"certfile", cfg.CertFile, "cafile", cfg.CAFile, "crlfile", cfg.CRLFile)
+	}
+	for _, ml := range ls {
+		reloaded(ml.cfg, ml.l.ReloadCerts())
+	}
+	for _, l := range https {
+		err := l.kp.Reload()
+		if err != nil {
+			err = fmt.Errorf("listener %s/%s: %w", l.cfg.Type, l.cfg.Name, err)
+		}
+		reloaded(l.cfg, err)
+	}
+	if len(ls)+len(https) == 0 && !onlyChanged {
+		n.Log.Info("certificate reload: no ssl, wss or https listener configured")
 	}
 	return errors.Join(errs...)
 }

@@ -167,3 +167,54 @@ func TestChangedCertsPickedUp(t *testing.T) {
 	}
 	served("after failed reloads", one)
 }
+
+// An https listener (HTTP API, /metrics) serves a rotated certificate after the sweep or
+// tls clear-pem-cache, and keeps serving the previous one when the new file is broken.
+func TestHTTPSCertsPickedUp(t *testing.T) {
+	dir := t.TempDir()
+	ca := testpki.NewCA("test CA")
+	srvFile, keyFile := filepath.Join(dir, "web.crt"), filepath.Join(dir, "web.key")
+	one, two := ca.NewServer("web one"), ca.NewServer("web two")
+	must(t, one.Write(srvFile, keyFile))
+	n, _ := startNode(t,
+		"listener.https.default = 127.0.0.1:0",
+		"listener.https.certfile = "+srvFile,
+		"listener.https.keyfile = "+keyFile,
+	)
+	r := row(adminCall(t, n, "listener show"), "type", "https")
+	if r == nil {
+		t.Fatal("no https listener in listener show")
+	}
+	addr := net.JoinHostPort(r[2], r[3])
+	served := func(when string, want *testpki.Cert) {
+		t.Helper()
+		if serial, err := handshake(addr, ca, nil); err != nil || serial.Cmp(want.Serial()) != 0 {
+			t.Fatalf("%s: https serial %v, err %v; want %s's serial %v", when, serial, err, want.Cert.Subject.CommonName, want.Serial())
+		}
+	}
+	touch := func(at time.Time) {
+		t.Helper()
+		must(t, os.Chtimes(srvFile, at, at))
+		must(t, os.Chtimes(keyFile, at, at))
+	}
+	served("at start", one)
+	must(t, two.Write(srvFile, keyFile))
+	touch(time.Now().Add(time.Minute))
+	served("changed, before the sweep", one)
+	must(t, n.reloadChangedCerts())
+	served("after the sweep", two)
+
+	must(t, one.Write(srvFile, keyFile))
+	touch(time.Now().Add(2 * time.Minute))
+	if res := adminCall(t, n, "tls clear-pem-cache"); res.Type != "text" {
+		t.Fatalf("tls clear-pem-cache: %+v", res)
+	}
+	served("after tls clear-pem-cache", one)
+
+	must(t, testpki.WriteFile(keyFile, []byte("not a key\n")))
+	touch(time.Now().Add(3 * time.Minute))
+	if res := adminCall(t, n, "tls clear-pem-cache"); res.Type != "error" || !strings.Contains(res.Error, "listener https/default") {
+		t.Fatalf("tls clear-pem-cache with a broken keyfile: %+v, want an error naming the listener", res)
+	}
+	served("after a failed reload", one)
+}

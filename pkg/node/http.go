@@ -15,6 +15,7 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/config"
 	"github.com/vernemq-go/vernemq/pkg/httppub"
+	"github.com/vernemq-go/vernemq/pkg/listener"
 	"github.com/vernemq-go/vernemq/pkg/session"
 	"github.com/vernemq-go/vernemq/pkg/topics"
 )
@@ -24,7 +25,20 @@ type httpListener struct {
 	cfg    config.Listener
 	addr   net.Addr
 	capped *capListener
-	cert   *tls.Certificate // https: what it serves, read at start (tls show)
+	kp     *listener.KeyPair // https: its certificate, read again when the files change
+}
+
+// httpsListeners are the https listeners (each with its certificate's KeyPair).
+func (w *httpListeners) httpsListeners() []httpListener {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []httpListener
+	for _, l := range w.list {
+		if l.kp != nil {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // httpListeners are the running HTTP listeners, for listener show.
@@ -61,15 +75,13 @@ func (n *Node) startHTTP(ctx context.Context, reg *admin.Registry, b *admin.Back
 		if err != nil {
 			return fmt.Errorf("%s: cannot bind %s: %w: pick a free port or stop what is using it", name, lc.Addr, err)
 		}
-		var served *tls.Certificate
+		var kp *listener.KeyPair
 		if lc.Type == "https" {
-			cert, err := tls.LoadX509KeyPair(lc.CertFile, lc.KeyFile)
-			if err != nil {
+			if kp, err = listener.LoadKeyPair(lc.CertFile, lc.KeyFile); err != nil {
 				ln.Close()
 				return fmt.Errorf("%s: %w (check %s.certfile and .keyfile)", name, err, name)
 			}
-			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-			served = &cert
+			ln = tls.NewListener(ln, &tls.Config{GetCertificate: kp.GetCertificate, MinVersion: tls.VersionTLS12})
 		}
 		capped := &capListener{Listener: ln, max: int64(lc.MaxConnections)}
 		ln = capped
@@ -86,7 +98,7 @@ func (n *Node) startHTTP(ctx context.Context, reg *admin.Registry, b *admin.Back
 			}
 		}()
 		web.mu.Lock()
-		web.list = append(web.list, httpListener{cfg: lc, addr: ln.Addr(), capped: capped, cert: served})
+		web.list = append(web.list, httpListener{cfg: lc, addr: ln.Addr(), capped: capped, kp: kp})
 		n.Reg.Gauge("socket_refused_max_connections", "Connections refused because the listener's max_connections was reached.",
 			map[string]string{"listener": lc.Type + "/" + lc.Name}).Func(func() int64 { return int64(capped.refused.Load()) })
 		web.mu.Unlock()

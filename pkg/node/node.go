@@ -68,6 +68,7 @@ type Node struct {
 	plugins  appPlugins                      // the application plugins running (plugins.go)
 	// clusterCert is what listener.vmqs presents on the data links, read at start (tls show).
 	clusterCert atomic.Pointer[tls.Certificate]
+	web         atomic.Pointer[httpListeners] // the HTTP listeners, once startAdmin made them (certificate reloads)
 	// ready is closed when the start is complete: the listeners bind before the node
 	// contacts its cluster but hand no connection to the server until then.
 	ready     chan struct{}

@@ -78,11 +78,9 @@ func (n *Node) servedCerts(web *httpListeners) map[string]*x509.Certificate {
 		add(ml.cfg.Type, ml.cfg.Name, ml.l.ServedCert())
 	}
 	n.mu.Unlock()
-	web.mu.Lock()
-	for _, l := range web.list {
-		add(l.cfg.Type, l.cfg.Name, l.cert)
+	for _, l := range web.httpsListeners() {
+		add(l.cfg.Type, l.cfg.Name, l.kp.Served())
 	}
-	web.mu.Unlock()
 	for _, lc := range n.Cfg.Listeners() {
 		if lc.Type == "vmqs" {
 			add(lc.Type, lc.Name, n.clusterCert.Load())
