@@ -66,7 +66,7 @@ func tlsCommands(r *Registry, b *Backend) {
 	})
 	r.Register(Command{
 		Path: "tls clear-pem-cache",
-		Help: "Read the TLS files of every ssl, wss and https listener again",
+		Help: "Read the TLS files of every ssl, wss, https and vmqs listener again",
 		Long: "New handshakes use the files as they are now; established connections keep theirs. Changed files\n" +
 			"are also picked up every 2 minutes, and on SIGHUP. A listener whose files fail to load keeps\n" +
 			"its previous certificates and the error names it.",
@@ -84,10 +84,10 @@ func tlsCommands(r *Registry, b *Backend) {
 
 // tlsSourceHelp says where tls show and tls check read the certificates from.
 const tlsSourceHelp = "Lists every certificate in the certfile (Kind certfile: the listener's own; chain: the rest)\n" +
-	"and cafile of each ssl, wss, https and vmqs listener, read from the files now. An ssl, wss\n" +
-	"or https listener serves a changed file within 2 minutes (at once after tls clear-pem-cache);\n" +
-	"the vmqs listener reads its files at start. While a listener serves another certificate than its\n" +
-	"certfile's first, that one is listed too, Kind served. Dates are UTC."
+	"and cafile of each ssl, wss, https and vmqs listener, read from the files now. A listener\n" +
+	"serves a changed file within 2 minutes (at once after tls clear-pem-cache). While a listener\n" +
+	"serves another certificate than its certfile's first, that one is listed too, Kind served.\n" +
+	"Dates are UTC."
 
 // tlsCheck keeps the certificates that are expired, expire before now+validity or are
 // not yet valid (VerneMQ's SecExp < validity or SecToVal > 0), and the unreadable files.

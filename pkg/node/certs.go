@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vernemq-go/vernemq/pkg/config"
@@ -15,8 +16,15 @@ import (
 // certificates (cert-manager, certbot) and a fresh CRL take effect without a signal.
 const certSweep = 2 * time.Minute
 
-// ReloadCerts re-reads certfile, keyfile, cafile and crlfile of every ssl and
-// wss listener, and certfile and keyfile of every https listener (SIGHUP). New handshakes use the new files, established
+// tlsFiles is the certificate files of an https or vmqs listener, read again when they change.
+type tlsFiles struct {
+	cfg config.Listener
+	kp  *listener.KeyPair
+}
+
+// ReloadCerts re-reads certfile, keyfile, cafile and crlfile of every ssl and wss
+// listener, certfile and keyfile of every https listener and those and cafile of the
+// vmqs cluster listener (SIGHUP). New handshakes use the new files, established
 // connections keep theirs; a listener whose files fail to load keeps its old
 // ones and its error is returned (joined with the others).
 func (n *Node) ReloadCerts() error {
@@ -35,14 +43,16 @@ func (n *Node) reloadCerts(onlyChanged bool) error {
 		}
 	}
 	n.mu.Unlock()
-	var https []httpListener
+	var pairs []tlsFiles // https and vmqs listeners
 	if web := n.web.Load(); web != nil {
 		for _, l := range web.httpsListeners() {
-			if !onlyChanged || l.kp.Changed() {
-				https = append(https, l)
-			}
+			pairs = append(pairs, tlsFiles{l.cfg, l.kp})
 		}
 	}
+	if f := n.clusterTLS.Load(); f != nil {
+		pairs = append(pairs, *f)
+	}
+	pairs = slices.DeleteFunc(pairs, func(f tlsFiles) bool { return onlyChanged && !f.kp.Changed() })
 	var errs []error
 	reloaded := func(cfg config.Listener, err error) {
 		if err != nil {
@@ -57,15 +67,15 @@ func (n *Node) reloadCerts(onlyChanged bool) error {
 	for _, ml := range ls {
 		reloaded(ml.cfg, ml.l.ReloadCerts())
 	}
-	for _, l := range https {
-		err := l.kp.Reload()
+	for _, f := range pairs {
+		err := f.kp.Reload()
 		if err != nil {
-			err = fmt.Errorf("listener %s/%s: %w", l.cfg.Type, l.cfg.Name, err)
+			err = fmt.Errorf("listener %s/%s: %w", f.cfg.Type, f.cfg.Name, err)
 		}
-		reloaded(l.cfg, err)
+		reloaded(f.cfg, err)
 	}
-	if len(ls)+len(https) == 0 && !onlyChanged {
-		n.Log.Info("certificate reload: no ssl, wss or https listener configured")
+	if len(ls)+len(pairs) == 0 && !onlyChanged {
+		n.Log.Info("certificate reload: no ssl, wss, https or vmqs listener configured")
 	}
 	return errors.Join(errs...)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/vernemq-go/vernemq/pkg/broker"
 	"github.com/vernemq-go/vernemq/pkg/cluster"
 	"github.com/vernemq-go/vernemq/pkg/config"
+	"github.com/vernemq-go/vernemq/pkg/listener"
 	"github.com/vernemq-go/vernemq/pkg/packets"
 )
 
@@ -31,10 +32,11 @@ func (n *Node) startCluster(ctx context.Context) error {
 			addr = lc.Addr
 			if lc.Type == "vmqs" {
 				var err error
-				if serverTLS, clientTLS, err = clusterTLS(lc); err != nil {
+				var kp *listener.KeyPair
+				if serverTLS, clientTLS, kp, err = clusterTLS(lc); err != nil {
 					return fmt.Errorf("listener.vmqs.%s: %w", lc.Name, err)
 				}
-				n.clusterCert.Store(&serverTLS.Certificates[0])
+				n.clusterTLS.Store(&tlsFiles{cfg: lc, kp: kp})
 			}
 			break
 		}
@@ -230,35 +232,31 @@ func (n *Node) handOverOnStop() {
 // node presents certfile/keyfile and accepts only peers whose certificate chains to cafile,
 // both ways. Peers are dialled by the address in their gossip tags, often an IP, so the
 // chain is checked against the cluster's own CA but not the host name; the cookie
-// handshake inside the TLS session then proves the node name.
-func clusterTLS(lc config.Listener) (server, client *tls.Config, err error) {
+// handshake inside the TLS session then proves the node name. The files are read again
+// when they change (kp, as the other TLS listeners'): new links use them, links up keep theirs.
+func clusterTLS(lc config.Listener) (server, client *tls.Config, kp *listener.KeyPair, err error) {
 	if lc.CAFile == "" {
-		return nil, nil, errors.New("a TLS cluster listener needs cafile: the CA that signed every node's certificate")
+		return nil, nil, nil, errors.New("a TLS cluster listener needs cafile: the CA that signed every node's certificate")
 	}
-	cert, err := tls.LoadX509KeyPair(lc.CertFile, lc.KeyFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("certfile/keyfile: %w", err)
+	if kp, err = listener.LoadKeyPairCA(lc.CertFile, lc.KeyFile, lc.CAFile); err != nil {
+		return nil, nil, nil, err
 	}
-	pem, err := os.ReadFile(lc.CAFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cafile: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, nil, fmt.Errorf("cafile %s: no PEM certificate in it", lc.CAFile)
-	}
-	server = &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pool,
-		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
-	client = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+	// Verified here rather than by crypto/tls (ClientCAs, RootCAs), whose pools are fixed
+	// in the config: the CA last loaded decides.
+	server = &tls.Config{GetCertificate: kp.GetCertificate, ClientAuth: tls.RequireAnyClientCert, MinVersion: tls.VersionTLS12,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			return verifyChain(raw, kp.Pool(), x509.ExtKeyUsageClientAuth)
+		}}
+	client = &tls.Config{GetClientCertificate: kp.GetClientCertificate, MinVersion: tls.VersionTLS12,
 		InsecureSkipVerify: true, // the chain is verified below, against the cluster CA only
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			return verifyChain(raw, pool)
+			return verifyChain(raw, kp.Pool(), x509.ExtKeyUsageServerAuth)
 		}}
-	return server, client, nil
+	return server, client, kp, nil
 }
 
-// verifyChain checks a peer's certificate chain against the cluster CA, for server use.
-func verifyChain(raw [][]byte, roots *x509.CertPool) error {
+// verifyChain checks a peer's certificate chain against the cluster CA, for usage.
+func verifyChain(raw [][]byte, roots *x509.CertPool, usage x509.ExtKeyUsage) error {
 	if len(raw) == 0 {
 		return errors.New("cluster peer sent no certificate")
 	}
@@ -274,7 +272,7 @@ func verifyChain(raw [][]byte, roots *x509.CertPool) error {
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	_, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{usage}})
 	if err != nil {
 		return fmt.Errorf("cluster peer certificate not signed by the cluster CA (cafile): %w", err)
 	}

@@ -4,7 +4,6 @@ package node
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,9 +65,9 @@ type Node struct {
 	cluster  atomic.Pointer[cluster.Cluster] // nil unless listener.vmq.clustering is set
 	webhooks atomic.Pointer[webhooks.Plugin] // nil unless vmq_webhooks runs
 	plugins  appPlugins                      // the application plugins running (plugins.go)
-	// clusterCert is what listener.vmqs presents on the data links, read at start (tls show).
-	clusterCert atomic.Pointer[tls.Certificate]
-	web         atomic.Pointer[httpListeners] // the HTTP listeners, once startAdmin made them (certificate reloads)
+	// clusterTLS is listener.vmqs's certificate, key and CA (nil with listener.vmq or no cluster).
+	clusterTLS atomic.Pointer[tlsFiles]
+	web        atomic.Pointer[httpListeners] // the HTTP listeners, once startAdmin made them (certificate reloads)
 	// ready is closed when the start is complete: the listeners bind before the node
 	// contacts its cluster but hand no connection to the server until then.
 	ready     chan struct{}

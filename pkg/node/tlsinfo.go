@@ -81,11 +81,8 @@ func (n *Node) servedCerts(web *httpListeners) map[string]*x509.Certificate {
 	for _, l := range web.httpsListeners() {
 		add(l.cfg.Type, l.cfg.Name, l.kp.Served())
 	}
-	for _, lc := range n.Cfg.Listeners() {
-		if lc.Type == "vmqs" {
-			add(lc.Type, lc.Name, n.clusterCert.Load())
-			break
-		}
+	if f := n.clusterTLS.Load(); f != nil {
+		add(f.cfg.Type, f.cfg.Name, f.kp.Served())
 	}
 	return out
 }

@@ -32,7 +32,8 @@ func TestTLSClusterLink(t *testing.T) {
 		}
 		return &[3]string{cert, key, caFile}
 	}
-	a := startNodeAt(t, "tlsA", "tls-cookie", "", placement{tls: files("tlsA")})
+	aFiles := files("tlsA")
+	a := startNodeAt(t, "tlsA", "tls-cookie", "", placement{tls: aFiles})
 	b := startNodeAt(t, "tlsB", "tls-cookie", a.data, placement{tls: files("tlsB")})
 	clusterOf(t, a, b)
 	box := &inbox{}
@@ -90,5 +91,40 @@ func TestTLSClusterLink(t *testing.T) {
 	}
 	if len(rows) != 4 {
 		t.Errorf("tls show --all: want 4 rows (certfile and cafile of two nodes), got %v", rows)
+	}
+
+	// Rotated files are read again (tls clear-pem-cache; the 2-minute sweep and SIGHUP do the
+	// same): A presents its new certificate, and a CA added to the cafile admits its nodes.
+	serverSerial := func(cert tls.Certificate) (string, error) {
+		tc, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", a.data,
+			&tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}})
+		if err != nil {
+			return "", err
+		}
+		defer tc.Close()
+		// A refused client certificate shows at the first read (TLS 1.3); an admitted one meets
+		// the cookie handshake, which the listener starts.
+		tc.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := tc.Read(buf); err != nil {
+			return "", err
+		}
+		return tc.ConnectionState().PeerCertificates[0].SerialNumber.String(), nil
+	}
+	second := testpki.NewCA("cluster 2")
+	newA := ca.NewPeer("tlsA")
+	if err := newA.Write(aFiles[0], aFiles[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := testpki.WriteFile(caFile, append(ca.CertPEM(), second.CertPEM()...)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := serverSerial(second.NewPeer("tlsC").TLS()); err == nil {
+		t.Fatal("a node of a CA not yet in the cafile admitted")
+	}
+	if out, err := vmqAdmin(t, a, "tls", "clear-pem-cache"); err != nil {
+		t.Fatalf("tls clear-pem-cache: %v %s", err, out)
+	}
+	if got, err := serverSerial(second.NewPeer("tlsC").TLS()); err != nil || got != newA.Serial().String() {
+		t.Fatalf("after the reload: serial %s, err %v; want A's new certificate %s and the new CA's node admitted", got, err, newA.Serial())
 	}
 }
