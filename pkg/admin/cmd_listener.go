@@ -92,14 +92,19 @@ var listenerStartFlags = func() []Param {
 		{Name: "websocket", Help: "MQTT over WebSocket (with --ssl: over TLS)"},
 		{Name: "http", Help: "not here: HTTP listeners are configured in vernemq.conf"},
 		{Name: "mountpoint", Short: "m", Value: "MP", Help: "mountpoint of the listener's clients"},
+		{Name: "use_cn_as_username", Value: "on|off", Help: "VerneMQ's older name of --proxy_protocol_use_cn_as_username"},
 	}
-	for _, o := range []string{"nr_of_acceptors", "max_connections", "allowed_protocol_versions", "allow_anonymous_override",
-		"max_connection_lifetime", "auth_plugins", "authz_plugins", "proxy_protocol", "proxy_protocol_use_cn_as_username",
-		"use_cn_as_username", "cafile", "certfile", "keyfile", "keypasswd", "ciphers", "eccs", "crlfile", "tls_version",
-		"tls_handshake_timeout", "require_certificate", "use_identity_as_username", "depth", "psk_support", "pskfile",
-		"proxy_xff_support", "proxy_xff_use_cn_as_username", "forward_connection_opts", "config_mod", "config_fun", "http_modules"} {
-		ps = append(ps, Param{Name: o, Value: "V", Help: "as listener.<type>.<name>." + o + " in vernemq.conf"})
+	opt := func(value string, names ...string) {
+		for _, o := range names {
+			ps = append(ps, Param{Name: o, Value: value, Help: "as listener.<type>.<name>." + o + " in vernemq.conf"})
+		}
 	}
+	opt("V", "nr_of_acceptors", "max_connections", "allowed_protocol_versions", "max_connection_lifetime", "auth_plugins",
+		"authz_plugins", "cafile", "certfile", "keyfile", "keypasswd", "ciphers", "eccs", "crlfile", "tls_version",
+		"tls_handshake_timeout", "depth", "pskfile", "forward_connection_opts", "config_mod", "config_fun", "http_modules")
+	// On when given bare, as VerneMQ's flags.
+	opt("on|off", "allow_anonymous_override", "proxy_protocol", "proxy_protocol_use_cn_as_username", "require_certificate",
+		"use_identity_as_username", "psk_support", "proxy_xff_support", "proxy_xff_use_cn_as_username")
 	return ps
 }()
 

@@ -157,6 +157,15 @@ func TestListenerStartCreates(t *testing.T) {
 		t.Fatalf("listener show row of the ssl listener: %v", r)
 	}
 
+	// A bare on/off flag is on: this listener wants a PROXY header, so a plain CONNECT is refused.
+	proxied := freePort()
+	if res := adminCall(t, n, "listener start address=127.0.0.1 port="+proxied+" --proxy_protocol"); res.Type != "text" {
+		t.Fatalf("create with --proxy_protocol: %+v", res)
+	}
+	if err := tryConnect(t, "127.0.0.1:"+proxied, "no-proxy-header"); err == nil {
+		t.Fatal("a CONNECT without PROXY header accepted by a --proxy_protocol listener")
+	}
+
 	bad := freePort()
 	for _, tc := range []struct{ flags, want string }{
 		{"--max_connections=lots", "--max_connections"},
