@@ -750,8 +750,8 @@ func TestHandOverPassesOnLateDeliveries(t *testing.T) {
 	}
 }
 
-// RetainedChanges reports each topic set or deleted since the last call once, with what is
-// retained there now; what was restored before TrackRetainedChanges is no change.
+// RetainedChanges reports each topic this node set or deleted since the last call once, with
+// what is retained there now; what was restored, or came from a cluster peer, is no change.
 func TestRetainedChanges(t *testing.T) {
 	b := New(Options{Node: "n1"})
 	msg := func(topic, payload string) *session.Message {
@@ -759,7 +759,10 @@ func TestRetainedChanges(t *testing.T) {
 	}
 	changes := func() map[string]string {
 		got := map[string]string{}
-		b.RetainedChanges(func(k RetainedKey, m *session.Message) {
+		b.RetainedChanges(func(k RetainedKey, m *session.Message, at int64) {
+			if at == 0 {
+				t.Fatalf("%v reported without the time of its change", k)
+			}
 			if m == nil {
 				got[k.Topic] = "<deleted>"
 			} else {
@@ -773,13 +776,16 @@ func TestRetainedChanges(t *testing.T) {
 	if got := changes(); len(got) != 0 {
 		t.Fatalf("a message restored before tracking reported as a change: %v", got)
 	}
-	b.RestoreRetained(msg("a", "1"))
-	b.RestoreRetained(msg("b", "1"))
-	b.RestoreRetained(msg("b", "2"))
-	b.RestoreRetained(msg("c", "1"))
-	b.RestoreRetained(&session.Message{Topic: "c"}) // empty payload: deleted
+	b.Publish(msg("a", "1"))
+	b.Publish(msg("b", "1"))
+	b.Publish(msg("b", "2"))
+	b.Publish(msg("c", "1"))
+	b.Publish(&session.Message{Topic: "c", Retain: true}) // empty payload: deleted
 	b.DeleteRetained("", "old/1")
-	b.DeleteRetained("", "never") // nothing there: no change
+	b.DeleteRetained("", "never")           // nothing there: no change
+	b.RestoreRetained(msg("peer", "x"))     // a cluster peer's write: not this node's change
+	b.DeliverLocal(msg("forwarded", "x"))   // forwarded by the publishing node: its change
+	b.DeletePeerRetained("", "a-peer-gone") // nothing there
 	want := map[string]string{"a": "1", "b": "2", "c": "<deleted>", "old/1": "<deleted>"}
 	if got := changes(); !maps.Equal(got, want) {
 		t.Fatalf("changes = %v, want %v", got, want)
@@ -829,7 +835,7 @@ func TestDeleteExpiredRetained(t *testing.T) {
 		t.Fatalf("%d retained left (count %d), want %d", left, b.Metrics().RetainMessages.Read(), 3000-want)
 	}
 	changed := 0
-	b.RetainedChanges(func(k RetainedKey, m *session.Message) {
+	b.RetainedChanges(func(k RetainedKey, m *session.Message, _ int64) {
 		if m != nil {
 			t.Fatalf("%v reported changed to a message", k)
 		}

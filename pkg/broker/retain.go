@@ -19,9 +19,10 @@ type retained struct {
 	byMP  map[string]map[string]*session.Message
 	n     int
 	bytes int64 // estimated memory of the stored messages (retain_memory)
-	// changed holds the topics set or deleted since the last RetainedChanges, once
-	// TrackRetainedChanges is called (nil before: a node alone keeps no such set).
-	changed map[RetainedKey]struct{}
+	// changed holds the topics set or deleted since the last RetainedChanges, with the
+	// time of their last change (Unix ns), once TrackRetainedChanges is called (nil before:
+	// a node alone keeps no such set).
+	changed map[RetainedKey]int64
 	// expiring counts the retained messages with a message expiry interval: the expiry
 	// sweep walks the store only when some are.
 	expiring int
@@ -32,7 +33,7 @@ type RetainedKey struct{ Mountpoint, Topic string }
 
 func (r *retained) touch(mountpoint, topic string) {
 	if r.changed != nil {
-		r.changed[RetainedKey{mountpoint, topic}] = struct{}{}
+		r.changed[RetainedKey{mountpoint, topic}] = time.Now().UnixNano()
 	}
 }
 
@@ -61,18 +62,22 @@ func (r *retained) len() int {
 	return r.n
 }
 
-// set stores m, or deletes the topic's retained message when the payload is empty [MQTT-3.3.1-10].
-func (r *retained) set(m *session.Message) {
+// set stores m, or deletes the topic's retained message when the payload is empty
+// [MQTT-3.3.1-10]. local: a write of this node (a publish here), which the cluster sends
+// on; not one restored from the store or received from a peer.
+func (r *retained) set(m *session.Message, local bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	mp := r.byMP[m.Mountpoint]
 	if len(m.Payload) == 0 {
 		if old, ok := mp[m.Topic]; ok {
-			r.remove(mp, old)
+			r.remove(mp, old, local)
 		}
 		return
 	}
-	r.touch(m.Mountpoint, m.Topic)
+	if local {
+		r.touch(m.Mountpoint, m.Topic)
+	}
 	if mp == nil {
 		mp = map[string]*session.Message{}
 		r.byMP[m.Mountpoint] = mp
@@ -88,13 +93,15 @@ func (r *retained) set(m *session.Message) {
 	mp[m.Topic] = m
 }
 
-// remove deletes old, the retained message of its topic in mp; caller holds mu.
-func (r *retained) remove(mp map[string]*session.Message, old *session.Message) {
+// remove deletes old, the retained message of its topic in mp (local as for set); caller holds mu.
+func (r *retained) remove(mp map[string]*session.Message, old *session.Message, local bool) {
 	delete(mp, old.Topic)
 	r.n--
 	r.bytes -= retainedBytes(old)
 	r.expiring -= expiring(old)
-	r.touch(old.Mountpoint, old.Topic)
+	if local {
+		r.touch(old.Mountpoint, old.Topic)
+	}
 }
 
 func expiring(m *session.Message) int {
@@ -108,7 +115,7 @@ func expiring(m *session.Message) int {
 // order for both; w (not nil) waits for the store's commit.
 func (b *Broker) setRetained(m *session.Message, w *wait) {
 	b.retain.order.Lock()
-	b.retain.set(m)
+	b.retain.set(m, true)
 	b.persist.retained(m, w)
 	b.retain.order.Unlock()
 }
@@ -173,19 +180,24 @@ func (b *Broker) Retained(fn func(m *session.Message) bool) {
 
 // DeleteRetained removes the retained message of topic (vmq-admin retain delete).
 func (b *Broker) DeleteRetained(mountpoint, topic string) bool {
-	return b.deleteRetainedIf(mountpoint, topic, nil)
+	return b.deleteRetainedIf(mountpoint, topic, nil, true)
+}
+
+// DeletePeerRetained is DeleteRetained for a delete a cluster peer made (no local change).
+func (b *Broker) DeletePeerRetained(mountpoint, topic string) bool {
+	return b.deleteRetainedIf(mountpoint, topic, nil, false)
 }
 
 // deleteRetainedIf removes the retained message of topic if cond (nil: any) holds for it,
 // from memory and the store.
-func (b *Broker) deleteRetainedIf(mountpoint, topic string, cond func(*session.Message) bool) bool {
+func (b *Broker) deleteRetainedIf(mountpoint, topic string, cond func(*session.Message) bool, local bool) bool {
 	b.retain.order.Lock()
 	defer b.retain.order.Unlock()
 	b.retain.mu.Lock()
 	mp := b.retain.byMP[mountpoint]
 	old, ok := mp[topic]
 	if ok && (cond == nil || cond(old)) {
-		b.retain.remove(mp, old)
+		b.retain.remove(mp, old, local)
 	} else {
 		ok = false
 	}
@@ -226,15 +238,25 @@ func (b *Broker) DeleteExpiredRetained(now time.Time) int {
 	n := 0
 	for _, k := range expired {
 		// Replaced meanwhile by a message that has not expired: kept.
-		if b.deleteRetainedIf(k.Mountpoint, k.Topic, func(m *session.Message) bool { return m.Expired(now) }) {
+		if b.deleteRetainedIf(k.Mountpoint, k.Topic, func(m *session.Message) bool { return m.Expired(now) }, true) {
 			n++
 		}
 	}
 	return n
 }
 
-// RestoreRetained loads a retained message without persisting it again.
-func (b *Broker) RestoreRetained(m *session.Message) { b.retain.set(m) }
+// RestoreRetained loads a retained message without persisting it again: one restored from
+// the store, or a cluster peer's (neither is a local change for RetainedChanges).
+func (b *Broker) RestoreRetained(m *session.Message) { b.retain.set(m, false) }
+
+// RetainedChangedAt is the time (Unix ns) of a local change of k not yet taken by
+// RetainedChanges: a peer's write stamped earlier must not replace it.
+func (b *Broker) RetainedChangedAt(k RetainedKey) (int64, bool) {
+	b.retain.mu.RLock()
+	defer b.retain.mu.RUnlock()
+	at, ok := b.retain.changed[k]
+	return at, ok
+}
 
 // TrackRetainedChanges makes the retained store remember which topics change from now on,
 // for RetainedChanges (the cluster's replication). Messages restored before are not changes.
@@ -242,27 +264,27 @@ func (b *Broker) TrackRetainedChanges() {
 	b.retain.mu.Lock()
 	defer b.retain.mu.Unlock()
 	if b.retain.changed == nil {
-		b.retain.changed = map[RetainedKey]struct{}{}
+		b.retain.changed = map[RetainedKey]int64{}
 	}
 }
 
 // RetainedChanges calls fn for each topic whose retained message was set or deleted since
-// the last call, with the message retained there now (nil: none). Its cost follows the
-// changes, not the number of retained messages.
-func (b *Broker) RetainedChanges(fn func(k RetainedKey, m *session.Message)) {
+// the last call, with the message retained there now (nil: none) and the time of that
+// change (Unix ns). Its cost follows the changes, not the number of retained messages.
+func (b *Broker) RetainedChanges(fn func(k RetainedKey, m *session.Message, at int64)) {
 	b.retain.mu.Lock()
 	changed := b.retain.changed
 	if len(changed) == 0 {
 		b.retain.mu.Unlock()
 		return
 	}
-	b.retain.changed = map[RetainedKey]struct{}{}
+	b.retain.changed = map[RetainedKey]int64{}
 	now := make(map[RetainedKey]*session.Message, len(changed))
 	for k := range changed {
 		now[k] = b.retain.byMP[k.Mountpoint][k.Topic] // nil when deleted
 	}
 	b.retain.mu.Unlock()
 	for k, m := range now {
-		fn(k, m)
+		fn(k, m, changed[k])
 	}
 }

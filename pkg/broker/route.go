@@ -52,7 +52,7 @@ func (b *Broker) publish(m *session.Message, done func(error), ack Ack) (int, <-
 // should wait on it (bounded) before reading more, as a local publisher does.
 func (b *Broker) DeliverLocal(m *session.Message) (int, <-chan struct{}) {
 	if m.Retain {
-		b.retain.set(m)
+		b.retain.set(m, false) // the publishing node replicates it
 	}
 	w := b.persist.newWait(nil)
 	n := b.route(m, w, false)

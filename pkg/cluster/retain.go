@@ -45,14 +45,15 @@ func (r *retainSync) snapshot(c *Cluster) map[retKey]*session.Message {
 	return cur
 }
 
-// poll sends the local sets and deletes since the last poll to every peer; a message a
-// peer set (seen holds it) is not sent back, nor a delete of one this node never had.
+// poll sends the local sets and deletes since the last poll to every peer, stamped with the
+// time of the change (not of the poll: a poll delayed on a busy node must not make an older
+// write win over a peer's newer one). A message a peer set (seen holds it) is not sent
+// back, nor a delete of one this node never had.
 func (r *retainSync) poll(c *Cluster) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now := time.Now().UnixNano()
 	var f []byte
-	c.b.RetainedChanges(func(k retKey, m *session.Message) {
+	c.b.RetainedChanges(func(k retKey, m *session.Message, at int64) {
 		old, had := r.seen[k]
 		switch {
 		case m == nil && !had, m != nil && old == m:
@@ -62,7 +63,12 @@ func (r *retainSync) poll(c *Cluster) {
 		default:
 			r.seen[k] = m
 		}
-		meta := retMeta{now, c.o.Node}
+		meta := retMeta{at, c.o.Node}
+		if prev, ok := r.meta[k]; ok && !meta.after(prev) {
+			// A peer's write was applied here after this change but stamped earlier (clocks
+			// differ): keep ordering by timestamps, this write just after the peer's.
+			meta.ts = prev.ts + 1
+		}
 		r.meta[k] = meta
 		f, _ = appendFrame(f, fRetain, func(e *enc) error { return encodeRetain(e, meta, k, m) })
 	})
@@ -151,13 +157,16 @@ func (r *retainSync) handle(c *Cluster, d *dec, full bool) error {
 		if old, ok := r.meta[k]; ok && !meta.after(old) {
 			continue
 		}
+		if at, ok := c.b.RetainedChangedAt(k); ok && !meta.after(retMeta{at, c.o.Node}) {
+			continue // a newer local write not polled yet: the next poll sends it
+		}
 		r.meta[k] = meta
 		if m != nil && len(m.Payload) > 0 {
 			m.Retain = true
 			c.b.RestoreRetained(m)
 			r.seen[k] = m
 		} else {
-			c.b.DeleteRetained(k.Mountpoint, k.Topic)
+			c.b.DeletePeerRetained(k.Mountpoint, k.Topic)
 			delete(r.seen, k)
 		}
 	}

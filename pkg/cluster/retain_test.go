@@ -37,7 +37,9 @@ func TestRetainedReplication(t *testing.T) {
 	set(a, "r/1", "one")
 	eventually.True(t, 10*time.Second, "r/1 on B", func() bool { return retainedOn(b, "r/1") == "one" })
 	set(b, "r/1", "two")
+	// B's write is newer than A's: it wins on both, even when A's frame reaches B late.
 	eventually.True(t, 10*time.Second, "B's r/1 on A", func() bool { return retainedOn(a, "r/1") == "two" })
+	eventually.True(t, 10*time.Second, "B to keep its r/1", func() bool { return retainedOn(b, "r/1") == "two" })
 	set(a, "r/1", "") // an empty retained payload deletes
 	eventually.True(t, 10*time.Second, "r/1 deleted on B", func() bool { return retainedOn(b, "r/1") == "<none>" })
 
