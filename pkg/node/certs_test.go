@@ -31,6 +31,31 @@ func handshake(addr string, ca *testpki.CA, client *testpki.Cert) (*big.Int, err
 	return c.ConnectionState().PeerCertificates[0].SerialNumber, nil
 }
 
+// rotation checks which certificate a TLS listener at addr serves and sets the
+// modification time of its files: a rotation minutes later has another one; set it
+// explicitly, as two writes within a file system timestamp tick may share one.
+type rotation struct {
+	t      *testing.T
+	addr   string
+	ca     *testpki.CA
+	client *testpki.Cert // nil: no client certificate
+	files  []string
+}
+
+func (r rotation) served(when string, want *testpki.Cert) {
+	r.t.Helper()
+	if serial, err := handshake(r.addr, r.ca, r.client); err != nil || serial.Cmp(want.Serial()) != 0 {
+		r.t.Fatalf("%s: server serial %v, err %v; want %s's serial %v", when, serial, err, want.Cert.Subject.CommonName, want.Serial())
+	}
+}
+
+func (r rotation) touch(at time.Time) {
+	r.t.Helper()
+	for _, f := range r.files {
+		must(r.t, os.Chtimes(f, at, at))
+	}
+}
+
 // TestReloadCerts rotates the server certificate and the CRL of a running
 // ssl listener, and checks a broken file leaves the previous ones in place.
 func TestReloadCerts(t *testing.T) {
@@ -127,20 +152,8 @@ func TestChangedCertsPickedUp(t *testing.T) {
 		"listener.ssl.certfile = "+srvFile,
 		"listener.ssl.keyfile = "+keyFile,
 	)
-	addr := n.ListenerAddr("ssl")
-	served := func(when string, want *testpki.Cert) {
-		t.Helper()
-		if serial, err := handshake(addr, ca, client); err != nil || serial.Cmp(want.Serial()) != 0 {
-			t.Fatalf("%s: server serial %v, err %v; want %s's serial %v", when, serial, err, want.Cert.Subject.CommonName, want.Serial())
-		}
-	}
-	// A rotation minutes later has another modification time; set one explicitly, as two
-	// writes within a file system timestamp tick may share one.
-	touch := func(at time.Time) {
-		t.Helper()
-		must(t, os.Chtimes(srvFile, at, at))
-		must(t, os.Chtimes(keyFile, at, at))
-	}
+	rot := rotation{t: t, addr: n.ListenerAddr("ssl"), ca: ca, client: client, files: []string{srvFile, keyFile}}
+	served, touch := rot.served, rot.touch
 	must(t, n.reloadChangedCerts())
 	served("nothing changed", one)
 
@@ -185,18 +198,8 @@ func TestHTTPSCertsPickedUp(t *testing.T) {
 	if r == nil {
 		t.Fatal("no https listener in listener show")
 	}
-	addr := net.JoinHostPort(r[2], r[3])
-	served := func(when string, want *testpki.Cert) {
-		t.Helper()
-		if serial, err := handshake(addr, ca, nil); err != nil || serial.Cmp(want.Serial()) != 0 {
-			t.Fatalf("%s: https serial %v, err %v; want %s's serial %v", when, serial, err, want.Cert.Subject.CommonName, want.Serial())
-		}
-	}
-	touch := func(at time.Time) {
-		t.Helper()
-		must(t, os.Chtimes(srvFile, at, at))
-		must(t, os.Chtimes(keyFile, at, at))
-	}
+	rot := rotation{t: t, addr: net.JoinHostPort(r[2], r[3]), ca: ca, files: []string{srvFile, keyFile}}
+	served, touch := rot.served, rot.touch
 	served("at start", one)
 	must(t, two.Write(srvFile, keyFile))
 	touch(time.Now().Add(time.Minute))
